@@ -1,0 +1,117 @@
+//! Expenses: one spending event with its amount, and its place in at most one report.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{ExpenseId, Money, ReportId, UserId};
+
+/// Why an expense's details were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpenseError {
+    /// A required text field is empty.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    /// A text field is too long.
+    #[error("{field} must be at most {max} characters")]
+    TooLong {
+        /// The field.
+        field: &'static str,
+        /// Its maximum length.
+        max: usize,
+    },
+}
+
+/// Checks a free-text field: trimmed, optionally required, bounded, no control characters
+/// other than newlines.
+pub fn text_field(
+    field: &'static str,
+    value: &str,
+    required: bool,
+    max: usize,
+) -> Result<String, ExpenseError> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(ExpenseError::Empty(field));
+    }
+    if v.chars().count() > max {
+        return Err(ExpenseError::TooLong { field, max });
+    }
+    Ok(v.chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect())
+}
+
+/// What the employee says about an expense; checked on construction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpenseDetails {
+    date: NaiveDate,
+    merchant: String,
+    category: String,
+    description: String,
+    amount: Money,
+}
+
+impl ExpenseDetails {
+    /// Checks and builds an expense's details. The category's existence is the policy's call.
+    pub fn new(
+        date: NaiveDate,
+        merchant: &str,
+        category: &str,
+        description: &str,
+        amount: Money,
+    ) -> Result<Self, ExpenseError> {
+        Ok(Self {
+            date,
+            merchant: text_field("merchant", merchant, true, 200)?,
+            category: text_field("category", category, true, 50)?.to_lowercase(),
+            description: text_field("description", description, false, 2000)?,
+            amount,
+        })
+    }
+
+    /// The day the money was spent.
+    pub fn date(&self) -> NaiveDate {
+        self.date
+    }
+    /// Where it was spent.
+    pub fn merchant(&self) -> &str {
+        &self.merchant
+    }
+    /// The policy category (lower-case).
+    pub fn category(&self) -> &str {
+        &self.category
+    }
+    /// Free text.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// The amount in the currency it was spent in.
+    pub fn amount(&self) -> Money {
+        self.amount
+    }
+}
+
+/// An expense as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expense {
+    /// Its id.
+    pub id: ExpenseId,
+    /// Who spent the money.
+    pub owner_id: UserId,
+    /// What was spent.
+    pub details: ExpenseDetails,
+    /// The amount in the company's base currency, when a rate was known.
+    pub base_amount: Option<Money>,
+    /// The exchange rate used for `base_amount`, as an exact decimal string.
+    pub exchange_rate: Option<String>,
+    /// The report it belongs to, if any.
+    pub report_id: Option<ReportId>,
+    /// The employee's justification for soft policy violations.
+    pub justification: Option<String>,
+    /// Bumped on every change.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}

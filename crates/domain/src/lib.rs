@@ -1,0 +1,20 @@
+//! Outlay's pure domain: money, users and roles, expenses, reports, the approval state
+//! machine, policy and the audit hash chain. No IO, no async, no frameworks.
+
+pub mod audit;
+pub mod expense;
+pub mod ids;
+pub mod money;
+pub mod policy;
+pub mod report;
+pub mod user;
+pub mod workflow;
+
+pub use audit::{AuditEvent, AuditRecord, BrokenEvent, ChainVerifier};
+pub use expense::{Expense, ExpenseDetails, ExpenseError};
+pub use ids::{ExpenseId, IdError, ReportId, UserId};
+pub use money::{Currency, Money, MoneyError};
+pub use policy::{CategoryRule, Policy, PolicyError, Severity};
+pub use report::{Decision, Level, Outcome, Payment, Report, ReportState, Step};
+pub use user::{Email, Role, User, UserError};
+pub use workflow::{Command, Refusal, Route, decide};

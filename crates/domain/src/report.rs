@@ -1,0 +1,211 @@
+//! Reports: the unit of approval, with the steps of its current submission.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Money, ReportId, UserId};
+
+/// Where a report is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportState {
+    /// Being prepared by its owner.
+    Draft,
+    /// Waiting for the owner's manager.
+    PendingManager,
+    /// Waiting for the manager's manager (totals over the senior threshold).
+    PendingSenior,
+    /// Waiting for finance.
+    PendingFinance,
+    /// Approved by every level; waiting for payment.
+    Approved,
+    /// Paid back.
+    Paid,
+    /// Sent back to the owner with a reason.
+    Rejected,
+}
+
+impl ReportState {
+    /// Every state.
+    pub const ALL: [ReportState; 7] = [
+        Self::Draft,
+        Self::PendingManager,
+        Self::PendingSenior,
+        Self::PendingFinance,
+        Self::Approved,
+        Self::Paid,
+        Self::Rejected,
+    ];
+
+    /// The snake_case name used on the wire and in storage.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::PendingManager => "pending_manager",
+            Self::PendingSenior => "pending_senior",
+            Self::PendingFinance => "pending_finance",
+            Self::Approved => "approved",
+            Self::Paid => "paid",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether an approver is expected to act.
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            Self::PendingManager | Self::PendingSenior | Self::PendingFinance
+        )
+    }
+
+    /// Whether the owner may change the report's expenses.
+    pub fn is_editable(&self) -> bool {
+        matches!(self, Self::Draft | Self::Rejected)
+    }
+}
+
+impl fmt::Display for ReportState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An approval level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The owner's manager.
+    Manager,
+    /// The manager's manager.
+    Senior,
+    /// Any eligible finance user.
+    Finance,
+}
+
+impl Level {
+    /// The pending state of this level.
+    pub fn pending_state(&self) -> ReportState {
+        match self {
+            Level::Manager => ReportState::PendingManager,
+            Level::Senior => ReportState::PendingSenior,
+            Level::Finance => ReportState::PendingFinance,
+        }
+    }
+}
+
+/// How a step was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Approved; the report moves on.
+    Approved,
+    /// Rejected; the report goes back to its owner.
+    Rejected,
+}
+
+/// A decision on one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Who decided.
+    pub by: UserId,
+    /// What they decided.
+    pub outcome: Outcome,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The comment (approval) or reason (rejection).
+    pub note: Option<String>,
+}
+
+/// One approval step of the current submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The level.
+    pub level: Level,
+    /// The person who decides it; `None` for finance, which is a queue.
+    pub approver_id: Option<UserId>,
+    /// The decision, once made.
+    pub decision: Option<Decision>,
+}
+
+/// The payment of an approved report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// The payment's reference (bank transfer id, payroll batch).
+    pub reference: String,
+    /// Who marked it paid.
+    pub by: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A report: a group of its owner's expenses that is approved as one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Its id.
+    pub id: ReportId,
+    /// The employee who is reimbursed.
+    pub owner_id: UserId,
+    /// A short title.
+    pub title: String,
+    /// The business purpose.
+    pub purpose: String,
+    /// The current state.
+    pub state: ReportState,
+    /// Bumped on every change, for optimistic concurrency.
+    pub version: i64,
+    /// The total in the base currency, when every expense has a base amount.
+    pub total: Option<Money>,
+    /// The steps of the current (or last) submission.
+    pub steps: Vec<Step>,
+    /// How many times it has been submitted.
+    pub submissions: u32,
+    /// When it was last submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// The reason of the last rejection, while rejected.
+    pub rejection_reason: Option<String>,
+    /// The payment, once paid.
+    pub payment: Option<Payment>,
+    /// Everyone who has ever decided a step of this report (they keep seeing it).
+    pub deciders: BTreeSet<UserId>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Report {
+    /// The first undecided step of the current submission, while pending.
+    pub fn current_step(&self) -> Option<&Step> {
+        if !self.state.is_pending() {
+            return None;
+        }
+        self.steps.iter().find(|s| s.decision.is_none())
+    }
+
+    /// Who approved a step of the current submission.
+    pub fn approvers(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.steps
+            .iter()
+            .filter_map(|s| s.decision.as_ref())
+            .filter(|d| d.outcome == Outcome::Approved)
+            .map(|d| d.by)
+    }
+
+    /// Whether `user` approved a step of the current submission other than finance's.
+    pub fn approved_before_finance(&self, user: UserId) -> bool {
+        self.steps.iter().any(|s| {
+            s.level != Level::Finance
+                && s.decision
+                    .as_ref()
+                    .is_some_and(|d| d.by == user && d.outcome == Outcome::Approved)
+        })
+    }
+}

@@ -1,0 +1,299 @@
+//! The report state machine: scenarios, and properties over random command sequences.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use outlay_domain::{
+    Command, Currency, Level, Money, Outcome, Refusal, Report, ReportId, ReportState, Role, Route,
+    User, UserId, decide,
+};
+use proptest::prelude::*;
+
+fn id(n: u128) -> UserId {
+    UserId::from_uuid(uuid::Uuid::from_u128(n))
+}
+
+fn user(n: u128, roles: &[Role]) -> User {
+    User {
+        id: id(n),
+        email: outlay_domain::Email::parse(&format!("u{n}@example.com")).expect("valid email"),
+        name: format!("User {n}"),
+        roles: roles.iter().copied().chain([Role::Employee]).collect(),
+        manager_id: None,
+        active: true,
+        version: 1,
+    }
+}
+
+fn usd(amount: &str) -> Money {
+    Money::parse(amount, Currency::parse("USD").expect("USD")).expect("valid amount")
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_750_000_000, 0).expect("valid time")
+}
+
+/// The cast: owner 1, manager 2, senior 3, finance 4 and 5, outsider 6.
+struct World {
+    owner: User,
+    manager: User,
+    senior: User,
+    finance: User,
+    payer: User,
+    outsider: User,
+}
+
+fn world() -> World {
+    World {
+        owner: user(1, &[]),
+        manager: user(2, &[Role::Manager]),
+        senior: user(3, &[Role::Manager]),
+        finance: user(4, &[Role::Finance]),
+        payer: user(5, &[Role::Finance]),
+        outsider: user(6, &[]),
+    }
+}
+
+fn draft() -> Report {
+    Report {
+        id: ReportId::from_uuid(uuid::Uuid::from_u128(99)),
+        owner_id: id(1),
+        title: "Trip".into(),
+        purpose: "Customer visit".into(),
+        state: ReportState::Draft,
+        version: 1,
+        total: Some(usd("1500.00")),
+        steps: vec![],
+        submissions: 0,
+        submitted_at: None,
+        rejection_reason: None,
+        payment: None,
+        deciders: BTreeSet::new(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn submit(total: &str) -> Command {
+    Command::Submit(Route {
+        manager: Some(id(2)),
+        senior: Some(id(3)),
+        total: usd(total),
+        senior_threshold: usd("1000.00"),
+    })
+}
+
+fn approve() -> Command {
+    Command::Approve { comment: None }
+}
+
+fn run(report: &Report, actor: &User, command: Command) -> Report {
+    decide(actor, report, command, now()).expect("transition allowed")
+}
+
+#[test]
+fn a_report_over_the_threshold_goes_through_every_level_and_is_paid() {
+    let w = world();
+    // GIVEN a draft over the senior threshold
+    let r = run(&draft(), &w.owner, submit("1500.00"));
+    assert_eq!(r.state, ReportState::PendingManager);
+    // WHEN manager, senior and finance approve and the payer pays
+    let r = run(&r, &w.manager, approve());
+    assert_eq!(r.state, ReportState::PendingSenior);
+    let r = run(&r, &w.senior, approve());
+    assert_eq!(r.state, ReportState::PendingFinance);
+    let r = run(&r, &w.finance, approve());
+    assert_eq!(r.state, ReportState::Approved);
+    let r = run(
+        &r,
+        &w.payer,
+        Command::Pay {
+            reference: "TX-1".into(),
+        },
+    );
+    // THEN it is paid, after five versions
+    assert_eq!(r.state, ReportState::Paid);
+    assert_eq!(r.version, 6);
+    assert_eq!(r.payment.map(|p| p.by), Some(id(5)));
+}
+
+#[test]
+fn a_report_under_the_threshold_skips_the_senior() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("999.99"));
+    let r = run(&r, &w.manager, approve());
+    assert_eq!(r.state, ReportState::PendingFinance);
+    assert_eq!(
+        r.steps.iter().map(|s| s.level).collect::<Vec<_>>(),
+        [Level::Manager, Level::Finance]
+    );
+}
+
+#[test]
+fn an_owner_without_a_manager_goes_straight_to_finance() {
+    let w = world();
+    let route = Route {
+        manager: None,
+        senior: None,
+        total: usd("5000.00"),
+        senior_threshold: usd("1000.00"),
+    };
+    let r = run(&draft(), &w.owner, Command::Submit(route));
+    assert_eq!(r.state, ReportState::PendingFinance);
+}
+
+#[test]
+fn a_rejection_carries_its_reason_and_the_owner_can_resubmit() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("100.00"));
+    let r = run(
+        &r,
+        &w.manager,
+        Command::Reject {
+            reason: "Missing hotel bill".into(),
+        },
+    );
+    assert_eq!(r.state, ReportState::Rejected);
+    assert_eq!(r.rejection_reason.as_deref(), Some("Missing hotel bill"));
+    let r = run(&r, &w.owner, submit("100.00"));
+    assert_eq!(r.state, ReportState::PendingManager);
+    assert_eq!(r.submissions, 2);
+    assert!(
+        r.steps.iter().all(|s| s.decision.is_none()),
+        "a new submission starts afresh"
+    );
+}
+
+#[test]
+fn withdrawal_is_only_before_the_first_decision() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("1500.00"));
+    assert_eq!(
+        run(&r, &w.owner, Command::Withdraw).state,
+        ReportState::Draft
+    );
+    let r = run(&r, &w.manager, approve());
+    assert!(matches!(
+        decide(&w.owner, &r, Command::Withdraw, now()),
+        Err(Refusal::WrongState { .. })
+    ));
+}
+
+#[test]
+fn segregation_of_duties_holds_for_everyone() {
+    let w = world();
+    // The owner cannot approve their own report, even holding every role.
+    let mut mighty = w.owner.clone();
+    mighty.roles = Role::ALL.into_iter().collect();
+    let r = run(&draft(), &w.owner, submit("100.00"));
+    assert!(matches!(
+        decide(&mighty, &r, approve(), now()),
+        Err(Refusal::Forbidden(_))
+    ));
+    // A manager who also holds finance cannot give the finance approval after their own.
+    let mut manager_finance = w.manager.clone();
+    manager_finance.roles.insert(Role::Finance);
+    let r = run(&r, &manager_finance, approve());
+    assert!(matches!(
+        decide(&manager_finance, &r, approve(), now()),
+        Err(Refusal::Forbidden(_))
+    ));
+    // The finance approver cannot also pay.
+    let r = run(&r, &w.finance, approve());
+    assert!(matches!(
+        decide(
+            &w.finance,
+            &r,
+            Command::Pay {
+                reference: "X".into()
+            },
+            now()
+        ),
+        Err(Refusal::Forbidden(_))
+    ));
+    // An outsider is no approver; a manager who is not this step's approver is out of turn.
+    let r2 = run(&draft(), &w.owner, submit("1500.00"));
+    assert!(matches!(
+        decide(&w.outsider, &r2, approve(), now()),
+        Err(Refusal::Forbidden(_))
+    ));
+    assert!(matches!(
+        decide(&w.senior, &r2, approve(), now()),
+        Err(Refusal::WrongState { .. })
+    ));
+}
+
+#[test]
+fn a_reject_needs_a_reason_and_a_payment_a_reference() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("100.00"));
+    assert!(matches!(
+        decide(
+            &w.manager,
+            &r,
+            Command::Reject {
+                reason: "   ".into()
+            },
+            now()
+        ),
+        Err(Refusal::Invalid(_))
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random actors issuing random commands never break the workflow's invariants.
+    #[test]
+    fn the_workflow_invariants_hold_for_any_sequence(
+        steps in prop::collection::vec((0_usize..6, 0_usize..6, any::<bool>()), 1..40),
+        manager_is_finance in any::<bool>(),
+    ) {
+        let mut w = world();
+        if manager_is_finance {
+            w.manager.roles.insert(Role::Finance);
+        }
+        let cast = [&w.owner, &w.manager, &w.senior, &w.finance, &w.payer, &w.outsider];
+        let mut report = draft();
+        for (who, what, big) in steps {
+            let command = match what {
+                0 => submit(if big { "1500.00" } else { "10.00" }),
+                1 => Command::Withdraw,
+                2 => approve(),
+                3 => Command::Reject { reason: "No".into() },
+                4 => Command::Pay { reference: "TX".into() },
+                _ => Command::Reject { reason: String::new() },
+            };
+            let before = report.clone();
+            match decide(cast[who], &report, command, now()) {
+                Ok(next) => {
+                    prop_assert_eq!(next.version, before.version + 1);
+                    report = next;
+                }
+                Err(_) => {
+                    // A refusal changes nothing.
+                    prop_assert_eq!(&report, &before);
+                }
+            }
+            // An approver is never the owner.
+            for s in &report.steps {
+                if let Some(d) = &s.decision {
+                    prop_assert_ne!(d.by, report.owner_id);
+                }
+            }
+            // Paid (and approved) imply every level approved, finance included.
+            if matches!(report.state, ReportState::Paid | ReportState::Approved) {
+                prop_assert!(report.steps.iter().all(|s| s.decision.as_ref().is_some_and(|d| d.outcome == Outcome::Approved)));
+                prop_assert!(report.steps.iter().any(|s| s.level == Level::Finance));
+            }
+            if let Some(p) = &report.payment {
+                prop_assert_ne!(p.by, report.owner_id);
+                prop_assert!(!report.approvers().any(|a| a == p.by), "the payer approved too");
+            }
+            // A pending state names the level of its current step.
+            if let Some(step) = report.current_step() {
+                prop_assert_eq!(step.level.pending_state(), report.state);
+            }
+        }
+    }
+}
