@@ -1,1 +1,155 @@
-//! placeholder
+//! Outlay's use cases and the ports they need.
+//!
+//! Every rule about who may do what is enforced here, per object, so the HTTP API, the web UI,
+//! the command line and Lambda all get the same answers. Use cases build a [`Change`] and hand
+//! it to the [`Store`], which commits it with its audit events in one transaction.
+
+mod audit;
+mod auth;
+pub mod change;
+mod error;
+mod expenses;
+mod idempotency;
+pub mod ports;
+mod reports;
+mod users;
+
+use std::sync::Arc;
+
+use outlay_domain::{AuditRecord, User};
+use serde::Serialize;
+
+pub use audit::Verification;
+pub use change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write};
+pub use error::{AppError, Result};
+pub use expenses::{ExpenseInput, ExpensePatch};
+pub use idempotency::Idempotency;
+pub use ports::{
+    AccessToken, Clock, IdGen, IdentityVerifier, PasswordLogin, Store, StoreError, StoreResult,
+    SystemClock, UuidV7,
+};
+pub use reports::{Action, NewReport, ReportDetails};
+pub use users::{NewUser, UserPatch};
+
+/// Who is calling, as established by a verified token (or the trusted command line).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user, read from the store on this request (so role changes apply at once).
+    pub user: User,
+    /// Where the request came from (client address), for the audit trail.
+    pub source: Option<String>,
+}
+
+/// The application: the use cases over their ports.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    login: Option<Arc<dyn PasswordLogin>>,
+    verifier: Arc<dyn IdentityVerifier>,
+}
+
+impl App {
+    /// Wires the use cases to their adapters. `login` is `None` where an identity provider
+    /// issues the tokens instead.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        login: Option<Arc<dyn PasswordLogin>>,
+        verifier: Arc<dyn IdentityVerifier>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            ids,
+            login,
+            verifier,
+        }
+    }
+
+    /// The store, for operational checks such as readiness.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// An audit record of `action` on an entity by `caller` (or the system), with the entity
+    /// before and after as JSON.
+    fn audit_record(
+        &self,
+        caller: Option<&Caller>,
+        action: &str,
+        entity_kind: &str,
+        entity_id: impl ToString,
+        before: Option<&impl Serialize>,
+        after: Option<&impl Serialize>,
+    ) -> Result<AuditRecord> {
+        Ok(AuditRecord {
+            at: self.clock.now(),
+            actor_id: caller.map(|c| c.user.id.to_string()),
+            action: action.to_owned(),
+            entity_kind: entity_kind.to_owned(),
+            entity_id: entity_id.to_string(),
+            source: caller.map_or(Some("cli".to_owned()), |c| c.source.clone()),
+            before: to_json(before)?,
+            after: to_json(after)?,
+        })
+    }
+}
+
+fn to_json(v: Option<&impl Serialize>) -> Result<Option<String>> {
+    v.map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// Fails unless the caller holds `role`.
+fn require(caller: &Caller, role: outlay_domain::Role) -> Result<()> {
+    if caller.user.has(role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!("this needs the {role} role")))
+    }
+}
+
+/// Fails with a 409 unless `expected` (from `If-Match`) is absent or equals `actual`.
+fn check_version(expected: Option<i64>, actual: i64) -> Result<()> {
+    match expected {
+        Some(v) if v != actual => Err(AppError::Conflict(format!(
+            "version {v} is stale; the current version is {actual}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The policy of a fresh installation and of the demo company: USD, senior approval above
+/// 1,000.00, receipts from 75.00, meals up to 100.00 and lodging up to 300.00 (soft), nothing
+/// older than 90 days, duplicates flagged.
+pub fn default_policy() -> outlay_domain::Policy {
+    use outlay_domain::{CategoryRule, Currency, Money, Policy, Severity};
+    let usd = Currency::parse("USD").expect("USD is an ISO 4217 code");
+    let money = |s: &str| Money::parse(s, usd).expect("a valid built-in amount");
+    let category = |name: &str, limit: Option<&str>| CategoryRule {
+        name: name.to_owned(),
+        limit: limit.map(money),
+        limit_severity: Severity::Soft,
+    };
+    Policy {
+        base_currency: usd,
+        senior_threshold: money("1000.00"),
+        categories: vec![
+            category("travel", None),
+            category("meals", Some("100.00")),
+            category("lodging", Some("300.00")),
+            category("office", None),
+            category("software", None),
+            category("other", None),
+        ],
+        receipt_required_from: Some(money("75.00")),
+        receipt_severity: Severity::Hard,
+        max_age_days: Some(90),
+        duplicates: Some(Severity::Soft),
+        allowed_currencies: vec![],
+    }
+}

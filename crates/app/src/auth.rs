@@ -1,0 +1,52 @@
+//! Signing in with a local password, and turning a bearer token into a [`Caller`].
+
+use outlay_domain::{Email, UserId};
+
+use crate::{AccessToken, App, AppError, Caller, Result};
+
+const BAD_LOGIN: &str = "invalid email or password";
+
+impl App {
+    /// Local login. An unknown email, an inactive user and a wrong password all answer the same
+    /// error after the same password-hashing work.
+    pub async fn login(&self, email: &str, password: &str) -> Result<AccessToken> {
+        let login = self.login.as_ref().ok_or_else(|| {
+            AppError::NotFound(
+                "local login (this deployment signs in through its identity provider)",
+            )
+        })?;
+        let user = match Email::parse(email) {
+            Ok(e) => self.store.user_by_email(&e).await?,
+            Err(_) => None,
+        };
+        let hash = match &user {
+            Some(u) if u.active => self.store.password_hash(u.id).await?,
+            _ => None,
+        };
+        let password_ok = login.verify_password(password, hash.as_deref()).await;
+        match user {
+            Some(u) if password_ok && hash.is_some() => {
+                tracing::info!(user_id = %u.id, "login succeeded");
+                Ok(login.issue_token(&u)?)
+            }
+            _ => {
+                tracing::info!("login failed");
+                Err(AppError::Unauthenticated(BAD_LOGIN))
+            }
+        }
+    }
+
+    /// Verifies a bearer token and loads its user, who must still be active.
+    pub async fn authenticate(&self, token: &str, source: Option<String>) -> Result<Caller> {
+        let subject = self
+            .verifier
+            .verify(token)
+            .await
+            .map_err(AppError::Unauthenticated)?;
+        let id = UserId::parse(&subject).map_err(|_| AppError::Unauthenticated("invalid token"))?;
+        match self.store.user(id).await? {
+            Some(user) if user.active => Ok(Caller { user, source }),
+            _ => Err(AppError::Unauthenticated("invalid token")),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! What a use case hands the store to commit, and the shapes of queries and pages.
+
+use chrono::{DateTime, Utc};
+use outlay_domain::{AuditRecord, Expense, ExpenseId, Policy, Report, ReportState, User, UserId};
+use serde::{Deserialize, Serialize};
+
+/// One write of a change. `expected_version: None` means "insert; must not exist".
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Inserts or updates a user; `password_hash: None` keeps the stored one.
+    PutUser {
+        /// The user.
+        user: User,
+        /// A new password hash.
+        password_hash: Option<String>,
+        /// The version the update is based on.
+        expected_version: Option<i64>,
+    },
+    /// Inserts or updates an expense.
+    PutExpense {
+        /// The expense.
+        expense: Expense,
+        /// The version the update is based on.
+        expected_version: Option<i64>,
+    },
+    /// Deletes an expense.
+    DeleteExpense {
+        /// Its id.
+        id: ExpenseId,
+        /// The version the deletion is based on.
+        expected_version: i64,
+    },
+    /// Inserts or updates a report.
+    PutReport {
+        /// The report.
+        report: Report,
+        /// The version the update is based on.
+        expected_version: Option<i64>,
+    },
+    /// Replaces the policy.
+    PutPolicy(Policy),
+}
+
+/// A change: writes, their audit events and an idempotency record, committed as one.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    /// The writes, applied in order.
+    pub writes: Vec<Write>,
+    /// The audit events, appended to the chain in order.
+    pub audit: Vec<AuditRecord>,
+    /// The answer to remember for an `Idempotency-Key`.
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+impl Change {
+    /// A change with one write and its audit event.
+    pub fn one(write: Write, audit: AuditRecord) -> Self {
+        Self {
+            writes: vec![write],
+            audit: vec![audit],
+            idempotency: None,
+        }
+    }
+}
+
+/// The first answer to a request that carried an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Whose key it is (keys are per user).
+    pub user_id: UserId,
+    /// The key.
+    pub key: String,
+    /// A hash of the request, so a key reused for another request is caught.
+    pub fingerprint: String,
+    /// The answer, as JSON.
+    pub response: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which reports to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportScope {
+    /// The owner's own reports, newest first.
+    Mine(UserId),
+    /// What waits for this user's decision, oldest submission first. `finance` adds the
+    /// finance queue, without the user's own reports or those they approved.
+    Approvals {
+        /// The approver.
+        user: UserId,
+        /// Whether the user holds the finance role.
+        finance: bool,
+    },
+    /// Every submitted report, newest first.
+    All,
+}
+
+/// A report query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportQuery {
+    /// Whose reports.
+    pub scope: ReportScope,
+    /// Only this state.
+    pub state: Option<ReportState>,
+}
+
+/// A page request: at most `limit` items after `cursor`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageRequest {
+    /// 1 to 100.
+    pub limit: u32,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    /// The largest page.
+    pub const MAX: u32 = 100;
+
+    /// Checks a client's page request (default 50 items).
+    pub fn parse(limit: Option<u32>, cursor: Option<String>) -> crate::Result<Self> {
+        let limit = limit.unwrap_or(50);
+        if !(1..=Self::MAX).contains(&limit) {
+            return Err(crate::AppError::BadInput(format!(
+                "limit must be between 1 and {}",
+                Self::MAX
+            )));
+        }
+        Ok(Self {
+            limit,
+            cursor: cursor.filter(|c| !c.is_empty()),
+        })
+    }
+}
+
+/// A page of items and the cursor of the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Maps the items.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The one error type of the use cases; each variant maps to one HTTP status.
+
+use outlay_domain::{ExpenseError, IdError, MoneyError, PolicyError, Refusal, UserError};
+
+use crate::ports::StoreError;
+
+/// Why a use case did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input (400).
+    #[error("{0}")]
+    BadInput(String),
+    /// No, or an invalid, credential (401).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller may see the object but not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such object, or one the caller may not see (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Wrong state, stale version or a duplicate (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Well-formed but refused by a business rule (422).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Too many attempts (429).
+    #[error("too many attempts; try again later")]
+    TooManyRequests,
+    /// Anything else; logged, never shown (500).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The result of a use case.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::BadCursor => AppError::BadInput("the cursor is not valid".into()),
+            StoreError::Unavailable(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Forbidden(m) => AppError::Forbidden(m.to_owned()),
+            r @ Refusal::WrongState { .. } => AppError::Conflict(r.to_string()),
+            Refusal::Invalid(m) => AppError::BadInput(m),
+        }
+    }
+}
+
+macro_rules! bad_input_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for AppError {
+            fn from(e: $t) -> Self {
+                AppError::BadInput(e.to_string())
+            }
+        }
+    )*};
+}
+bad_input_from!(MoneyError, ExpenseError, UserError, IdError, PolicyError);

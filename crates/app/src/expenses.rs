@@ -1,0 +1,284 @@
+//! Expenses: an employee records, edits and deletes their own, while not submitted.
+
+use chrono::NaiveDate;
+use outlay_domain::expense::text_field;
+use outlay_domain::{Currency, Expense, ExpenseDetails, ExpenseId, Money, Policy};
+
+use crate::{
+    App, AppError, Caller, Change, Idempotency, Page, PageRequest, Result, Write, check_version,
+};
+
+/// A new expense as the client sends it; checked by [`App::create_expense`].
+#[derive(Debug, Clone)]
+pub struct ExpenseInput {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Where.
+    pub merchant: String,
+    /// A policy category.
+    pub category: String,
+    /// A decimal string such as `"12.50"`.
+    pub amount: String,
+    /// An ISO 4217 code.
+    pub currency: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Why a soft policy rule may be waived.
+    pub justification: Option<String>,
+}
+
+/// Changes to an expense; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ExpensePatch {
+    /// New date.
+    pub date: Option<String>,
+    /// New merchant.
+    pub merchant: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New amount (in the new or the current currency).
+    pub amount: Option<String>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New justification.
+    pub justification: Option<String>,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|_| s.len() == 10)
+        .ok_or_else(|| {
+            AppError::BadInput(format!(
+                "date `{}` is not a YYYY-MM-DD date",
+                s.chars().take(20).collect::<String>()
+            ))
+        })
+}
+
+fn parse_details(
+    policy: &Policy,
+    date: &str,
+    merchant: &str,
+    category: &str,
+    description: &str,
+    amount: &str,
+    currency: &str,
+) -> Result<ExpenseDetails> {
+    let currency = Currency::parse(currency)?;
+    let amount = Money::parse(amount, currency)?;
+    let details = ExpenseDetails::new(parse_date(date)?, merchant, category, description, amount)?;
+    if policy.category(details.category()).is_none() {
+        let names: Vec<&str> = policy.categories.iter().map(|c| c.name.as_str()).collect();
+        return Err(AppError::BadInput(format!(
+            "unknown category `{}`; use one of: {}",
+            details.category(),
+            names.join(", ")
+        )));
+    }
+    Ok(details)
+}
+
+fn justification(j: Option<&str>) -> Result<Option<String>> {
+    Ok(j.map(|j| text_field("justification", j, false, 2000))
+        .transpose()?
+        .filter(|j| !j.is_empty()))
+}
+
+impl App {
+    /// Records a new expense for the caller.
+    pub async fn create_expense(
+        &self,
+        caller: &Caller,
+        input: ExpenseInput,
+        idem: Option<&Idempotency>,
+    ) -> Result<Expense> {
+        self.once(caller.user.id, idem, async || {
+            let policy = self.policy_or_default().await?;
+            let details = parse_details(
+                &policy,
+                &input.date,
+                &input.merchant,
+                &input.category,
+                input.description.as_deref().unwrap_or(""),
+                &input.amount,
+                &input.currency,
+            )?;
+            let now = self.clock.now();
+            let mut expense = Expense {
+                id: ExpenseId::from_uuid(self.ids.new_id()),
+                owner_id: caller.user.id,
+                details,
+                base_amount: None,
+                exchange_rate: None,
+                report_id: None,
+                justification: justification(input.justification.as_deref())?,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            convert(&policy, &mut expense);
+            let audit = self.audit_record(
+                Some(caller),
+                "expense.create",
+                "expense",
+                expense.id,
+                None::<&Expense>,
+                Some(&expense),
+            )?;
+            let write = Write::PutExpense {
+                expense: expense.clone(),
+                expected_version: None,
+            };
+            Ok((expense, Change::one(write, audit)))
+        })
+        .await
+    }
+
+    /// One of the caller's own expenses.
+    pub async fn expense(&self, caller: &Caller, id: ExpenseId) -> Result<Expense> {
+        match self.store.expense(id).await? {
+            Some(e) if e.owner_id == caller.user.id => Ok(e),
+            _ => Err(AppError::NotFound("expense")),
+        }
+    }
+
+    /// The caller's own expenses, newest first.
+    pub async fn list_expenses(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<Expense>> {
+        Ok(self.store.expenses_of_owner(caller.user.id, page).await?)
+    }
+
+    /// Edits one of the caller's expenses while it is not in a submitted report.
+    pub async fn update_expense(
+        &self,
+        caller: &Caller,
+        id: ExpenseId,
+        patch: ExpensePatch,
+        expected_version: Option<i64>,
+    ) -> Result<Expense> {
+        let before = self.expense(caller, id).await?;
+        check_version(expected_version, before.version)?;
+        self.ensure_editable(&before).await?;
+        let policy = self.policy_or_default().await?;
+        let d = &before.details;
+        let amount_string = d.amount().amount_string();
+        let details = parse_details(
+            &policy,
+            &patch
+                .date
+                .unwrap_or_else(|| d.date().format("%Y-%m-%d").to_string()),
+            patch.merchant.as_deref().unwrap_or(d.merchant()),
+            patch.category.as_deref().unwrap_or(d.category()),
+            patch.description.as_deref().unwrap_or(d.description()),
+            patch.amount.as_deref().unwrap_or(&amount_string),
+            patch
+                .currency
+                .as_deref()
+                .unwrap_or(d.amount().currency().code()),
+        )?;
+        let mut expense = before.clone();
+        expense.details = details;
+        if patch.justification.is_some() {
+            expense.justification = justification(patch.justification.as_deref())?;
+        }
+        expense.version += 1;
+        expense.updated_at = self.clock.now();
+        convert(&policy, &mut expense);
+        let audit = self.audit_record(
+            Some(caller),
+            "expense.update",
+            "expense",
+            id,
+            Some(&before),
+            Some(&expense),
+        )?;
+        let write = Write::PutExpense {
+            expense: expense.clone(),
+            expected_version: Some(before.version),
+        };
+        self.store.commit(Change::one(write, audit)).await?;
+        Ok(expense)
+    }
+
+    /// Deletes one of the caller's expenses while it is not in a submitted report. A report
+    /// keeps at least one expense.
+    pub async fn delete_expense(
+        &self,
+        caller: &Caller,
+        id: ExpenseId,
+        expected_version: Option<i64>,
+    ) -> Result<()> {
+        let expense = self.expense(caller, id).await?;
+        check_version(expected_version, expense.version)?;
+        self.ensure_editable(&expense).await?;
+        if let Some(r) = expense.report_id {
+            if self.store.expenses_of_report(r).await?.len() <= 1 {
+                return Err(AppError::Conflict(
+                    "this is the report's only expense; a report keeps at least one".into(),
+                ));
+            }
+        }
+        let audit = self.audit_record(
+            Some(caller),
+            "expense.delete",
+            "expense",
+            id,
+            Some(&expense),
+            None::<&Expense>,
+        )?;
+        let write = Write::DeleteExpense {
+            id,
+            expected_version: expense.version,
+        };
+        self.store.commit(Change::one(write, audit)).await?;
+        Ok(())
+    }
+
+    /// Refuses changes to an expense whose report is submitted, approved or paid.
+    async fn ensure_editable(&self, expense: &Expense) -> Result<()> {
+        let Some(report_id) = expense.report_id else {
+            return Ok(());
+        };
+        let report = self
+            .store
+            .report(report_id)
+            .await?
+            .ok_or(AppError::NotFound("report"))?;
+        if report.state.is_editable() {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(format!(
+                "the expense is in a report that is {}; it cannot change until the report is rejected or withdrawn",
+                report.state
+            )))
+        }
+    }
+
+    /// The stored policy. A store without one gets the built-in default, so a fresh install
+    /// works before finance has configured anything.
+    pub(crate) async fn policy_or_default(&self) -> Result<Policy> {
+        Ok(self
+            .store
+            .policy()
+            .await?
+            .unwrap_or_else(crate::default_policy))
+    }
+}
+
+/// Fills in the base amount when the expense is in the base currency.
+fn convert(policy: &Policy, expense: &mut Expense) {
+    let amount = expense.details.amount();
+    if amount.currency() == policy.base_currency {
+        expense.base_amount = Some(amount);
+        expense.exchange_rate = Some("1".into());
+    } else {
+        expense.base_amount = None;
+        expense.exchange_rate = None;
+    }
+}

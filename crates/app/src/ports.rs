@@ -1,0 +1,125 @@
+//! The narrow ports the use cases need; adapters implement them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use outlay_domain::{
+    AuditEvent, Email, Expense, ExpenseId, Policy, Report, ReportId, User, UserId,
+};
+
+use crate::change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A version or uniqueness condition failed; nothing was written. The message is safe to
+    /// show to the client.
+    #[error("{0}")]
+    Conflict(String),
+    /// A pagination cursor the store did not make.
+    #[error("bad cursor")]
+    BadCursor,
+    /// The store failed.
+    #[error(transparent)]
+    Unavailable(#[from] anyhow::Error),
+}
+
+/// The result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistence. Reads are plain; every change goes through [`Store::commit`], which writes
+/// the change, its audit events (chained) and its idempotency record in one transaction.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A user by id.
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// A user by email.
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    /// A user's password hash, if they have a local password.
+    async fn password_hash(&self, id: UserId) -> StoreResult<Option<String>>;
+    /// All users, by email.
+    async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
+    /// An expense by id.
+    async fn expense(&self, id: ExpenseId) -> StoreResult<Option<Expense>>;
+    /// An owner's expenses, newest first.
+    async fn expenses_of_owner(
+        &self,
+        owner: UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Expense>>;
+    /// The expenses of a report, oldest first.
+    async fn expenses_of_report(&self, report: ReportId) -> StoreResult<Vec<Expense>>;
+    /// A report by id.
+    async fn report(&self, id: ReportId) -> StoreResult<Option<Report>>;
+    /// Reports matching `query`, in the query's order.
+    async fn reports(&self, query: &ReportQuery, page: &PageRequest) -> StoreResult<Page<Report>>;
+    /// The company's policy.
+    async fn policy(&self) -> StoreResult<Option<Policy>>;
+    /// A stored idempotency record.
+    async fn idempotency(&self, user: UserId, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+    /// The audit events about one entity, oldest first.
+    async fn audit_of(&self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<AuditEvent>>;
+    /// Up to `limit` audit events after `after_seq`, in chain order.
+    async fn audit_page(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// Commits a change atomically: all of it, or (with an error) none of it.
+    async fn commit(&self, change: Change) -> StoreResult<()>;
+}
+
+/// The current time.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// New unique ids.
+pub trait IdGen: Send + Sync {
+    /// A new id; time-ordered ids keep lists cheap to page.
+    fn new_id(&self) -> uuid::Uuid;
+}
+
+/// UUID v7: unique and ordered by creation time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UuidV7;
+
+impl IdGen for UuidV7 {
+    fn new_id(&self) -> uuid::Uuid {
+        uuid::Uuid::now_v7()
+    }
+}
+
+/// A signed access token.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// The token.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+/// Local password login: hashing, checking and token issuing.
+#[async_trait]
+pub trait PasswordLogin: Send + Sync {
+    /// Hashes a new password.
+    async fn hash_password(&self, password: &str) -> anyhow::Result<String>;
+    /// Checks a password against a hash. With no hash it still does the same work, so an
+    /// unknown user takes as long as a wrong password.
+    async fn verify_password(&self, password: &str, hash: Option<&str>) -> bool;
+    /// Issues an access token for `user`.
+    fn issue_token(&self, user: &User) -> anyhow::Result<AccessToken>;
+}
+
+/// Checks access tokens (local or from an identity provider).
+#[async_trait]
+pub trait IdentityVerifier: Send + Sync {
+    /// The token's subject (the user id), if the token is valid now.
+    async fn verify(&self, token: &str) -> Result<String, &'static str>;
+}

@@ -1,0 +1,328 @@
+//! Reports: building them, who may see them, the approval transitions and their history.
+
+use std::collections::BTreeSet;
+
+use outlay_domain::expense::text_field;
+use outlay_domain::{
+    AuditEvent, Command, Expense, ExpenseId, Money, Report, ReportId, ReportState, Role, Route,
+    User, decide,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    App, AppError, Caller, Change, Idempotency, Page, PageRequest, ReportQuery, ReportScope,
+    Result, Write, check_version,
+};
+
+/// A new report: a title, a purpose and some of the caller's unreported expenses.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// Short title.
+    pub title: String,
+    /// Business purpose.
+    pub purpose: String,
+    /// The expenses to include (1 to 100, the caller's, in no other report).
+    pub expense_ids: Vec<ExpenseId>,
+}
+
+/// A report with its expenses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportDetails {
+    /// The report.
+    pub report: Report,
+    /// Its expenses, oldest first.
+    pub expenses: Vec<Expense>,
+}
+
+/// A transition asked of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send for approval.
+    Submit,
+    /// Take back before anyone decided.
+    Withdraw,
+    /// Approve the current step, with an optional comment.
+    Approve(Option<String>),
+    /// Reject the current step, with a reason.
+    Reject(String),
+    /// Mark paid, with a reference.
+    Pay(String),
+}
+
+/// The total of `expenses` in the base currency, if every one has a base amount.
+pub(crate) fn total(expenses: &[Expense]) -> Result<Option<Money>> {
+    let mut sum: Option<Money> = None;
+    for e in expenses {
+        let Some(base) = e.base_amount else {
+            return Ok(None);
+        };
+        sum = Some(match sum {
+            None => base,
+            Some(s) => s
+                .checked_add(base)
+                .map_err(|e| AppError::Unprocessable(e.to_string()))?,
+        });
+    }
+    Ok(sum)
+}
+
+impl App {
+    /// Creates a draft report from some of the caller's expenses.
+    pub async fn create_report(
+        &self,
+        caller: &Caller,
+        new: NewReport,
+        idem: Option<&Idempotency>,
+    ) -> Result<ReportDetails> {
+        self.once(caller.user.id, idem, async || {
+            let title = text_field("title", &new.title, true, 200)?;
+            let purpose = text_field("purpose", &new.purpose, false, 2000)?;
+            let ids: BTreeSet<ExpenseId> = new.expense_ids.iter().copied().collect();
+            if ids.is_empty() || ids.len() > 100 || ids.len() != new.expense_ids.len() {
+                return Err(AppError::BadInput(
+                    "expense_ids must list 1 to 100 distinct expenses".into(),
+                ));
+            }
+            let now = self.clock.now();
+            let id = ReportId::from_uuid(self.ids.new_id());
+            let mut expenses = Vec::with_capacity(ids.len());
+            let mut writes = Vec::with_capacity(ids.len() + 1);
+            for expense_id in &new.expense_ids {
+                let mut e = self.expense(caller, *expense_id).await?;
+                if let Some(other) = e.report_id {
+                    return Err(AppError::Conflict(format!(
+                        "expense {expense_id} is already in report {other}"
+                    )));
+                }
+                writes.push(Write::PutExpense {
+                    expense: e.clone(),
+                    expected_version: Some(e.version),
+                });
+                e.report_id = Some(id);
+                e.version += 1;
+                e.updated_at = now;
+                expenses.push(e);
+            }
+            // The writes were pushed with the old expenses for their versions; put the new ones in.
+            for (w, e) in writes.iter_mut().zip(&expenses) {
+                if let Write::PutExpense { expense, .. } = w {
+                    *expense = e.clone();
+                }
+            }
+            let report = Report {
+                id,
+                owner_id: caller.user.id,
+                title,
+                purpose,
+                state: ReportState::Draft,
+                version: 1,
+                total: total(&expenses)?,
+                steps: vec![],
+                submissions: 0,
+                submitted_at: None,
+                rejection_reason: None,
+                payment: None,
+                deciders: BTreeSet::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            writes.insert(
+                0,
+                Write::PutReport {
+                    report: report.clone(),
+                    expected_version: None,
+                },
+            );
+            let audit = self.audit_record(
+                Some(caller),
+                "report.create",
+                "report",
+                id,
+                None::<&Report>,
+                Some(&report),
+            )?;
+            let change = Change {
+                writes,
+                audit: vec![audit],
+                idempotency: None,
+            };
+            Ok((ReportDetails { report, expenses }, change))
+        })
+        .await
+    }
+
+    /// A report the caller may see, with its expenses.
+    pub async fn report(&self, caller: &Caller, id: ReportId) -> Result<ReportDetails> {
+        let report = self.visible_report(caller, id).await?;
+        let expenses = self.store.expenses_of_report(id).await?;
+        Ok(ReportDetails { report, expenses })
+    }
+
+    /// Lists reports: the caller's own, those waiting for the caller's decision, or (finance)
+    /// every submitted report.
+    pub async fn list_reports(
+        &self,
+        caller: &Caller,
+        scope: &str,
+        state: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Report>> {
+        let user = &caller.user;
+        let scope = match scope {
+            "mine" => ReportScope::Mine(user.id),
+            "approvals" => ReportScope::Approvals {
+                user: user.id,
+                finance: user.has(Role::Finance),
+            },
+            "all" => {
+                crate::require(caller, Role::Finance)?;
+                ReportScope::All
+            }
+            other => {
+                return Err(AppError::BadInput(format!(
+                    "scope `{}` is not one of mine, approvals, all",
+                    other.chars().take(20).collect::<String>()
+                )));
+            }
+        };
+        let state = state
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                ReportState::parse(s).ok_or_else(|| {
+                    AppError::BadInput(format!(
+                        "state `{}` is not a report state",
+                        s.chars().take(20).collect::<String>()
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(self
+            .store
+            .reports(&ReportQuery { scope, state }, page)
+            .await?)
+    }
+
+    /// Applies a transition, checked by the domain's state machine, with its audit event, in
+    /// one transaction guarded by the report's version.
+    pub async fn transition(
+        &self,
+        caller: &Caller,
+        id: ReportId,
+        action: Action,
+        expected_version: Option<i64>,
+        idem: Option<&Idempotency>,
+    ) -> Result<ReportDetails> {
+        self.once(caller.user.id, idem, async || {
+            let report = self.visible_report(caller, id).await?;
+            check_version(expected_version, report.version)?;
+            let expenses = self.store.expenses_of_report(id).await?;
+            let command = match action {
+                Action::Submit => Command::Submit(self.route(&report, &expenses).await?),
+                Action::Withdraw => Command::Withdraw,
+                Action::Approve(comment) => Command::Approve { comment },
+                Action::Reject(reason) => Command::Reject { reason },
+                Action::Pay(reference) => Command::Pay { reference },
+            };
+            let name = command.name();
+            let mut next = decide(&caller.user, &report, command, self.clock.now())?;
+            if name == "submit" {
+                next.total = total(&expenses)?;
+            }
+            let audit = self.audit_record(
+                Some(caller),
+                &format!("report.{name}"),
+                "report",
+                id,
+                Some(&report),
+                Some(&next),
+            )?;
+            let write = Write::PutReport {
+                report: next.clone(),
+                expected_version: Some(report.version),
+            };
+            Ok((
+                ReportDetails {
+                    report: next,
+                    expenses,
+                },
+                Change::one(write, audit),
+            ))
+        })
+        .await
+    }
+
+    /// The report's audit events, oldest first.
+    pub async fn report_history(&self, caller: &Caller, id: ReportId) -> Result<Vec<AuditEvent>> {
+        self.visible_report(caller, id).await?;
+        Ok(self.store.audit_of("report", &id.to_string()).await?)
+    }
+
+    /// The report, if `caller` may see it; otherwise "not found", so that its existence does
+    /// not leak.
+    async fn visible_report(&self, caller: &Caller, id: ReportId) -> Result<Report> {
+        let report = self
+            .store
+            .report(id)
+            .await?
+            .ok_or(AppError::NotFound("report"))?;
+        if self.can_see(&caller.user, &report).await? {
+            Ok(report)
+        } else {
+            Err(AppError::NotFound("report"))
+        }
+    }
+
+    /// The owner always; once submitted, also its approvers, the owner's management chain
+    /// and finance.
+    async fn can_see(&self, user: &User, report: &Report) -> Result<bool> {
+        if report.owner_id == user.id {
+            return Ok(true);
+        }
+        if report.submissions == 0 {
+            return Ok(false);
+        }
+        if user.has(Role::Finance)
+            || report.deciders.contains(&user.id)
+            || report.steps.iter().any(|s| s.approver_id == Some(user.id))
+        {
+            return Ok(true);
+        }
+        let (manager, senior) = self.chain_of(report.owner_id).await?;
+        Ok(manager.is_some_and(|m| m.id == user.id) || senior.is_some_and(|s| s.id == user.id))
+    }
+
+    /// The owner's manager and the manager's manager, as stored.
+    async fn chain_of(&self, owner: outlay_domain::UserId) -> Result<(Option<User>, Option<User>)> {
+        let owner = self.store.user(owner).await?;
+        let manager = match owner.and_then(|o| o.manager_id) {
+            Some(m) => self.store.user(m).await?,
+            None => None,
+        };
+        let senior = match manager.as_ref().and_then(|m| m.manager_id) {
+            Some(s) => self.store.user(s).await?,
+            None => None,
+        };
+        Ok((manager, senior))
+    }
+
+    /// Who decides a submission now: the levels of the reporting line that have an active
+    /// manager in them, and the total that picks the senior level.
+    async fn route(&self, report: &Report, expenses: &[Expense]) -> Result<Route> {
+        let policy = self.policy_or_default().await?;
+        let (manager, senior) = self.chain_of(report.owner_id).await?;
+        let present =
+            |u: Option<User>| u.filter(|u| u.active && u.has(Role::Manager)).map(|u| u.id);
+        let total = total(expenses)?.ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "every expense needs an amount in the base currency {}: add an exchange rate for the other currencies first",
+                policy.base_currency
+            ))
+        })?;
+        Ok(Route {
+            manager: present(manager),
+            senior: present(senior),
+            total,
+            senior_threshold: policy.senior_threshold,
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! The user directory: admins create and change users, roles and the reporting line.
+
+use outlay_domain::user::{check_password, check_reporting_line, normalise_roles, parse_name};
+use outlay_domain::{Email, Role, User, UserId};
+
+use crate::{
+    App, AppError, Caller, Change, Page, PageRequest, Result, Write, check_version, require,
+};
+
+/// A new user, as an admin (or the command line) describes them.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login and notification address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Local password; `None` for users who sign in through an identity provider.
+    pub password: Option<String>,
+    /// Roles; employee is always added.
+    pub roles: Vec<Role>,
+    /// Whom they report to.
+    pub manager_id: Option<UserId>,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New password.
+    pub password: Option<String>,
+    /// New roles (employee is always kept).
+    pub roles: Option<Vec<Role>>,
+    /// New manager; `Some(None)` removes the manager.
+    pub manager_id: Option<Option<UserId>>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+}
+
+impl App {
+    /// The caller's own profile.
+    pub fn me(&self, caller: &Caller) -> User {
+        caller.user.clone()
+    }
+
+    /// Every user (admin).
+    pub async fn list_users(&self, caller: &Caller, page: &PageRequest) -> Result<Page<User>> {
+        require(caller, Role::Admin)?;
+        Ok(self.store.users(page).await?)
+    }
+
+    /// Creates a user: an admin through the API, or the system (`caller: None`) from the
+    /// command line and the demo seed.
+    pub async fn create_user(&self, caller: Option<&Caller>, new: NewUser) -> Result<User> {
+        if let Some(c) = caller {
+            require(c, Role::Admin)?;
+        }
+        let email = Email::parse(&new.email)?;
+        let name = parse_name(&new.name)?;
+        if let Some(m) = new.manager_id {
+            self.existing_manager(m).await?;
+        }
+        let password_hash = match &new.password {
+            Some(p) => {
+                check_password(p)?;
+                Some(self.password_login()?.hash_password(p).await?)
+            }
+            None => None,
+        };
+        let user = User {
+            id: UserId::from_uuid(self.ids.new_id()),
+            email,
+            name,
+            roles: normalise_roles(new.roles),
+            manager_id: new.manager_id,
+            active: true,
+            version: 1,
+        };
+        let audit = self.audit_record(
+            caller,
+            "user.create",
+            "user",
+            user.id,
+            None::<&User>,
+            Some(&user),
+        )?;
+        let write = Write::PutUser {
+            user: user.clone(),
+            password_hash,
+            expected_version: None,
+        };
+        self.store.commit(Change::one(write, audit)).await?;
+        Ok(user)
+    }
+
+    /// Changes a user (admin). Admins cannot change their own roles or reporting line, nor
+    /// deactivate themselves: another admin must.
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        patch: UserPatch,
+        expected_version: Option<i64>,
+    ) -> Result<User> {
+        require(caller, Role::Admin)?;
+        let before = self
+            .store
+            .user(id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        check_version(expected_version, before.version)?;
+        let touches_own_powers =
+            patch.roles.is_some() || patch.manager_id.is_some() || patch.active == Some(false);
+        if id == caller.user.id && touches_own_powers {
+            return Err(AppError::Forbidden(
+                "admins cannot change their own roles, manager or active flag; ask another admin"
+                    .into(),
+            ));
+        }
+        let mut user = before.clone();
+        if let Some(name) = &patch.name {
+            user.name = parse_name(name)?;
+        }
+        if let Some(roles) = patch.roles {
+            user.roles = normalise_roles(roles);
+        }
+        if let Some(active) = patch.active {
+            user.active = active;
+        }
+        if let Some(manager) = patch.manager_id {
+            if let Some(m) = manager {
+                self.existing_manager(m).await?;
+            }
+            let mut chain = std::collections::HashMap::new();
+            let mut next = manager;
+            // Load the would-be chain once; the check itself is pure.
+            while let Some(m) = next {
+                if chain.contains_key(&m) || m == id {
+                    break;
+                }
+                let up = self.store.user(m).await?.and_then(|u| u.manager_id);
+                chain.insert(m, up);
+                next = up;
+            }
+            check_reporting_line(id, manager, |u| chain.get(&u).copied().flatten())?;
+            user.manager_id = manager;
+        }
+        let password_hash = match &patch.password {
+            Some(p) => {
+                check_password(p)?;
+                Some(self.password_login()?.hash_password(p).await?)
+            }
+            None => None,
+        };
+        user.version += 1;
+        let audit = self.audit_record(
+            Some(caller),
+            "user.update",
+            "user",
+            id,
+            Some(&before),
+            Some(&user),
+        )?;
+        let write = Write::PutUser {
+            user: user.clone(),
+            password_hash,
+            expected_version: Some(before.version),
+        };
+        self.store.commit(Change::one(write, audit)).await?;
+        Ok(user)
+    }
+
+    async fn existing_manager(&self, id: UserId) -> Result<User> {
+        self.store
+            .user(id)
+            .await?
+            .ok_or_else(|| AppError::BadInput(format!("manager {id} does not exist")))
+    }
+
+    fn password_login(&self) -> Result<&std::sync::Arc<dyn crate::PasswordLogin>> {
+        self.login
+            .as_ref()
+            .ok_or_else(|| AppError::BadInput("this deployment has no local passwords".into()))
+    }
+}

@@ -1,0 +1,240 @@
+//! Committing a change: its writes, its chained audit events and its idempotency record, in
+//! one transaction on the single writer connection.
+
+use outlay_app::{Change, StoreError, StoreResult, Write};
+use outlay_domain::{Level, Outcome, Report, audit};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::rows::{self, db_error, json};
+
+const STALE: &str = "it was changed by someone else in the meantime; reload it and try again";
+
+pub(crate) async fn commit(pool: &SqlitePool, change: Change) -> StoreResult<()> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| db_error(e, "could not start a transaction"))?;
+    for write in &change.writes {
+        apply(&mut tx, write).await?;
+    }
+    append_audit(&mut tx, change.audit).await?;
+    if let Some(i) = change.idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, response, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(i.user_id.to_string())
+        .bind(&i.key)
+        .bind(&i.fingerprint)
+        .bind(&i.response)
+        .bind(rows::time(i.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(e, "this Idempotency-Key is being used by another request"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| db_error(e, "could not commit the transaction"))
+}
+
+/// Fails with a conflict unless exactly one row was affected.
+fn one_row(done: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(STALE.to_owned()))
+    }
+}
+
+async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<()> {
+    match write {
+        Write::PutUser {
+            user,
+            password_hash,
+            expected_version,
+        } => {
+            let manager = user.manager_id.map(|m| m.to_string());
+            let done = match expected_version {
+                None => sqlx::query(
+                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(user.id.to_string())
+                .bind(user.email.as_str())
+                .bind(&user.name)
+                .bind(rows::roles_text(user))
+                .bind(manager)
+                .bind(user.active)
+                .bind(password_hash)
+                .bind(user.version)
+                .execute(&mut **tx)
+                .await,
+                Some(v) => sqlx::query(
+                    "UPDATE users SET email = ?, name = ?, roles = ?, manager_id = ?, active = ?,
+                     password_hash = COALESCE(?, password_hash), version = ?
+                     WHERE id = ? AND version = ?",
+                )
+                .bind(user.email.as_str())
+                .bind(&user.name)
+                .bind(rows::roles_text(user))
+                .bind(manager)
+                .bind(user.active)
+                .bind(password_hash)
+                .bind(user.version)
+                .bind(user.id.to_string())
+                .bind(v)
+                .execute(&mut **tx)
+                .await,
+            };
+            one_row(done.map_err(|e| db_error(e, "a user with this email already exists"))?)
+        }
+        Write::PutExpense {
+            expense,
+            expected_version,
+        } => {
+            let body = json(expense)?;
+            let report = expense.report_id.map(|r| r.to_string());
+            let done = match expected_version {
+                None => sqlx::query(
+                    "INSERT INTO expenses (id, owner_id, report_id, version, body) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(expense.id.to_string())
+                .bind(expense.owner_id.to_string())
+                .bind(report)
+                .bind(expense.version)
+                .bind(body)
+                .execute(&mut **tx)
+                .await,
+                Some(v) => sqlx::query(
+                    "UPDATE expenses SET report_id = ?, version = ?, body = ? WHERE id = ? AND version = ?",
+                )
+                .bind(report)
+                .bind(expense.version)
+                .bind(body)
+                .bind(expense.id.to_string())
+                .bind(v)
+                .execute(&mut **tx)
+                .await,
+            };
+            one_row(done.map_err(|e| db_error(e, "this expense already exists"))?)
+        }
+        Write::DeleteExpense {
+            id,
+            expected_version,
+        } => {
+            let done = sqlx::query("DELETE FROM expenses WHERE id = ? AND version = ?")
+                .bind(id.to_string())
+                .bind(expected_version)
+                .execute(&mut **tx)
+                .await;
+            one_row(done.map_err(|e| db_error(e, STALE))?)
+        }
+        Write::PutReport {
+            report,
+            expected_version,
+        } => put_report(tx, report, *expected_version).await,
+        Write::PutPolicy(policy) => {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ('policy', ?)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(json(policy)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, STALE))?;
+            Ok(())
+        }
+    }
+}
+
+async fn put_report(
+    tx: &mut Transaction<'_, Sqlite>,
+    report: &Report,
+    expected_version: Option<i64>,
+) -> StoreResult<()> {
+    let assignee = report
+        .current_step()
+        .filter(|s| s.level != Level::Finance)
+        .and_then(|s| s.approver_id)
+        .map(|a| a.to_string());
+    let prior: Vec<String> = report
+        .steps
+        .iter()
+        .filter(|s| s.level != Level::Finance)
+        .filter_map(|s| s.decision.as_ref())
+        .filter(|d| d.outcome == Outcome::Approved)
+        .map(|d| d.by.to_string())
+        .collect();
+    let submitted = report.submitted_at.map(rows::time);
+    let body = json(report)?;
+    let done = match expected_version {
+        None => sqlx::query(
+            "INSERT INTO reports (id, owner_id, state, version, submitted_at, assignee_id, prior_approvers, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(report.id.to_string())
+        .bind(report.owner_id.to_string())
+        .bind(report.state.as_str())
+        .bind(report.version)
+        .bind(submitted)
+        .bind(assignee)
+        .bind(json(&prior)?)
+        .bind(body)
+        .execute(&mut **tx)
+        .await,
+        Some(v) => sqlx::query(
+            "UPDATE reports SET state = ?, version = ?, submitted_at = ?, assignee_id = ?,
+             prior_approvers = ?, body = ? WHERE id = ? AND version = ?",
+        )
+        .bind(report.state.as_str())
+        .bind(report.version)
+        .bind(submitted)
+        .bind(assignee)
+        .bind(json(&prior)?)
+        .bind(body)
+        .bind(report.id.to_string())
+        .bind(v)
+        .execute(&mut **tx)
+        .await,
+    };
+    one_row(done.map_err(|e| db_error(e, "this report already exists"))?)
+}
+
+async fn append_audit(
+    tx: &mut Transaction<'_, Sqlite>,
+    records: Vec<outlay_domain::AuditRecord>,
+) -> StoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let last: Option<(String, i64)> =
+        sqlx::query_as("SELECT hash, seq FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, STALE))?;
+    let mut prev = last;
+    for record in records {
+        let event = audit::seal(prev.as_ref().map(|(h, s)| (h.as_str(), *s)), record);
+        let r = &event.record;
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at, actor_id, action, entity_kind, entity_id, source,
+             before, after, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.seq)
+        .bind(rows::time(r.at))
+        .bind(&r.actor_id)
+        .bind(&r.action)
+        .bind(&r.entity_kind)
+        .bind(&r.entity_id)
+        .bind(&r.source)
+        .bind(&r.before)
+        .bind(&r.after)
+        .bind(&event.prev_hash)
+        .bind(&event.hash)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error(e, STALE))?;
+        prev = Some((event.hash, event.seq));
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! The store's queries, and its [`Store`] implementation.
+
+use async_trait::async_trait;
+use outlay_app::{
+    Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Store, StoreResult,
+};
+use outlay_domain::{
+    AuditEvent, Email, Expense, ExpenseId, Policy, Report, ReportId, User, UserId,
+};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::SqliteStore;
+use crate::rows::{self, decode_cursor, encode_cursor, read_error};
+
+/// Splits `limit + 1` fetched rows into a page and the next cursor.
+fn page<T>(
+    rows: Vec<SqliteRow>,
+    limit: u32,
+    map: impl Fn(&SqliteRow) -> anyhow::Result<T>,
+    key: impl Fn(&T) -> String,
+) -> StoreResult<Page<T>> {
+    let more = rows.len() > limit as usize;
+    let items = rows
+        .iter()
+        .take(limit as usize)
+        .map(map)
+        .collect::<anyhow::Result<Vec<T>>>()?;
+    let next_cursor = if more {
+        items.last().map(|i| encode_cursor(&key(i)))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+const FAR: &str = "~";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(row.as_ref().map(rows::user).transpose()?)
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE email = ?")
+            .bind(email.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(row.as_ref().map(rows::user).transpose()?)
+    }
+
+    async fn password_hash(&self, id: UserId) -> StoreResult<Option<String>> {
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(read_error)?;
+        Ok(hash.flatten())
+    }
+
+    async fn users(&self, req: &PageRequest) -> StoreResult<Page<User>> {
+        let after = decode_cursor(req.cursor.as_deref())?.unwrap_or_default();
+        let rows = sqlx::query("SELECT * FROM users WHERE email > ? ORDER BY email LIMIT ?")
+            .bind(after)
+            .bind(i64::from(req.limit) + 1)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
+        page(rows, req.limit, rows::user, |u| u.email.as_str().to_owned())
+    }
+
+    async fn expense(&self, id: ExpenseId) -> StoreResult<Option<Expense>> {
+        let row = sqlx::query("SELECT body FROM expenses WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(row.as_ref().map(rows::body).transpose()?)
+    }
+
+    async fn expenses_of_owner(
+        &self,
+        owner: UserId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Expense>> {
+        let before = decode_cursor(req.cursor.as_deref())?.unwrap_or_else(|| FAR.to_owned());
+        let rows = sqlx::query(
+            "SELECT body FROM expenses WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(owner.to_string())
+        .bind(before)
+        .bind(i64::from(req.limit) + 1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        page(rows, req.limit, rows::body, |e: &Expense| e.id.to_string())
+    }
+
+    async fn expenses_of_report(&self, report: ReportId) -> StoreResult<Vec<Expense>> {
+        let rows = sqlx::query("SELECT body FROM expenses WHERE report_id = ? ORDER BY id")
+            .bind(report.to_string())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(rows.iter().map(rows::body).collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn report(&self, id: ReportId) -> StoreResult<Option<Report>> {
+        let row = sqlx::query("SELECT body FROM reports WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(row.as_ref().map(rows::body).transpose()?)
+    }
+
+    async fn reports(&self, query: &ReportQuery, req: &PageRequest) -> StoreResult<Page<Report>> {
+        let cursor = decode_cursor(req.cursor.as_deref())?;
+        let state = query.state.map(|s| s.as_str());
+        let limit = i64::from(req.limit) + 1;
+        let rows = match &query.scope {
+            ReportScope::Mine(owner) => sqlx::query(
+                "SELECT body FROM reports WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)
+                 AND id < ?3 ORDER BY id DESC LIMIT ?4",
+            )
+            .bind(owner.to_string())
+            .bind(state)
+            .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
+            .bind(limit),
+            ReportScope::All => sqlx::query(
+                "SELECT body FROM reports WHERE state <> 'draft' AND (?1 IS NULL OR state = ?1)
+                 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            )
+            .bind(state)
+            .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
+            .bind(limit),
+            ReportScope::Approvals { user, finance } => {
+                let (at, id) = match cursor.as_deref().map(|c| c.split_once('|')) {
+                    None => (String::new(), String::new()),
+                    Some(Some((at, id))) => (at.to_owned(), id.to_owned()),
+                    Some(None) => return Err(outlay_app::StoreError::BadCursor),
+                };
+                sqlx::query(
+                    "SELECT body FROM reports
+                     WHERE ((state IN ('pending_manager', 'pending_senior') AND assignee_id = ?1)
+                         OR (?2 AND state = 'pending_finance' AND owner_id <> ?1
+                             AND NOT EXISTS (SELECT 1 FROM json_each(reports.prior_approvers) WHERE value = ?1)))
+                       AND (?3 IS NULL OR state = ?3)
+                       AND (submitted_at, id) > (?4, ?5)
+                     ORDER BY submitted_at, id LIMIT ?6",
+                )
+                .bind(user.to_string())
+                .bind(*finance)
+                .bind(state)
+                .bind(at)
+                .bind(id)
+                .bind(limit)
+            }
+        }
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        let key: fn(&Report) -> String = match query.scope {
+            ReportScope::Approvals { .. } => |r| {
+                format!(
+                    "{}|{}",
+                    r.submitted_at.map(rows::time).unwrap_or_default(),
+                    r.id
+                )
+            },
+            _ => |r| r.id.to_string(),
+        };
+        page(rows, req.limit, rows::body, key)
+    }
+
+    async fn policy(&self) -> StoreResult<Option<Policy>> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'policy'")
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(read_error)?;
+        Ok(value
+            .map(|v| serde_json::from_str(&v))
+            .transpose()
+            .map_err(anyhow::Error::from)?)
+    }
+
+    async fn idempotency(&self, user: UserId, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let row = sqlx::query("SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ?")
+            .bind(user.to_string())
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let created: String = row.try_get("created_at").map_err(read_error)?;
+        Ok(Some(IdempotencyRecord {
+            user_id: user,
+            key: key.to_owned(),
+            fingerprint: row.try_get("fingerprint").map_err(read_error)?,
+            response: row.try_get("response").map_err(read_error)?,
+            created_at: rows::parse_time(&created)?,
+        }))
+    }
+
+    async fn audit_of(&self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events WHERE entity_kind = ? AND entity_id = ? ORDER BY seq",
+        )
+        .bind(entity_kind)
+        .bind(entity_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        Ok(rows
+            .iter()
+            .map(rows::audit_event)
+            .collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn audit_page(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(rows
+            .iter()
+            .map(rows::audit_event)
+            .collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn commit(&self, change: Change) -> StoreResult<()> {
+        crate::commit::commit(&self.writer, change).await
+    }
+}
