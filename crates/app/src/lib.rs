@@ -29,6 +29,11 @@ pub use ports::{
     SystemClock, UuidV7,
 };
 pub use reports::{Action, NewReport, ReportDetails};
+
+/// The total of some expenses in the base currency, if every one has a base amount.
+pub fn report_total(expenses: &[outlay_domain::Expense]) -> Option<outlay_domain::Money> {
+    reports::total(expenses).ok().flatten()
+}
 pub use users::{NewUser, UserPatch};
 
 /// Who is calling, as established by a verified token (or the trusted command line).

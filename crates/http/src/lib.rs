@@ -1,1 +1,142 @@
-//! placeholder
+//! Outlay's HTTP API: one axum [`Router`], built in [`router`] from each resource's own
+//! `router()`, with its error shape, request ids, logs, metrics and OpenAPI document.
+
+pub mod audit;
+pub mod error;
+pub mod expenses;
+pub mod extract;
+pub mod ops;
+pub mod reports;
+pub mod token;
+pub mod users;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use outlay_app::App;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub app: App,
+    /// The metrics registry, for `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// JSON bodies of the API are small; anything larger is refused with 413.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Outlay API", description = "Expense reimbursement: expenses, reports, approvals, payment and audit."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Local login"),
+        (name = "users", description = "The caller and the user directory"),
+        (name = "expenses", description = "The caller's expenses"),
+        (name = "reports", description = "Reports and their approval workflow"),
+        (name = "audit", description = "The audit hash chain"),
+        (name = "operations", description = "Health, metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The API's routes and their OpenAPI document, from the same source.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .merge(token::router())
+        .merge(users::router())
+        .merge(expenses::router())
+        .merge(reports::router())
+        .merge(audit::router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .merge(ops::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = routes();
+    doc.paths.paths.insert("/openapi.json".into(), openapi_path());
+    doc
+}
+
+fn openapi_path() -> utoipa::openapi::PathItem {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    use utoipa::openapi::response::ResponseBuilder;
+    PathItem::new(
+        HttpMethod::Get,
+        OperationBuilder::new()
+            .tag("operations")
+            .summary(Some("This OpenAPI document"))
+            .response("200", ResponseBuilder::new().description("OpenAPI 3 JSON")),
+    )
+}
+
+/// Builds Outlay's one router.
+pub fn router(app: App) -> Router {
+    let state = AppState { app, metrics: ops::metrics_handle() };
+    let (api, _) = routes();
+    let doc = Arc::new(openapi().to_json().expect("the OpenAPI document serialises"));
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()) }
+        }),
+    )
+    .fallback(error::no_route)
+    .with_state(state)
+    .layer(axum::middleware::from_fn(ops::track))
+    .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+    .layer(PropagateRequestIdLayer::new(request_id.clone()))
+    .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %req.method(),
+            path = %req.uri().path(),
+            user_id = tracing::field::Empty,
+            report_id = tracing::field::Empty,
+        )
+    }))
+    .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+    .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}

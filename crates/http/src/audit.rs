@@ -1,0 +1,50 @@
+//! `GET /api/v1/audit/verify`: recompute the audit hash chain.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ErrorBody, Result};
+use crate::extract::Auth;
+
+/// The verdict on the chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyView {
+    /// Whether every event verified.
+    pub ok: bool,
+    /// How many events verified.
+    pub events: u64,
+    /// The first bad event, when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_event: Option<BrokenView>,
+}
+
+/// The first bad event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrokenView {
+    /// Its position in the chain.
+    pub seq: i64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Recomputes the audit chain (admin).
+#[utoipa::path(get, path = "/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = VerifyView), (status = 403, body = ErrorBody)))]
+async fn verify(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<VerifyView>> {
+    let v = state.app.verify_audit(Some(&caller)).await?;
+    Ok(Json(VerifyView {
+        ok: v.ok,
+        events: v.events,
+        broken_event: v.broken.map(|b| BrokenView { seq: b.seq, reason: b.reason }),
+    }))
+}
+
+/// The audit routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(verify))
+}

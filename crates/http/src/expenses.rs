@@ -1,0 +1,154 @@
+//! `/api/v1/expenses`: the caller's own expenses.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use outlay_app::{ExpenseInput, ExpensePatch, PageRequest};
+use outlay_domain::ExpenseId;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ErrorBody, Result};
+use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
+use crate::users::PageParams;
+use crate::views::{ExpenseView, PageView};
+
+/// A new expense.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpenseRequest {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Where the money was spent.
+    pub merchant: String,
+    /// A policy category (travel, meals, ...).
+    pub category: String,
+    /// An exact decimal string such as `"123.45"`, with no more decimals than the currency has.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Why a soft policy rule should be waived.
+    pub justification: Option<String>,
+}
+
+/// Changes to an expense; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpensePatchRequest {
+    /// New date.
+    pub date: Option<String>,
+    /// New merchant.
+    pub merchant: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New amount.
+    pub amount: Option<String>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New justification.
+    pub justification: Option<String>,
+}
+
+fn expense_id(raw: &str) -> Result<ExpenseId> {
+    path_id(raw, "expense", ExpenseId::parse)
+}
+
+/// Records an expense; honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/expenses", tag = "expenses", security(("bearer" = [])), request_body = ExpenseRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 201, body = ExpenseView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn create_expense(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<ExpenseRequest>,
+) -> Result<(StatusCode, Json<ExpenseView>)> {
+    let r = body.value;
+    let input = ExpenseInput {
+        date: r.date,
+        merchant: r.merchant,
+        category: r.category,
+        amount: r.amount,
+        currency: r.currency,
+        description: r.description,
+        justification: r.justification,
+    };
+    let expense = state.app.create_expense(&caller, input, body.idempotency.as_ref()).await?;
+    Ok((StatusCode::CREATED, Json(expense.into())))
+}
+
+/// The caller's expenses, newest first.
+#[utoipa::path(get, path = "/expenses", tag = "expenses", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = PageView<ExpenseView>), (status = 401, body = ErrorBody)))]
+async fn list_expenses(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<PageView<ExpenseView>>> {
+    let page = state.app.list_expenses(&caller, &PageRequest::parse(q.limit, q.cursor)?).await?;
+    Ok(Json(PageView::from_page(page, ExpenseView::from)))
+}
+
+/// One of the caller's expenses.
+#[utoipa::path(get, path = "/expenses/{id}", tag = "expenses", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Expense id")),
+    responses((status = 200, body = ExpenseView), (status = 404, body = ErrorBody)))]
+async fn get_expense(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ExpenseView>> {
+    Ok(Json(state.app.expense(&caller, expense_id(&id)?).await?.into()))
+}
+
+/// Edits an expense while it is not in a submitted report; honours `If-Match`.
+#[utoipa::path(patch, path = "/expenses/{id}", tag = "expenses", security(("bearer" = [])), request_body = ExpensePatchRequest,
+    params(("id" = String, Path, description = "Expense id")),
+    responses((status = 200, body = ExpenseView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Submitted, or a stale version", body = ErrorBody)))]
+async fn update_expense(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+    body: JsonBody<ExpensePatchRequest>,
+) -> Result<Json<ExpenseView>> {
+    let r = body.value;
+    let patch = ExpensePatch {
+        date: r.date,
+        merchant: r.merchant,
+        category: r.category,
+        amount: r.amount,
+        currency: r.currency,
+        description: r.description,
+        justification: r.justification,
+    };
+    Ok(Json(state.app.update_expense(&caller, expense_id(&id)?, patch, version).await?.into()))
+}
+
+/// Deletes an expense while it is not in a submitted report; honours `If-Match`.
+#[utoipa::path(delete, path = "/expenses/{id}", tag = "expenses", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Expense id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_expense(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode> {
+    state.app.delete_expense(&caller, expense_id(&id)?, version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The expense routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_expense, list_expenses))
+        .routes(routes!(get_expense, update_expense, delete_expense))
+}

@@ -1,0 +1,200 @@
+//! `/api/v1/reports`: building reports, the approvals queue, transitions and history.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use outlay_app::{Action, NewReport, PageRequest};
+use outlay_domain::{ExpenseId, ReportId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
+use crate::views::{AuditEventView, PageView, ReportView};
+
+/// A new draft report.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// Short title.
+    pub title: String,
+    /// Business purpose.
+    #[serde(default)]
+    pub purpose: String,
+    /// 1 to 100 of the caller's expenses that are in no report.
+    pub expense_ids: Vec<String>,
+}
+
+/// Which reports to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// `mine` (default), `approvals` (waiting for me, oldest first) or `all` (finance).
+    pub scope: Option<String>,
+    /// Only reports in this state.
+    pub state: Option<String>,
+    /// 1 to 100 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Submit or withdraw: an empty object.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
+/// Approve, with an optional comment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// A comment for the record.
+    pub comment: Option<String>,
+}
+
+/// Reject, with a required reason.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    /// Why; shown to the owner.
+    pub reason: String,
+}
+
+/// Pay, with the payment's reference.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayRequest {
+    /// The bank transfer or payroll reference.
+    pub reference: String,
+}
+
+/// A report's audit events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryView {
+    /// Oldest first.
+    pub events: Vec<AuditEventView>,
+}
+
+fn report_id(raw: &str) -> Result<ReportId> {
+    path_id(raw, "report", ReportId::parse)
+}
+
+/// Creates a draft report from the caller's expenses; honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/reports", tag = "reports", security(("bearer" = [])), request_body = ReportRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 201, body = ReportView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "An expense is already in a report", body = ErrorBody)))]
+async fn create_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<ReportRequest>,
+) -> Result<(StatusCode, Json<ReportView>)> {
+    let r = body.value;
+    let expense_ids = r
+        .expense_ids
+        .iter()
+        .map(|id| ExpenseId::parse(id).map_err(|e| ApiError::BadRequest(format!("expense_ids: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    let new = NewReport { title: r.title, purpose: r.purpose, expense_ids };
+    let details = state.app.create_report(&caller, new, body.idempotency.as_ref()).await?;
+    Ok((StatusCode::CREATED, Json(details.into())))
+}
+
+/// Lists reports: `mine`, `approvals` (my queue, oldest first) or `all` (finance).
+#[utoipa::path(get, path = "/reports", tag = "reports", security(("bearer" = [])), params(ListParams),
+    responses((status = 200, body = PageView<ReportView>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_reports(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Json<PageView<ReportView>>> {
+    let page = PageRequest::parse(q.limit, q.cursor)?;
+    let scope = q.scope.as_deref().unwrap_or("mine");
+    let reports = state.app.list_reports(&caller, scope, q.state.as_deref(), &page).await?;
+    Ok(Json(PageView::from_page(reports, ReportView::from)))
+}
+
+/// A report with its expenses and steps.
+#[utoipa::path(get, path = "/reports/{id}", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Report id")),
+    responses((status = 200, body = ReportView), (status = 404, body = ErrorBody)))]
+async fn get_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ReportView>> {
+    Ok(Json(state.app.report(&caller, report_id(&id)?).await?.into()))
+}
+
+/// The report's audit events, oldest first.
+#[utoipa::path(get, path = "/reports/{id}/history", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Report id")),
+    responses((status = 200, body = HistoryView), (status = 404, body = ErrorBody)))]
+async fn history(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<HistoryView>> {
+    let events = state.app.report_history(&caller, report_id(&id)?).await?;
+    Ok(Json(HistoryView { events: events.into_iter().map(AuditEventView::from).collect() }))
+}
+
+async fn run(
+    state: &AppState,
+    caller: &outlay_app::Caller,
+    id: &str,
+    action: Action,
+    version: Option<i64>,
+    idem: Option<&outlay_app::Idempotency>,
+) -> Result<Json<ReportView>> {
+    let id = report_id(id)?;
+    tracing::Span::current().record("report_id", tracing::field::display(id));
+    Ok(Json(state.app.transition(caller, id, action, version, idem).await?.into()))
+}
+
+/// Declares one transition route: its documentation, body type and action.
+macro_rules! transition {
+    ($name:ident, $path:literal, $body:ty, $doc:literal, |$b:ident| $action:expr) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "reports", security(("bearer" = [])), request_body = $body,
+            params(("id" = String, Path, description = "Report id"),
+                ("If-Match" = Option<String>, Header, description = "The version the client saw"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+            responses((status = 200, description = "The report in its new state", body = ReportView),
+                (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+                (status = 409, description = "Wrong state or stale version", body = ErrorBody),
+                (status = 422, body = ErrorBody)))]
+        async fn $name(
+            State(state): State<AppState>,
+            Auth(caller): Auth,
+            Path(id): Path<String>,
+            IfMatch(version): IfMatch,
+            body: JsonBody<$body>,
+        ) -> Result<Json<ReportView>> {
+            let $b = body.value;
+            run(&state, &caller, &id, $action, version, body.idempotency.as_ref()).await
+        }
+    };
+}
+
+transition!(submit, "/reports/{id}/submit", EmptyRequest, "The owner submits the report for approval.", |_b| Action::Submit);
+transition!(withdraw, "/reports/{id}/withdraw", EmptyRequest, "The owner takes the report back before any decision.", |_b| Action::Withdraw);
+transition!(approve, "/reports/{id}/approve", ApproveRequest, "The current step's approver approves.", |b| Action::Approve(b.comment));
+transition!(reject, "/reports/{id}/reject", RejectRequest, "The current step's approver rejects, with a reason.", |b| Action::Reject(b.reason));
+transition!(pay, "/reports/{id}/pay", PayRequest, "Finance marks an approved report paid.", |b| Action::Pay(b.reference));
+
+/// The report routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_report, list_reports))
+        .routes(routes!(get_report))
+        .routes(routes!(history))
+        .routes(routes!(submit))
+        .routes(routes!(withdraw))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(pay))
+}

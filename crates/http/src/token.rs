@@ -1,0 +1,51 @@
+//! `POST /api/v1/auth/token`: local login.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ErrorBody, Result};
+use crate::extract::JsonBody;
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The user's email.
+    pub email: String,
+    /// The user's password.
+    pub password: String,
+}
+
+/// An access token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// The bearer token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+/// Signs in with email and password.
+#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Unknown email or wrong password", body = ErrorBody),
+    ))]
+async fn token(State(state): State<AppState>, body: JsonBody<TokenRequest>) -> Result<Json<TokenResponse>> {
+    let req = body.value;
+    let token = state.app.login(&req.email, &req.password).await?;
+    Ok(Json(TokenResponse { access_token: token.token, token_type: "Bearer", expires_in: token.expires_in }))
+}
+
+/// The token route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token))
+}

@@ -1,0 +1,307 @@
+//! What the API answers: views of the domain's values, described for OpenAPI.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use outlay_app::ReportDetails;
+use outlay_domain::{AuditEvent, Expense, Report, User};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// Id.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Lower-case role names.
+    pub roles: Vec<String>,
+    /// Whom the user reports to.
+    pub manager_id: Option<String>,
+    /// Whether the user may sign in.
+    pub active: bool,
+    /// For `If-Match`.
+    pub version: i64,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            email: u.email.to_string(),
+            name: u.name,
+            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            manager_id: u.manager_id.map(|m| m.to_string()),
+            active: u.active,
+            version: u.version,
+        }
+    }
+}
+
+/// A policy violation of an expense.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViolationView {
+    /// The rule (`receipt_required`, `category_limit`, `duplicate`, `too_old`, ...).
+    pub rule: String,
+    /// `hard` blocks submission; `soft` needs a justification.
+    pub severity: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// An expense.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpenseView {
+    /// Id.
+    pub id: String,
+    /// The employee.
+    pub owner_id: String,
+    /// The report it is in.
+    pub report_id: Option<String>,
+    /// The day it was spent.
+    pub date: NaiveDate,
+    /// Where.
+    pub merchant: String,
+    /// Policy category.
+    pub category: String,
+    /// Free text.
+    pub description: String,
+    /// Amount as an exact decimal string.
+    pub amount: String,
+    /// ISO 4217 currency of `amount`.
+    pub currency: String,
+    /// Amount in the base currency, once a rate is known.
+    pub base_amount: Option<String>,
+    /// The base currency of `base_amount`.
+    pub base_currency: Option<String>,
+    /// The rate used (one unit of `currency` in base units).
+    pub exchange_rate: Option<String>,
+    /// The justification for soft violations.
+    pub justification: Option<String>,
+    /// Receipts attached.
+    pub receipts: Vec<serde_json::Value>,
+    /// Policy violations.
+    pub violations: Vec<ViolationView>,
+    /// For `If-Match`.
+    pub version: i64,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Expense> for ExpenseView {
+    fn from(e: Expense) -> Self {
+        let d = &e.details;
+        Self {
+            id: e.id.to_string(),
+            owner_id: e.owner_id.to_string(),
+            report_id: e.report_id.map(|r| r.to_string()),
+            date: d.date(),
+            merchant: d.merchant().to_owned(),
+            category: d.category().to_owned(),
+            description: d.description().to_owned(),
+            amount: d.amount().amount_string(),
+            currency: d.amount().currency().code().to_owned(),
+            base_amount: e.base_amount.map(|m| m.amount_string()),
+            base_currency: e.base_amount.map(|m| m.currency().code().to_owned()),
+            exchange_rate: e.exchange_rate,
+            justification: e.justification,
+            receipts: vec![],
+            violations: vec![],
+            version: e.version,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// A decision on a step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    /// Who.
+    pub by: String,
+    /// `approved` or `rejected`.
+    pub outcome: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Comment or reason.
+    pub note: Option<String>,
+}
+
+/// An approval step of the current submission.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepView {
+    /// `manager`, `senior` or `finance`.
+    pub level: String,
+    /// The approver; absent for finance, which is a queue.
+    pub approver_id: Option<String>,
+    /// The decision, once made.
+    pub decision: Option<DecisionView>,
+}
+
+/// A payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// The reference.
+    pub reference: String,
+    /// Who paid.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A report; lists leave out `expenses`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    /// Id.
+    pub id: String,
+    /// The employee reimbursed.
+    pub owner_id: String,
+    /// Title.
+    pub title: String,
+    /// Business purpose.
+    pub purpose: String,
+    /// `draft`, `pending_manager`, `pending_senior`, `pending_finance`, `approved`, `paid` or
+    /// `rejected`.
+    pub state: String,
+    /// For `If-Match`.
+    pub version: i64,
+    /// Total in the base currency, once every expense has a base amount.
+    pub total: Option<String>,
+    /// The base currency of `total`.
+    pub currency: Option<String>,
+    /// The steps of the current submission.
+    pub steps: Vec<StepView>,
+    /// How many times it was submitted.
+    pub submissions: u32,
+    /// When it was last submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Why it was last rejected, while rejected.
+    pub rejection_reason: Option<String>,
+    /// The payment, once paid.
+    pub payment: Option<PaymentView>,
+    /// Policy violations across its expenses.
+    pub violations: Vec<ViolationView>,
+    /// Its expenses (on a single report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expenses: Option<Vec<ExpenseView>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Report> for ReportView {
+    fn from(r: Report) -> Self {
+        Self {
+            id: r.id.to_string(),
+            owner_id: r.owner_id.to_string(),
+            title: r.title,
+            purpose: r.purpose,
+            state: r.state.as_str().to_owned(),
+            version: r.version,
+            total: r.total.map(|t| t.amount_string()),
+            currency: r.total.map(|t| t.currency().code().to_owned()),
+            steps: r
+                .steps
+                .into_iter()
+                .map(|s| StepView {
+                    level: serde_plain(&s.level),
+                    approver_id: s.approver_id.map(|a| a.to_string()),
+                    decision: s.decision.map(|d| DecisionView {
+                        by: d.by.to_string(),
+                        outcome: serde_plain(&d.outcome),
+                        at: d.at,
+                        note: d.note,
+                    }),
+                })
+                .collect(),
+            submissions: r.submissions,
+            submitted_at: r.submitted_at,
+            rejection_reason: r.rejection_reason,
+            payment: r.payment.map(|p| PaymentView { reference: p.reference, by: p.by.to_string(), at: p.at }),
+            violations: vec![],
+            expenses: None,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<ReportDetails> for ReportView {
+    fn from(d: ReportDetails) -> Self {
+        let total = outlay_app::report_total(&d.expenses);
+        let mut view = ReportView::from(d.report);
+        // While a report can still change, its total follows its expenses.
+        if let Some(t) = total {
+            view.total = Some(t.amount_string());
+            view.currency = Some(t.currency().code().to_owned());
+        }
+        view.expenses = Some(d.expenses.into_iter().map(ExpenseView::from).collect());
+        view
+    }
+}
+
+/// The snake_case name of a unit enum, as serde writes it.
+fn serde_plain<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// An audit event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    /// Position in the chain.
+    pub seq: i64,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// Who; absent for the system.
+    pub actor_id: Option<String>,
+    /// What (`report.submit`, ...).
+    pub action: String,
+    /// From where.
+    pub source: Option<String>,
+    /// The entity before.
+    pub before: Option<serde_json::Value>,
+    /// The entity after.
+    pub after: Option<serde_json::Value>,
+    /// The event's chain hash.
+    pub hash: String,
+}
+
+impl From<AuditEvent> for AuditEventView {
+    fn from(e: AuditEvent) -> Self {
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        Self {
+            seq: e.seq,
+            at: e.record.at,
+            actor_id: e.record.actor_id,
+            action: e.record.action,
+            source: e.record.source,
+            before: parse(e.record.before),
+            after: parse(e.record.after),
+            hash: e.hash,
+        }
+    }
+}
+
+/// A page of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageView<T: ToSchema> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> PageView<T> {
+    /// Maps a page of domain values.
+    pub fn from_page<U>(page: outlay_app::Page<U>, f: impl FnMut(U) -> T) -> Self {
+        let page = page.map(f);
+        Self { items: page.items, next_cursor: page.next_cursor }
+    }
+}
