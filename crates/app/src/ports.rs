@@ -76,7 +76,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        // Microseconds are what every store keeps; truncating here keeps values equal after a
+        // round trip through any of them.
+        let now = Utc::now();
+        chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
     }
 }
 

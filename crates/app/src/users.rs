@@ -183,3 +183,16 @@ impl App {
             .ok_or_else(|| AppError::BadInput("this deployment has no local passwords".into()))
     }
 }
+
+impl App {
+    /// Stores the default policy if there is none yet, so a fresh install is usable.
+    pub async fn ensure_policy(&self) -> Result<()> {
+        if self.store.policy().await?.is_some() {
+            return Ok(());
+        }
+        let policy = crate::default_policy();
+        let audit = self.audit_record(None, "policy.create", "policy", "company", None::<&outlay_domain::Policy>, Some(&policy))?;
+        self.store.commit(Change::one(Write::PutPolicy(policy), audit)).await?;
+        Ok(())
+    }
+}

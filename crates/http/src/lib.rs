@@ -22,7 +22,7 @@ use outlay_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -136,7 +136,8 @@ pub fn router(app: App) -> Router {
             user_id = tracing::field::Empty,
             report_id = tracing::field::Empty,
         )
-    }))
+    })
+    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
     .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
     .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
 }

@@ -1,1 +1,219 @@
-fn main() {}
+//! `outlay`: the one binary. `serve` and `demo` run the server; `migrate`, `admin` and
+//! `audit` are operator commands on a data directory.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use outlay_app::NewUser;
+use outlay_bootstrap::{DEMO_PASSWORD, DEMO_USERS, Overrides, Settings};
+use outlay_domain::{Email, Role};
+
+#[derive(Parser)]
+#[command(name = "outlay", version, about = "Expense reimbursement: expenses, reports, approvals, payment, audit.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct Place {
+    /// Where to listen, HOST:PORT [env: OUTLAY_ADDR; default 127.0.0.1:8080]
+    #[arg(long)]
+    addr: Option<String>,
+    /// The data directory [env: OUTLAY_DATA_DIR; default ./outlay-data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone, Default)]
+struct DataDir {
+    /// The data directory [env: OUTLAY_DATA_DIR; default ./outlay-data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API on an existing (or new, empty) data directory.
+    Serve(Place),
+    /// Serve the demo company (six users, the standard policy); without --data-dir, in a
+    /// fresh temporary folder.
+    Demo(Place),
+    /// Create or upgrade the database, then exit.
+    Migrate(DataDir),
+    /// User administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user. The password is read from OUTLAY_NEW_PASSWORD, or else from standard input.
+    CreateUser {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Email (the login).
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// A role: employee, manager, finance or admin (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// The email of the user's manager.
+        #[arg(long)]
+        manager: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits 1 and names the first bad event if it is broken.
+    Verify(DataDir),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(place) => serve(place, false).await,
+        Command::Demo(place) => serve(place, true).await,
+        Command::Migrate(dir) => {
+            let built = build(dir.data_dir, None).await?;
+            built.store.close().await;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::CreateUser { dir, email, name, roles, manager } } => {
+            let built = build(dir.data_dir, None).await?;
+            let roles = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?;
+            let manager_id = match manager {
+                Some(m) => Some(
+                    built
+                        .app
+                        .store()
+                        .user_by_email(&Email::parse(&m)?)
+                        .await?
+                        .with_context(|| format!("no user {m}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let password = match std::env::var("OUTLAY_NEW_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut p = String::new();
+                    std::io::stdin().read_to_string(&mut p).context("Failed to read the password")?;
+                    p.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let user = built
+                .app
+                .create_user(None, NewUser { email, name, password: Some(password), roles, manager_id })
+                .await?;
+            built.store.close().await;
+            println!("{}", serde_json::json!({"id": user.id.to_string(), "email": user.email.as_str()}));
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify(dir) } => {
+            let built = build(dir.data_dir, None).await?;
+            let v = built.app.verify_audit(None).await?;
+            built.store.close().await;
+            println!("{}", serde_json::to_string(&v)?);
+            if !v.ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn build(data_dir: Option<PathBuf>, addr: Option<String>) -> anyhow::Result<outlay_bootstrap::Built> {
+    let settings = Settings::load(&Overrides { addr, data_dir })?;
+    outlay_bootstrap::build(&settings).await
+}
+
+async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
+    let mut overrides = Overrides { addr: place.addr, data_dir: place.data_dir };
+    if demo && overrides.data_dir.is_none() && std::env::var_os("OUTLAY_DATA_DIR").is_none() {
+        let dir = std::env::temp_dir().join(format!("outlay-demo-{}", uuid_like()));
+        overrides.data_dir = Some(dir);
+    }
+    let settings = Settings::load(&overrides)?;
+    outlay_bootstrap::init_logs(&settings);
+    let built = outlay_bootstrap::build(&settings).await?;
+    if demo {
+        outlay_bootstrap::seed_demo(&built.app).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(&settings.addr)
+        .await
+        .with_context(|| format!("Failed to listen on {} (is another server using it?)", settings.addr))?;
+    let local = listener.local_addr()?;
+    if demo {
+        print_demo(local, &settings);
+    } else {
+        eprintln!("Outlay is listening on http://{local} (data in {})", settings.data_dir.display());
+    }
+    tracing::info!(addr = %local, data_dir = %settings.data_dir.display(), "listening");
+    axum::serve(listener, built.router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("The server failed")?;
+    built.store.close().await;
+    Ok(())
+}
+
+fn print_demo(addr: SocketAddr, settings: &Settings) {
+    println!();
+    println!("  Outlay demo company is running at http://{addr}");
+    println!("  API description: http://{addr}/openapi.json");
+    println!("  Data: {}", settings.data_dir.display());
+    println!();
+    println!("  Sign in as any of these (password: {DEMO_PASSWORD}):");
+    for (email, name, roles, manager) in DEMO_USERS {
+        let roles: Vec<&str> = roles.iter().map(Role::as_str).collect();
+        let roles = if roles.is_empty() { "employee".to_owned() } else { format!("employee, {}", roles.join(", ")) };
+        let line = manager.map_or(String::new(), |m| format!(", reports to {m}"));
+        println!("    {email:<22} {name:<14} {roles}{line}");
+    }
+    println!();
+    println!("  Stop with Ctrl-C.");
+    println!();
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}-{nanos:x}", std::process::id())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
