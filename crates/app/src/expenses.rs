@@ -217,12 +217,12 @@ impl App {
         let expense = self.expense(caller, id).await?;
         check_version(expected_version, expense.version)?;
         self.ensure_editable(&expense).await?;
-        if let Some(r) = expense.report_id {
-            if self.store.expenses_of_report(r).await?.len() <= 1 {
-                return Err(AppError::Conflict(
-                    "this is the report's only expense; a report keeps at least one".into(),
-                ));
-            }
+        if let Some(r) = expense.report_id
+            && self.store.expenses_of_report(r).await?.len() <= 1
+        {
+            return Err(AppError::Conflict(
+                "this is the report's only expense; a report keeps at least one".into(),
+            ));
         }
         let audit = self.audit_record(
             Some(caller),

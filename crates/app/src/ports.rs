@@ -79,7 +79,8 @@ impl Clock for SystemClock {
         // Microseconds are what every store keeps; truncating here keeps values equal after a
         // round trip through any of them.
         let now = Utc::now();
-        chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+        chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1))
+            .unwrap_or(now)
     }
 }
 

@@ -191,8 +191,17 @@ impl App {
             return Ok(());
         }
         let policy = crate::default_policy();
-        let audit = self.audit_record(None, "policy.create", "policy", "company", None::<&outlay_domain::Policy>, Some(&policy))?;
-        self.store.commit(Change::one(Write::PutPolicy(policy), audit)).await?;
+        let audit = self.audit_record(
+            None,
+            "policy.create",
+            "policy",
+            "company",
+            None::<&outlay_domain::Policy>,
+            Some(&policy),
+        )?;
+        self.store
+            .commit(Change::one(Write::PutPolicy(policy), audit))
+            .await?;
         Ok(())
     }
 }

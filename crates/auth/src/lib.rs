@@ -51,7 +51,9 @@ pub struct LocalIdentity {
 
 impl std::fmt::Debug for LocalIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalIdentity").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("LocalIdentity")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,7 +98,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("Failed to create the token key {}", path.display()))?;
-    file.write_all(bytes).context("Failed to write the token key")?;
+    file.write_all(bytes)
+        .context("Failed to write the token key")?;
     file.sync_all().context("Failed to sync the token key")
 }
 
@@ -114,8 +117,11 @@ fn hash(password: &str) -> anyhow::Result<String> {
 }
 
 fn verify(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 #[async_trait]
@@ -151,7 +157,10 @@ impl PasswordLogin for LocalIdentity {
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.encoding)
             .context("Failed to sign a token")?;
-        Ok(AccessToken { token, expires_in: ttl })
+        Ok(AccessToken {
+            token,
+            expires_in: ttl,
+        })
     }
 }
 
@@ -178,7 +187,11 @@ mod tests {
     use super::*;
 
     fn settings(ttl: u64) -> TokenSettings {
-        TokenSettings { issuer: "outlay".into(), audience: "outlay-api".into(), ttl: Duration::from_secs(ttl) }
+        TokenSettings {
+            issuer: "outlay".into(),
+            audience: "outlay-api".into(),
+            ttl: Duration::from_secs(ttl),
+        }
     }
 
     fn user() -> User {
@@ -204,7 +217,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("key exists").permissions().mode();
+            let mode = std::fs::metadata(&path)
+                .expect("key exists")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -212,8 +228,12 @@ mod tests {
     #[tokio::test]
     async fn passwords_verify_only_against_their_own_hash() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let id = LocalIdentity::load_or_create(&dir.path().join("k"), settings(60)).expect("created");
-        let h = id.hash_password("correct horse battery").await.expect("hashed");
+        let id =
+            LocalIdentity::load_or_create(&dir.path().join("k"), settings(60)).expect("created");
+        let h = id
+            .hash_password("correct horse battery")
+            .await
+            .expect("hashed");
         assert!(h.starts_with("$argon2id$"));
         assert!(id.verify_password("correct horse battery", Some(&h)).await);
         assert!(!id.verify_password("wrong horse battery", Some(&h)).await);

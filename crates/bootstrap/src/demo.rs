@@ -9,8 +9,18 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 /// The demo users: email, name, roles, and whom they report to.
 pub const DEMO_USERS: [(&str, &str, &[Role], Option<&str>); 6] = [
     ("senior@example.com", "Sam Senior", &[Role::Manager], None),
-    ("manager@example.com", "Mia Manager", &[Role::Manager], Some("senior@example.com")),
-    ("employee@example.com", "Eve Employee", &[], Some("manager@example.com")),
+    (
+        "manager@example.com",
+        "Mia Manager",
+        &[Role::Manager],
+        Some("senior@example.com"),
+    ),
+    (
+        "employee@example.com",
+        "Eve Employee",
+        &[],
+        Some("manager@example.com"),
+    ),
     ("finance@example.com", "Fay Finance", &[Role::Finance], None),
     ("payer@example.com", "Pat Payer", &[Role::Finance], None),
     ("admin@example.com", "Ada Admin", &[Role::Admin], None),

@@ -39,8 +39,16 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
             ttl: Duration::from_secs(settings.token_ttl_secs),
         },
     )?);
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(UuidV7), Some(identity.clone()), identity);
-    app.ensure_policy().await.context("Failed to store the default policy")?;
+    let app = App::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7),
+        Some(identity.clone()),
+        identity,
+    );
+    app.ensure_policy()
+        .await
+        .context("Failed to store the default policy")?;
     let router = outlay_http::router(app.clone());
     Ok(Built { app, store, router })
 }
@@ -50,7 +58,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
 pub fn init_logs(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if settings.log_format == "pretty" {
         builder.try_init()
     } else {

@@ -185,10 +185,8 @@ fn plan(owner: UserId, route: &Route) -> Vec<Step> {
     if let Some(m) = manager {
         steps.push(step(Level::Manager, Some(m)));
     }
-    if route.total.minor() > route.senior_threshold.minor() {
-        if let Some(s) = senior {
-            steps.push(step(Level::Senior, Some(s)));
-        }
+    if let Some(s) = senior.filter(|_| route.total.minor() > route.senior_threshold.minor()) {
+        steps.push(step(Level::Senior, Some(s)));
     }
     steps.push(step(Level::Finance, None));
     steps

@@ -40,7 +40,10 @@ async fn verify(State(state): State<AppState>, Auth(caller): Auth) -> Result<Jso
     Ok(Json(VerifyView {
         ok: v.ok,
         events: v.events,
-        broken_event: v.broken.map(|b| BrokenView { seq: b.seq, reason: b.reason }),
+        broken_event: v.broken.map(|b| BrokenView {
+            seq: b.seq,
+            reason: b.reason,
+        }),
     }))
 }
 

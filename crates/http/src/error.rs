@@ -51,19 +51,37 @@ impl ApiError {
         use AppError as A;
         match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
-            ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m.clone()),
-            ApiError::UnsupportedMediaType(m) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m.clone())
-            }
+            ApiError::PayloadTooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                m.clone(),
+            ),
+            ApiError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m.clone(),
+            ),
             ApiError::App(e) => match e {
                 A::BadInput(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
-                A::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "unauthorized", (*m).to_owned()),
+                A::Unauthenticated(m) => {
+                    (StatusCode::UNAUTHORIZED, "unauthorized", (*m).to_owned())
+                }
                 A::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
                 A::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
                 A::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
-                A::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m.clone()),
-                A::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", e.to_string()),
-                A::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into()),
+                A::Unprocessable(m) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m.clone())
+                }
+                A::TooManyRequests => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    e.to_string(),
+                ),
+                A::Internal(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error".into(),
+                ),
             },
         }
     }
@@ -75,11 +93,18 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?e, "request failed");
         }
         let (status, code, message) = self.parts();
-        let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message } })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: ErrorDetail { code, message },
+            }),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }

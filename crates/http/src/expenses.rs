@@ -79,7 +79,10 @@ async fn create_expense(
         description: r.description,
         justification: r.justification,
     };
-    let expense = state.app.create_expense(&caller, input, body.idempotency.as_ref()).await?;
+    let expense = state
+        .app
+        .create_expense(&caller, input, body.idempotency.as_ref())
+        .await?;
     Ok((StatusCode::CREATED, Json(expense.into())))
 }
 
@@ -91,7 +94,10 @@ async fn list_expenses(
     Auth(caller): Auth,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> Result<Json<PageView<ExpenseView>>> {
-    let page = state.app.list_expenses(&caller, &PageRequest::parse(q.limit, q.cursor)?).await?;
+    let page = state
+        .app
+        .list_expenses(&caller, &PageRequest::parse(q.limit, q.cursor)?)
+        .await?;
     Ok(Json(PageView::from_page(page, ExpenseView::from)))
 }
 
@@ -104,7 +110,9 @@ async fn get_expense(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<ExpenseView>> {
-    Ok(Json(state.app.expense(&caller, expense_id(&id)?).await?.into()))
+    Ok(Json(
+        state.app.expense(&caller, expense_id(&id)?).await?.into(),
+    ))
 }
 
 /// Edits an expense while it is not in a submitted report; honours `If-Match`.
@@ -129,7 +137,13 @@ async fn update_expense(
         description: r.description,
         justification: r.justification,
     };
-    Ok(Json(state.app.update_expense(&caller, expense_id(&id)?, patch, version).await?.into()))
+    Ok(Json(
+        state
+            .app
+            .update_expense(&caller, expense_id(&id)?, patch, version)
+            .await?
+            .into(),
+    ))
 }
 
 /// Deletes an expense while it is not in a submitted report; honours `If-Match`.
@@ -142,7 +156,10 @@ async fn delete_expense(
     Path(id): Path<String>,
     IfMatch(version): IfMatch,
 ) -> Result<StatusCode> {
-    state.app.delete_expense(&caller, expense_id(&id)?, version).await?;
+    state
+        .app
+        .delete_expense(&caller, expense_id(&id)?, version)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

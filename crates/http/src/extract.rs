@@ -56,7 +56,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
             .and_then(|v| v.parse::<i64>().ok())
             .map(|v| IfMatch(Some(v)))
-            .ok_or_else(|| ApiError::BadRequest("If-Match must be a report or expense version, such as \"3\"".into()))
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "If-Match must be a report or expense version, such as \"3\"".into(),
+                )
+            })
     }
 }
 
@@ -86,7 +90,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 essence == "application/json" || essence.ends_with("+json")
             });
         let bytes = Bytes::from_request(req, state).await.map_err(|r| {

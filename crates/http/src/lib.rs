@@ -59,7 +59,10 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -80,7 +83,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = routes();
-    doc.paths.paths.insert("/openapi.json".into(), openapi_path());
+    doc.paths
+        .paths
+        .insert("/openapi.json".into(), openapi_path());
     doc
 }
 
@@ -98,15 +103,27 @@ fn openapi_path() -> utoipa::openapi::PathItem {
 
 /// Builds Outlay's one router.
 pub fn router(app: App) -> Router {
-    let state = AppState { app, metrics: ops::metrics_handle() };
+    let state = AppState {
+        app,
+        metrics: ops::metrics_handle(),
+    };
     let (api, _) = routes();
-    let doc = Arc::new(openapi().to_json().expect("the OpenAPI document serialises"));
+    let doc = Arc::new(
+        openapi()
+            .to_json()
+            .expect("the OpenAPI document serialises"),
+    );
     let request_id = HeaderName::from_static("x-request-id");
     api.route(
         "/openapi.json",
         get(move || {
             let doc = doc.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()) }
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    doc.as_str().to_owned(),
+                )
+            }
         }),
     )
     .fallback(error::no_route)
@@ -122,22 +139,28 @@ pub fn router(app: App) -> Router {
         HeaderValue::from_static("no-store"),
     ))
     .layer(PropagateRequestIdLayer::new(request_id.clone()))
-    .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-        let id = req
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        tracing::info_span!(
-            "request",
-            request_id = %id,
-            method = %req.method(),
-            path = %req.uri().path(),
-            user_id = tracing::field::Empty,
-            report_id = tracing::field::Empty,
-        )
-    })
-    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!(
+                    "request",
+                    request_id = %id,
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    user_id = tracing::field::Empty,
+                    report_id = tracing::field::Empty,
+                )
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+    )
     .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-    .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+    .layer(SetSensitiveRequestHeadersLayer::new([
+        header::AUTHORIZATION,
+        header::COOKIE,
+    ]))
 }

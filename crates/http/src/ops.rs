@@ -22,7 +22,9 @@ pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+            let buckets = [
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
             PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
                 .expect("the bucket list is not empty")
@@ -43,7 +45,12 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>> {
-    state.app.store().policy().await.map_err(outlay_app::AppError::from)?;
+    state
+        .app
+        .store()
+        .policy()
+        .await
+        .map_err(outlay_app::AppError::from)?;
     Ok(Json(Health { status: "ok" }))
 }
 
@@ -67,7 +74,11 @@ pub async fn track(req: Request, next: Next) -> Response {
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     let status = response.status();
-    let labels = [("method", method), ("route", route), ("status", status.as_u16().to_string())];
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", status.as_u16().to_string()),
+    ];
     metrics::counter!("outlay_http_requests_total", &labels).increment(1);
     metrics::histogram!("outlay_http_request_duration_seconds", &labels)
         .record(start.elapsed().as_secs_f64());
@@ -79,5 +90,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 
 /// The operations routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(metrics))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
 }

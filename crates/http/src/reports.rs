@@ -96,10 +96,19 @@ async fn create_report(
     let expense_ids = r
         .expense_ids
         .iter()
-        .map(|id| ExpenseId::parse(id).map_err(|e| ApiError::BadRequest(format!("expense_ids: {e}"))))
+        .map(|id| {
+            ExpenseId::parse(id).map_err(|e| ApiError::BadRequest(format!("expense_ids: {e}")))
+        })
         .collect::<Result<Vec<_>>>()?;
-    let new = NewReport { title: r.title, purpose: r.purpose, expense_ids };
-    let details = state.app.create_report(&caller, new, body.idempotency.as_ref()).await?;
+    let new = NewReport {
+        title: r.title,
+        purpose: r.purpose,
+        expense_ids,
+    };
+    let details = state
+        .app
+        .create_report(&caller, new, body.idempotency.as_ref())
+        .await?;
     Ok((StatusCode::CREATED, Json(details.into())))
 }
 
@@ -113,7 +122,10 @@ async fn list_reports(
 ) -> Result<Json<PageView<ReportView>>> {
     let page = PageRequest::parse(q.limit, q.cursor)?;
     let scope = q.scope.as_deref().unwrap_or("mine");
-    let reports = state.app.list_reports(&caller, scope, q.state.as_deref(), &page).await?;
+    let reports = state
+        .app
+        .list_reports(&caller, scope, q.state.as_deref(), &page)
+        .await?;
     Ok(Json(PageView::from_page(reports, ReportView::from)))
 }
 
@@ -126,7 +138,9 @@ async fn get_report(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<ReportView>> {
-    Ok(Json(state.app.report(&caller, report_id(&id)?).await?.into()))
+    Ok(Json(
+        state.app.report(&caller, report_id(&id)?).await?.into(),
+    ))
 }
 
 /// The report's audit events, oldest first.
@@ -139,7 +153,9 @@ async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<HistoryView>> {
     let events = state.app.report_history(&caller, report_id(&id)?).await?;
-    Ok(Json(HistoryView { events: events.into_iter().map(AuditEventView::from).collect() }))
+    Ok(Json(HistoryView {
+        events: events.into_iter().map(AuditEventView::from).collect(),
+    }))
 }
 
 async fn run(
@@ -152,7 +168,13 @@ async fn run(
 ) -> Result<Json<ReportView>> {
     let id = report_id(id)?;
     tracing::Span::current().record("report_id", tracing::field::display(id));
-    Ok(Json(state.app.transition(caller, id, action, version, idem).await?.into()))
+    Ok(Json(
+        state
+            .app
+            .transition(caller, id, action, version, idem)
+            .await?
+            .into(),
+    ))
 }
 
 /// Declares one transition route: its documentation, body type and action.
@@ -180,11 +202,41 @@ macro_rules! transition {
     };
 }
 
-transition!(submit, "/reports/{id}/submit", EmptyRequest, "The owner submits the report for approval.", |_b| Action::Submit);
-transition!(withdraw, "/reports/{id}/withdraw", EmptyRequest, "The owner takes the report back before any decision.", |_b| Action::Withdraw);
-transition!(approve, "/reports/{id}/approve", ApproveRequest, "The current step's approver approves.", |b| Action::Approve(b.comment));
-transition!(reject, "/reports/{id}/reject", RejectRequest, "The current step's approver rejects, with a reason.", |b| Action::Reject(b.reason));
-transition!(pay, "/reports/{id}/pay", PayRequest, "Finance marks an approved report paid.", |b| Action::Pay(b.reference));
+transition!(
+    submit,
+    "/reports/{id}/submit",
+    EmptyRequest,
+    "The owner submits the report for approval.",
+    |_b| Action::Submit
+);
+transition!(
+    withdraw,
+    "/reports/{id}/withdraw",
+    EmptyRequest,
+    "The owner takes the report back before any decision.",
+    |_b| Action::Withdraw
+);
+transition!(
+    approve,
+    "/reports/{id}/approve",
+    ApproveRequest,
+    "The current step's approver approves.",
+    |b| Action::Approve(b.comment)
+);
+transition!(
+    reject,
+    "/reports/{id}/reject",
+    RejectRequest,
+    "The current step's approver rejects, with a reason.",
+    |b| Action::Reject(b.reason)
+);
+transition!(
+    pay,
+    "/reports/{id}/pay",
+    PayRequest,
+    "Finance marks an approved report paid.",
+    |b| Action::Pay(b.reference)
+);
 
 /// The report routes.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -39,10 +39,17 @@ pub struct TokenResponse {
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Unknown email or wrong password", body = ErrorBody),
     ))]
-async fn token(State(state): State<AppState>, body: JsonBody<TokenRequest>) -> Result<Json<TokenResponse>> {
+async fn token(
+    State(state): State<AppState>,
+    body: JsonBody<TokenRequest>,
+) -> Result<Json<TokenResponse>> {
     let req = body.value;
     let token = state.app.login(&req.email, &req.password).await?;
-    Ok(Json(TokenResponse { access_token: token.token, token_type: "Bearer", expires_in: token.expires_in }))
+    Ok(Json(TokenResponse {
+        access_token: token.token,
+        token_type: "Bearer",
+        expires_in: token.expires_in,
+    }))
 }
 
 /// The token route.

@@ -51,7 +51,9 @@ pub struct UserPatchRequest {
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
@@ -91,7 +93,10 @@ async fn list_users(
     Auth(caller): Auth,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> Result<Json<PageView<UserView>>> {
-    let page = state.app.list_users(&caller, &PageRequest::parse(q.limit, q.cursor)?).await?;
+    let page = state
+        .app
+        .list_users(&caller, &PageRequest::parse(q.limit, q.cursor)?)
+        .await?;
     Ok(Json(PageView::from_page(page, UserView::from)))
 }
 
@@ -134,10 +139,19 @@ async fn update_user(
         name: r.name,
         password: r.password,
         roles: r.roles.as_deref().map(roles).transpose()?,
-        manager_id: r.manager_id.map(|m| m.as_deref().map(user_id).transpose()).transpose()?,
+        manager_id: r
+            .manager_id
+            .map(|m| m.as_deref().map(user_id).transpose())
+            .transpose()?,
         active: r.active,
     };
-    Ok(Json(state.app.update_user(&caller, id, patch, version).await?.into()))
+    Ok(Json(
+        state
+            .app
+            .update_user(&caller, id, patch, version)
+            .await?
+            .into(),
+    ))
 }
 
 /// The user routes.

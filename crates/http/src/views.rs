@@ -221,7 +221,11 @@ impl From<Report> for ReportView {
             submissions: r.submissions,
             submitted_at: r.submitted_at,
             rejection_reason: r.rejection_reason,
-            payment: r.payment.map(|p| PaymentView { reference: p.reference, by: p.by.to_string(), at: p.at }),
+            payment: r.payment.map(|p| PaymentView {
+                reference: p.reference,
+                by: p.by.to_string(),
+                at: p.at,
+            }),
             violations: vec![],
             expenses: None,
             created_at: r.created_at,
@@ -302,6 +306,9 @@ impl<T: ToSchema> PageView<T> {
     /// Maps a page of domain values.
     pub fn from_page<U>(page: outlay_app::Page<U>, f: impl FnMut(U) -> T) -> Self {
         let page = page.map(f);
-        Self { items: page.items, next_cursor: page.next_cursor }
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
     }
 }

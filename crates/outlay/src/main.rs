@@ -12,7 +12,11 @@ use outlay_bootstrap::{DEMO_PASSWORD, DEMO_USERS, Overrides, Settings};
 use outlay_domain::{Email, Role};
 
 #[derive(Parser)]
-#[command(name = "outlay", version, about = "Expense reimbursement: expenses, reports, approvals, payment, audit.")]
+#[command(
+    name = "outlay",
+    version,
+    about = "Expense reimbursement: expenses, reports, approvals, payment, audit."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,9 +99,21 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
             Ok(())
         }
-        Command::Admin { command: AdminCommand::CreateUser { dir, email, name, roles, manager } } => {
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    dir,
+                    email,
+                    name,
+                    roles,
+                    manager,
+                },
+        } => {
             let built = build(dir.data_dir, None).await?;
-            let roles = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?;
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r))
+                .collect::<Result<Vec<_>, _>>()?;
             let manager_id = match manager {
                 Some(m) => Some(
                     built
@@ -114,19 +130,35 @@ async fn main() -> anyhow::Result<()> {
                 Ok(p) => p,
                 Err(_) => {
                     let mut p = String::new();
-                    std::io::stdin().read_to_string(&mut p).context("Failed to read the password")?;
+                    std::io::stdin()
+                        .read_to_string(&mut p)
+                        .context("Failed to read the password")?;
                     p.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
             let user = built
                 .app
-                .create_user(None, NewUser { email, name, password: Some(password), roles, manager_id })
+                .create_user(
+                    None,
+                    NewUser {
+                        email,
+                        name,
+                        password: Some(password),
+                        roles,
+                        manager_id,
+                    },
+                )
                 .await?;
             built.store.close().await;
-            println!("{}", serde_json::json!({"id": user.id.to_string(), "email": user.email.as_str()}));
+            println!(
+                "{}",
+                serde_json::json!({"id": user.id.to_string(), "email": user.email.as_str()})
+            );
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify(dir) } => {
+        Command::Audit {
+            command: AuditCommand::Verify(dir),
+        } => {
             let built = build(dir.data_dir, None).await?;
             let v = built.app.verify_audit(None).await?;
             built.store.close().await;
@@ -139,13 +171,19 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn build(data_dir: Option<PathBuf>, addr: Option<String>) -> anyhow::Result<outlay_bootstrap::Built> {
+async fn build(
+    data_dir: Option<PathBuf>,
+    addr: Option<String>,
+) -> anyhow::Result<outlay_bootstrap::Built> {
     let settings = Settings::load(&Overrides { addr, data_dir })?;
     outlay_bootstrap::build(&settings).await
 }
 
 async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
-    let mut overrides = Overrides { addr: place.addr, data_dir: place.data_dir };
+    let mut overrides = Overrides {
+        addr: place.addr,
+        data_dir: place.data_dir,
+    };
     if demo && overrides.data_dir.is_none() && std::env::var_os("OUTLAY_DATA_DIR").is_none() {
         let dir = std::env::temp_dir().join(format!("outlay-demo-{}", uuid_like()));
         overrides.data_dir = Some(dir);
@@ -158,18 +196,31 @@ async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
-        .with_context(|| format!("Failed to listen on {} (is another server using it?)", settings.addr))?;
+        .with_context(|| {
+            format!(
+                "Failed to listen on {} (is another server using it?)",
+                settings.addr
+            )
+        })?;
     let local = listener.local_addr()?;
     if demo {
         print_demo(local, &settings);
     } else {
-        eprintln!("Outlay is listening on http://{local} (data in {})", settings.data_dir.display());
+        eprintln!(
+            "Outlay is listening on http://{local} (data in {})",
+            settings.data_dir.display()
+        );
     }
     tracing::info!(addr = %local, data_dir = %settings.data_dir.display(), "listening");
-    axum::serve(listener, built.router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("The server failed")?;
+    axum::serve(
+        listener,
+        built
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("The server failed")?;
     built.store.close().await;
     Ok(())
 }
@@ -183,7 +234,11 @@ fn print_demo(addr: SocketAddr, settings: &Settings) {
     println!("  Sign in as any of these (password: {DEMO_PASSWORD}):");
     for (email, name, roles, manager) in DEMO_USERS {
         let roles: Vec<&str> = roles.iter().map(Role::as_str).collect();
-        let roles = if roles.is_empty() { "employee".to_owned() } else { format!("employee, {}", roles.join(", ")) };
+        let roles = if roles.is_empty() {
+            "employee".to_owned()
+        } else {
+            format!("employee, {}", roles.join(", "))
+        };
         let line = manager.map_or(String::new(), |m| format!(", reports to {m}"));
         println!("    {email:<22} {name:<14} {roles}{line}");
     }
@@ -206,7 +261,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

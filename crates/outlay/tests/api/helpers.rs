@@ -1,0 +1,238 @@
+//! `spawn_app()` and typed request helpers.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use outlay_bootstrap::{Built, Overrides, Settings};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tower::ServiceExt;
+
+/// A running Outlay (the router, in-process) on a fresh data directory with the demo company.
+pub struct TestApp {
+    pub built: Built,
+    pub dir: tempfile::TempDir,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+/// An answer.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Resp {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    /// The message of an error answer.
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let settings = Settings::load(&Overrides {
+        addr: None,
+        data_dir: Some(dir.path().to_owned()),
+    })
+    .expect("default settings load");
+    let built = outlay_bootstrap::build(&settings)
+        .await
+        .expect("the app builds");
+    outlay_bootstrap::seed_demo(&built.app)
+        .await
+        .expect("the demo company seeds");
+    TestApp {
+        built,
+        dir,
+        tokens: Mutex::new(HashMap::new()),
+    }
+}
+
+/// A date `days` ago, as the API writes dates.
+pub fn days_ago(days: i64) -> String {
+    (chrono::Utc::now().date_naive() - chrono::Days::new(days as u64))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+impl TestApp {
+    /// Sends a raw request.
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let response = self
+            .built
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// Sends a JSON request as `who` (a demo user's first name part, or a raw token with `token:`).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        who: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(who) = who {
+            let token = self.token(who).await;
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).expect("a valid request")).await
+    }
+
+    pub async fn get(&self, who: &str, path: &str) -> Resp {
+        self.call(Method::GET, path, Some(who), None, &[]).await
+    }
+
+    pub async fn post(&self, who: &str, path: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(who), Some(body), &[])
+            .await
+    }
+
+    /// A token for `who`: a demo user (`employee`, `manager`, ...), any email, or `token:RAW`.
+    pub async fn token(&self, who: &str) -> String {
+        if let Some(raw) = who.strip_prefix("token:") {
+            return raw.to_owned();
+        }
+        let email = if who.contains('@') {
+            who.to_owned()
+        } else {
+            format!("{who}@example.com")
+        };
+        if let Some(t) = self.tokens.lock().await.get(&email) {
+            return t.clone();
+        }
+        let login = json!({"email": email, "password": outlay_bootstrap::DEMO_PASSWORD});
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/auth/token")
+            .header("content-type", "application/json")
+            .body(Body::from(login.to_string()))
+            .expect("a valid request");
+        let r = self.send(req).await;
+        assert_eq!(r.status, StatusCode::OK, "login of {email}: {:?}", r.body);
+        let token = r.body["access_token"].as_str().expect("a token").to_owned();
+        self.tokens.lock().await.insert(email, token.clone());
+        token
+    }
+
+    /// The id of a user.
+    pub async fn user_id(&self, who: &str) -> String {
+        self.get(who, "/api/v1/me").await.body["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
+    }
+
+    /// Creates an expense of `amount` USD in meals for `who`, yesterday, and answers its id.
+    pub async fn expense(&self, who: &str, amount: &str) -> String {
+        let r = self
+            .post(
+                who,
+                "/api/v1/expenses",
+                json!({
+                    "date": days_ago(1), "merchant": "Cafe Uno", "category": "travel",
+                    "amount": amount, "currency": "USD", "description": "test"
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Creates a draft report for `who` from new expenses of these amounts; answers its id.
+    pub async fn report(&self, who: &str, amounts: &[&str]) -> String {
+        let mut ids = vec![];
+        for a in amounts {
+            ids.push(self.expense(who, a).await);
+        }
+        let r = self
+            .post(
+                who,
+                "/api/v1/reports",
+                json!({"title": "Trip", "purpose": "Customer visit", "expense_ids": ids}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Applies a transition and answers the response.
+    pub async fn act(&self, who: &str, report: &str, action: &str, body: Value) -> Resp {
+        self.post(who, &format!("/api/v1/reports/{report}/{action}"), body)
+            .await
+    }
+
+    /// Applies a transition that must succeed, and answers the new state.
+    pub async fn must(&self, who: &str, report: &str, action: &str, body: Value) -> String {
+        let r = self.act(who, report, action, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{who} {action}: {:?}", r.body);
+        r.body["state"].as_str().expect("a state").to_owned()
+    }
+
+    /// The report as its owner sees it.
+    pub async fn report_state(&self, report: &str) -> Value {
+        let r = self
+            .get("employee", &format!("/api/v1/reports/{report}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        r.body
+    }
+
+    /// How many audit events the chain holds.
+    pub async fn audit_events(&self) -> u64 {
+        let r = self.get("admin", "/api/v1/audit/verify").await;
+        assert_eq!(r.body["ok"], true, "{:?}", r.body);
+        r.body["events"].as_u64().expect("a count")
+    }
+
+    /// Creates a plain employee outside every reporting line and answers their email.
+    pub async fn outsider(&self) -> String {
+        let r = self
+            .post("admin", "/api/v1/users", json!({"email": "outsider@example.com", "name": "Olly Outsider", "password": outlay_bootstrap::DEMO_PASSWORD}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        "outsider@example.com".to_owned()
+    }
+}
