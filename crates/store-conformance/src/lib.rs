@@ -1,0 +1,655 @@
+//! The store conformance suite: the behaviour every [`Store`] must have, written once and run
+//! against each adapter (SQLite always; PostgreSQL and DynamoDB where their servers run).
+//!
+//! Each check takes a fresh, empty store and panics with a message on the first difference.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use outlay_app::{
+    Change, IdempotencyRecord, PageRequest, ReportQuery, ReportScope, Store, StoreError, Write,
+};
+use outlay_domain::{
+    AuditRecord, ChainVerifier, Currency, Decision, Email, Expense, ExpenseDetails, ExpenseId,
+    Level, Money, Outcome, Report, ReportId, ReportState, Role, Step, User, UserId,
+};
+
+/// A fresh empty store for each check.
+pub type Fresh<'a> = &'a (
+        dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>> + Send>>
+            + Sync
+    );
+
+/// Runs every check, each on a fresh store.
+pub async fn run_all(fresh: Fresh<'_>) {
+    users_are_unique_by_email_and_versioned(fresh().await).await;
+    a_change_commits_whole_or_not_at_all(fresh().await).await;
+    audit_events_form_a_verifiable_chain(fresh().await).await;
+    idempotency_records_are_written_with_their_change_once(fresh().await).await;
+    expenses_page_newest_first_and_honour_versions(fresh().await).await;
+    report_queries_follow_scope_state_and_order(fresh().await).await;
+    the_policy_round_trips(fresh().await).await;
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_760_000_000 + seconds, 0).expect("a valid time")
+}
+
+fn uid(n: u128) -> UserId {
+    UserId::from_uuid(uuid::Uuid::from_u128(n))
+}
+
+fn user(n: u128, roles: &[Role], manager: Option<u128>) -> User {
+    User {
+        id: uid(n),
+        email: Email::parse(&format!("user{n}@example.com")).expect("valid"),
+        name: format!("User {n}"),
+        roles: roles.iter().copied().chain([Role::Employee]).collect(),
+        manager_id: manager.map(uid),
+        active: true,
+        version: 1,
+    }
+}
+
+fn audit(action: &str, id: impl ToString) -> AuditRecord {
+    AuditRecord {
+        at: at(0),
+        actor_id: None,
+        action: action.into(),
+        entity_kind: action.split('.').next().unwrap_or("x").into(),
+        entity_id: id.to_string(),
+        source: Some("test".into()),
+        before: None,
+        after: Some("{}".into()),
+    }
+}
+
+fn put_user(u: &User) -> Change {
+    Change::one(
+        Write::PutUser {
+            user: u.clone(),
+            password_hash: Some(format!("hash-{}", u.id)),
+            expected_version: None,
+        },
+        audit("user.create", u.id),
+    )
+}
+
+fn usd(s: &str) -> Money {
+    Money::parse(s, Currency::parse("USD").expect("USD")).expect("valid amount")
+}
+
+fn expense(n: u128, owner: u128) -> Expense {
+    Expense {
+        id: ExpenseId::from_uuid(uuid::Uuid::from_u128(n)),
+        owner_id: uid(owner),
+        details: ExpenseDetails::new(at(0).date_naive(), "Cafe", "meals", "", usd("10.00"))
+            .expect("valid"),
+        base_amount: Some(usd("10.00")),
+        exchange_rate: Some("1".into()),
+        report_id: None,
+        justification: None,
+        version: 1,
+        created_at: at(n as i64),
+        updated_at: at(n as i64),
+    }
+}
+
+fn report(n: u128, owner: u128, state: ReportState, submitted: i64) -> Report {
+    Report {
+        id: ReportId::from_uuid(uuid::Uuid::from_u128(n)),
+        owner_id: uid(owner),
+        title: format!("Report {n}"),
+        purpose: String::new(),
+        state,
+        version: 1,
+        total: Some(usd("10.00")),
+        steps: vec![],
+        submissions: u32::from(state != ReportState::Draft),
+        submitted_at: (state != ReportState::Draft).then(|| at(submitted)),
+        rejection_reason: None,
+        payment: None,
+        deciders: BTreeSet::new(),
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+async fn commit(store: &dyn Store, change: Change) {
+    store.commit(change).await.expect("the change commits");
+}
+
+async fn conflict(store: &dyn Store, change: Change, what: &str) {
+    match store.commit(change).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("{what}: expected a conflict, got {other:?}"),
+    }
+}
+
+/// Users: by id and email, unique emails, optimistic versions, password hashes kept.
+pub async fn users_are_unique_by_email_and_versioned(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let u = user(1, &[Role::Manager], None);
+    commit(s, put_user(&u)).await;
+    assert_eq!(s.user(u.id).await.expect("read"), Some(u.clone()));
+    assert_eq!(
+        s.user_by_email(&u.email).await.expect("read"),
+        Some(u.clone())
+    );
+    assert_eq!(
+        s.password_hash(u.id).await.expect("read"),
+        Some(format!("hash-{}", u.id))
+    );
+    let mut twin = user(2, &[], None);
+    twin.email = u.email.clone();
+    conflict(s, put_user(&twin), "a second user with the same email").await;
+    assert_eq!(s.user(twin.id).await.expect("read"), None);
+
+    let mut renamed = u.clone();
+    renamed.name = "Renamed".into();
+    renamed.version = 2;
+    let update = |expected| {
+        Change::one(
+            Write::PutUser {
+                user: renamed.clone(),
+                password_hash: None,
+                expected_version: Some(expected),
+            },
+            audit("user.update", u.id),
+        )
+    };
+    conflict(s, update(7), "an update from a stale version").await;
+    commit(s, update(1)).await;
+    assert_eq!(
+        s.user(u.id).await.expect("read").map(|u| u.name),
+        Some("Renamed".into())
+    );
+    assert_eq!(
+        s.password_hash(u.id).await.expect("read"),
+        Some(format!("hash-{}", u.id)),
+        "a missing hash keeps the old one"
+    );
+
+    for n in 3..8 {
+        commit(s, put_user(&user(n, &[], None))).await;
+    }
+    let first = s
+        .users(&PageRequest {
+            limit: 4,
+            cursor: None,
+        })
+        .await
+        .expect("a page");
+    assert_eq!(first.items.len(), 4);
+    let rest = s
+        .users(&PageRequest {
+            limit: 4,
+            cursor: first.next_cursor.clone(),
+        })
+        .await
+        .expect("a page");
+    assert_eq!(rest.items.len(), 2);
+    assert_eq!(rest.next_cursor, None);
+    let emails: Vec<_> = first
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|u| u.email.as_str().to_owned())
+        .collect();
+    let mut sorted = emails.clone();
+    sorted.sort();
+    assert_eq!(emails, sorted, "users are listed by email");
+}
+
+/// A change with one failing write leaves no trace: no writes, no audit events.
+pub async fn a_change_commits_whole_or_not_at_all(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let u = user(1, &[], None);
+    commit(s, put_user(&u)).await;
+    let e = expense(10, 1);
+    let mut stale = expense(11, 1);
+    stale.version = 5;
+    let change = Change {
+        writes: vec![
+            Write::PutExpense {
+                expense: e.clone(),
+                expected_version: None,
+            },
+            Write::PutExpense {
+                expense: stale,
+                expected_version: Some(4),
+            },
+        ],
+        audit: vec![audit("expense.create", e.id), audit("expense.update", "11")],
+        idempotency: None,
+    };
+    conflict(s, change, "a change with a stale write").await;
+    assert_eq!(
+        s.expense(e.id).await.expect("read"),
+        None,
+        "the first write was rolled back"
+    );
+    assert_eq!(
+        s.audit_page(0, 100).await.expect("read").len(),
+        1,
+        "no audit event was appended"
+    );
+}
+
+/// Events are numbered from 1, chained, verifiable, and found by entity.
+pub async fn audit_events_form_a_verifiable_chain(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    for n in 1..=5 {
+        commit(s, put_user(&user(n, &[], None))).await;
+    }
+    let events = s.audit_page(0, 3).await.expect("a page");
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let rest = s.audit_page(3, 100).await.expect("a page");
+    assert_eq!(rest.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+    let mut v = ChainVerifier::default();
+    for e in events.iter().chain(&rest) {
+        v.push(e).expect("each event verifies");
+    }
+    assert_eq!(v.checked(), 5);
+    let of_3 = s.audit_of("user", &uid(3).to_string()).await.expect("read");
+    assert_eq!(of_3.len(), 1);
+    assert_eq!(of_3[0].record, audit("user.create", uid(3)));
+}
+
+/// The idempotency record commits with its change; a second use of the key conflicts and
+/// writes nothing.
+pub async fn idempotency_records_are_written_with_their_change_once(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    commit(s, put_user(&user(1, &[], None))).await;
+    let record = IdempotencyRecord {
+        user_id: uid(1),
+        key: "k1".into(),
+        fingerprint: "f".into(),
+        response: "{\"a\":1}".into(),
+        created_at: at(5),
+    };
+    let mut change = Change::one(
+        Write::PutExpense {
+            expense: expense(20, 1),
+            expected_version: None,
+        },
+        audit("expense.create", 20),
+    );
+    change.idempotency = Some(record.clone());
+    commit(s, change).await;
+    assert_eq!(
+        s.idempotency(uid(1), "k1").await.expect("read"),
+        Some(record.clone())
+    );
+    assert_eq!(
+        s.idempotency(uid(2), "k1").await.expect("read"),
+        None,
+        "keys are per user"
+    );
+    let mut again = Change::one(
+        Write::PutExpense {
+            expense: expense(21, 1),
+            expected_version: None,
+        },
+        audit("expense.create", 21),
+    );
+    again.idempotency = Some(record);
+    conflict(s, again, "a reused idempotency key").await;
+    assert_eq!(
+        s.expense(ExpenseId::from_uuid(uuid::Uuid::from_u128(21)))
+            .await
+            .expect("read"),
+        None
+    );
+}
+
+/// Expenses: newest first, paged, attached to reports, versioned updates and deletes.
+pub async fn expenses_page_newest_first_and_honour_versions(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    commit(s, put_user(&user(1, &[], None))).await;
+    commit(s, put_user(&user(2, &[], None))).await;
+    for n in 100..105 {
+        commit(
+            s,
+            Change::one(
+                Write::PutExpense {
+                    expense: expense(n, 1),
+                    expected_version: None,
+                },
+                audit("expense.create", n),
+            ),
+        )
+        .await;
+    }
+    commit(
+        s,
+        Change::one(
+            Write::PutExpense {
+                expense: expense(200, 2),
+                expected_version: None,
+            },
+            audit("expense.create", 200),
+        ),
+    )
+    .await;
+    let page = s
+        .expenses_of_owner(
+            uid(1),
+            &PageRequest {
+                limit: 3,
+                cursor: None,
+            },
+        )
+        .await
+        .expect("a page");
+    let ids: Vec<u128> = page
+        .items
+        .iter()
+        .map(|e| e.id.as_uuid().as_u128())
+        .collect();
+    assert_eq!(ids, [104, 103, 102]);
+    let next = s
+        .expenses_of_owner(
+            uid(1),
+            &PageRequest {
+                limit: 3,
+                cursor: page.next_cursor,
+            },
+        )
+        .await
+        .expect("a page");
+    assert_eq!(
+        next.items
+            .iter()
+            .map(|e| e.id.as_uuid().as_u128())
+            .collect::<Vec<_>>(),
+        [101, 100]
+    );
+    assert_eq!(next.next_cursor, None);
+    assert!(matches!(
+        s.expenses_of_owner(
+            uid(1),
+            &PageRequest {
+                limit: 3,
+                cursor: Some("not a cursor".into())
+            }
+        )
+        .await,
+        Err(StoreError::BadCursor)
+    ));
+
+    let r = report(300, 1, ReportState::Draft, 0);
+    let mut attached = expense(100, 1);
+    attached.report_id = Some(r.id);
+    attached.version = 2;
+    commit(
+        s,
+        Change {
+            writes: vec![
+                Write::PutReport {
+                    report: r.clone(),
+                    expected_version: None,
+                },
+                Write::PutExpense {
+                    expense: attached.clone(),
+                    expected_version: Some(1),
+                },
+            ],
+            audit: vec![audit("report.create", r.id)],
+            idempotency: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        s.expenses_of_report(r.id).await.expect("read"),
+        vec![attached.clone()]
+    );
+    assert_eq!(s.report(r.id).await.expect("read"), Some(r));
+    let delete = |v| {
+        Change::one(
+            Write::DeleteExpense {
+                id: attached.id,
+                expected_version: v,
+            },
+            audit("expense.delete", 100),
+        )
+    };
+    conflict(s, delete(1), "a delete from a stale version").await;
+    commit(s, delete(2)).await;
+    assert_eq!(s.expense(attached.id).await.expect("read"), None);
+}
+
+/// Reports: mine (newest first), the approvals queue (oldest submission first, finance
+/// without its own and its approved ones), all (no drafts), state filters and versions.
+pub async fn report_queries_follow_scope_state_and_order(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    // 1 reports to 2 (manager); 3 is finance; 4 is finance and approved report 13 as manager.
+    for u in [
+        user(2, &[Role::Manager], None),
+        user(1, &[], Some(2)),
+        user(3, &[Role::Finance], None),
+        user(4, &[Role::Finance, Role::Manager], None),
+    ] {
+        commit(s, put_user(&u)).await;
+    }
+    let step = |level, approver: Option<u128>, by: Option<u128>| Step {
+        level,
+        approver_id: approver.map(uid),
+        decision: by.map(|b| Decision {
+            by: uid(b),
+            outcome: Outcome::Approved,
+            at: at(1),
+            note: None,
+        }),
+    };
+    let mut pending_manager = report(11, 1, ReportState::PendingManager, 20);
+    pending_manager.steps = vec![
+        step(Level::Manager, Some(2), None),
+        step(Level::Finance, None, None),
+    ];
+    let mut pending_finance = report(12, 1, ReportState::PendingFinance, 10);
+    pending_finance.steps = vec![
+        step(Level::Manager, Some(2), Some(2)),
+        step(Level::Finance, None, None),
+    ];
+    let mut approved_by_4 = report(13, 1, ReportState::PendingFinance, 5);
+    approved_by_4.steps = vec![
+        step(Level::Manager, Some(4), Some(4)),
+        step(Level::Finance, None, None),
+    ];
+    let finance_own = report(14, 3, ReportState::PendingFinance, 1);
+    let draft = report(15, 1, ReportState::Draft, 0);
+    for r in [
+        &pending_manager,
+        &pending_finance,
+        &approved_by_4,
+        &finance_own,
+        &draft,
+    ] {
+        commit(
+            s,
+            Change::one(
+                Write::PutReport {
+                    report: r.clone(),
+                    expected_version: None,
+                },
+                audit("report.create", r.id),
+            ),
+        )
+        .await;
+    }
+    let ids = |page: outlay_app::Page<Report>| {
+        page.items
+            .iter()
+            .map(|r| r.id.as_uuid().as_u128())
+            .collect::<Vec<_>>()
+    };
+    let all = PageRequest {
+        limit: 50,
+        cursor: None,
+    };
+    let query = |scope, state| ReportQuery { scope, state };
+
+    assert_eq!(
+        ids(s
+            .reports(&query(ReportScope::Mine(uid(1)), None), &all)
+            .await
+            .expect("a page")),
+        [15, 13, 12, 11]
+    );
+    assert_eq!(
+        ids(s
+            .reports(
+                &query(ReportScope::Mine(uid(1)), Some(ReportState::Draft)),
+                &all
+            )
+            .await
+            .expect("a page")),
+        [15]
+    );
+    assert_eq!(
+        ids(s
+            .reports(
+                &query(
+                    ReportScope::Approvals {
+                        user: uid(2),
+                        finance: false
+                    },
+                    None
+                ),
+                &all
+            )
+            .await
+            .expect("a page")),
+        [11]
+    );
+    assert_eq!(
+        ids(s
+            .reports(
+                &query(
+                    ReportScope::Approvals {
+                        user: uid(3),
+                        finance: true
+                    },
+                    None
+                ),
+                &all
+            )
+            .await
+            .expect("a page")),
+        [13, 12],
+        "finance's queue: oldest submission first, never their own"
+    );
+    assert_eq!(
+        ids(s
+            .reports(
+                &query(
+                    ReportScope::Approvals {
+                        user: uid(4),
+                        finance: true
+                    },
+                    None
+                ),
+                &all
+            )
+            .await
+            .expect("a page")),
+        [14, 12],
+        "never a report they approved at an earlier level"
+    );
+    assert_eq!(
+        ids(s
+            .reports(&query(ReportScope::All, None), &all)
+            .await
+            .expect("a page")),
+        [14, 13, 12, 11]
+    );
+
+    // Paging the queue one at a time gives the same order.
+    let mut cursor = None;
+    let mut seen = vec![];
+    loop {
+        let page = s
+            .reports(
+                &query(
+                    ReportScope::Approvals {
+                        user: uid(3),
+                        finance: true,
+                    },
+                    None,
+                ),
+                &PageRequest { limit: 1, cursor },
+            )
+            .await
+            .expect("a page");
+        seen.extend(ids(page.clone()));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, [13, 12]);
+
+    // Versions guard updates.
+    let mut next = pending_manager.clone();
+    next.state = ReportState::PendingFinance;
+    next.version = 2;
+    let update = |v| {
+        Change::one(
+            Write::PutReport {
+                report: next.clone(),
+                expected_version: Some(v),
+            },
+            audit("report.approve", next.id),
+        )
+    };
+    commit(s, update(1)).await;
+    conflict(s, update(1), "a second update from the same version").await;
+    assert_eq!(
+        s.report(next.id).await.expect("read").map(|r| r.version),
+        Some(2)
+    );
+    assert!(
+        ids(s
+            .reports(
+                &query(
+                    ReportScope::Approvals {
+                        user: uid(2),
+                        finance: false
+                    },
+                    None
+                ),
+                &all
+            )
+            .await
+            .expect("a page"))
+        .is_empty()
+    );
+}
+
+/// The policy is absent at first, then what was put.
+pub async fn the_policy_round_trips(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    assert_eq!(s.policy().await.expect("read"), None);
+    let mut policy = outlay_app::default_policy();
+    commit(
+        s,
+        Change::one(
+            Write::PutPolicy(policy.clone()),
+            audit("policy.create", "company"),
+        ),
+    )
+    .await;
+    assert_eq!(s.policy().await.expect("read"), Some(policy.clone()));
+    policy.max_age_days = Some(30);
+    commit(
+        s,
+        Change::one(
+            Write::PutPolicy(policy.clone()),
+            audit("policy.update", "company"),
+        ),
+    )
+    .await;
+    assert_eq!(s.policy().await.expect("read"), Some(policy));
+}
