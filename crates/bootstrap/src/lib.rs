@@ -32,7 +32,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
         .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
     let store = Arc::new(SqliteStore::open(&dir.join("outlay.db")).await?);
     let identity = Arc::new(LocalIdentity::load_or_create(
-        &dir.join("token-key.pk8"),
+        &settings
+            .token_key_file
+            .clone()
+            .unwrap_or_else(|| dir.join("token-key.pk8")),
         TokenSettings {
             issuer: settings.token_issuer.clone(),
             audience: settings.token_audience.clone(),

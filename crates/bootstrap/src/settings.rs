@@ -18,6 +18,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Access token lifetime in seconds (`OUTLAY_TOKEN_TTL_SECS`).
     pub token_ttl_secs: u64,
+    /// The PKCS#8 Ed25519 key that signs local tokens; generated on first start if missing
+    /// (`OUTLAY_TOKEN_KEY_FILE`; default `<data_dir>/token-key.pk8`).
+    pub token_key_file: Option<PathBuf>,
     /// The `iss` of local tokens (`OUTLAY_TOKEN_ISSUER`).
     pub token_issuer: String,
     /// The `aud` of local tokens (`OUTLAY_TOKEN_AUDIENCE`).
@@ -34,6 +37,7 @@ impl Default for Settings {
             addr: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("outlay-data"),
             token_ttl_secs: 900,
+            token_key_file: None,
             token_issuer: "outlay".into(),
             token_audience: "outlay-api".into(),
             log_format: "json".into(),
@@ -55,10 +59,11 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 7] = [
+    const KEYS: [&'static str; 8] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
+        "token_key_file",
         "token_issuer",
         "token_audience",
         "log_format",
