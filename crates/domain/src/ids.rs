@@ -53,6 +53,8 @@ macro_rules! id_type {
 #[error("not a valid {0}")]
 pub struct IdError(pub &'static str);
 
+pub(crate) use id_type;
+
 id_type!(
     /// Identifies a user.
     UserId

@@ -2,19 +2,23 @@
 //! machine, policy and the audit hash chain. No IO, no async, no frameworks.
 
 pub mod audit;
+pub mod exchange;
 pub mod expense;
 pub mod ids;
 pub mod money;
 pub mod policy;
+pub mod receipt;
 pub mod report;
 pub mod user;
 pub mod workflow;
 
 pub use audit::{AuditEvent, AuditRecord, BrokenEvent, ChainVerifier};
+pub use exchange::{ExchangeRate, Rate};
 pub use expense::{Expense, ExpenseDetails, ExpenseError};
 pub use ids::{ExpenseId, IdError, ReportId, UserId};
 pub use money::{Currency, Money, MoneyError};
-pub use policy::{CategoryRule, Policy, PolicyError, Severity};
+pub use policy::{CategoryRule, Facts, Policy, PolicyError, Severity, Violation};
+pub use receipt::{MAX_RECEIPT_BYTES, Receipt, ReceiptId, ReceiptState, ReceiptType};
 pub use report::{Decision, Level, Outcome, Payment, Report, ReportState, Step};
 pub use user::{Email, Role, User, UserError};
 pub use workflow::{Command, Refusal, Route, decide};

@@ -115,3 +115,131 @@ impl Policy {
         self.categories.iter().find(|c| c.name == name)
     }
 }
+
+/// A policy rule an expense breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The rule: `receipt_required`, `category_limit`, `duplicate`, `too_old`, `future_date`,
+    /// `currency_not_allowed`, `exchange_rate_missing` or `unknown_category`.
+    pub rule: String,
+    /// Hard blocks submission; soft needs a justification.
+    pub severity: Severity,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// What the policy needs to know about an expense beyond the expense itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// Today (UTC).
+    pub today: chrono::NaiveDate,
+    /// How many stored receipts the expense has.
+    pub receipts: usize,
+    /// Whether another expense of the owner has the same date, amount and merchant.
+    pub duplicate: bool,
+}
+
+impl Policy {
+    /// Every rule `expense` breaks, hard ones first.
+    pub fn evaluate(&self, expense: &crate::Expense, facts: &Facts) -> Vec<Violation> {
+        let d = &expense.details;
+        let mut out = Vec::new();
+        let mut add = |rule: &str, severity: Severity, message: String| {
+            out.push(Violation {
+                rule: rule.to_owned(),
+                severity,
+                message,
+            });
+        };
+        let currency = d.amount().currency();
+        if !self.allowed_currencies.is_empty() && !self.allowed_currencies.contains(&currency) {
+            add(
+                "currency_not_allowed",
+                Severity::Hard,
+                format!("expenses in {currency} are not allowed"),
+            );
+        }
+        if expense.base_amount.is_none() {
+            add(
+                "exchange_rate_missing",
+                Severity::Hard,
+                format!(
+                    "no {currency} rate to {} for {} or the {} days before; finance must add one",
+                    self.base_currency,
+                    d.date(),
+                    crate::exchange::MAX_RATE_AGE_DAYS
+                ),
+            );
+        }
+        if d.date() > facts.today {
+            add(
+                "future_date",
+                Severity::Hard,
+                format!("the date {} is in the future", d.date()),
+            );
+        }
+        if let Some(max) = self.max_age_days {
+            let age = (facts.today - d.date()).num_days();
+            if age > i64::from(max) {
+                add(
+                    "too_old",
+                    Severity::Hard,
+                    format!("the expense is {age} days old; the limit is {max} days"),
+                );
+            }
+        }
+        let rule = self.category(d.category());
+        if rule.is_none() {
+            add(
+                "unknown_category",
+                Severity::Hard,
+                format!("the category `{}` is not in the policy", d.category()),
+            );
+        }
+        if let (Some(base), Some(limit)) = (expense.base_amount, rule.and_then(|r| r.limit)) {
+            if base.minor() > limit.minor() {
+                let severity = rule.map_or(Severity::Soft, |r| r.limit_severity);
+                add(
+                    "category_limit",
+                    severity,
+                    format!("{base} is over the {} limit of {limit}", d.category()),
+                );
+            }
+        }
+        if let (Some(base), Some(from)) = (expense.base_amount, self.receipt_required_from) {
+            if base.minor() >= from.minor() && facts.receipts == 0 {
+                add(
+                    "receipt_required",
+                    self.receipt_severity,
+                    format!("a receipt is required from {from}"),
+                );
+            }
+        }
+        if let (true, Some(severity)) = (facts.duplicate, self.duplicates) {
+            add(
+                "duplicate",
+                severity,
+                "another expense has the same date, amount and merchant".to_owned(),
+            );
+        }
+        out.sort_by_key(|v| v.severity != Severity::Hard);
+        out
+    }
+
+    /// The violations that block submitting `expense`: the hard ones, and the soft ones
+    /// while it has no justification.
+    pub fn blocking<'a>(
+        &self,
+        expense: &crate::Expense,
+        violations: &'a [Violation],
+    ) -> Vec<&'a Violation> {
+        let justified = expense
+            .justification
+            .as_deref()
+            .is_some_and(|j| !j.trim().is_empty());
+        violations
+            .iter()
+            .filter(|v| v.severity == Severity::Hard || !justified)
+            .collect()
+    }
+}
