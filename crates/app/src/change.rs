@@ -1,7 +1,12 @@
 //! What a use case hands the store to commit, and the shapes of queries and pages.
 
 use chrono::{DateTime, Utc};
-use outlay_domain::{AuditRecord, Expense, ExpenseId, Policy, Report, ReportState, User, UserId};
+use outlay_domain::{
+    AuditRecord, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId, Report, ReportState,
+    User, UserId,
+};
+
+use crate::notify::{Notification, OutboxMessage};
 use serde::{Deserialize, Serialize};
 
 /// One write of a change. `expected_version: None` means "insert; must not exist".
@@ -39,6 +44,28 @@ pub enum Write {
     },
     /// Replaces the policy.
     PutPolicy(Policy),
+    /// Inserts (`insert`) or updates a receipt.
+    PutReceipt {
+        /// The receipt.
+        receipt: Receipt,
+        /// Whether it is new.
+        insert: bool,
+    },
+    /// Deletes a receipt's record.
+    DeleteReceipt(ReceiptId),
+    /// Inserts or replaces exchange rates.
+    PutRates(Vec<ExchangeRate>),
+    /// Adds an in-app notification.
+    AddNotification(Notification),
+    /// Marks a user's notifications read (`ids: None` for all of them).
+    ReadNotifications {
+        /// Whose.
+        user: UserId,
+        /// Which; `None` for all.
+        ids: Option<Vec<uuid::Uuid>>,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 /// A change: writes, their audit events and an idempotency record, committed as one.
@@ -50,6 +77,8 @@ pub struct Change {
     pub audit: Vec<AuditRecord>,
     /// The answer to remember for an `Idempotency-Key`.
     pub idempotency: Option<IdempotencyRecord>,
+    /// Messages to deliver once committed (the transactional outbox).
+    pub outbox: Vec<OutboxMessage>,
 }
 
 impl Change {
@@ -59,6 +88,7 @@ impl Change {
             writes: vec![write],
             audit: vec![audit],
             idempotency: None,
+            outbox: vec![],
         }
     }
 }

@@ -25,6 +25,15 @@ pub enum AppError {
     /// Well-formed but refused by a business rule (422).
     #[error("{0}")]
     Unprocessable(String),
+    /// A body or file larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A file type that is not accepted (415).
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// Submission blocked by the policy (422), naming each violation.
+    #[error("the report breaks the expense policy: {}", .0.iter().map(|(_, v)| v.message.as_str()).collect::<Vec<_>>().join("; "))]
+    PolicyViolations(Vec<(outlay_domain::ExpenseId, outlay_domain::Violation)>),
     /// Too many attempts (429).
     #[error("too many attempts; try again later")]
     TooManyRequests,

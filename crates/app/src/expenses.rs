@@ -2,7 +2,11 @@
 
 use chrono::NaiveDate;
 use outlay_domain::expense::text_field;
-use outlay_domain::{Currency, Expense, ExpenseDetails, ExpenseId, Money, Policy};
+use outlay_domain::{
+    Currency, Expense, ExpenseDetails, ExpenseId, Facts, Money, Policy, Receipt, ReceiptState,
+    Violation,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::{
     App, AppError, Caller, Change, Idempotency, Page, PageRequest, Result, Write, check_version,
@@ -25,6 +29,17 @@ pub struct ExpenseInput {
     pub description: Option<String>,
     /// Why a soft policy rule may be waived.
     pub justification: Option<String>,
+}
+
+/// An expense with its receipts and the policy rules it breaks now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpenseInfo {
+    /// The expense.
+    pub expense: Expense,
+    /// Its receipts (stored ones, and uploads in progress).
+    pub receipts: Vec<Receipt>,
+    /// The policy rules it breaks, hard ones first.
+    pub violations: Vec<Violation>,
 }
 
 /// Changes to an expense; `None` leaves a field as it is.
@@ -94,7 +109,7 @@ impl App {
         caller: &Caller,
         input: ExpenseInput,
         idem: Option<&Idempotency>,
-    ) -> Result<Expense> {
+    ) -> Result<ExpenseInfo> {
         self.once(caller.user.id, idem, async || {
             let policy = self.policy_or_default().await?;
             let details = parse_details(
@@ -119,7 +134,7 @@ impl App {
                 created_at: now,
                 updated_at: now,
             };
-            convert(&policy, &mut expense);
+            self.convert(&policy, &mut expense).await?;
             let audit = self.audit_record(
                 Some(caller),
                 "expense.create",
@@ -132,13 +147,20 @@ impl App {
                 expense: expense.clone(),
                 expected_version: None,
             };
-            Ok((expense, Change::one(write, audit)))
+            let info = self.describe(&policy, expense).await?;
+            Ok((info, Change::one(write, audit)))
         })
         .await
     }
 
+    /// One of the caller's own expenses, with its receipts and violations.
+    pub async fn get_expense(&self, caller: &Caller, id: ExpenseId) -> Result<ExpenseInfo> {
+        let expense = self.expense(caller, id).await?;
+        self.describe(&self.policy_or_default().await?, expense).await
+    }
+
     /// One of the caller's own expenses.
-    pub async fn expense(&self, caller: &Caller, id: ExpenseId) -> Result<Expense> {
+    pub(crate) async fn expense(&self, caller: &Caller, id: ExpenseId) -> Result<Expense> {
         match self.store.expense(id).await? {
             Some(e) if e.owner_id == caller.user.id => Ok(e),
             _ => Err(AppError::NotFound("expense")),
@@ -150,8 +172,48 @@ impl App {
         &self,
         caller: &Caller,
         page: &PageRequest,
-    ) -> Result<Page<Expense>> {
-        Ok(self.store.expenses_of_owner(caller.user.id, page).await?)
+    ) -> Result<Page<ExpenseInfo>> {
+        let page = self.store.expenses_of_owner(caller.user.id, page).await?;
+        let policy = self.policy_or_default().await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for e in page.items {
+            items.push(self.describe(&policy, e).await?);
+        }
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    /// An expense with its receipts and the rules it breaks today.
+    pub(crate) async fn describe(&self, policy: &Policy, expense: Expense) -> Result<ExpenseInfo> {
+        let receipts = self.store.receipts_of_expense(expense.id).await?;
+        let facts = Facts {
+            today: self.clock.now().date_naive(),
+            receipts: receipts.iter().filter(|r| r.state == ReceiptState::Stored).count(),
+            duplicate: self.store.has_duplicate(&expense).await?,
+        };
+        let violations = policy.evaluate(&expense, &facts);
+        Ok(ExpenseInfo { expense, receipts, violations })
+    }
+
+    /// Converts the expense into the base currency at the rate of its own date (the nearest
+    /// earlier rate, at most a week old), and records the rate used.
+    pub(crate) async fn convert(&self, policy: &Policy, expense: &mut Expense) -> Result<()> {
+        let amount = expense.details.amount();
+        let (base, rate) = if amount.currency() == policy.base_currency {
+            (Some(amount), Some(outlay_domain::Rate::one()))
+        } else {
+            let date = expense.details.date();
+            match self.store.rate_on_or_before(amount.currency(), date).await? {
+                Some(r) if r.applies_to(date) => {
+                    let base = outlay_domain::exchange::convert(amount, r.rate, policy.base_currency)
+                        .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+                    (Some(base), Some(r.rate))
+                }
+                _ => (None, None),
+            }
+        };
+        expense.base_amount = base;
+        expense.exchange_rate = rate.map(|r| r.to_string());
+        Ok(())
     }
 
     /// Edits one of the caller's expenses while it is not in a submitted report.
@@ -161,7 +223,7 @@ impl App {
         id: ExpenseId,
         patch: ExpensePatch,
         expected_version: Option<i64>,
-    ) -> Result<Expense> {
+    ) -> Result<ExpenseInfo> {
         let before = self.expense(caller, id).await?;
         check_version(expected_version, before.version)?;
         self.ensure_editable(&before).await?;
@@ -189,7 +251,7 @@ impl App {
         }
         expense.version += 1;
         expense.updated_at = self.clock.now();
-        convert(&policy, &mut expense);
+        self.convert(&policy, &mut expense).await?;
         let audit = self.audit_record(
             Some(caller),
             "expense.update",
@@ -203,7 +265,7 @@ impl App {
             expected_version: Some(before.version),
         };
         self.store.commit(Change::one(write, audit)).await?;
-        Ok(expense)
+        self.describe(&policy, expense).await
     }
 
     /// Deletes one of the caller's expenses while it is not in a submitted report. A report
@@ -224,24 +286,19 @@ impl App {
                 "this is the report's only expense; a report keeps at least one".into(),
             ));
         }
-        let audit = self.audit_record(
-            Some(caller),
-            "expense.delete",
-            "expense",
-            id,
-            Some(&expense),
-            None::<&Expense>,
-        )?;
-        let write = Write::DeleteExpense {
-            id,
-            expected_version: expense.version,
-        };
-        self.store.commit(Change::one(write, audit)).await?;
+        let receipts = self.store.receipts_of_expense(id).await?;
+        let audit = self.audit_record(Some(caller), "expense.delete", "expense", id, Some(&expense), None::<&Expense>)?;
+        let mut change = Change::one(Write::DeleteExpense { id, expected_version: expense.version }, audit);
+        change.writes.splice(0..0, receipts.iter().map(|r| Write::DeleteReceipt(r.id)));
+        self.store.commit(change).await?;
+        for r in receipts {
+            self.forget_blob(r.id).await;
+        }
         Ok(())
     }
 
     /// Refuses changes to an expense whose report is submitted, approved or paid.
-    async fn ensure_editable(&self, expense: &Expense) -> Result<()> {
+    pub(crate) async fn ensure_editable(&self, expense: &Expense) -> Result<()> {
         let Some(report_id) = expense.report_id else {
             return Ok(());
         };
@@ -268,17 +325,5 @@ impl App {
             .policy()
             .await?
             .unwrap_or_else(crate::default_policy))
-    }
-}
-
-/// Fills in the base amount when the expense is in the base currency.
-fn convert(policy: &Policy, expense: &mut Expense) {
-    let amount = expense.details.amount();
-    if amount.currency() == policy.base_currency {
-        expense.base_amount = Some(amount);
-        expense.exchange_rate = Some("1".into());
-    } else {
-        expense.base_amount = None;
-        expense.exchange_rate = None;
     }
 }

@@ -9,8 +9,11 @@ mod auth;
 pub mod change;
 mod error;
 mod expenses;
+mod finance;
 mod idempotency;
+pub mod notify;
 pub mod ports;
+mod receipts;
 mod reports;
 mod users;
 
@@ -22,17 +25,20 @@ use serde::Serialize;
 pub use audit::Verification;
 pub use change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write};
 pub use error::{AppError, Result};
-pub use expenses::{ExpenseInput, ExpensePatch};
+pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
+pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
+pub use receipts::{ReceiptFile, UploadTicket};
 pub use idempotency::Idempotency;
 pub use ports::{
-    AccessToken, Clock, IdGen, IdentityVerifier, PasswordLogin, Store, StoreError, StoreResult,
-    SystemClock, UuidV7,
+    AccessToken, BlobStore, Clock, IdGen, IdentityVerifier, Notifier, Outbox, OutboxStats,
+    PasswordLogin, Store, StoreError, StoreResult, SystemClock, UuidV7,
 };
 pub use reports::{Action, NewReport, ReportDetails};
 
 /// The total of some expenses in the base currency, if every one has a base amount.
-pub fn report_total(expenses: &[outlay_domain::Expense]) -> Option<outlay_domain::Money> {
-    reports::total(expenses).ok().flatten()
+pub fn report_total(expenses: &[ExpenseInfo]) -> Option<outlay_domain::Money> {
+    let expenses: Vec<_> = expenses.iter().map(|e| e.expense.clone()).collect();
+    reports::total(&expenses).ok().flatten()
 }
 pub use users::{NewUser, UserPatch};
 
@@ -45,32 +51,48 @@ pub struct Caller {
     pub source: Option<String>,
 }
 
+/// The adapters the use cases run on.
+#[derive(Clone)]
+pub struct Ports {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Receipt files.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdGen>,
+    /// Local password login; `None` where an identity provider issues the tokens.
+    pub login: Option<Arc<dyn PasswordLogin>>,
+    /// Token verification.
+    pub verifier: Arc<dyn IdentityVerifier>,
+}
+
 /// The application: the use cases over their ports.
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     login: Option<Arc<dyn PasswordLogin>>,
     verifier: Arc<dyn IdentityVerifier>,
+    notify: NotifySettings,
+    upload_key: Arc<Vec<u8>>,
 }
 
 impl App {
-    /// Wires the use cases to their adapters. `login` is `None` where an identity provider
-    /// issues the tokens instead.
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdGen>,
-        login: Option<Arc<dyn PasswordLogin>>,
-        verifier: Arc<dyn IdentityVerifier>,
-    ) -> Self {
+    /// Wires the use cases to their adapters. `upload_key` signs Outlay's own upload URLs.
+    pub fn new(ports: Ports, notify: NotifySettings, upload_key: Vec<u8>) -> Self {
         Self {
-            store,
-            clock,
-            ids,
-            login,
-            verifier,
+            store: ports.store,
+            blobs: ports.blobs,
+            clock: ports.clock,
+            ids: ports.ids,
+            login: ports.login,
+            verifier: ports.verifier,
+            notify,
+            upload_key: Arc::new(upload_key),
         }
     }
 

@@ -2,11 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use chrono::NaiveDate;
 use outlay_domain::{
-    AuditEvent, Email, Expense, ExpenseId, Policy, Report, ReportId, User, UserId,
+    AuditEvent, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId,
+    Report, ReportId, Role, User, UserId,
 };
 
 use crate::change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery};
+use crate::notify::{Delivery, Notification, OutboxMessage};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +63,86 @@ pub trait Store: Send + Sync {
     async fn audit_of(&self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<AuditEvent>>;
     /// Up to `limit` audit events after `after_seq`, in chain order.
     async fn audit_page(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// Active users holding `role`.
+    async fn users_with_role(&self, role: Role) -> StoreResult<Vec<User>>;
+    /// A receipt by id.
+    async fn receipt(&self, id: ReceiptId) -> StoreResult<Option<Receipt>>;
+    /// The receipts of an expense, oldest first.
+    async fn receipts_of_expense(&self, expense: ExpenseId) -> StoreResult<Vec<Receipt>>;
+    /// Whether another expense of the same owner has the same date, amount, currency and
+    /// merchant (case and surrounding spaces ignored).
+    async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool>;
+    /// The latest rate of `currency` on or before `date`.
+    async fn rate_on_or_before(&self, currency: Currency, date: NaiveDate)
+    -> StoreResult<Option<ExchangeRate>>;
+    /// The newest rates first, at most `limit`.
+    async fn rates(&self, limit: u32) -> StoreResult<Vec<ExchangeRate>>;
+    /// A user's in-app notifications, newest first.
+    async fn notifications(&self, user: UserId, page: &PageRequest) -> StoreResult<Page<Notification>>;
+    /// How many of a user's notifications are unread.
+    async fn unread_notifications(&self, user: UserId) -> StoreResult<u64>;
     /// Commits a change atomically: all of it, or (with an error) none of it.
     async fn commit(&self, change: Change) -> StoreResult<()>;
+}
+
+/// The outbox as the dispatcher sees it: messages committed with their transitions, handed
+/// out for delivery and marked delivered, retried or dead.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Undelivered, live messages whose time has come, oldest first.
+    async fn due(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    /// Marks messages delivered.
+    async fn delivered(&self, ids: &[uuid::Uuid], at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt: retry at `retry_at`, or give up (`None`).
+    async fn failed(
+        &self,
+        id: uuid::Uuid,
+        attempts: u32,
+        retry_at: Option<DateTime<Utc>>,
+        error: &str,
+    ) -> StoreResult<()>;
+    /// Backlog figures for metrics.
+    async fn stats(&self) -> StoreResult<OutboxStats>;
+}
+
+/// The outbox's backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxStats {
+    /// Messages waiting (including those waiting to retry).
+    pub pending: u64,
+    /// Messages given up on.
+    pub dead: u64,
+    /// When the oldest waiting message was created.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// Files: receipts, under keys the server chooses.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores bytes under `key`, replacing what was there.
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()>;
+    /// The bytes under `key`.
+    async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>>;
+    /// Moves `from` to `to`.
+    async fn rename(&self, from: &str, to: &str) -> anyhow::Result<()>;
+    /// Deletes `key` (no error if it is gone).
+    async fn delete(&self, key: &str) -> anyhow::Result<()>;
+    /// A URL the client can PUT the file to directly, signed for this exact type and size, if
+    /// the store offers one (S3); `None` means Outlay receives the upload itself.
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: std::time::Duration,
+    ) -> anyhow::Result<Option<String>>;
+}
+
+/// Delivers one notification (an email, or a webhook call).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Delivers it; an error means "try again later".
+    async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
 }
 
 /// The current time.

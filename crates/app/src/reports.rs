@@ -10,8 +10,8 @@ use outlay_domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    App, AppError, Caller, Change, Idempotency, Page, PageRequest, ReportQuery, ReportScope,
-    Result, Write, check_version,
+    App, AppError, Caller, Change, ExpenseInfo, Idempotency, Page, PageRequest, ReportQuery,
+    ReportScope, Result, Write, check_version,
 };
 
 /// A new report: a title, a purpose and some of the caller's unreported expenses.
@@ -30,8 +30,8 @@ pub struct NewReport {
 pub struct ReportDetails {
     /// The report.
     pub report: Report,
-    /// Its expenses, oldest first.
-    pub expenses: Vec<Expense>,
+    /// Its expenses, oldest first, with their receipts and violations.
+    pub expenses: Vec<ExpenseInfo>,
 }
 
 /// A transition asked of a report.
@@ -144,8 +144,9 @@ impl App {
             let change = Change {
                 writes,
                 audit: vec![audit],
-                idempotency: None,
+                ..Change::default()
             };
+            let expenses = self.describe_all(expenses).await?;
             Ok((ReportDetails { report, expenses }, change))
         })
         .await
@@ -155,7 +156,16 @@ impl App {
     pub async fn report(&self, caller: &Caller, id: ReportId) -> Result<ReportDetails> {
         let report = self.visible_report(caller, id).await?;
         let expenses = self.store.expenses_of_report(id).await?;
-        Ok(ReportDetails { report, expenses })
+        Ok(ReportDetails { report, expenses: self.describe_all(expenses).await? })
+    }
+
+    async fn describe_all(&self, expenses: Vec<Expense>) -> Result<Vec<ExpenseInfo>> {
+        let policy = self.policy_or_default().await?;
+        let mut out = Vec::with_capacity(expenses.len());
+        for e in expenses {
+            out.push(self.describe(&policy, e).await?);
+        }
+        Ok(out)
     }
 
     /// Lists reports: the caller's own, those waiting for the caller's decision, or (finance)
@@ -212,43 +222,73 @@ impl App {
         expected_version: Option<i64>,
         idem: Option<&Idempotency>,
     ) -> Result<ReportDetails> {
-        self.once(caller.user.id, idem, async || {
-            let report = self.visible_report(caller, id).await?;
-            check_version(expected_version, report.version)?;
-            let expenses = self.store.expenses_of_report(id).await?;
-            let command = match action {
-                Action::Submit => Command::Submit(self.route(&report, &expenses).await?),
-                Action::Withdraw => Command::Withdraw,
-                Action::Approve(comment) => Command::Approve { comment },
-                Action::Reject(reason) => Command::Reject { reason },
-                Action::Pay(reference) => Command::Pay { reference },
-            };
-            let name = command.name();
-            let mut next = decide(&caller.user, &report, command, self.clock.now())?;
-            if name == "submit" {
-                next.total = total(&expenses)?;
+        let details: ReportDetails = self
+            .once(caller.user.id, idem, async || {
+                let report = self.visible_report(caller, id).await?;
+                check_version(expected_version, report.version)?;
+                let mut expenses = self.store.expenses_of_report(id).await?;
+                let mut change = Change::default();
+                let command = match action {
+                    Action::Submit => {
+                        let policy = self.policy_or_default().await?;
+                        if report.owner_id == caller.user.id && report.state.is_editable() {
+                            self.prepare_submission(&policy, &mut expenses, &mut change).await?;
+                        }
+                        Command::Submit(self.route(&report, &expenses, &policy).await?)
+                    }
+                    Action::Withdraw => Command::Withdraw,
+                    Action::Approve(comment) => Command::Approve { comment },
+                    Action::Reject(reason) => Command::Reject { reason },
+                    Action::Pay(reference) => Command::Pay { reference },
+                };
+                let name = command.name();
+                let mut next = decide(&caller.user, &report, command, self.clock.now())?;
+                if name == "submit" {
+                    next.total = total(&expenses)?;
+                }
+                change.audit.push(self.audit_record(
+                    Some(caller),
+                    &format!("report.{name}"),
+                    "report",
+                    id,
+                    Some(&report),
+                    Some(&next),
+                )?);
+                change.writes.push(Write::PutReport { report: next.clone(), expected_version: Some(report.version) });
+                self.notices(caller, &report, &next, &mut change).await?;
+                let expenses = self.describe_all(expenses).await?;
+                Ok((ReportDetails { report: next, expenses }, change))
+            })
+            .await?;
+        metrics::counter!("outlay_transitions_total", "to" => details.report.state.as_str()).increment(1);
+        Ok(details)
+    }
+
+    /// Before a submission: converts expenses that still lack a base amount (a rate may have
+    /// arrived since), then refuses the submission if any expense breaks a hard rule or a soft
+    /// one without a justification.
+    async fn prepare_submission(
+        &self,
+        policy: &outlay_domain::Policy,
+        expenses: &mut [Expense],
+        change: &mut Change,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        for e in expenses.iter_mut().filter(|e| e.base_amount.is_none()) {
+            let version = e.version;
+            self.convert(policy, e).await?;
+            if e.base_amount.is_some() {
+                e.version += 1;
+                e.updated_at = now;
+                change.writes.push(Write::PutExpense { expense: e.clone(), expected_version: Some(version) });
             }
-            let audit = self.audit_record(
-                Some(caller),
-                &format!("report.{name}"),
-                "report",
-                id,
-                Some(&report),
-                Some(&next),
-            )?;
-            let write = Write::PutReport {
-                report: next.clone(),
-                expected_version: Some(report.version),
-            };
-            Ok((
-                ReportDetails {
-                    report: next,
-                    expenses,
-                },
-                Change::one(write, audit),
-            ))
-        })
-        .await
+        }
+        let mut blocking = Vec::new();
+        for e in expenses.iter() {
+            let info = self.describe(policy, e.clone()).await?;
+            blocking.extend(policy.blocking(e, &info.violations).into_iter().map(|v| (e.id, v.clone())));
+        }
+        if blocking.is_empty() { Ok(()) } else { Err(AppError::PolicyViolations(blocking)) }
     }
 
     /// The report's audit events, oldest first.
@@ -274,7 +314,7 @@ impl App {
 
     /// The owner always; once submitted, also its approvers, the owner's management chain
     /// and finance.
-    async fn can_see(&self, user: &User, report: &Report) -> Result<bool> {
+    pub(crate) async fn can_see(&self, user: &User, report: &Report) -> Result<bool> {
         if report.owner_id == user.id {
             return Ok(true);
         }
@@ -307,8 +347,7 @@ impl App {
 
     /// Who decides a submission now: the levels of the reporting line that have an active
     /// manager in them, and the total that picks the senior level.
-    async fn route(&self, report: &Report, expenses: &[Expense]) -> Result<Route> {
-        let policy = self.policy_or_default().await?;
+    async fn route(&self, report: &Report, expenses: &[Expense], policy: &outlay_domain::Policy) -> Result<Route> {
         let (manager, senior) = self.chain_of(report.owner_id).await?;
         let present =
             |u: Option<User>| u.filter(|u| u.active && u.has(Role::Manager)).map(|u| u.id);

@@ -1,0 +1,276 @@
+//! Receipts: direct and two-step uploads, checked by size and magic bytes, stored under keys
+//! the server chooses, and served only to those who may see the expense's report.
+//!
+//! Two-step uploads on one machine use an upload URL of Outlay itself, signed with HMAC-SHA256
+//! over the receipt id, size, content type and expiry; a store with its own signed URLs (S3)
+//! hands out those instead, and the same `complete` call then checks what arrived.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use outlay_domain::receipt::safe_filename;
+use outlay_domain::{
+    Expense, ExpenseId, MAX_RECEIPT_BYTES, Receipt, ReceiptId, ReceiptState, ReceiptType,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, Caller, Change, Idempotency, Result, Write};
+
+/// How long an upload URL stays valid.
+const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Where a two-step upload goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadTicket {
+    /// The pending receipt.
+    pub receipt: Receipt,
+    /// An absolute URL from the blob store (S3), if it signs its own.
+    pub upload_url: Option<String>,
+    /// Otherwise Outlay's own path, with its signature, to PUT the bytes to.
+    pub upload_path: Option<String>,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A receipt's content, for download.
+#[derive(Debug, Clone)]
+pub struct ReceiptFile {
+    /// The receipt.
+    pub receipt: Receipt,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+fn stored_key(id: ReceiptId) -> String {
+    format!("receipts/{id}")
+}
+
+fn quarantine_key(id: ReceiptId) -> String {
+    format!("quarantine/{id}")
+}
+
+fn declared_type(content_type: &str) -> Result<ReceiptType> {
+    ReceiptType::from_mime(content_type).ok_or_else(|| {
+        AppError::UnsupportedMedia(format!(
+            "receipts must be image/jpeg, image/png or application/pdf, not `{}`",
+            content_type.chars().take(60).collect::<String>()
+        ))
+    })
+}
+
+fn check_size(size: u64) -> Result<()> {
+    if size == 0 {
+        return Err(AppError::BadInput("the receipt is empty".into()));
+    }
+    if size > MAX_RECEIPT_BYTES {
+        return Err(AppError::TooLarge(format!("a receipt may be at most {MAX_RECEIPT_BYTES} bytes (10 MB)")));
+    }
+    Ok(())
+}
+
+/// Checks the content really is the declared type, and answers its SHA-256.
+fn check_content(kind: ReceiptType, bytes: &[u8]) -> Result<String> {
+    check_size(bytes.len() as u64)?;
+    if ReceiptType::sniff(bytes) != Some(kind) {
+        return Err(AppError::UnsupportedMedia(format!("the file's content is not {}", kind.mime())));
+    }
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+impl App {
+    fn sign_upload(&self, id: ReceiptId, size: u64, content_type: &str, expires: i64) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.upload_key).expect("HMAC takes keys of any length");
+        mac.update(format!("{id}\n{size}\n{content_type}\n{expires}").as_bytes());
+        mac
+    }
+
+    /// The caller's expense, if it can still take receipts.
+    async fn receiving_expense(&self, caller: &Caller, id: ExpenseId) -> Result<Expense> {
+        let expense = self.expense(caller, id).await?;
+        self.ensure_editable(&expense).await?;
+        Ok(expense)
+    }
+
+    /// Attaches a file sent in the request body to one of the caller's expenses.
+    pub async fn attach_receipt(
+        &self,
+        caller: &Caller,
+        expense_id: ExpenseId,
+        content_type: &str,
+        filename: Option<&str>,
+        bytes: Vec<u8>,
+        idem: Option<&Idempotency>,
+    ) -> Result<Receipt> {
+        self.once(caller.user.id, idem, async || {
+            let expense = self.receiving_expense(caller, expense_id).await?;
+            let kind = declared_type(content_type)?;
+            let sha256 = check_content(kind, &bytes)?;
+            let receipt = Receipt {
+                id: ReceiptId::from_uuid(self.ids.new_id()),
+                expense_id: expense.id,
+                owner_id: caller.user.id,
+                state: ReceiptState::Stored,
+                content_type: kind,
+                size: bytes.len() as u64,
+                sha256: Some(sha256),
+                filename: safe_filename(filename, kind),
+                created_at: self.clock.now(),
+            };
+            let size = receipt.size;
+            self.blobs.put(&stored_key(receipt.id), bytes).await?;
+            metrics::counter!("outlay_receipts_stored_total").increment(1);
+            metrics::counter!("outlay_receipt_bytes_total").increment(size);
+            let audit = self.audit_record(Some(caller), "receipt.attach", "expense", expense.id, None::<&Receipt>, Some(&receipt))?;
+            Ok((receipt.clone(), Change::one(Write::PutReceipt { receipt, insert: true }, audit)))
+        })
+        .await
+    }
+
+    /// Starts a two-step upload: a pending receipt and a short-lived URL to PUT the file to.
+    pub async fn start_upload(
+        &self,
+        caller: &Caller,
+        expense_id: ExpenseId,
+        filename: Option<&str>,
+        content_type: &str,
+        size: u64,
+    ) -> Result<UploadTicket> {
+        let expense = self.receiving_expense(caller, expense_id).await?;
+        let kind = declared_type(content_type)?;
+        check_size(size)?;
+        let now = self.clock.now();
+        let receipt = Receipt {
+            id: ReceiptId::from_uuid(self.ids.new_id()),
+            expense_id: expense.id,
+            owner_id: caller.user.id,
+            state: ReceiptState::Pending,
+            content_type: kind,
+            size,
+            sha256: None,
+            filename: safe_filename(filename, kind),
+            created_at: now,
+        };
+        let expires_at = now + chrono::TimeDelta::from_std(UPLOAD_TTL).unwrap_or(chrono::TimeDelta::minutes(15));
+        let upload_url = self.blobs.upload_url(&quarantine_key(receipt.id), kind.mime(), size, UPLOAD_TTL).await?;
+        let upload_path = upload_url.is_none().then(|| {
+            let expires = expires_at.timestamp();
+            let signature = hex::encode(self.sign_upload(receipt.id, size, kind.mime(), expires).finalize().into_bytes());
+            format!("/api/v1/receipt-uploads/{}?expires={expires}&signature={signature}", receipt.id)
+        });
+        let audit = self.audit_record(Some(caller), "receipt.upload_started", "expense", expense.id, None::<&Receipt>, Some(&receipt))?;
+        self.store.commit(Change::one(Write::PutReceipt { receipt: receipt.clone(), insert: true }, audit)).await?;
+        Ok(UploadTicket { receipt, upload_url, upload_path, expires_at })
+    }
+
+    /// Receives the bytes of a two-step upload at Outlay's own signed URL. The signature is the
+    /// credential: it names the receipt, its exact size and type, and an expiry.
+    pub async fn accept_upload(
+        &self,
+        id: ReceiptId,
+        expires: i64,
+        signature: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        let refused = || AppError::Forbidden("the upload URL is invalid or has expired".into());
+        let signature = hex::decode(signature).map_err(|_| refused())?;
+        let receipt = self.store.receipt(id).await?.ok_or_else(refused)?;
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        self.sign_upload(id, bytes.len() as u64, mime, expires)
+            .verify_slice(&signature)
+            .map_err(|_| refused())?;
+        if expires < self.clock.now().timestamp() {
+            return Err(refused());
+        }
+        if receipt.state != ReceiptState::Pending {
+            return Err(AppError::Conflict("this receipt is already complete".into()));
+        }
+        check_size(bytes.len() as u64)?;
+        self.blobs.put(&quarantine_key(id), bytes).await?;
+        Ok(())
+    }
+
+    /// Completes a two-step upload: checks the size, the magic bytes and the hash of what
+    /// arrived, then moves it out of quarantine.
+    pub async fn complete_upload(&self, caller: &Caller, id: ReceiptId) -> Result<Receipt> {
+        let before = match self.store.receipt(id).await? {
+            Some(r) if r.owner_id == caller.user.id => r,
+            _ => return Err(AppError::NotFound("receipt")),
+        };
+        if before.state == ReceiptState::Stored {
+            return Ok(before);
+        }
+        self.receiving_expense(caller, before.expense_id).await?;
+        let bytes = self
+            .blobs
+            .get(&quarantine_key(id))
+            .await?
+            .ok_or_else(|| AppError::Conflict("the file has not been uploaded yet".into()))?;
+        if bytes.len() as u64 != before.size {
+            return Err(AppError::BadInput(format!("the upload has {} bytes, not the {} declared", bytes.len(), before.size)));
+        }
+        let sha256 = match check_content(before.content_type, &bytes) {
+            Ok(sha) => sha,
+            Err(e) => {
+                self.blobs.delete(&quarantine_key(id)).await.ok();
+                return Err(e);
+            }
+        };
+        self.blobs.rename(&quarantine_key(id), &stored_key(id)).await?;
+        metrics::counter!("outlay_receipts_stored_total").increment(1);
+        metrics::counter!("outlay_receipt_bytes_total").increment(before.size);
+        let mut receipt = before.clone();
+        receipt.state = ReceiptState::Stored;
+        receipt.sha256 = Some(sha256);
+        let audit = self.audit_record(Some(caller), "receipt.attach", "expense", receipt.expense_id, Some(&before), Some(&receipt))?;
+        self.store.commit(Change::one(Write::PutReceipt { receipt: receipt.clone(), insert: false }, audit)).await?;
+        Ok(receipt)
+    }
+
+    /// A stored receipt's file, for its owner and for those who may see its report.
+    pub async fn receipt_file(&self, caller: &Caller, id: ReceiptId) -> Result<ReceiptFile> {
+        let receipt = self.visible_receipt(caller, id).await?;
+        let bytes = self.blobs.get(&stored_key(id)).await?.ok_or(AppError::NotFound("receipt"))?;
+        Ok(ReceiptFile { receipt, bytes })
+    }
+
+    /// Removes a receipt from an expense that is not in a submitted report.
+    pub async fn delete_receipt(&self, caller: &Caller, id: ReceiptId) -> Result<()> {
+        let receipt = match self.store.receipt(id).await? {
+            Some(r) if r.owner_id == caller.user.id => r,
+            _ => return Err(AppError::NotFound("receipt")),
+        };
+        self.receiving_expense(caller, receipt.expense_id).await?;
+        let audit = self.audit_record(Some(caller), "receipt.delete", "expense", receipt.expense_id, Some(&receipt), None::<&Receipt>)?;
+        self.store.commit(Change::one(Write::DeleteReceipt(id), audit)).await?;
+        self.forget_blob(id).await;
+        Ok(())
+    }
+
+    /// Deletes a receipt's files after its record is gone; a leftover file is harmless.
+    pub(crate) async fn forget_blob(&self, id: ReceiptId) {
+        for key in [stored_key(id), quarantine_key(id)] {
+            if let Err(e) = self.blobs.delete(&key).await {
+                tracing::warn!(error = %e, %key, "could not delete a receipt file");
+            }
+        }
+    }
+
+    async fn visible_receipt(&self, caller: &Caller, id: ReceiptId) -> Result<Receipt> {
+        let receipt = match self.store.receipt(id).await? {
+            Some(r) if r.state == ReceiptState::Stored => r,
+            _ => return Err(AppError::NotFound("receipt")),
+        };
+        if receipt.owner_id == caller.user.id {
+            return Ok(receipt);
+        }
+        let report = match self.store.expense(receipt.expense_id).await?.and_then(|e| e.report_id) {
+            Some(r) => self.store.report(r).await?,
+            None => None,
+        };
+        match report {
+            Some(r) if self.can_see(&caller.user, &r).await? => Ok(receipt),
+            _ => Err(AppError::NotFound("receipt")),
+        }
+    }
+}
