@@ -156,7 +156,8 @@ impl App {
     /// One of the caller's own expenses, with its receipts and violations.
     pub async fn get_expense(&self, caller: &Caller, id: ExpenseId) -> Result<ExpenseInfo> {
         let expense = self.expense(caller, id).await?;
-        self.describe(&self.policy_or_default().await?, expense).await
+        self.describe(&self.policy_or_default().await?, expense)
+            .await
     }
 
     /// One of the caller's own expenses.
@@ -179,7 +180,10 @@ impl App {
         for e in page.items {
             items.push(self.describe(&policy, e).await?);
         }
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// An expense with its receipts and the rules it breaks today.
@@ -187,11 +191,18 @@ impl App {
         let receipts = self.store.receipts_of_expense(expense.id).await?;
         let facts = Facts {
             today: self.clock.now().date_naive(),
-            receipts: receipts.iter().filter(|r| r.state == ReceiptState::Stored).count(),
+            receipts: receipts
+                .iter()
+                .filter(|r| r.state == ReceiptState::Stored)
+                .count(),
             duplicate: self.store.has_duplicate(&expense).await?,
         };
         let violations = policy.evaluate(&expense, &facts);
-        Ok(ExpenseInfo { expense, receipts, violations })
+        Ok(ExpenseInfo {
+            expense,
+            receipts,
+            violations,
+        })
     }
 
     /// Converts the expense into the base currency at the rate of its own date (the nearest
@@ -202,10 +213,15 @@ impl App {
             (Some(amount), Some(outlay_domain::Rate::one()))
         } else {
             let date = expense.details.date();
-            match self.store.rate_on_or_before(amount.currency(), date).await? {
+            match self
+                .store
+                .rate_on_or_before(amount.currency(), date)
+                .await?
+            {
                 Some(r) if r.applies_to(date) => {
-                    let base = outlay_domain::exchange::convert(amount, r.rate, policy.base_currency)
-                        .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+                    let base =
+                        outlay_domain::exchange::convert(amount, r.rate, policy.base_currency)
+                            .map_err(|e| AppError::Unprocessable(e.to_string()))?;
                     (Some(base), Some(r.rate))
                 }
                 _ => (None, None),
@@ -287,9 +303,24 @@ impl App {
             ));
         }
         let receipts = self.store.receipts_of_expense(id).await?;
-        let audit = self.audit_record(Some(caller), "expense.delete", "expense", id, Some(&expense), None::<&Expense>)?;
-        let mut change = Change::one(Write::DeleteExpense { id, expected_version: expense.version }, audit);
-        change.writes.splice(0..0, receipts.iter().map(|r| Write::DeleteReceipt(r.id)));
+        let audit = self.audit_record(
+            Some(caller),
+            "expense.delete",
+            "expense",
+            id,
+            Some(&expense),
+            None::<&Expense>,
+        )?;
+        let mut change = Change::one(
+            Write::DeleteExpense {
+                id,
+                expected_version: expense.version,
+            },
+            audit,
+        );
+        change
+            .writes
+            .splice(0..0, receipts.iter().map(|r| Write::DeleteReceipt(r.id)));
         self.store.commit(change).await?;
         for r in receipts {
             self.forget_blob(r.id).await;

@@ -19,13 +19,26 @@ impl App {
         require(caller, Role::Finance)?;
         policy.validate()?;
         let before = self.policy_or_default().await?;
-        let audit = self.audit_record(Some(caller), "policy.update", "policy", "company", Some(&before), Some(&policy))?;
-        self.store.commit(Change::one(Write::PutPolicy(policy.clone()), audit)).await?;
+        let audit = self.audit_record(
+            Some(caller),
+            "policy.update",
+            "policy",
+            "company",
+            Some(&before),
+            Some(&policy),
+        )?;
+        self.store
+            .commit(Change::one(Write::PutPolicy(policy.clone()), audit))
+            .await?;
         Ok(policy)
     }
 
     /// Sets exchange rates to the base currency (finance), replacing any for the same day.
-    pub async fn put_rates(&self, caller: &Caller, rates: Vec<(String, String, String)>) -> Result<Vec<ExchangeRate>> {
+    pub async fn put_rates(
+        &self,
+        caller: &Caller,
+        rates: Vec<(String, String, String)>,
+    ) -> Result<Vec<ExchangeRate>> {
         require(caller, Role::Finance)?;
         if rates.is_empty() || rates.len() > MAX_RATES {
             return Err(AppError::BadInput(format!("send 1 to {MAX_RATES} rates")));
@@ -36,17 +49,33 @@ impl App {
             .enumerate()
             .map(|(i, (date, currency, rate))| {
                 let at = |e: String| AppError::BadInput(format!("rates[{i}]: {e}"));
-                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| at(format!("date `{date}` is not YYYY-MM-DD")))?;
+                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                    .map_err(|_| at(format!("date `{date}` is not YYYY-MM-DD")))?;
                 let currency = Currency::parse(currency).map_err(|e| at(e.to_string()))?;
                 if currency == base {
-                    return Err(at(format!("{currency} is the base currency; its rate is always 1")));
+                    return Err(at(format!(
+                        "{currency} is the base currency; its rate is always 1"
+                    )));
                 }
                 let rate = Rate::parse(rate).map_err(|e| at(format!("rate: {e}")))?;
-                Ok(ExchangeRate { date, currency, rate })
+                Ok(ExchangeRate {
+                    date,
+                    currency,
+                    rate,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
-        let audit = self.audit_record(Some(caller), "exchange_rates.put", "exchange_rates", base, None::<&()>, Some(&parsed))?;
-        self.store.commit(Change::one(Write::PutRates(parsed.clone()), audit)).await?;
+        let audit = self.audit_record(
+            Some(caller),
+            "exchange_rates.put",
+            "exchange_rates",
+            base,
+            None::<&()>,
+            Some(&parsed),
+        )?;
+        self.store
+            .commit(Change::one(Write::PutRates(parsed.clone()), audit))
+            .await?;
         Ok(parsed)
     }
 

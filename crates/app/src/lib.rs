@@ -26,13 +26,13 @@ pub use audit::Verification;
 pub use change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write};
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
-pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
-pub use receipts::{ReceiptFile, UploadTicket};
 pub use idempotency::Idempotency;
+pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
     AccessToken, BlobStore, Clock, IdGen, IdentityVerifier, Notifier, Outbox, OutboxStats,
     PasswordLogin, Store, StoreError, StoreResult, SystemClock, UuidV7,
 };
+pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
 
 /// The total of some expenses in the base currency, if every one has a base amount.

@@ -94,7 +94,12 @@ pub struct NotifySettings {
 
 impl Default for NotifySettings {
     fn default() -> Self {
-        Self { webhook: false, approver_digest_hour: None, retry_base: Duration::from_secs(5), max_attempts: 10 }
+        Self {
+            webhook: false,
+            approver_digest_hour: None,
+            retry_base: Duration::from_secs(5),
+            max_attempts: 10,
+        }
     }
 }
 
@@ -109,49 +114,86 @@ pub struct Dispatched {
 
 /// Money formatted for people.
 fn total(report: &Report) -> String {
-    report.total.map_or_else(|| "(no total)".to_owned(), |t| t.to_string())
+    report
+        .total
+        .map_or_else(|| "(no total)".to_owned(), |t| t.to_string())
 }
 
 impl App {
     /// The in-app notifications and outbox messages of a transition from `before` to `after`.
-    pub(crate) async fn notices(&self, actor: &Caller, before: &Report, after: &Report, change: &mut Change) -> Result<()> {
+    pub(crate) async fn notices(
+        &self,
+        actor: &Caller,
+        before: &Report,
+        after: &Report,
+        change: &mut Change,
+    ) -> Result<()> {
         let now = self.clock.now();
         let title = &after.title;
-        let (event, recipients, subject, approver): (&str, Vec<User>, String, bool) = match (before.state, after.state) {
-            (_, ReportState::Rejected) => (
-                "report.rejected",
-                self.users(&[after.owner_id]).await?,
-                format!("Your report \"{title}\" was rejected: {}", after.rejection_reason.as_deref().unwrap_or("")),
-                false,
-            ),
-            (_, ReportState::Paid) => (
-                "report.paid",
-                self.users(&[after.owner_id]).await?,
-                format!(
-                    "Your report \"{title}\" was paid: {} (reference {})",
-                    total(after),
-                    after.payment.as_ref().map_or("", |p| p.reference.as_str())
+        let (event, recipients, subject, approver): (&str, Vec<User>, String, bool) =
+            match (before.state, after.state) {
+                (_, ReportState::Rejected) => (
+                    "report.rejected",
+                    self.users(&[after.owner_id]).await?,
+                    format!(
+                        "Your report \"{title}\" was rejected: {}",
+                        after.rejection_reason.as_deref().unwrap_or("")
+                    ),
+                    false,
                 ),
-                false,
-            ),
-            (_, ReportState::Approved) => (
-                "report.approved",
-                self.eligible_finance(after, true).await?,
-                format!("Report \"{title}\" ({}) is approved and waits for payment", total(after)),
-                true,
-            ),
-            (_, s) if s.is_pending() => {
-                let who = match after.current_step() {
-                    Some(step) if step.level != Level::Finance => self.users(&step.approver_id.into_iter().collect::<Vec<_>>()).await?,
-                    _ => self.eligible_finance(after, false).await?,
-                };
-                let event = if before.state.is_pending() { "report.approved_step" } else { "report.submitted" };
-                (event, who, format!("Report \"{title}\" ({}) waits for your approval", total(after)), true)
-            }
-            _ => return Ok(()),
-        };
-        let digest_at = self.notify.approver_digest_hour.filter(|_| approver).map(|h| next_hour(now, h));
-        for user in recipients.iter().filter(|u| u.active && u.id != actor.user.id) {
+                (_, ReportState::Paid) => (
+                    "report.paid",
+                    self.users(&[after.owner_id]).await?,
+                    format!(
+                        "Your report \"{title}\" was paid: {} (reference {})",
+                        total(after),
+                        after.payment.as_ref().map_or("", |p| p.reference.as_str())
+                    ),
+                    false,
+                ),
+                (_, ReportState::Approved) => (
+                    "report.approved",
+                    self.eligible_finance(after, true).await?,
+                    format!(
+                        "Report \"{title}\" ({}) is approved and waits for payment",
+                        total(after)
+                    ),
+                    true,
+                ),
+                (_, s) if s.is_pending() => {
+                    let who = match after.current_step() {
+                        Some(step) if step.level != Level::Finance => {
+                            self.users(&step.approver_id.into_iter().collect::<Vec<_>>())
+                                .await?
+                        }
+                        _ => self.eligible_finance(after, false).await?,
+                    };
+                    let event = if before.state.is_pending() {
+                        "report.approved_step"
+                    } else {
+                        "report.submitted"
+                    };
+                    (
+                        event,
+                        who,
+                        format!(
+                            "Report \"{title}\" ({}) waits for your approval",
+                            total(after)
+                        ),
+                        true,
+                    )
+                }
+                _ => return Ok(()),
+            };
+        let digest_at = self
+            .notify
+            .approver_digest_hour
+            .filter(|_| approver)
+            .map(|h| next_hour(now, h));
+        for user in recipients
+            .iter()
+            .filter(|u| u.active && u.id != actor.user.id)
+        {
             change.writes.push(Write::AddNotification(Notification {
                 id: self.ids.new_id(),
                 user_id: user.id,
@@ -167,7 +209,12 @@ impl App {
                 channel: Channel::Email,
                 recipient: user.email.to_string(),
                 subject: subject.clone(),
-                body: format!("{subject}\n\nReport: {}\nState: {}\nTotal: {}\n", after.id, after.state, total(after)),
+                body: format!(
+                    "{subject}\n\nReport: {}\nState: {}\nTotal: {}\n",
+                    after.id,
+                    after.state,
+                    total(after)
+                ),
                 digest: digest_at.is_some(),
                 created_at: now,
                 deliver_after: digest_at.unwrap_or(now),
@@ -216,27 +263,52 @@ impl App {
         Ok(finance
             .into_iter()
             .filter(|u| u.id != report.owner_id)
-            .filter(|u| if paying { !report.approvers().any(|a| a == u.id) } else { !report.approved_before_finance(u.id) })
+            .filter(|u| {
+                if paying {
+                    !report.approvers().any(|a| a == u.id)
+                } else {
+                    !report.approved_before_finance(u.id)
+                }
+            })
             .collect())
     }
 
     /// The caller's in-app notifications, newest first, and how many are unread.
-    pub async fn notifications(&self, caller: &Caller, page: &PageRequest) -> Result<(Page<Notification>, u64)> {
+    pub async fn notifications(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<(Page<Notification>, u64)> {
         let items = self.store.notifications(caller.user.id, page).await?;
         let unread = self.store.unread_notifications(caller.user.id).await?;
         Ok((items, unread))
     }
 
     /// Marks the caller's notifications read: these, or all.
-    pub async fn read_notifications(&self, caller: &Caller, ids: Option<Vec<uuid::Uuid>>) -> Result<()> {
-        let write = Write::ReadNotifications { user: caller.user.id, ids, at: self.clock.now() };
-        let change = Change { writes: vec![write], ..Change::default() };
+    pub async fn read_notifications(
+        &self,
+        caller: &Caller,
+        ids: Option<Vec<uuid::Uuid>>,
+    ) -> Result<()> {
+        let write = Write::ReadNotifications {
+            user: caller.user.id,
+            ids,
+            at: self.clock.now(),
+        };
+        let change = Change {
+            writes: vec![write],
+            ..Change::default()
+        };
         Ok(self.store.commit(change).await?)
     }
 
     /// One dispatcher pass: delivers what is due, digests grouped per recipient, and schedules
     /// retries with exponential backoff.
-    pub async fn dispatch_outbox(&self, outbox: &dyn crate::Outbox, notifier: &dyn crate::Notifier) -> Result<Dispatched> {
+    pub async fn dispatch_outbox(
+        &self,
+        outbox: &dyn crate::Outbox,
+        notifier: &dyn crate::Notifier,
+    ) -> Result<Dispatched> {
         let now = self.clock.now();
         let due = outbox.due(now, 100).await?;
         let mut batches: Vec<Vec<OutboxMessage>> = Vec::new();
@@ -264,10 +336,17 @@ impl App {
                     for m in &batch {
                         let attempts = m.attempts + 1;
                         let retry_at = (attempts < self.notify.max_attempts).then(|| {
-                            let wait = self.notify.retry_base.saturating_mul(2_u32.saturating_pow(attempts - 1)).min(Duration::from_secs(3600));
-                            now + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::hours(1))
+                            let wait = self
+                                .notify
+                                .retry_base
+                                .saturating_mul(2_u32.saturating_pow(attempts - 1))
+                                .min(Duration::from_secs(3600));
+                            now + chrono::TimeDelta::from_std(wait)
+                                .unwrap_or(chrono::TimeDelta::hours(1))
                         });
-                        outbox.failed(m.id, attempts, retry_at, &format!("{e:#}")).await?;
+                        outbox
+                            .failed(m.id, attempts, retry_at, &format!("{e:#}"))
+                            .await?;
                     }
                 }
             }
@@ -303,8 +382,16 @@ fn delivery_of(batch: &[OutboxMessage]) -> Delivery {
 
 /// The next time it is `hour`:00 UTC, after `now`.
 fn next_hour(now: DateTime<Utc>, hour: u32) -> DateTime<Utc> {
-    let today = now.date_naive().and_hms_opt(hour.min(23), 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-    if today > now { today } else { today + chrono::TimeDelta::days(1) }
+    let today = now
+        .date_naive()
+        .and_hms_opt(hour.min(23), 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    if today > now {
+        today
+    } else {
+        today + chrono::TimeDelta::days(1)
+    }
 }
 
 #[cfg(test)]
@@ -314,9 +401,16 @@ mod tests {
 
     #[test]
     fn the_digest_goes_out_at_the_next_occurrence_of_its_hour() {
-        let at = |h, m| DateTime::parse_from_rfc3339(&format!("2026-05-01T{h:02}:{m:02}:00Z")).expect("valid").with_timezone(&Utc);
+        let at = |h, m| {
+            DateTime::parse_from_rfc3339(&format!("2026-05-01T{h:02}:{m:02}:00Z"))
+                .expect("valid")
+                .with_timezone(&Utc)
+        };
         assert_eq!(next_hour(at(7, 30), 8), at(8, 0));
-        assert_eq!(next_hour(at(8, 0), 8), at(8, 0) + chrono::TimeDelta::days(1));
+        assert_eq!(
+            next_hour(at(8, 0), 8),
+            at(8, 0) + chrono::TimeDelta::days(1)
+        );
         assert_eq!(next_hour(at(23, 0), 8).hour(), 8);
     }
 }

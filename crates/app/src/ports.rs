@@ -1,8 +1,8 @@
 //! The narrow ports the use cases need; adapters implement them.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 use outlay_domain::{
     AuditEvent, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId,
     Report, ReportId, Role, User, UserId,
@@ -73,12 +73,19 @@ pub trait Store: Send + Sync {
     /// merchant (case and surrounding spaces ignored).
     async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool>;
     /// The latest rate of `currency` on or before `date`.
-    async fn rate_on_or_before(&self, currency: Currency, date: NaiveDate)
-    -> StoreResult<Option<ExchangeRate>>;
+    async fn rate_on_or_before(
+        &self,
+        currency: Currency,
+        date: NaiveDate,
+    ) -> StoreResult<Option<ExchangeRate>>;
     /// The newest rates first, at most `limit`.
     async fn rates(&self, limit: u32) -> StoreResult<Vec<ExchangeRate>>;
     /// A user's in-app notifications, newest first.
-    async fn notifications(&self, user: UserId, page: &PageRequest) -> StoreResult<Page<Notification>>;
+    async fn notifications(
+        &self,
+        user: UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Notification>>;
     /// How many of a user's notifications are unread.
     async fn unread_notifications(&self, user: UserId) -> StoreResult<u64>;
     /// Commits a change atomically: all of it, or (with an error) none of it.

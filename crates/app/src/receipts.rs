@@ -63,7 +63,9 @@ fn check_size(size: u64) -> Result<()> {
         return Err(AppError::BadInput("the receipt is empty".into()));
     }
     if size > MAX_RECEIPT_BYTES {
-        return Err(AppError::TooLarge(format!("a receipt may be at most {MAX_RECEIPT_BYTES} bytes (10 MB)")));
+        return Err(AppError::TooLarge(format!(
+            "a receipt may be at most {MAX_RECEIPT_BYTES} bytes (10 MB)"
+        )));
     }
     Ok(())
 }
@@ -72,14 +74,24 @@ fn check_size(size: u64) -> Result<()> {
 fn check_content(kind: ReceiptType, bytes: &[u8]) -> Result<String> {
     check_size(bytes.len() as u64)?;
     if ReceiptType::sniff(bytes) != Some(kind) {
-        return Err(AppError::UnsupportedMedia(format!("the file's content is not {}", kind.mime())));
+        return Err(AppError::UnsupportedMedia(format!(
+            "the file's content is not {}",
+            kind.mime()
+        )));
     }
     Ok(hex::encode(Sha256::digest(bytes)))
 }
 
 impl App {
-    fn sign_upload(&self, id: ReceiptId, size: u64, content_type: &str, expires: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.upload_key).expect("HMAC takes keys of any length");
+    fn sign_upload(
+        &self,
+        id: ReceiptId,
+        size: u64,
+        content_type: &str,
+        expires: i64,
+    ) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.upload_key)
+            .expect("HMAC takes keys of any length");
         mac.update(format!("{id}\n{size}\n{content_type}\n{expires}").as_bytes());
         mac
     }
@@ -120,8 +132,24 @@ impl App {
             self.blobs.put(&stored_key(receipt.id), bytes).await?;
             metrics::counter!("outlay_receipts_stored_total").increment(1);
             metrics::counter!("outlay_receipt_bytes_total").increment(size);
-            let audit = self.audit_record(Some(caller), "receipt.attach", "expense", expense.id, None::<&Receipt>, Some(&receipt))?;
-            Ok((receipt.clone(), Change::one(Write::PutReceipt { receipt, insert: true }, audit)))
+            let audit = self.audit_record(
+                Some(caller),
+                "receipt.attach",
+                "expense",
+                expense.id,
+                None::<&Receipt>,
+                Some(&receipt),
+            )?;
+            Ok((
+                receipt.clone(),
+                Change::one(
+                    Write::PutReceipt {
+                        receipt,
+                        insert: true,
+                    },
+                    audit,
+                ),
+            ))
         })
         .await
     }
@@ -150,16 +178,47 @@ impl App {
             filename: safe_filename(filename, kind),
             created_at: now,
         };
-        let expires_at = now + chrono::TimeDelta::from_std(UPLOAD_TTL).unwrap_or(chrono::TimeDelta::minutes(15));
-        let upload_url = self.blobs.upload_url(&quarantine_key(receipt.id), kind.mime(), size, UPLOAD_TTL).await?;
+        let expires_at =
+            now + chrono::TimeDelta::from_std(UPLOAD_TTL).unwrap_or(chrono::TimeDelta::minutes(15));
+        let upload_url = self
+            .blobs
+            .upload_url(&quarantine_key(receipt.id), kind.mime(), size, UPLOAD_TTL)
+            .await?;
         let upload_path = upload_url.is_none().then(|| {
             let expires = expires_at.timestamp();
-            let signature = hex::encode(self.sign_upload(receipt.id, size, kind.mime(), expires).finalize().into_bytes());
-            format!("/api/v1/receipt-uploads/{}?expires={expires}&signature={signature}", receipt.id)
+            let signature = hex::encode(
+                self.sign_upload(receipt.id, size, kind.mime(), expires)
+                    .finalize()
+                    .into_bytes(),
+            );
+            format!(
+                "/api/v1/receipt-uploads/{}?expires={expires}&signature={signature}",
+                receipt.id
+            )
         });
-        let audit = self.audit_record(Some(caller), "receipt.upload_started", "expense", expense.id, None::<&Receipt>, Some(&receipt))?;
-        self.store.commit(Change::one(Write::PutReceipt { receipt: receipt.clone(), insert: true }, audit)).await?;
-        Ok(UploadTicket { receipt, upload_url, upload_path, expires_at })
+        let audit = self.audit_record(
+            Some(caller),
+            "receipt.upload_started",
+            "expense",
+            expense.id,
+            None::<&Receipt>,
+            Some(&receipt),
+        )?;
+        self.store
+            .commit(Change::one(
+                Write::PutReceipt {
+                    receipt: receipt.clone(),
+                    insert: true,
+                },
+                audit,
+            ))
+            .await?;
+        Ok(UploadTicket {
+            receipt,
+            upload_url,
+            upload_path,
+            expires_at,
+        })
     }
 
     /// Receives the bytes of a two-step upload at Outlay's own signed URL. The signature is the
@@ -183,7 +242,9 @@ impl App {
             return Err(refused());
         }
         if receipt.state != ReceiptState::Pending {
-            return Err(AppError::Conflict("this receipt is already complete".into()));
+            return Err(AppError::Conflict(
+                "this receipt is already complete".into(),
+            ));
         }
         check_size(bytes.len() as u64)?;
         self.blobs.put(&quarantine_key(id), bytes).await?;
@@ -207,7 +268,11 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Conflict("the file has not been uploaded yet".into()))?;
         if bytes.len() as u64 != before.size {
-            return Err(AppError::BadInput(format!("the upload has {} bytes, not the {} declared", bytes.len(), before.size)));
+            return Err(AppError::BadInput(format!(
+                "the upload has {} bytes, not the {} declared",
+                bytes.len(),
+                before.size
+            )));
         }
         let sha256 = match check_content(before.content_type, &bytes) {
             Ok(sha) => sha,
@@ -216,21 +281,42 @@ impl App {
                 return Err(e);
             }
         };
-        self.blobs.rename(&quarantine_key(id), &stored_key(id)).await?;
+        self.blobs
+            .rename(&quarantine_key(id), &stored_key(id))
+            .await?;
         metrics::counter!("outlay_receipts_stored_total").increment(1);
         metrics::counter!("outlay_receipt_bytes_total").increment(before.size);
         let mut receipt = before.clone();
         receipt.state = ReceiptState::Stored;
         receipt.sha256 = Some(sha256);
-        let audit = self.audit_record(Some(caller), "receipt.attach", "expense", receipt.expense_id, Some(&before), Some(&receipt))?;
-        self.store.commit(Change::one(Write::PutReceipt { receipt: receipt.clone(), insert: false }, audit)).await?;
+        let audit = self.audit_record(
+            Some(caller),
+            "receipt.attach",
+            "expense",
+            receipt.expense_id,
+            Some(&before),
+            Some(&receipt),
+        )?;
+        self.store
+            .commit(Change::one(
+                Write::PutReceipt {
+                    receipt: receipt.clone(),
+                    insert: false,
+                },
+                audit,
+            ))
+            .await?;
         Ok(receipt)
     }
 
     /// A stored receipt's file, for its owner and for those who may see its report.
     pub async fn receipt_file(&self, caller: &Caller, id: ReceiptId) -> Result<ReceiptFile> {
         let receipt = self.visible_receipt(caller, id).await?;
-        let bytes = self.blobs.get(&stored_key(id)).await?.ok_or(AppError::NotFound("receipt"))?;
+        let bytes = self
+            .blobs
+            .get(&stored_key(id))
+            .await?
+            .ok_or(AppError::NotFound("receipt"))?;
         Ok(ReceiptFile { receipt, bytes })
     }
 
@@ -241,8 +327,17 @@ impl App {
             _ => return Err(AppError::NotFound("receipt")),
         };
         self.receiving_expense(caller, receipt.expense_id).await?;
-        let audit = self.audit_record(Some(caller), "receipt.delete", "expense", receipt.expense_id, Some(&receipt), None::<&Receipt>)?;
-        self.store.commit(Change::one(Write::DeleteReceipt(id), audit)).await?;
+        let audit = self.audit_record(
+            Some(caller),
+            "receipt.delete",
+            "expense",
+            receipt.expense_id,
+            Some(&receipt),
+            None::<&Receipt>,
+        )?;
+        self.store
+            .commit(Change::one(Write::DeleteReceipt(id), audit))
+            .await?;
         self.forget_blob(id).await;
         Ok(())
     }
@@ -264,7 +359,12 @@ impl App {
         if receipt.owner_id == caller.user.id {
             return Ok(receipt);
         }
-        let report = match self.store.expense(receipt.expense_id).await?.and_then(|e| e.report_id) {
+        let report = match self
+            .store
+            .expense(receipt.expense_id)
+            .await?
+            .and_then(|e| e.report_id)
+        {
             Some(r) => self.store.report(r).await?,
             None => None,
         };

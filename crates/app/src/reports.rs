@@ -156,7 +156,10 @@ impl App {
     pub async fn report(&self, caller: &Caller, id: ReportId) -> Result<ReportDetails> {
         let report = self.visible_report(caller, id).await?;
         let expenses = self.store.expenses_of_report(id).await?;
-        Ok(ReportDetails { report, expenses: self.describe_all(expenses).await? })
+        Ok(ReportDetails {
+            report,
+            expenses: self.describe_all(expenses).await?,
+        })
     }
 
     async fn describe_all(&self, expenses: Vec<Expense>) -> Result<Vec<ExpenseInfo>> {
@@ -232,7 +235,8 @@ impl App {
                     Action::Submit => {
                         let policy = self.policy_or_default().await?;
                         if report.owner_id == caller.user.id && report.state.is_editable() {
-                            self.prepare_submission(&policy, &mut expenses, &mut change).await?;
+                            self.prepare_submission(&policy, &mut expenses, &mut change)
+                                .await?;
                         }
                         Command::Submit(self.route(&report, &expenses, &policy).await?)
                     }
@@ -254,13 +258,23 @@ impl App {
                     Some(&report),
                     Some(&next),
                 )?);
-                change.writes.push(Write::PutReport { report: next.clone(), expected_version: Some(report.version) });
+                change.writes.push(Write::PutReport {
+                    report: next.clone(),
+                    expected_version: Some(report.version),
+                });
                 self.notices(caller, &report, &next, &mut change).await?;
                 let expenses = self.describe_all(expenses).await?;
-                Ok((ReportDetails { report: next, expenses }, change))
+                Ok((
+                    ReportDetails {
+                        report: next,
+                        expenses,
+                    },
+                    change,
+                ))
             })
             .await?;
-        metrics::counter!("outlay_transitions_total", "to" => details.report.state.as_str()).increment(1);
+        metrics::counter!("outlay_transitions_total", "to" => details.report.state.as_str())
+            .increment(1);
         Ok(details)
     }
 
@@ -280,15 +294,27 @@ impl App {
             if e.base_amount.is_some() {
                 e.version += 1;
                 e.updated_at = now;
-                change.writes.push(Write::PutExpense { expense: e.clone(), expected_version: Some(version) });
+                change.writes.push(Write::PutExpense {
+                    expense: e.clone(),
+                    expected_version: Some(version),
+                });
             }
         }
         let mut blocking = Vec::new();
         for e in expenses.iter() {
             let info = self.describe(policy, e.clone()).await?;
-            blocking.extend(policy.blocking(e, &info.violations).into_iter().map(|v| (e.id, v.clone())));
+            blocking.extend(
+                policy
+                    .blocking(e, &info.violations)
+                    .into_iter()
+                    .map(|v| (e.id, v.clone())),
+            );
         }
-        if blocking.is_empty() { Ok(()) } else { Err(AppError::PolicyViolations(blocking)) }
+        if blocking.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::PolicyViolations(blocking))
+        }
     }
 
     /// The report's audit events, oldest first.
@@ -347,7 +373,12 @@ impl App {
 
     /// Who decides a submission now: the levels of the reporting line that have an active
     /// manager in them, and the total that picks the senior level.
-    async fn route(&self, report: &Report, expenses: &[Expense], policy: &outlay_domain::Policy) -> Result<Route> {
+    async fn route(
+        &self,
+        report: &Report,
+        expenses: &[Expense],
+        policy: &outlay_domain::Policy,
+    ) -> Result<Route> {
         let (manager, senior) = self.chain_of(report.owner_id).await?;
         let present =
             |u: Option<User>| u.filter(|u| u.active && u.has(Role::Manager)).map(|u| u.id);

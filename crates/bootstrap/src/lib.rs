@@ -1,26 +1,32 @@
 //! Wiring: reads the [`Settings`], chooses the adapters and builds the application and its
-//! router. Also the demo company and the log set-up, shared by the binary and the tests.
+//! router. Also the outbox dispatcher, the demo company and the log set-up, shared by the
+//! binary and the tests.
 
 mod demo;
 mod settings;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use outlay_app::{App, SystemClock, UuidV7};
+use outlay_app::{App, Dispatched, NotifySettings, Outbox, Ports, SystemClock, UuidV7};
 use outlay_auth::{LocalIdentity, TokenSettings};
+use outlay_blobs::LocalBlobs;
+use outlay_notify::{Email, Notifiers, Webhook};
 use outlay_store_sqlite::SqliteStore;
 
 pub use demo::{DEMO_PASSWORD, DEMO_USERS, seed_demo};
-pub use settings::{Overrides, Settings};
+pub use settings::{Overrides, Secret, Settings};
 
-/// A built Outlay: the use cases, their store and the HTTP router.
+/// A built Outlay: the use cases, their store, the notifiers and the HTTP router.
 pub struct Built {
     /// The use cases.
     pub app: App,
     /// The SQLite store, for operational commands.
     pub store: Arc<SqliteStore>,
+    /// Email and webhook delivery.
+    pub notifiers: Notifiers,
     /// The one router.
     pub router: axum::Router,
 }
@@ -42,18 +48,102 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
             ttl: Duration::from_secs(settings.token_ttl_secs),
         },
     )?);
-    let app = App::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(UuidV7),
-        Some(identity.clone()),
-        identity,
-    );
+    let notifiers = notifiers(settings)?;
+    let notify = NotifySettings {
+        webhook: notifiers.webhook.is_some(),
+        approver_digest_hour: settings.approver_digest_hour,
+        retry_base: Duration::from_millis(settings.retry_base_ms),
+        ..NotifySettings::default()
+    };
+    let ports = Ports {
+        store: store.clone(),
+        blobs: Arc::new(LocalBlobs::open(&dir.join("receipts"))?),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7),
+        login: Some(identity.clone()),
+        verifier: identity,
+    };
+    let app = App::new(ports, notify, secret_file(&dir.join("upload-key"))?);
     app.ensure_policy()
         .await
         .context("Failed to store the default policy")?;
-    let router = outlay_http::router(app.clone());
-    Ok(Built { app, store, router })
+    let router = outlay_http::router(app.clone(), settings.public_url.clone());
+    Ok(Built {
+        app,
+        store,
+        notifiers,
+        router,
+    })
+}
+
+fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
+    let email = match &settings.smtp_url {
+        Some(url) => Email::smtp(&url.0, &settings.mail_from)?,
+        None => Email::folder(settings.data_dir.join("mail"), &settings.mail_from)?,
+    };
+    let webhook = match (&settings.webhook_url, &settings.webhook_secret) {
+        (Some(url), Some(secret)) => Some(Webhook::new(url, secret.0.as_bytes())?),
+        (Some(_), None) => {
+            anyhow::bail!("OUTLAY_WEBHOOK_URL needs OUTLAY_WEBHOOK_SECRET to sign its calls")
+        }
+        (None, _) => None,
+    };
+    Ok(Notifiers { email, webhook })
+}
+
+/// A 32-byte random secret kept in a file readable by its owner only, made on first start.
+fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(bytes) = std::fs::read(path) {
+        return Ok(bytes);
+    }
+    let mut secret = vec![0_u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+        .map_err(|_| anyhow::anyhow!("Failed to generate a secret"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("Failed to create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, &secret).context("Failed to write a secret")?;
+    file.sync_all().context("Failed to sync a secret")?;
+    Ok(secret)
+}
+
+impl Built {
+    /// One pass of the outbox dispatcher, with its metrics.
+    pub async fn dispatch_once(&self) -> anyhow::Result<Dispatched> {
+        let done = self
+            .app
+            .dispatch_outbox(self.store.as_ref(), &self.notifiers)
+            .await?;
+        metrics::counter!("outlay_outbox_delivered_total").increment(done.delivered as u64);
+        metrics::counter!("outlay_outbox_delivery_failures_total").increment(done.failed as u64);
+        let stats = self.store.stats().await?;
+        metrics::gauge!("outlay_outbox_backlog").set(stats.pending as f64);
+        metrics::gauge!("outlay_outbox_dead").set(stats.dead as f64);
+        let age = stats.oldest.map_or(0.0, |t| {
+            (chrono::Utc::now() - t).num_milliseconds() as f64 / 1000.0
+        });
+        metrics::gauge!("outlay_outbox_oldest_age_seconds").set(age.max(0.0));
+        Ok(done)
+    }
+
+    /// Runs the dispatcher every `interval` until the process ends.
+    pub fn spawn_dispatcher(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let built = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = built.dispatch_once().await {
+                    tracing::error!(error = ?e, "the outbox dispatcher failed");
+                }
+            }
+        })
+    }
 }
 
 /// Sets up JSON (or pretty) logs on standard error. The current span's fields (request id,

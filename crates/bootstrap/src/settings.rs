@@ -29,6 +29,37 @@ pub struct Settings {
     pub log_format: String,
     /// A tracing filter such as `info` or `outlay=debug` (`OUTLAY_LOG`).
     pub log: String,
+    /// Where clients reach Outlay, for the links it hands out (`OUTLAY_PUBLIC_URL`); by
+    /// default the request's own `Host`.
+    pub public_url: Option<String>,
+    /// The SMTP server (`OUTLAY_SMTP_URL`, e.g. `smtp://user:pass@mail:587?tls=required`);
+    /// without it, emails are written to `<data_dir>/mail` as `.eml` files.
+    pub smtp_url: Option<Secret>,
+    /// The sender of emails (`OUTLAY_MAIL_FROM`).
+    pub mail_from: String,
+    /// A webhook to call on every report event (`OUTLAY_WEBHOOK_URL`).
+    pub webhook_url: Option<String>,
+    /// The webhook's HMAC secret (`OUTLAY_WEBHOOK_SECRET`), required with a webhook.
+    pub webhook_secret: Option<Secret>,
+    /// Approvers get one daily email at this UTC hour instead of one per report
+    /// (`OUTLAY_APPROVER_DIGEST_HOUR`, 0 to 23).
+    pub approver_digest_hour: Option<u32>,
+    /// How often the outbox is checked, in milliseconds (`OUTLAY_DISPATCH_INTERVAL_MS`).
+    pub dispatch_interval_ms: u64,
+    /// The first retry of a failed delivery waits this long; each later one twice as long
+    /// (`OUTLAY_RETRY_BASE_MS`).
+    pub retry_base_ms: u64,
+}
+
+/// A secret setting: used, never shown in logs or debug output.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
 }
 
 impl Default for Settings {
@@ -42,6 +73,14 @@ impl Default for Settings {
             token_audience: "outlay-api".into(),
             log_format: "json".into(),
             log: "info".into(),
+            public_url: None,
+            smtp_url: None,
+            mail_from: "Outlay <outlay@localhost>".into(),
+            webhook_url: None,
+            webhook_secret: None,
+            approver_digest_hour: None,
+            dispatch_interval_ms: 1000,
+            retry_base_ms: 5000,
         }
     }
 }
@@ -59,7 +98,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 8] = [
+    const KEYS: [&'static str; 16] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
@@ -68,6 +107,14 @@ impl Settings {
         "token_audience",
         "log_format",
         "log",
+        "public_url",
+        "smtp_url",
+        "mail_from",
+        "webhook_url",
+        "webhook_secret",
+        "approver_digest_hour",
+        "dispatch_interval_ms",
+        "retry_base_ms",
     ];
 
     /// Loads the settings from every source, later ones winning.
@@ -81,5 +128,22 @@ impl Settings {
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("Failed to read the settings")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let mut s = Settings::default();
+        s.smtp_url = Some(Secret("smtp://user:hunter2@mail".into()));
+        s.webhook_secret = Some(Secret("s3cr3t".into()));
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
     }
 }

@@ -44,6 +44,9 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// A message for people.
     pub message: String,
+    /// For `policy_violation`: each rule broken, by expense.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<crate::views::ViolationView>>,
 }
 
 impl ApiError {
@@ -72,6 +75,21 @@ impl ApiError {
                 A::Unprocessable(m) => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m.clone())
                 }
+                A::TooLarge(m) => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    m.clone(),
+                ),
+                A::UnsupportedMedia(m) => (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    m.clone(),
+                ),
+                A::PolicyViolations(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "policy_violation",
+                    e.to_string(),
+                ),
                 A::TooManyRequests => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "too_many_requests",
@@ -93,13 +111,20 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?e, "request failed");
         }
         let (status, code, message) = self.parts();
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                error: ErrorDetail { code, message },
-            }),
-        )
-            .into_response();
+        let violations = match self {
+            ApiError::App(AppError::PolicyViolations(list)) => Some(
+                list.into_iter()
+                    .map(|(id, v)| crate::views::ViolationView::new(v, Some(id.to_string())))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let detail = ErrorDetail {
+            code,
+            message,
+            violations,
+        };
+        let mut response = (status, Json(ErrorBody { error: detail })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "www-authenticate",

@@ -111,7 +111,11 @@ async fn get_expense(
     Path(id): Path<String>,
 ) -> Result<Json<ExpenseView>> {
     Ok(Json(
-        state.app.expense(&caller, expense_id(&id)?).await?.into(),
+        state
+            .app
+            .get_expense(&caller, expense_id(&id)?)
+            .await?
+            .into(),
     ))
 }
 

@@ -5,7 +5,10 @@ pub mod audit;
 pub mod error;
 pub mod expenses;
 pub mod extract;
+pub mod finance;
+pub mod notifications;
 pub mod ops;
+pub mod receipts;
 pub mod reports;
 pub mod token;
 pub mod users;
@@ -34,6 +37,22 @@ pub struct AppState {
     pub app: App,
     /// The metrics registry, for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The URL clients reach Outlay at (for upload URLs); `None` takes the request's `Host`.
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    /// The base URL for links handed to clients.
+    pub fn public_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
 }
 
 /// JSON bodies of the API are small; anything larger is refused with 413.
@@ -48,6 +67,9 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "users", description = "The caller and the user directory"),
         (name = "expenses", description = "The caller's expenses"),
         (name = "reports", description = "Reports and their approval workflow"),
+        (name = "receipts", description = "Receipt files"),
+        (name = "finance", description = "Policy and exchange rates"),
+        (name = "notifications", description = "In-app notifications"),
         (name = "audit", description = "The audit hash chain"),
         (name = "operations", description = "Health, metrics and this document"),
     )
@@ -73,6 +95,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(expenses::router())
         .merge(reports::router())
+        .merge(receipts::router())
+        .merge(finance::router())
+        .merge(notifications::router())
         .merge(audit::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -101,11 +126,12 @@ fn openapi_path() -> utoipa::openapi::PathItem {
     )
 }
 
-/// Builds Outlay's one router.
-pub fn router(app: App) -> Router {
+/// Builds Outlay's one router. `public_url` is where clients reach it (for upload URLs).
+pub fn router(app: App, public_url: Option<String>) -> Router {
     let state = AppState {
         app,
         metrics: ops::metrics_handle(),
+        public_url,
     };
     let (api, _) = routes();
     let doc = Arc::new(

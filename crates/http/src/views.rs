@@ -1,8 +1,8 @@
 //! What the API answers: views of the domain's values, described for OpenAPI.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use outlay_app::ReportDetails;
-use outlay_domain::{AuditEvent, Expense, Report, User};
+use outlay_app::{ExpenseInfo, ReportDetails};
+use outlay_domain::{AuditEvent, Receipt, Report, User, Violation};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -42,6 +42,9 @@ impl From<User> for UserView {
 /// A policy violation of an expense.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ViolationView {
+    /// The expense that breaks the rule (in report and error views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expense_id: Option<String>,
     /// The rule (`receipt_required`, `category_limit`, `duplicate`, `too_old`, ...).
     pub rule: String,
     /// `hard` blocks submission; `soft` needs a justification.
@@ -80,7 +83,7 @@ pub struct ExpenseView {
     /// The justification for soft violations.
     pub justification: Option<String>,
     /// Receipts attached.
-    pub receipts: Vec<serde_json::Value>,
+    pub receipts: Vec<ReceiptView>,
     /// Policy violations.
     pub violations: Vec<ViolationView>,
     /// For `If-Match`.
@@ -91,8 +94,57 @@ pub struct ExpenseView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<Expense> for ExpenseView {
-    fn from(e: Expense) -> Self {
+impl ViolationView {
+    /// A violation, optionally naming its expense.
+    pub fn new(v: Violation, expense_id: Option<String>) -> Self {
+        Self {
+            expense_id,
+            rule: v.rule,
+            severity: serde_plain(&v.severity),
+            message: v.message,
+        }
+    }
+}
+
+/// A receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptView {
+    /// Id; download at `/api/v1/receipts/{id}`.
+    pub id: String,
+    /// The expense.
+    pub expense_id: String,
+    /// `pending` (upload not completed) or `stored`.
+    pub state: String,
+    /// `image/jpeg`, `image/png` or `application/pdf`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256, hex, once stored.
+    pub sha256: Option<String>,
+    /// A safe file name.
+    pub filename: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Receipt> for ReceiptView {
+    fn from(r: Receipt) -> Self {
+        Self {
+            id: r.id.to_string(),
+            expense_id: r.expense_id.to_string(),
+            state: serde_plain(&r.state),
+            content_type: r.content_type.mime().to_owned(),
+            size: r.size,
+            sha256: r.sha256,
+            filename: r.filename,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl From<ExpenseInfo> for ExpenseView {
+    fn from(info: ExpenseInfo) -> Self {
+        let e = info.expense;
         let d = &e.details;
         Self {
             id: e.id.to_string(),
@@ -108,8 +160,12 @@ impl From<Expense> for ExpenseView {
             base_currency: e.base_amount.map(|m| m.currency().code().to_owned()),
             exchange_rate: e.exchange_rate,
             justification: e.justification,
-            receipts: vec![],
-            violations: vec![],
+            receipts: info.receipts.into_iter().map(ReceiptView::from).collect(),
+            violations: info
+                .violations
+                .into_iter()
+                .map(|v| ViolationView::new(v, None))
+                .collect(),
             version: e.version,
             created_at: e.created_at,
             updated_at: e.updated_at,
@@ -243,6 +299,15 @@ impl From<ReportDetails> for ReportView {
             view.total = Some(t.amount_string());
             view.currency = Some(t.currency().code().to_owned());
         }
+        view.violations = d
+            .expenses
+            .iter()
+            .flat_map(|e| {
+                e.violations
+                    .iter()
+                    .map(|v| ViolationView::new(v.clone(), Some(e.expense.id.to_string())))
+            })
+            .collect();
         view.expenses = Some(d.expenses.into_iter().map(ExpenseView::from).collect());
         view
     }

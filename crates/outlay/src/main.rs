@@ -190,10 +190,13 @@ async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
     }
     let settings = Settings::load(&overrides)?;
     outlay_bootstrap::init_logs(&settings);
-    let built = outlay_bootstrap::build(&settings).await?;
+    let built = std::sync::Arc::new(outlay_bootstrap::build(&settings).await?);
     if demo {
         outlay_bootstrap::seed_demo(&built.app).await?;
     }
+    let dispatcher = built.spawn_dispatcher(std::time::Duration::from_millis(
+        settings.dispatch_interval_ms.max(10),
+    ));
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
         .with_context(|| {
@@ -216,11 +219,13 @@ async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
         listener,
         built
             .router
+            .clone()
             .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await
     .context("The server failed")?;
+    dispatcher.abort();
     built.store.close().await;
     Ok(())
 }

@@ -223,6 +223,7 @@ pub async fn a_change_commits_whole_or_not_at_all(store: Arc<dyn Store>) {
         ],
         audit: vec![audit("expense.create", e.id), audit("expense.update", "11")],
         idempotency: None,
+        outbox: vec![],
     };
     conflict(s, change, "a change with a stale write").await;
     assert_eq!(
@@ -398,6 +399,7 @@ pub async fn expenses_page_newest_first_and_honour_versions(store: Arc<dyn Store
             ],
             audit: vec![audit("report.create", r.id)],
             idempotency: None,
+            outbox: vec![],
         },
     )
     .await;

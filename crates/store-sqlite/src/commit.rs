@@ -18,6 +18,16 @@ pub(crate) async fn commit(pool: &SqlitePool, change: Change) -> StoreResult<()>
         apply(&mut tx, write).await?;
     }
     append_audit(&mut tx, change.audit).await?;
+    for m in &change.outbox {
+        sqlx::query("INSERT INTO outbox (id, created_at, deliver_after, attempts, body) VALUES (?, ?, ?, 0, ?)")
+            .bind(m.id.to_string())
+            .bind(rows::time(m.created_at))
+            .bind(rows::time(m.deliver_after))
+            .bind(json(m)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(e, "this message is already in the outbox"))?;
+    }
     if let Some(i) = change.idempotency {
         sqlx::query(
             "INSERT INTO idempotency_keys (user_id, key, fingerprint, response, created_at)
@@ -93,24 +103,35 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             expected_version,
         } => {
             let body = json(expense)?;
+            let d = &expense.details;
             let report = expense.report_id.map(|r| r.to_string());
             let done = match expected_version {
                 None => sqlx::query(
-                    "INSERT INTO expenses (id, owner_id, report_id, version, body) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO expenses (id, owner_id, report_id, version, body, spent_on, amount, currency, merchant_key)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(expense.id.to_string())
                 .bind(expense.owner_id.to_string())
                 .bind(report)
                 .bind(expense.version)
                 .bind(body)
+                .bind(d.date().to_string())
+                .bind(d.amount().amount_string())
+                .bind(d.amount().currency().code())
+                .bind(rows::merchant_key(d.merchant()))
                 .execute(&mut **tx)
                 .await,
                 Some(v) => sqlx::query(
-                    "UPDATE expenses SET report_id = ?, version = ?, body = ? WHERE id = ? AND version = ?",
+                    "UPDATE expenses SET report_id = ?, version = ?, body = ?, spent_on = ?, amount = ?,
+                     currency = ?, merchant_key = ? WHERE id = ? AND version = ?",
                 )
                 .bind(report)
                 .bind(expense.version)
                 .bind(body)
+                .bind(d.date().to_string())
+                .bind(d.amount().amount_string())
+                .bind(d.amount().currency().code())
+                .bind(rows::merchant_key(d.merchant()))
                 .bind(expense.id.to_string())
                 .bind(v)
                 .execute(&mut **tx)
@@ -133,6 +154,81 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             report,
             expected_version,
         } => put_report(tx, report, *expected_version).await,
+        Write::PutReceipt { receipt, insert } => {
+            let done = if *insert {
+                sqlx::query("INSERT INTO receipts (id, expense_id, owner_id, state, body) VALUES (?, ?, ?, ?, ?)")
+                    .bind(receipt.id.to_string())
+                    .bind(receipt.expense_id.to_string())
+                    .bind(receipt.owner_id.to_string())
+                    .bind(rows::plain(&receipt.state))
+                    .bind(json(receipt)?)
+                    .execute(&mut **tx)
+                    .await
+            } else {
+                sqlx::query("UPDATE receipts SET state = ?, body = ? WHERE id = ?")
+                    .bind(rows::plain(&receipt.state))
+                    .bind(json(receipt)?)
+                    .bind(receipt.id.to_string())
+                    .execute(&mut **tx)
+                    .await
+            };
+            one_row(done.map_err(|e| db_error(e, "this receipt already exists"))?)
+        }
+        Write::DeleteReceipt(id) => {
+            sqlx::query("DELETE FROM receipts WHERE id = ?")
+                .bind(id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| db_error(e, STALE))?;
+            Ok(())
+        }
+        Write::PutRates(rates) => {
+            for r in rates {
+                sqlx::query(
+                    "INSERT INTO exchange_rates (currency, day, rate) VALUES (?, ?, ?)
+                     ON CONFLICT (currency, day) DO UPDATE SET rate = excluded.rate",
+                )
+                .bind(r.currency.code())
+                .bind(r.date.to_string())
+                .bind(r.rate.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| db_error(e, STALE))?;
+            }
+            Ok(())
+        }
+        Write::AddNotification(n) => {
+            sqlx::query(
+                "INSERT INTO notifications (id, user_id, read_at, body) VALUES (?, ?, NULL, ?)",
+            )
+            .bind(n.id.to_string())
+            .bind(n.user_id.to_string())
+            .bind(json(n)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, "this notification already exists"))?;
+            Ok(())
+        }
+        Write::ReadNotifications { user, ids, at } => {
+            let at = rows::time(*at);
+            let ids: Vec<Option<String>> = match ids {
+                None => vec![None],
+                Some(ids) => ids.iter().map(|i| Some(i.to_string())).collect(),
+            };
+            for id in ids {
+                sqlx::query(
+                    "UPDATE notifications SET read_at = ?1 WHERE user_id = ?2 AND read_at IS NULL
+                     AND (?3 IS NULL OR id = ?3)",
+                )
+                .bind(&at)
+                .bind(user.to_string())
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| db_error(e, STALE))?;
+            }
+            Ok(())
+        }
         Write::PutPolicy(policy) => {
             sqlx::query(
                 "INSERT INTO settings (key, value) VALUES ('policy', ?)

@@ -6,6 +6,7 @@
 //! their own pool and never block the writer.
 
 mod commit;
+mod outbox;
 mod reads;
 mod rows;
 

@@ -1,11 +1,14 @@
 //! The store's queries, and its [`Store`] implementation.
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
+use outlay_app::Notification;
 use outlay_app::{
     Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Store, StoreResult,
 };
 use outlay_domain::{
-    AuditEvent, Email, Expense, ExpenseId, Policy, Report, ReportId, User, UserId,
+    AuditEvent, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId,
+    Report, ReportId, Role, User, UserId,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -237,6 +240,116 @@ impl Store for SqliteStore {
             .iter()
             .map(rows::audit_event)
             .collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn users_with_role(&self, role: Role) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT * FROM users WHERE active = 1 AND (',' || roles || ',') LIKE ? ORDER BY email",
+        )
+        .bind(format!("%,{},%", role.as_str()))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        Ok(rows.iter().map(rows::user).collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn receipt(&self, id: ReceiptId) -> StoreResult<Option<Receipt>> {
+        let row = sqlx::query("SELECT body FROM receipts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(row.as_ref().map(rows::body).transpose()?)
+    }
+
+    async fn receipts_of_expense(&self, expense: ExpenseId) -> StoreResult<Vec<Receipt>> {
+        let rows = sqlx::query("SELECT body FROM receipts WHERE expense_id = ? ORDER BY id")
+            .bind(expense.to_string())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(rows.iter().map(rows::body).collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool> {
+        let d = &expense.details;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM expenses WHERE owner_id = ? AND spent_on = ? AND amount = ? AND currency = ?
+             AND merchant_key = ? AND id <> ? LIMIT 1",
+        )
+        .bind(expense.owner_id.to_string())
+        .bind(d.date().to_string())
+        .bind(d.amount().amount_string())
+        .bind(d.amount().currency().code())
+        .bind(rows::merchant_key(d.merchant()))
+        .bind(expense.id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(read_error)?;
+        Ok(found.is_some())
+    }
+
+    async fn rate_on_or_before(
+        &self,
+        currency: Currency,
+        date: NaiveDate,
+    ) -> StoreResult<Option<ExchangeRate>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT day, rate FROM exchange_rates WHERE currency = ? AND day <= ? ORDER BY day DESC LIMIT 1",
+        )
+        .bind(currency.code())
+        .bind(date.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(read_error)?;
+        Ok(row
+            .map(|(day, rate)| rows::rate(currency.code(), &day, &rate))
+            .transpose()?)
+    }
+
+    async fn rates(&self, limit: u32) -> StoreResult<Vec<ExchangeRate>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT currency, day, rate FROM exchange_rates ORDER BY day DESC, currency LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        Ok(rows
+            .iter()
+            .map(|(c, d, r)| rows::rate(c, d, r))
+            .collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn notifications(
+        &self,
+        user: UserId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Notification>> {
+        let before = decode_cursor(req.cursor.as_deref())?.unwrap_or_else(|| FAR.to_owned());
+        let rows = sqlx::query(
+            "SELECT body, read_at FROM notifications WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(user.to_string())
+        .bind(before)
+        .bind(i64::from(req.limit) + 1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        page(rows, req.limit, rows::notification, |n: &Notification| {
+            n.id.to_string()
+        })
+    }
+
+    async fn unread_notifications(&self, user: UserId) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
+        )
+        .bind(user.to_string())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(read_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn commit(&self, change: Change) -> StoreResult<()> {

@@ -105,3 +105,38 @@ pub(crate) fn db_error(e: sqlx::Error, conflict: &str) -> StoreError {
 pub(crate) fn read_error(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(anyhow::Error::new(e).context("Failed to read from the database"))
 }
+
+/// The key duplicates are matched on: trimmed and lower-case.
+pub(crate) fn merchant_key(merchant: &str) -> String {
+    merchant.trim().to_lowercase()
+}
+
+/// The plain string serde writes for a unit enum (`"stored"`).
+pub(crate) fn plain<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+pub(crate) fn rate(
+    currency: &str,
+    day: &str,
+    rate: &str,
+) -> anyhow::Result<outlay_domain::ExchangeRate> {
+    Ok(outlay_domain::ExchangeRate {
+        date: day
+            .parse()
+            .with_context(|| format!("Failed to parse the stored day {day}"))?,
+        currency: outlay_domain::Currency::parse(currency)?,
+        rate: outlay_domain::Rate::parse(rate)?,
+    })
+}
+
+/// A notification, with its read time from its column.
+pub(crate) fn notification(row: &SqliteRow) -> anyhow::Result<outlay_app::Notification> {
+    let mut n: outlay_app::Notification = body(row)?;
+    let read: Option<String> = row.try_get("read_at")?;
+    n.read_at = read.as_deref().map(parse_time).transpose()?;
+    Ok(n)
+}

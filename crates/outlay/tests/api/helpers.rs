@@ -165,7 +165,31 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Creates an expense of `amount` USD in meals for `who`, yesterday, and answers its id.
+    /// Uploads `bytes` as a receipt of an expense, directly.
+    pub async fn upload(
+        &self,
+        who: &str,
+        expense: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Resp {
+        let token = self.token(who).await;
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/expenses/{expense}/receipts"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .header(
+                "content-disposition",
+                "attachment; filename=\"receipt.png\"",
+            )
+            .body(Body::from(bytes))
+            .expect("a valid request");
+        self.send(req).await
+    }
+
+    /// Creates an expense of `amount` USD in travel for `who`, yesterday, with a PNG receipt
+    /// (the demo policy wants one from 75.00), and answers its id.
     pub async fn expense(&self, who: &str, amount: &str) -> String {
         let r = self
             .post(
@@ -178,7 +202,10 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-        r.body["id"].as_str().expect("an id").to_owned()
+        let id = r.body["id"].as_str().expect("an id").to_owned();
+        let receipt = self.upload(who, &id, "image/png", png()).await;
+        assert_eq!(receipt.status, StatusCode::CREATED, "{:?}", receipt.body);
+        id
     }
 
     /// Creates a draft report for `who` from new expenses of these amounts; answers its id.
@@ -235,4 +262,25 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         "outsider@example.com".to_owned()
     }
+}
+
+/// A real 1x1 PNG.
+pub fn png() -> Vec<u8> {
+    hex::decode("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
+        .expect("valid hex")
+}
+
+/// A small PDF.
+pub fn pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec()
+}
+
+/// A JPEG header and a little data.
+pub fn jpeg() -> Vec<u8> {
+    let mut bytes = vec![
+        0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01,
+    ];
+    bytes.extend_from_slice(&[0_u8; 64]);
+    bytes.extend_from_slice(&[0xff, 0xd9]);
+    bytes
 }

@@ -1,0 +1,267 @@
+//! Receipts: direct upload, the two-step upload, download and removal.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use outlay_domain::{ExpenseId, MAX_RECEIPT_BYTES, ReceiptId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::extract::{Auth, JsonBody, path_id};
+use crate::views::ReceiptView;
+
+/// A two-step upload request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    /// The file's name (only a sanitised form is kept).
+    pub filename: Option<String>,
+    /// `image/jpeg`, `image/png` or `application/pdf`.
+    pub content_type: String,
+    /// Exact size in bytes, at most 10 MB.
+    pub size: u64,
+}
+
+/// Where to PUT the file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadResponse {
+    /// The pending receipt; complete it with `POST /api/v1/receipts/{id}/complete`.
+    pub receipt_id: String,
+    /// PUT the bytes here, with the declared `Content-Type` and no credentials.
+    pub upload_url: String,
+    /// When the URL stops working.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The signature of an upload URL.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UploadSignature {
+    /// Unix time after which the URL is refused.
+    pub expires: i64,
+    /// HMAC-SHA256 of the receipt id, size, content type and expiry.
+    pub signature: String,
+}
+
+/// Reads a raw body up to the route's limit, answering 413 beyond it.
+async fn raw_body(req: Request, state: &AppState) -> Result<Bytes> {
+    Bytes::from_request(req, state).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "a receipt may be at most {MAX_RECEIPT_BYTES} bytes (10 MB)"
+            ))
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
+    })
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The file name in `Content-Disposition: attachment; filename="..."`, if any.
+fn filename(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_DISPOSITION)?.to_str().ok()?;
+    let (_, name) = value.split_once("filename=")?;
+    Some(
+        name.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"')
+            .to_owned(),
+    )
+}
+
+/// Attaches a receipt sent as the raw body (`Content-Type` of the file); honours
+/// `Idempotency-Key`.
+#[utoipa::path(post, path = "/expenses/{id}/receipts", tag = "receipts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Expense id"),
+        ("Content-Disposition" = Option<String>, Header, description = "attachment; filename=\"hotel.pdf\"")),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "The file: JPEG, PNG or PDF, at most 10 MB"),
+    responses((status = 201, body = ReceiptView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+async fn attach(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<(StatusCode, Json<ReceiptView>)> {
+    let expense = path_id(&id, "expense", ExpenseId::parse)?;
+    let headers = req.headers().clone();
+    let idem = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        Some(k) => Some(outlay_app::Idempotency::parse(
+            k,
+            "POST",
+            req.uri().path(),
+            expense.to_string().as_bytes(),
+        )?),
+        None => None,
+    };
+    let bytes = raw_body(req, &state).await?;
+    let receipt = state
+        .app
+        .attach_receipt(
+            &caller,
+            expense,
+            &content_type(&headers),
+            filename(&headers).as_deref(),
+            bytes.to_vec(),
+            idem.as_ref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(receipt.into())))
+}
+
+/// Starts a two-step upload: answers a short-lived URL to PUT the file to.
+#[utoipa::path(post, path = "/expenses/{id}/receipt-uploads", tag = "receipts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Expense id")), request_body = UploadRequest,
+    responses((status = 201, body = UploadResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+async fn start_upload(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<UploadRequest>,
+) -> Result<(StatusCode, Json<UploadResponse>)> {
+    let expense = path_id(&id, "expense", ExpenseId::parse)?;
+    let r = body.value;
+    let ticket = state
+        .app
+        .start_upload(
+            &caller,
+            expense,
+            r.filename.as_deref(),
+            &r.content_type,
+            r.size,
+        )
+        .await?;
+    let upload_url = match (ticket.upload_url, ticket.upload_path) {
+        (Some(url), _) => url,
+        (None, Some(path)) => format!("{}{path}", state.public_url(&headers)),
+        (None, None) => {
+            return Err(outlay_app::AppError::Internal(anyhow::anyhow!("no upload URL")).into());
+        }
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadResponse {
+            receipt_id: ticket.receipt.id.to_string(),
+            upload_url,
+            expires_at: ticket.expires_at,
+        }),
+    ))
+}
+
+/// Receives the bytes of a two-step upload; the signed URL is the credential.
+#[utoipa::path(put, path = "/receipt-uploads/{id}", tag = "receipts",
+    params(("id" = String, Path, description = "Receipt id"), UploadSignature),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "Exactly the declared bytes and type"),
+    responses((status = 204, description = "Received; now complete it"), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn receive_upload(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(sig): Query<UploadSignature>,
+    req: Request,
+) -> Result<StatusCode> {
+    let id = ReceiptId::parse(&id).map_err(|_| {
+        outlay_app::AppError::Forbidden("the upload URL is invalid or has expired".into())
+    })?;
+    let kind = content_type(req.headers());
+    let bytes = raw_body(req, &state).await?;
+    state
+        .app
+        .accept_upload(id, sig.expires, &sig.signature, &kind, bytes.to_vec())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Completes a two-step upload: checks size, type and hash, then attaches the receipt.
+#[utoipa::path(post, path = "/receipts/{id}/complete", tag = "receipts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Receipt id")),
+    responses((status = 200, body = ReceiptView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 415, body = ErrorBody)))]
+async fn complete(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ReceiptView>> {
+    let id = path_id(&id, "receipt", ReceiptId::parse)?;
+    Ok(Json(state.app.complete_upload(&caller, id).await?.into()))
+}
+
+/// Downloads a receipt, as an attachment, if the caller may see its report.
+#[utoipa::path(get, path = "/receipts/{id}", tag = "receipts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Receipt id")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+async fn download(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = path_id(&id, "receipt", ReceiptId::parse)?;
+    let file = state.app.receipt_file(&caller, id).await?;
+    let disposition = format!("attachment; filename=\"{}\"", file.receipt.filename);
+    let mut response = file.bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.receipt.content_type.mime()),
+    );
+    // The file name was reduced to [A-Za-z0-9._-], so it is always a valid header value.
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition)
+            .map_err(|e| outlay_app::AppError::Internal(e.into()))?,
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
+}
+
+/// Removes a receipt from an expense that is not in a submitted report.
+#[utoipa::path(delete, path = "/receipts/{id}", tag = "receipts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Receipt id")),
+    responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn remove(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = path_id(&id, "receipt", ReceiptId::parse)?;
+    state.app.delete_receipt(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The receipt routes. The file routes accept bodies up to 10 MB; everything else keeps the
+/// API's small JSON limit.
+pub fn router() -> OpenApiRouter<AppState> {
+    let limit = usize::try_from(MAX_RECEIPT_BYTES).unwrap_or(usize::MAX);
+    let files = OpenApiRouter::new()
+        .routes(routes!(attach))
+        .routes(routes!(receive_upload))
+        .layer(DefaultBodyLimit::max(limit));
+    OpenApiRouter::new()
+        .merge(files)
+        .routes(routes!(start_upload))
+        .routes(routes!(complete))
+        .routes(routes!(download, remove))
+}
