@@ -196,24 +196,25 @@ impl Policy {
                 format!("the category `{}` is not in the policy", d.category()),
             );
         }
-        if let (Some(base), Some(limit)) = (expense.base_amount, rule.and_then(|r| r.limit)) {
-            if base.minor() > limit.minor() {
-                let severity = rule.map_or(Severity::Soft, |r| r.limit_severity);
-                add(
-                    "category_limit",
-                    severity,
-                    format!("{base} is over the {} limit of {limit}", d.category()),
-                );
-            }
+        if let (Some(base), Some(limit)) = (expense.base_amount, rule.and_then(|r| r.limit))
+            && base.minor() > limit.minor()
+        {
+            let severity = rule.map_or(Severity::Soft, |r| r.limit_severity);
+            add(
+                "category_limit",
+                severity,
+                format!("{base} is over the {} limit of {limit}", d.category()),
+            );
         }
-        if let (Some(base), Some(from)) = (expense.base_amount, self.receipt_required_from) {
-            if base.minor() >= from.minor() && facts.receipts == 0 {
-                add(
-                    "receipt_required",
-                    self.receipt_severity,
-                    format!("a receipt is required from {from}"),
-                );
-            }
+        if let (Some(base), Some(from)) = (expense.base_amount, self.receipt_required_from)
+            && base.minor() >= from.minor()
+            && facts.receipts == 0
+        {
+            add(
+                "receipt_required",
+                self.receipt_severity,
+                format!("a receipt is required from {from}"),
+            );
         }
         if let (true, Some(severity)) = (facts.duplicate, self.duplicates) {
             add(

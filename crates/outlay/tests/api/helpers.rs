@@ -37,12 +37,18 @@ impl Resp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the settings changed first.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let settings = Settings::load(&Overrides {
+    let mut settings = Settings::load(&Overrides {
         addr: None,
         data_dir: Some(dir.path().to_owned()),
     })
     .expect("default settings load");
+    change(&mut settings);
     let built = outlay_bootstrap::build(&settings)
         .await
         .expect("the app builds");
@@ -58,7 +64,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// A date `days` ago, as the API writes dates.
 pub fn days_ago(days: i64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(days as u64))
+    (chrono::Utc::now() - chrono::TimeDelta::days(days))
+        .date_naive()
         .format("%Y-%m-%d")
         .to_string()
 }
