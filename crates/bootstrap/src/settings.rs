@@ -137,9 +137,11 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let mut s = Settings::default();
-        s.smtp_url = Some(Secret("smtp://user:hunter2@mail".into()));
-        s.webhook_secret = Some(Secret("s3cr3t".into()));
+        let s = Settings {
+            smtp_url: Some(Secret("smtp://user:hunter2@mail".into())),
+            webhook_secret: Some(Secret("s3cr3t".into())),
+            ..Settings::default()
+        };
         let shown = format!("{s:?}");
         assert!(
             !shown.contains("hunter2") && !shown.contains("s3cr3t"),
