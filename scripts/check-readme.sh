@@ -23,4 +23,6 @@ echo "$out"
 grep -qx 'paid' <<<"$out" || { echo "README walkthrough: the report was not paid"; exit 1; }
 grep -q '"ok":true' <<<"$out" || { echo "README walkthrough: the audit chain did not verify"; exit 1; }
 grep -q 'report.pay' <<<"$out" || { echo "README walkthrough: the history lacks the payment"; exit 1; }
+grep -qx 'pending_manager' <<<"$out" || { echo "README walkthrough: the lunch report was not submitted"; exit 1; }
+grep -q '"base_amount":"19.96"' <<<"$out" || { echo "README walkthrough: the EUR expense was not converted"; exit 1; }
 echo "README walkthrough: ok"
