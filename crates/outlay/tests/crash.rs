@@ -13,12 +13,20 @@ use sqlx::Connection;
 use tokio::sync::Mutex;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn start(command: &str, dir: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_outlay"))
-        .args([command, "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            command,
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir)
         .env("OUTLAY_LOG", "warn")
         .env("OUTLAY_DISPATCH_INTERVAL_MS", "50")
@@ -31,7 +39,12 @@ fn start(command: &str, dir: &Path, port: u16) -> Child {
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -61,26 +74,60 @@ struct Acknowledged {
 }
 
 /// Creates an expense and a report and submits it, recording each acknowledged step.
-async fn one_submission(client: reqwest::Client, base: String, token: String, n: usize, acked: Arc<Mutex<Acknowledged>>) {
+async fn one_submission(
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    n: usize,
+    acked: Arc<Mutex<Acknowledged>>,
+) {
     let auth = format!("Bearer {token}");
     let day = chrono::Utc::now().date_naive().to_string();
     let body = json!({"date": day, "merchant": format!("Shop {n}"), "category": "office", "amount": format!("{}.{:02}", 10 + n, n % 100), "currency": "USD"});
-    let Ok(r) = client.post(format!("{base}/api/v1/expenses")).header("authorization", &auth).json(&body).send().await else { return };
+    let Ok(r) = client
+        .post(format!("{base}/api/v1/expenses"))
+        .header("authorization", &auth)
+        .json(&body)
+        .send()
+        .await
+    else {
+        return;
+    };
     if !r.status().is_success() {
         return;
     }
-    let Ok(expense) = r.json::<Value>().await else { return };
+    let Ok(expense) = r.json::<Value>().await else {
+        return;
+    };
     let expense = expense["id"].as_str().unwrap_or_default().to_owned();
     acked.lock().await.expenses.insert(expense.clone());
     let report = json!({"title": format!("Burst {n}"), "expense_ids": [expense]});
-    let Ok(r) = client.post(format!("{base}/api/v1/reports")).header("authorization", &auth).json(&report).send().await else { return };
+    let Ok(r) = client
+        .post(format!("{base}/api/v1/reports"))
+        .header("authorization", &auth)
+        .json(&report)
+        .send()
+        .await
+    else {
+        return;
+    };
     if !r.status().is_success() {
         return;
     }
-    let Ok(report) = r.json::<Value>().await else { return };
+    let Ok(report) = r.json::<Value>().await else {
+        return;
+    };
     let report = report["id"].as_str().unwrap_or_default().to_owned();
     acked.lock().await.reports.insert(report.clone());
-    let Ok(r) = client.post(format!("{base}/api/v1/reports/{report}/submit")).header("authorization", &auth).json(&json!({})).send().await else { return };
+    let Ok(r) = client
+        .post(format!("{base}/api/v1/reports/{report}/submit"))
+        .header("authorization", &auth)
+        .json(&json!({}))
+        .send()
+        .await
+    else {
+        return;
+    };
     if r.status().is_success() {
         acked.lock().await.submitted.insert(report);
     }
@@ -89,7 +136,10 @@ async fn one_submission(client: reqwest::Client, base: String, token: String, n:
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sigkill_mid_burst_loses_nothing_acknowledged_and_breaks_nothing() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("a client");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a client");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start("demo", dir.path(), port);
@@ -100,7 +150,13 @@ async fn a_sigkill_mid_burst_loses_nothing_acknowledged_and_breaks_nothing() {
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let mut tasks = Vec::new();
     for n in 0..200 {
-        tasks.push(tokio::spawn(one_submission(client.clone(), base.clone(), token.clone(), n, acked.clone())));
+        tasks.push(tokio::spawn(one_submission(
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            n,
+            acked.clone(),
+        )));
     }
     // WHEN the server is killed once some have been acknowledged
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -119,8 +175,16 @@ async fn a_sigkill_mid_burst_loses_nothing_acknowledged_and_breaks_nothing() {
         acked.reports.len(),
         acked.submitted.len()
     );
-    assert!(acked.submitted.len() >= 20, "the burst was under way: {} submitted", acked.submitted.len());
-    assert!(acked.submitted.len() < 200, "the kill came mid-burst ({} of 200 submissions acknowledged)", acked.submitted.len());
+    assert!(
+        acked.submitted.len() >= 20,
+        "the burst was under way: {} submitted",
+        acked.submitted.len()
+    );
+    assert!(
+        acked.submitted.len() < 200,
+        "the kill came mid-burst ({} of 200 submissions acknowledged)",
+        acked.submitted.len()
+    );
 
     // THEN after a restart every acknowledged write is there
     let mut server = start("serve", dir.path(), port);
@@ -129,25 +193,45 @@ async fn a_sigkill_mid_burst_loses_nothing_acknowledged_and_breaks_nothing() {
     let get = |path: String| {
         let (client, token) = (client.clone(), token.clone());
         async move {
-            let r = client.get(path).header("authorization", format!("Bearer {token}")).send().await.expect("answers");
-            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+            let r = client
+                .get(path)
+                .header("authorization", format!("Bearer {token}"))
+                .send()
+                .await
+                .expect("answers");
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     for e in &acked.expenses {
-        assert_eq!(get(format!("{base}/api/v1/expenses/{e}")).await.0, 200, "acknowledged expense {e}");
+        assert_eq!(
+            get(format!("{base}/api/v1/expenses/{e}")).await.0,
+            200,
+            "acknowledged expense {e}"
+        );
     }
     for r in &acked.reports {
         let (status, body) = get(format!("{base}/api/v1/reports/{r}")).await;
         assert_eq!(status, 200, "acknowledged report {r}");
         if acked.submitted.contains(r) {
-            assert_eq!(body["state"], "pending_manager", "acknowledged submission {r}");
+            assert_eq!(
+                body["state"], "pending_manager",
+                "acknowledged submission {r}"
+            );
         }
     }
 
     // AND the database is intact and the audit chain verifies
     let db = dir.path().join("outlay.db");
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.expect("connects");
-    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut conn).await.expect("checked");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("connects");
+    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .expect("checked");
     assert_eq!(verdict, "ok");
     let admin = login(&client, &base, "admin").await;
     let verify: Value = client
@@ -164,30 +248,50 @@ async fn a_sigkill_mid_burst_loses_nothing_acknowledged_and_breaks_nothing() {
     // AND the outbox delivers every committed message exactly once
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
-            .fetch_one(&mut conn)
-            .await
-            .expect("counted");
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
+                .fetch_one(&mut conn)
+                .await
+                .expect("counted");
         if pending == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{pending} messages still undelivered");
+        assert!(
+            Instant::now() < deadline,
+            "{pending} messages still undelivered"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let committed: Vec<String> = sqlx::query_scalar("SELECT id FROM outbox ORDER BY id").fetch_all(&mut conn).await.expect("listed");
-    let submitted_in_db: i64 = sqlx::query_scalar("SELECT count(*) FROM reports WHERE state = 'pending_manager'")
-        .fetch_one(&mut conn)
+    let committed: Vec<String> = sqlx::query_scalar("SELECT id FROM outbox ORDER BY id")
+        .fetch_all(&mut conn)
         .await
-        .expect("counted");
-    assert_eq!(committed.len() as i64, submitted_in_db, "one email to the manager per committed submission");
+        .expect("listed");
+    let submitted_in_db: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM reports WHERE state = 'pending_manager'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("counted");
+    assert_eq!(
+        committed.len() as i64,
+        submitted_in_db,
+        "one email to the manager per committed submission"
+    );
     let mut files: Vec<String> = std::fs::read_dir(dir.path().join("mail"))
         .expect("the mail folder")
         .filter_map(Result::ok)
-        .map(|f| f.file_name().to_string_lossy().trim_end_matches(".eml").to_owned())
+        .map(|f| {
+            f.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".eml")
+                .to_owned()
+        })
         .filter(|n| !n.starts_with('.'))
         .collect();
     files.sort();
-    assert_eq!(files, committed, "one mail file per committed message, no more, no fewer");
+    assert_eq!(
+        files, committed,
+        "one mail file per committed message, no more, no fewer"
+    );
     server.kill().expect("stopped");
     let _ = server.wait();
 }

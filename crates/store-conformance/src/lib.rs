@@ -8,18 +8,24 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use outlay_app::{
-    Change, IdempotencyRecord, PageRequest, ReportQuery, ReportScope, Store, StoreError, Write,
+    Change, Channel, IdempotencyRecord, Notification, Outbox, OutboxMessage, PageRequest,
+    ReportQuery, ReportScope, Store, StoreError, Write,
 };
 use outlay_domain::{
     AuditRecord, ChainVerifier, Currency, Decision, Email, Expense, ExpenseDetails, ExpenseId,
     Level, Money, Outcome, Report, ReportId, ReportState, Role, Step, User, UserId,
 };
 
-/// A fresh empty store for each check.
-pub type Fresh<'a> = &'a (
-        dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>> + Send>>
-            + Sync
-    );
+/// A store with its outbox, as every adapter provides.
+pub trait FullStore: Store + Outbox {}
+impl<T: Store + Outbox> FullStore for T {}
+
+/// A future answering a fresh store.
+pub type FreshStore =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn FullStore>> + Send>>;
+
+/// Makes a fresh empty store for each check.
+pub type Fresh<'a> = &'a (dyn Fn() -> FreshStore + Sync);
 
 /// Runs every check, each on a fresh store.
 pub async fn run_all(fresh: Fresh<'_>) {
@@ -30,6 +36,8 @@ pub async fn run_all(fresh: Fresh<'_>) {
     expenses_page_newest_first_and_honour_versions(fresh().await).await;
     report_queries_follow_scope_state_and_order(fresh().await).await;
     the_policy_round_trips(fresh().await).await;
+    receipts_rates_and_duplicates(fresh().await).await;
+    notifications_and_the_outbox(fresh().await).await;
 }
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -128,8 +136,8 @@ async fn conflict(store: &dyn Store, change: Change, what: &str) {
 }
 
 /// Users: by id and email, unique emails, optimistic versions, password hashes kept.
-pub async fn users_are_unique_by_email_and_versioned(store: Arc<dyn Store>) {
-    let s = store.as_ref();
+pub async fn users_are_unique_by_email_and_versioned(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
     let u = user(1, &[Role::Manager], None);
     commit(s, put_user(&u)).await;
     assert_eq!(s.user(u.id).await.expect("read"), Some(u.clone()));
@@ -203,8 +211,8 @@ pub async fn users_are_unique_by_email_and_versioned(store: Arc<dyn Store>) {
 }
 
 /// A change with one failing write leaves no trace: no writes, no audit events.
-pub async fn a_change_commits_whole_or_not_at_all(store: Arc<dyn Store>) {
-    let s = store.as_ref();
+pub async fn a_change_commits_whole_or_not_at_all(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
     let u = user(1, &[], None);
     commit(s, put_user(&u)).await;
     let e = expense(10, 1);
@@ -239,8 +247,8 @@ pub async fn a_change_commits_whole_or_not_at_all(store: Arc<dyn Store>) {
 }
 
 /// Events are numbered from 1, chained, verifiable, and found by entity.
-pub async fn audit_events_form_a_verifiable_chain(store: Arc<dyn Store>) {
-    let s = store.as_ref();
+pub async fn audit_events_form_a_verifiable_chain(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
     for n in 1..=5 {
         commit(s, put_user(&user(n, &[], None))).await;
     }
@@ -260,8 +268,8 @@ pub async fn audit_events_form_a_verifiable_chain(store: Arc<dyn Store>) {
 
 /// The idempotency record commits with its change; a second use of the key conflicts and
 /// writes nothing.
-pub async fn idempotency_records_are_written_with_their_change_once(store: Arc<dyn Store>) {
-    let s = store.as_ref();
+pub async fn idempotency_records_are_written_with_their_change_once(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
     commit(s, put_user(&user(1, &[], None))).await;
     let record = IdempotencyRecord {
         user_id: uid(1),
@@ -306,8 +314,8 @@ pub async fn idempotency_records_are_written_with_their_change_once(store: Arc<d
 }
 
 /// Expenses: newest first, paged, attached to reports, versioned updates and deletes.
-pub async fn expenses_page_newest_first_and_honour_versions(store: Arc<dyn Store>) {
-    let s = store.as_ref();
+pub async fn expenses_page_newest_first_and_honour_versions(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
     commit(s, put_user(&user(1, &[], None))).await;
     commit(s, put_user(&user(2, &[], None))).await;
     for n in 100..105 {
@@ -424,8 +432,8 @@ pub async fn expenses_page_newest_first_and_honour_versions(store: Arc<dyn Store
 
 /// Reports: mine (newest first), the approvals queue (oldest submission first, finance
 /// without its own and its approved ones), all (no drafts), state filters and versions.
-pub async fn report_queries_follow_scope_state_and_order(store: Arc<dyn Store>) {
-    let s = store.as_ref();
+pub async fn report_queries_follow_scope_state_and_order(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
     // 1 reports to 2 (manager); 3 is finance; 4 is finance and approved report 13 as manager.
     for u in [
         user(2, &[Role::Manager], None),
@@ -631,8 +639,8 @@ pub async fn report_queries_follow_scope_state_and_order(store: Arc<dyn Store>) 
 }
 
 /// The policy is absent at first, then what was put.
-pub async fn the_policy_round_trips(store: Arc<dyn Store>) {
-    let s = store.as_ref();
+pub async fn the_policy_round_trips(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
     assert_eq!(s.policy().await.expect("read"), None);
     let mut policy = outlay_app::default_policy();
     commit(
@@ -654,4 +662,269 @@ pub async fn the_policy_round_trips(store: Arc<dyn Store>) {
     )
     .await;
     assert_eq!(s.policy().await.expect("read"), Some(policy));
+}
+
+/// Receipts by expense, duplicate detection, and rates by nearest earlier day.
+pub async fn receipts_rates_and_duplicates(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
+    commit(s, put_user(&user(1, &[], None))).await;
+    let e = expense(30, 1);
+    commit(
+        s,
+        Change::one(
+            Write::PutExpense {
+                expense: e.clone(),
+                expected_version: None,
+            },
+            audit("expense.create", 30),
+        ),
+    )
+    .await;
+    let mut receipt = outlay_domain::Receipt {
+        id: outlay_domain::ReceiptId::from_uuid(uuid::Uuid::from_u128(40)),
+        expense_id: e.id,
+        owner_id: uid(1),
+        state: outlay_domain::ReceiptState::Pending,
+        content_type: outlay_domain::ReceiptType::Png,
+        size: 10,
+        sha256: None,
+        filename: "r.png".into(),
+        created_at: at(1),
+    };
+    commit(
+        s,
+        Change::one(
+            Write::PutReceipt {
+                receipt: receipt.clone(),
+                insert: true,
+            },
+            audit("receipt.attach", 40),
+        ),
+    )
+    .await;
+    receipt.state = outlay_domain::ReceiptState::Stored;
+    receipt.sha256 = Some("ab".into());
+    commit(
+        s,
+        Change::one(
+            Write::PutReceipt {
+                receipt: receipt.clone(),
+                insert: false,
+            },
+            audit("receipt.attach", 40),
+        ),
+    )
+    .await;
+    assert_eq!(
+        s.receipt(receipt.id).await.expect("read"),
+        Some(receipt.clone())
+    );
+    assert_eq!(
+        s.receipts_of_expense(e.id).await.expect("read"),
+        vec![receipt.clone()]
+    );
+    commit(
+        s,
+        Change::one(
+            Write::DeleteReceipt(receipt.id),
+            audit("receipt.delete", 40),
+        ),
+    )
+    .await;
+    assert!(s.receipts_of_expense(e.id).await.expect("read").is_empty());
+
+    assert!(
+        !s.has_duplicate(&e).await.expect("read"),
+        "an expense is no duplicate of itself"
+    );
+    let mut twin = expense(31, 1);
+    twin.details =
+        ExpenseDetails::new(e.details.date(), "  CAFE ", "meals", "", usd("10.00")).expect("valid");
+    commit(
+        s,
+        Change::one(
+            Write::PutExpense {
+                expense: twin.clone(),
+                expected_version: None,
+            },
+            audit("expense.create", 31),
+        ),
+    )
+    .await;
+    assert!(s.has_duplicate(&e).await.expect("read"));
+    assert!(s.has_duplicate(&twin).await.expect("read"));
+    let mut other_day = expense(32, 1);
+    other_day.details = ExpenseDetails::new(
+        e.details.date().succ_opt().expect("a day"),
+        "Cafe",
+        "meals",
+        "",
+        usd("10.00"),
+    )
+    .expect("valid");
+    assert!(!s.has_duplicate(&other_day).await.expect("read"));
+
+    let eur = Currency::parse("EUR").expect("EUR");
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).expect("a day");
+    let rate = |d: u32, r: &str| outlay_domain::ExchangeRate {
+        date: day(d),
+        currency: eur,
+        rate: outlay_domain::Rate::parse(r).expect("a rate"),
+    };
+    commit(
+        s,
+        Change::one(
+            Write::PutRates(vec![rate(1, "1.1"), rate(5, "1.2")]),
+            audit("exchange_rates.put", "USD"),
+        ),
+    )
+    .await;
+    commit(
+        s,
+        Change::one(
+            Write::PutRates(vec![rate(5, "1.25")]),
+            audit("exchange_rates.put", "USD"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        s.rate_on_or_before(eur, day(4)).await.expect("read"),
+        Some(rate(1, "1.1"))
+    );
+    assert_eq!(
+        s.rate_on_or_before(eur, day(9)).await.expect("read"),
+        Some(rate(5, "1.25")),
+        "the same day is replaced"
+    );
+    assert_eq!(
+        s.rate_on_or_before(
+            eur,
+            chrono::NaiveDate::from_ymd_opt(2026, 2, 28).expect("a day")
+        )
+        .await
+        .expect("read"),
+        None
+    );
+    assert_eq!(
+        s.rates(10).await.expect("read"),
+        vec![rate(5, "1.25"), rate(1, "1.1")]
+    );
+}
+
+/// In-app notifications with read marks; outbox messages due, delivered, retried and dead.
+pub async fn notifications_and_the_outbox(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
+    let o: &dyn Outbox = store.as_ref();
+    commit(s, put_user(&user(1, &[Role::Finance], None))).await;
+    commit(s, put_user(&user(2, &[], None))).await;
+    assert_eq!(
+        s.users_with_role(Role::Finance)
+            .await
+            .expect("read")
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>(),
+        [uid(1)]
+    );
+    let note = |n: u128| Notification {
+        id: uuid::Uuid::from_u128(n),
+        user_id: uid(1),
+        report_id: None,
+        event: "report.submitted".into(),
+        title: format!("note {n}"),
+        body: String::new(),
+        created_at: at(n as i64),
+        read_at: None,
+    };
+    let message = |n: u128, after: i64| OutboxMessage {
+        id: uuid::Uuid::from_u128(n),
+        channel: Channel::Email,
+        recipient: "a@example.com".into(),
+        subject: format!("m{n}"),
+        body: String::new(),
+        digest: false,
+        created_at: at(0),
+        deliver_after: at(after),
+        attempts: 0,
+    };
+    let change = Change {
+        writes: vec![
+            Write::AddNotification(note(1)),
+            Write::AddNotification(note(2)),
+        ],
+        outbox: vec![message(10, 0), message(11, 100)],
+        ..Change::default()
+    };
+    commit(s, change).await;
+    let page = s
+        .notifications(
+            uid(1),
+            &PageRequest {
+                limit: 10,
+                cursor: None,
+            },
+        )
+        .await
+        .expect("read");
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|n| n.title.as_str())
+            .collect::<Vec<_>>(),
+        ["note 2", "note 1"]
+    );
+    assert_eq!(s.unread_notifications(uid(1)).await.expect("read"), 2);
+    assert_eq!(s.unread_notifications(uid(2)).await.expect("read"), 0);
+    let read = Write::ReadNotifications {
+        user: uid(1),
+        ids: Some(vec![uuid::Uuid::from_u128(1)]),
+        at: at(5),
+    };
+    commit(
+        s,
+        Change {
+            writes: vec![read],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(s.unread_notifications(uid(1)).await.expect("read"), 1);
+
+    assert_eq!(
+        o.due(at(50), 10)
+            .await
+            .expect("read")
+            .iter()
+            .map(|m| m.subject.as_str())
+            .collect::<Vec<_>>(),
+        ["m10"]
+    );
+    assert_eq!(o.stats().await.expect("read").pending, 2);
+    o.failed(uuid::Uuid::from_u128(10), 1, Some(at(200)), "refused")
+        .await
+        .expect("recorded");
+    assert!(
+        o.due(at(150), 10)
+            .await
+            .expect("read")
+            .iter()
+            .all(|m| m.subject != "m10"),
+        "waits for its retry"
+    );
+    let due = o.due(at(250), 10).await.expect("read");
+    assert_eq!(
+        due.iter()
+            .map(|m| (m.subject.as_str(), m.attempts))
+            .collect::<Vec<_>>(),
+        [("m11", 0), ("m10", 1)]
+    );
+    o.delivered(&[uuid::Uuid::from_u128(11)], at(251))
+        .await
+        .expect("recorded");
+    o.failed(uuid::Uuid::from_u128(10), 2, None, "gave up")
+        .await
+        .expect("recorded");
+    assert!(o.due(at(10_000), 10).await.expect("read").is_empty());
+    let stats = o.stats().await.expect("read");
+    assert_eq!((stats.pending, stats.dead, stats.oldest), (0, 1, None));
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use outlay_app::Store;
 use outlay_store_sqlite::SqliteStore;
 
 #[tokio::test]
@@ -14,8 +13,9 @@ async fn sqlite_passes_the_store_conformance_suite() {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let path = root.join(format!("db-{n}.sqlite"));
         Box::pin(async move {
-            Arc::new(SqliteStore::open(&path).await.expect("the store opens")) as Arc<dyn Store>
-        }) as std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>> + Send>>
+            Arc::new(SqliteStore::open(&path).await.expect("the store opens"))
+                as Arc<dyn outlay_store_conformance::FullStore>
+        }) as outlay_store_conformance::FreshStore
     };
     outlay_store_conformance::run_all(&fresh).await;
 }
