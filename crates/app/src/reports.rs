@@ -49,6 +49,19 @@ pub enum Action {
     Pay(String),
 }
 
+impl Action {
+    /// The transition's name, as in metrics (`submit`, `approve`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::Withdraw => "withdraw",
+            Action::Approve(_) => "approve",
+            Action::Reject(_) => "reject",
+            Action::Pay(_) => "pay",
+        }
+    }
+}
+
 /// The total of `expenses` in the base currency, if every one has a base amount.
 pub(crate) fn total(expenses: &[Expense]) -> Result<Option<Money>> {
     let mut sum: Option<Money> = None;
@@ -225,6 +238,7 @@ impl App {
         expected_version: Option<i64>,
         idem: Option<&Idempotency>,
     ) -> Result<ReportDetails> {
+        let kind = action.name();
         let details: ReportDetails = self
             .once(caller.user.id, idem, async || {
                 let report = self.visible_report(caller, id).await?;
@@ -273,7 +287,7 @@ impl App {
                 ))
             })
             .await?;
-        metrics::counter!("outlay_transitions_total", "to" => details.report.state.as_str())
+        metrics::counter!("outlay_transitions_total", "kind" => kind, "to" => details.report.state.as_str())
             .increment(1);
         Ok(details)
     }

@@ -152,7 +152,9 @@ async fn history(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<HistoryView>> {
-    let events = state.app.report_history(&caller, report_id(&id)?).await?;
+    let id = report_id(&id)?;
+    tracing::Span::current().record("report_id", tracing::field::display(id));
+    let events = state.app.report_history(&caller, id).await?;
     Ok(Json(HistoryView {
         events: events.into_iter().map(AuditEventView::from).collect(),
     }))
