@@ -36,6 +36,12 @@ impl App {
         }
     }
 
+    /// A fresh token for a signed-in caller (the web UI's sliding session).
+    pub fn reissue_token(&self, caller: &Caller) -> Result<AccessToken> {
+        let login = self.login.as_ref().ok_or(AppError::NotFound("local login"))?;
+        Ok(login.issue_token(&caller.user)?)
+    }
+
     /// Verifies a bearer token and loads its user, who must still be active.
     pub async fn authenticate(&self, token: &str, source: Option<String>) -> Result<Caller> {
         let subject = self

@@ -123,6 +123,8 @@ pub enum ReportScope {
     },
     /// Every submitted report, newest first.
     All,
+    /// Reports this user decided a step of (approved or rejected), newest first.
+    DecidedBy(UserId),
 }
 
 /// A report query.

@@ -11,6 +11,7 @@ mod error;
 mod expenses;
 mod finance;
 mod idempotency;
+mod insights;
 pub mod notify;
 pub mod ports;
 mod receipts;
@@ -27,6 +28,7 @@ pub use change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, Repo
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
 pub use idempotency::Idempotency;
+pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
     AccessToken, BlobStore, Clock, IdGen, IdentityVerifier, Notifier, Outbox, OutboxStats,

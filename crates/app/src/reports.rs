@@ -204,9 +204,10 @@ impl App {
                 crate::require(caller, Role::Finance)?;
                 ReportScope::All
             }
+            "decided" => ReportScope::DecidedBy(user.id),
             other => {
                 return Err(AppError::BadInput(format!(
-                    "scope `{}` is not one of mine, approvals, all",
+                    "scope `{}` is not one of mine, approvals, decided, all",
                     other.chars().take(20).collect::<String>()
                 )));
             }

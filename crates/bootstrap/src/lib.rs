@@ -67,7 +67,12 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
     app.ensure_policy()
         .await
         .context("Failed to store the default policy")?;
-    let router = outlay_http::router(app.clone(), settings.public_url.clone());
+    let web = outlay_http::WebConfig {
+        public_url: settings.public_url.clone(),
+        base_path: settings.base_path.clone(),
+        session_key: secret_file(&dir.join("session-key"))?,
+    };
+    let router = outlay_http::router(app.clone(), web);
     Ok(Built {
         app,
         store,

@@ -32,6 +32,9 @@ pub struct Settings {
     /// Where clients reach Outlay, for the links it hands out (`OUTLAY_PUBLIC_URL`); by
     /// default the request's own `Host`.
     pub public_url: Option<String>,
+    /// The path the web UI is served under, such as `/prod` behind an API Gateway stage
+    /// (`OUTLAY_BASE_PATH`; default: the root).
+    pub base_path: String,
     /// The SMTP server (`OUTLAY_SMTP_URL`, e.g. `smtp://user:pass@mail:587?tls=required`);
     /// without it, emails are written to `<data_dir>/mail` as `.eml` files.
     pub smtp_url: Option<Secret>,
@@ -74,6 +77,7 @@ impl Default for Settings {
             log_format: "json".into(),
             log: "info".into(),
             public_url: None,
+            base_path: String::new(),
             smtp_url: None,
             mail_from: "Outlay <outlay@localhost>".into(),
             webhook_url: None,
@@ -98,7 +102,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 16] = [
+    const KEYS: [&'static str; 17] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
@@ -108,6 +112,7 @@ impl Settings {
         "log_format",
         "log",
         "public_url",
+        "base_path",
         "smtp_url",
         "mail_from",
         "webhook_url",

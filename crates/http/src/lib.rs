@@ -11,6 +11,7 @@ pub mod ops;
 pub mod receipts;
 pub mod reports;
 pub mod token;
+pub mod ui;
 pub mod users;
 pub mod views;
 
@@ -39,6 +40,21 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The URL clients reach Outlay at (for upload URLs); `None` takes the request's `Host`.
     pub public_url: Option<String>,
+    /// The path the web UI is served under (empty at the root, `/prod` behind a stage).
+    pub base_path: String,
+    /// The key that makes the web UI's CSRF tokens.
+    pub session_key: Arc<Vec<u8>>,
+}
+
+/// How the router is reached from outside.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The URL clients reach Outlay at; `None` takes the request's `Host`.
+    pub public_url: Option<String>,
+    /// The path prefix in front of every UI link (no trailing slash).
+    pub base_path: String,
+    /// A secret for the UI's CSRF tokens.
+    pub session_key: Vec<u8>,
 }
 
 impl AppState {
@@ -126,12 +142,14 @@ fn openapi_path() -> utoipa::openapi::PathItem {
     )
 }
 
-/// Builds Outlay's one router. `public_url` is where clients reach it (for upload URLs).
-pub fn router(app: App, public_url: Option<String>) -> Router {
+/// Builds Outlay's one router: the API, its OpenAPI document and the web UI.
+pub fn router(app: App, web: WebConfig) -> Router {
     let state = AppState {
         app,
         metrics: ops::metrics_handle(),
-        public_url,
+        public_url: web.public_url,
+        base_path: web.base_path.trim_end_matches('/').to_owned(),
+        session_key: Arc::new(web.session_key),
     };
     let (api, _) = routes();
     let doc = Arc::new(
@@ -152,7 +170,8 @@ pub fn router(app: App, public_url: Option<String>) -> Router {
             }
         }),
     )
-    .fallback(error::no_route)
+    .merge(ui::router())
+    .fallback(ui::not_found)
     .with_state(state)
     .layer(axum::middleware::from_fn(ops::track))
     .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

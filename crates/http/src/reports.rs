@@ -32,7 +32,7 @@ pub struct ReportRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// `mine` (default), `approvals` (waiting for me, oldest first) or `all` (finance).
+    /// `mine` (default), `approvals` (waiting for me, oldest first), `decided` (reports I decided a step of) or `all` (finance).
     pub scope: Option<String>,
     /// Only reports in this state.
     pub state: Option<String>,

@@ -145,6 +145,14 @@ impl Store for SqliteStore {
             .bind(state)
             .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
             .bind(limit),
+            ReportScope::DecidedBy(user) => sqlx::query(
+                "SELECT body FROM reports WHERE EXISTS (SELECT 1 FROM json_each(reports.body, '$.deciders') WHERE value = ?1)
+                 AND (?2 IS NULL OR state = ?2) AND id < ?3 ORDER BY id DESC LIMIT ?4",
+            )
+            .bind(user.to_string())
+            .bind(state)
+            .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
+            .bind(limit),
             ReportScope::Approvals { user, finance } => {
                 let (at, id) = match cursor.as_deref().map(|c| c.split_once('|')) {
                     None => (String::new(), String::new()),

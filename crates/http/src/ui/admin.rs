@@ -1,0 +1,238 @@
+//! Admin pages: users (create, roles, manager, deactivate) and the audit verification.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::Form;
+use maud::{Markup, html};
+use outlay_app::{NewUser, PageRequest, UserPatch};
+use outlay_domain::{Role, User, UserId};
+use serde::Deserialize;
+
+use super::{ErrorPage, Session, alert, csrf, message, page, url};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(users).post(create))
+        .route("/admin/users/{id}", get(edit).post(update))
+        .route("/admin/audit", get(audit))
+}
+
+fn admin_only(session: &Session) -> Result<(), Response> {
+    if session.has(Role::Admin) {
+        Ok(())
+    } else {
+        Err(ErrorPage(StatusCode::FORBIDDEN, "This page is for administrators.".into()).into_response())
+    }
+}
+
+async fn all_users(state: &AppState, session: &Session) -> Result<Vec<User>, Response> {
+    let mut page_req = PageRequest { limit: PageRequest::MAX, cursor: None };
+    let mut out = Vec::new();
+    loop {
+        let page = state.app.list_users(&session.caller, &page_req).await.map_err(|e| ErrorPage::from(e).into_response())?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => page_req.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn user_fields(users: &[User], user: Option<&User>) -> Markup {
+    let has = |r: Role| user.is_some_and(|u| u.has(r));
+    html! {
+        fieldset.roles {
+            legend { "Roles (everyone is an employee)" }
+            @for r in [Role::Manager, Role::Finance, Role::Admin] {
+                label.check { input type="checkbox" name="roles" value=(r.as_str()) checked[has(r)]; (r.as_str()) }
+            }
+        }
+        label { "Reports to"
+            select name="manager_id" {
+                option value="" { "nobody" }
+                @for u in users.iter().filter(|u| user.is_none_or(|me| me.id != u.id)) {
+                    option value=(u.id) selected[user.and_then(|me| me.manager_id) == Some(u.id)] { (u.name) " <" (u.email) ">" }
+                }
+            }
+        }
+    }
+}
+
+async fn users_page(state: &AppState, session: &Session, error: Option<&str>) -> Response {
+    if let Err(r) = admin_only(session) {
+        return r;
+    }
+    let users = match all_users(state, session).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let name_of = |id: Option<UserId>| id.and_then(|id| users.iter().find(|u| u.id == id)).map_or("—".to_owned(), |u| u.name.clone());
+    let body = html! {
+        section {
+            h2 { "New user" }
+            (alert(error))
+            form.card method="post" action=(url(state, "/admin/users")) {
+                (csrf(session))
+                div.grid {
+                    label { "Email" input type="email" name="email" required; }
+                    label { "Name" input type="text" name="name" maxlength="200" required; }
+                    label { "Password (12 characters or more)" input type="password" name="password" minlength="12" autocomplete="new-password" required; }
+                }
+                (user_fields(&users, None))
+                button type="submit" { "Create user" }
+            }
+        }
+        section {
+            h2 { "Users" }
+            div.table-wrap { table {
+                thead { tr { th { "Name" } th { "Email" } th { "Roles" } th { "Reports to" } th { "Status" } } }
+                tbody {
+                    @for u in &users {
+                        tr {
+                            td { a href=(url(state, &format!("/admin/users/{}", u.id))) { (u.name) } }
+                            td { (u.email) }
+                            td { (u.roles.iter().map(Role::as_str).collect::<Vec<_>>().join(", ")) }
+                            td { (name_of(u.manager_id)) }
+                            td { @if u.active { "active" } @else { span.warn { "deactivated" } } }
+                        }
+                    }
+                }
+            } }
+        }
+    };
+    page(state, session, "Users", body).await
+}
+
+async fn users(State(state): State<AppState>, session: Session) -> Response {
+    users_page(&state, &session, None).await
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    manager_id: String,
+    #[serde(default)]
+    active: Option<String>,
+}
+
+fn roles_of(f: &UserForm) -> Vec<Role> {
+    f.roles.iter().filter_map(|r| Role::parse(r).ok()).collect()
+}
+
+async fn create(State(state): State<AppState>, session: Session, Form(f): Form<UserForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let new = NewUser {
+        email: f.email.clone(),
+        name: f.name.clone(),
+        password: Some(f.password.clone()),
+        roles: roles_of(&f),
+        manager_id: UserId::parse(&f.manager_id).ok(),
+    };
+    match state.app.create_user(Some(&session.caller), new).await {
+        Ok(_) => Redirect::to(&url(&state, "/admin/users")).into_response(),
+        Err(e) => {
+            let mut r = users_page(&state, &session, Some(&message(&e))).await;
+            if r.status().is_success() {
+                *r.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            r
+        }
+    }
+}
+
+async fn edit_page(state: &AppState, session: &Session, id: &str, error: Option<&str>) -> Response {
+    if let Err(r) = admin_only(session) {
+        return r;
+    }
+    let users = match all_users(state, session).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(user) = UserId::parse(id).ok().and_then(|id| users.iter().find(|u| u.id == id)) else {
+        return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
+    };
+    let body = html! {
+        (alert(error))
+        form.card method="post" action=(url(state, &format!("/admin/users/{}", user.id))) {
+            (csrf(session))
+            p { (user.email) }
+            label { "Name" input type="text" name="name" value=(user.name) maxlength="200" required; }
+            label { "New password (leave empty to keep)" input type="password" name="password" minlength="12" autocomplete="new-password"; }
+            (user_fields(&users, Some(user)))
+            label.check { input type="checkbox" name="active" value="on" checked[user.active]; "Active (may sign in)" }
+            button type="submit" { "Save" }
+        }
+    };
+    page(state, session, &user.name, body).await
+}
+
+async fn edit(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+    edit_page(&state, &session, &id, None).await
+}
+
+async fn update(State(state): State<AppState>, session: Session, Path(id): Path<String>, Form(f): Form<UserForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let Ok(user_id) = UserId::parse(&id) else {
+        return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
+    };
+    let own = user_id == session.caller.user.id;
+    let patch = UserPatch {
+        name: Some(f.name.clone()),
+        password: Some(f.password.clone()).filter(|p| !p.is_empty()),
+        // An admin editing themselves keeps their powers; the use case refuses changing them.
+        roles: (!own).then(|| roles_of(&f)),
+        manager_id: (!own).then(|| UserId::parse(&f.manager_id).ok()),
+        active: (!own).then_some(f.active.is_some()),
+    };
+    match state.app.update_user(&session.caller, user_id, patch, None).await {
+        Ok(_) => Redirect::to(&url(&state, "/admin/users")).into_response(),
+        Err(e) => {
+            let mut r = edit_page(&state, &session, &id, Some(&message(&e))).await;
+            if r.status().is_success() {
+                *r.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            r
+        }
+    }
+}
+
+async fn audit(State(state): State<AppState>, session: Session) -> Response {
+    if let Err(r) = admin_only(&session) {
+        return r;
+    }
+    let v = match state.app.verify_audit(Some(&session.caller)).await {
+        Ok(v) => v,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let body = html! {
+        p { "Every change is an event in a SHA-256 hash chain. This page recomputes the whole chain now." }
+        @if v.ok {
+            p.ok.big role="status" { "The audit trail is intact: " (v.events) " events verified." }
+        } @else {
+            p.error.big role="alert" {
+                "The audit trail has been tampered with. "
+                @if let Some(b) = &v.broken { "The first bad event is number " (b.seq) ": " (b.reason) ". " }
+                (v.events) " events before it verified."
+            }
+        }
+    };
+    page(&state, &session, "Audit verification", body).await
+}

@@ -1,0 +1,352 @@
+//! Expense pages: the list with a quick-add form, the edit page with receipts (drag and drop,
+//! previews) and policy violations.
+
+use axum::Router;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::Form;
+use maud::{Markup, html};
+use outlay_app::{ExpenseInfo, ExpenseInput, ExpensePatch, PageRequest};
+use outlay_domain::{ExpenseId, Policy, ReceiptId, ReceiptState};
+use serde::Deserialize;
+
+use super::{ErrorPage, Session, alert, csrf, message, money, page, url};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/expenses", get(list).post(create))
+        .route("/expenses/{id}", get(show).post(update))
+        .route("/expenses/{id}/delete", post(delete))
+        .route("/expenses/{id}/receipts", post(upload))
+        .route("/expenses/{id}/receipts/{receipt}/delete", post(delete_receipt))
+        .route("/receipts/{id}", get(receipt_file))
+        .layer(axum::extract::DefaultBodyLimit::max(outlay_domain::MAX_RECEIPT_BYTES as usize + 64 * 1024))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ExpenseForm {
+    #[serde(default)]
+    csrf: String,
+    date: String,
+    merchant: String,
+    category: String,
+    amount: String,
+    currency: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    justification: String,
+}
+
+/// The violations of an expense, as a list.
+pub(super) fn violations(info: &ExpenseInfo) -> Markup {
+    html! {
+        @if !info.violations.is_empty() {
+            ul.violations {
+                @for v in &info.violations {
+                    li class=(format!("sev-{}", serde_json::to_value(v.severity).ok().and_then(|s| s.as_str().map(str::to_owned)).unwrap_or_default())) {
+                        strong { (v.rule.replace('_', " ")) } ": " (v.message)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn form(state: &AppState, session: &Session, policy: &Policy, action: &str, f: &ExpenseForm, submit: &str) -> Markup {
+    html! {
+        form.card.expense-form method="post" action=(url(state, action)) {
+            (csrf(session))
+            div.grid {
+                label { "Date" input type="date" name="date" value=(f.date) required; }
+                label { "Merchant" input type="text" name="merchant" value=(f.merchant) maxlength="200" required; }
+                label { "Category"
+                    select name="category" required {
+                        @for c in &policy.categories {
+                            option value=(c.name) selected[c.name == f.category] { (c.name) }
+                        }
+                    }
+                }
+                label { "Amount" input type="text" name="amount" value=(f.amount) inputmode="decimal" pattern="[0-9]+(\\.[0-9]+)?" placeholder="12.50" required; }
+                label { "Currency" input type="text" name="currency" value=(f.currency) maxlength="3" pattern="[A-Z]{3}" required; }
+            }
+            label { "Description" input type="text" name="description" value=(f.description) maxlength="2000"; }
+            label { "Justification (needed for soft policy violations)" textarea name="justification" maxlength="2000" { (f.justification) } }
+            button type="submit" { (submit) }
+        }
+    }
+}
+
+async fn list_page(state: &AppState, session: &Session, error: Option<&str>, f: ExpenseForm) -> Response {
+    let app = &state.app;
+    let (policy, expenses) = match tokio::try_join!(app.policy(&session.caller), app.list_expenses(&session.caller, &PageRequest { limit: 100, cursor: None })) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let mut f = f;
+    if f.currency.is_empty() {
+        f.currency = policy.base_currency.code().to_owned();
+        f.date = chrono::Utc::now().date_naive().to_string();
+    }
+    let body = html! {
+        section {
+            h2 { "New expense" }
+            (alert(error))
+            (form(state, session, &policy, "/expenses", &f, "Add expense"))
+        }
+        section {
+            h2 { "Your expenses" }
+            @if expenses.items.is_empty() { p.empty { "No expenses yet." } } @else {
+                div.table-wrap { table {
+                    thead { tr { th { "Date" } th { "Merchant" } th { "Category" } th.num { "Amount" } th.num { "In " (policy.base_currency) } th { "Receipts" } th { "Policy" } th { "Report" } } }
+                    tbody {
+                        @for info in &expenses.items {
+                            @let e = &info.expense;
+                            tr {
+                                td { (e.details.date()) }
+                                td { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } }
+                                td { (e.details.category()) }
+                                td.num { (money(Some(e.details.amount()))) }
+                                td.num { (money(e.base_amount)) }
+                                td { (info.receipts.iter().filter(|r| r.state == ReceiptState::Stored).count()) }
+                                td { @if info.violations.is_empty() { span.ok { "ok" } } @else { span.warn { (info.violations.len()) " issue(s)" } } }
+                                td { @if let Some(r) = e.report_id { a href=(url(state, &format!("/reports/{r}"))) { "report" } } @else { "—" } }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    };
+    page(state, session, "Expenses", body).await
+}
+
+async fn list(State(state): State<AppState>, session: Session) -> Response {
+    list_page(&state, &session, None, ExpenseForm::default()).await
+}
+
+async fn create(State(state): State<AppState>, session: Session, Form(f): Form<ExpenseForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let input = ExpenseInput {
+        date: f.date.clone(),
+        merchant: f.merchant.clone(),
+        category: f.category.clone(),
+        amount: f.amount.clone(),
+        currency: f.currency.trim().to_uppercase(),
+        description: Some(f.description.clone()),
+        justification: Some(f.justification.clone()),
+    };
+    match state.app.create_expense(&session.caller, input, None).await {
+        Ok(info) => Redirect::to(&url(&state, &format!("/expenses/{}", info.expense.id))).into_response(),
+        Err(e) => {
+            let msg = message(&e);
+            let mut r = list_page(&state, &session, Some(&msg), f).await;
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            r
+        }
+    }
+}
+
+fn expense_id(raw: &str) -> Result<ExpenseId, Response> {
+    ExpenseId::parse(raw).map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such expense.".into()).into_response())
+}
+
+async fn show_page(state: &AppState, session: &Session, id: ExpenseId, error: Option<&str>) -> Response {
+    let info = match state.app.get_expense(&session.caller, id).await {
+        Ok(i) => i,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let policy = match state.app.policy(&session.caller).await {
+        Ok(p) => p,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let e = &info.expense;
+    let d = &e.details;
+    let f = ExpenseForm {
+        csrf: String::new(),
+        date: d.date().to_string(),
+        merchant: d.merchant().to_owned(),
+        category: d.category().to_owned(),
+        amount: d.amount().amount_string(),
+        currency: d.amount().currency().code().to_owned(),
+        description: d.description().to_owned(),
+        justification: e.justification.clone().unwrap_or_default(),
+    };
+    let base = format!("/expenses/{}", e.id);
+    let body = html! {
+        p { "Amount in " (policy.base_currency) ": " strong { (money(e.base_amount)) }
+            @if let Some(r) = &e.exchange_rate { " (rate " (r) ")" } }
+        @if let Some(r) = e.report_id { p { "In " a href=(url(state, &format!("/reports/{r}"))) { "a report" } "." } }
+        (alert(error))
+        section { h2 { "Policy" } @if info.violations.is_empty() { p.ok { "No policy issues." } } @else { (violations(&info)) } }
+        section {
+            h2 { "Details" }
+            (form(state, session, &policy, &base, &f, "Save"))
+        }
+        section {
+            h2 { "Receipts" }
+            div.receipts {
+                @for r in info.receipts.iter().filter(|r| r.state == ReceiptState::Stored) {
+                    figure.receipt {
+                        @if r.content_type == outlay_domain::ReceiptType::Pdf {
+                            a href=(url(state, &format!("/receipts/{}", r.id))) { span.pdf-icon aria-hidden="true" { "PDF" } }
+                        } @else {
+                            img src=(url(state, &format!("/receipts/{}", r.id))) alt=(format!("Receipt {}", r.filename)) loading="lazy";
+                        }
+                        figcaption { a href=(url(state, &format!("/receipts/{}", r.id))) { (r.filename) } " (" (r.size / 1024 + 1) " KB)" }
+                        form method="post" action=(url(state, &format!("{base}/receipts/{}/delete", r.id))) {
+                            (super::csrf(session)) button.link.danger type="submit" data-confirm="Remove this receipt?" { "Remove" }
+                        }
+                    }
+                }
+            }
+            form.card.upload method="post" enctype="multipart/form-data" action=(url(state, &format!("{base}/receipts"))) {
+                (csrf(session))
+                label.dropzone {
+                    span { "Drop a JPEG, PNG or PDF here (up to 10 MB), or choose one" }
+                    input type="file" name="file" accept="image/jpeg,image/png,application/pdf" required;
+                }
+                div.preview aria-live="polite" {}
+                button type="submit" { "Upload receipt" }
+            }
+        }
+        section {
+            form method="post" action=(url(state, &format!("{base}/delete"))) {
+                (csrf(session))
+                button.danger type="submit" data-confirm="Delete this expense?" { "Delete expense" }
+            }
+        }
+    };
+    page(state, session, &format!("{} · {}", d.merchant(), money(Some(d.amount()))), body).await
+}
+
+async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+    match expense_id(&id) {
+        Ok(id) => show_page(&state, &session, id, None).await,
+        Err(r) => r,
+    }
+}
+
+async fn update(State(state): State<AppState>, session: Session, Path(id): Path<String>, Form(f): Form<ExpenseForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let id = match expense_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let patch = ExpensePatch {
+        date: Some(f.date),
+        merchant: Some(f.merchant),
+        category: Some(f.category),
+        amount: Some(f.amount),
+        currency: Some(f.currency.trim().to_uppercase()),
+        description: Some(f.description),
+        justification: Some(f.justification),
+    };
+    match state.app.update_expense(&session.caller, id, patch, None).await {
+        Ok(_) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
+        Err(e) => {
+            let mut r = show_page(&state, &session, id, Some(&message(&e))).await;
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            r
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn delete(State(state): State<AppState>, session: Session, Path(id): Path<String>, Form(f): Form<CsrfOnly>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let id = match expense_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match state.app.delete_expense(&session.caller, id, None).await {
+        Ok(()) => Redirect::to(&url(&state, "/expenses")).into_response(),
+        Err(e) => show_page(&state, &session, id, Some(&message(&e))).await,
+    }
+}
+
+async fn upload(State(state): State<AppState>, session: Session, Path(id): Path<String>, mut multipart: Multipart) -> Response {
+    let id = match expense_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let (mut token, mut file) = (String::new(), None);
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => token = field.text().await.unwrap_or_default(),
+                Some("file") => {
+                    let name = field.file_name().map(str::to_owned);
+                    let kind = field.content_type().unwrap_or("").to_owned();
+                    match field.bytes().await {
+                        Ok(bytes) => file = Some((name, kind, bytes.to_vec())),
+                        Err(_) => return show_page(&state, &session, id, Some("The file is too large: receipts may be at most 10 MB.")).await,
+                    }
+                }
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(_) => return show_page(&state, &session, id, Some("The upload did not arrive whole; please try again.")).await,
+        }
+    }
+    if let Err(r) = session.check(&token) {
+        return r;
+    }
+    let Some((name, kind, bytes)) = file.filter(|f| !f.2.is_empty()) else {
+        return show_page(&state, &session, id, Some("Choose a file to upload.")).await;
+    };
+    match state.app.attach_receipt(&session.caller, id, &kind, name.as_deref(), bytes, None).await {
+        Ok(_) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
+        Err(e) => show_page(&state, &session, id, Some(&message(&e))).await,
+    }
+}
+
+async fn delete_receipt(State(state): State<AppState>, session: Session, Path((id, receipt)): Path<(String, String)>, Form(f): Form<CsrfOnly>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let (Ok(id), Ok(receipt)) = (ExpenseId::parse(&id), ReceiptId::parse(&receipt)) else {
+        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into()).into_response();
+    };
+    match state.app.delete_receipt(&session.caller, receipt).await {
+        Ok(()) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
+        Err(e) => show_page(&state, &session, id, Some(&message(&e))).await,
+    }
+}
+
+/// A receipt's file for the signed-in user: images inline (for previews), PDFs as downloads.
+async fn receipt_file(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+    let Ok(id) = ReceiptId::parse(&id) else {
+        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into()).into_response();
+    };
+    match state.app.receipt_file(&session.caller, id).await {
+        Ok(file) => {
+            let kind = file.receipt.content_type;
+            let disposition = if kind == outlay_domain::ReceiptType::Pdf { "attachment" } else { "inline" };
+            (
+                [
+                    (axum::http::header::CONTENT_TYPE, kind.mime().to_owned()),
+                    (axum::http::header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{}\"", file.receipt.filename)),
+                    (axum::http::header::CACHE_CONTROL, "private, no-store".to_owned()),
+                ],
+                file.bytes,
+            )
+                .into_response()
+        }
+        Err(e) => ErrorPage::from(e).into_response(),
+    }
+}

@@ -1,0 +1,410 @@
+//! Finance pages: payments (one by one or in a batch), policy, exchange rates, the spend
+//! overview with its chart, and the CSV export.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::Form;
+use maud::{Markup, PreEscaped, html};
+use outlay_app::Action;
+use outlay_domain::{CategoryRule, Currency, Money, Policy, ReportId, ReportState, Role, Severity};
+use serde::Deserialize;
+
+use super::{ErrorPage, Session, alert, csrf, message, money, page, url, when};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/payments", get(payments).post(pay_batch))
+        .route("/policy", get(policy).post(save_policy))
+        .route("/rates", get(rates).post(add_rate))
+        .route("/spend", get(spend))
+        .route("/reports.csv", get(export))
+}
+
+fn finance_only(session: &Session) -> Result<(), Response> {
+    if session.has(Role::Finance) {
+        Ok(())
+    } else {
+        Err(ErrorPage(StatusCode::FORBIDDEN, "This page is for finance.".into()).into_response())
+    }
+}
+
+async fn payments_page(state: &AppState, session: &Session, notice: Option<&str>, error: Option<&str>) -> Response {
+    if let Err(r) = finance_only(session) {
+        return r;
+    }
+    let (approved, people) = match tokio::try_join!(state.app.all_reports(&session.caller, Some(ReportState::Approved)), state.app.people(&session.caller)) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let me = session.caller.user.id;
+    let body = html! {
+        p { "Approved reports waiting for payment. You cannot pay a report you approved or your own." }
+        @if let Some(n) = notice { p.ok role="status" { (n) } }
+        (alert(error))
+        @if approved.is_empty() { p.empty { "Nothing to pay." } } @else {
+            form.card method="post" action=(url(state, "/payments")) {
+                (csrf(session))
+                div.table-wrap { table {
+                    thead { tr { th { span.sr-only { "Select" } } th { "Report" } th { "Employee" } th.num { "Total" } th { "Approved" } } }
+                    tbody {
+                        @for r in &approved {
+                            @let mine = r.owner_id == me || r.approvers().any(|a| a == me);
+                            tr {
+                                td { input type="checkbox" name="ids" value=(r.id) disabled[mine] aria-label=(format!("Select {}", r.title)); }
+                                td { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
+                                td { (people.get(&r.owner_id).map_or("", |p| p.name.as_str())) }
+                                td.num { (money(r.total)) }
+                                td { (when(r.updated_at)) }
+                            }
+                        }
+                    }
+                } }
+                label { "Payment reference for the selected reports" input type="text" name="reference" maxlength="200" required; }
+                button type="submit" { "Pay selected" }
+            }
+        }
+        p { a href=(url(state, "/reports.csv")) download { "Export all reports (CSV)" } }
+    };
+    page(state, session, "Payments", body).await
+}
+
+async fn payments(State(state): State<AppState>, session: Session) -> Response {
+    payments_page(&state, &session, None, None).await
+}
+
+#[derive(Deserialize)]
+struct BatchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ids: Vec<String>,
+    #[serde(default)]
+    reference: String,
+}
+
+async fn pay_batch(State(state): State<AppState>, session: Session, Form(f): Form<BatchForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    if f.ids.is_empty() {
+        return payments_page(&state, &session, None, Some("Select at least one report to pay.")).await;
+    }
+    let (mut paid, mut failed) = (0, Vec::new());
+    for raw in &f.ids {
+        let Ok(id) = ReportId::parse(raw) else { continue };
+        // Each payment is its own transaction: one refusal does not undo the others.
+        match state.app.transition(&session.caller, id, Action::Pay(f.reference.clone()), None, None).await {
+            Ok(_) => paid += 1,
+            Err(e) => failed.push(message(&e)),
+        }
+    }
+    let notice = format!("{paid} report(s) marked paid with reference {}.", f.reference.trim());
+    let error = (!failed.is_empty()).then(|| format!("{} could not be paid: {}", failed.len(), failed.join("; ")));
+    payments_page(&state, &session, Some(&notice), error.as_deref()).await
+}
+
+fn severity_select(name: &str, current: Option<Severity>, allow_off: bool) -> Markup {
+    html! {
+        select name=(name) {
+            @if allow_off { option value="" selected[current.is_none()] { "off" } }
+            option value="soft" selected[current == Some(Severity::Soft)] { "soft (needs a justification)" }
+            option value="hard" selected[current == Some(Severity::Hard)] { "hard (blocks submission)" }
+        }
+    }
+}
+
+async fn policy_page(state: &AppState, session: &Session, error: Option<&str>, notice: Option<&str>) -> Response {
+    if let Err(r) = finance_only(session) {
+        return r;
+    }
+    let p = match state.app.policy(&session.caller).await {
+        Ok(p) => p,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let amount = |m: Option<Money>| m.map(|m| m.amount_string()).unwrap_or_default();
+    let body = html! {
+        (alert(error))
+        @if let Some(n) = notice { p.ok role="status" { (n) } }
+        form.card method="post" action=(url(state, "/policy")) {
+            (csrf(session))
+            p { "Amounts are in the base currency, " strong { (p.base_currency) } "." }
+            div.grid {
+                label { "Senior approval above" input type="text" name="senior_threshold" value=(p.senior_threshold.amount_string()) inputmode="decimal" required; }
+                label { "Receipt required from (empty: never)" input type="text" name="receipt_required_from" value=(amount(p.receipt_required_from)) inputmode="decimal"; }
+                label { "Missing receipt is" (severity_select("receipt_severity", Some(p.receipt_severity), false)) }
+                label { "Maximum age in days (empty: none)" input type="number" name="max_age_days" min="1" value=(p.max_age_days.map(|d| d.to_string()).unwrap_or_default()); }
+                label { "Duplicates are" (severity_select("duplicates", p.duplicates, true)) }
+                label { "Allowed currencies (empty: any)" input type="text" name="allowed_currencies" value=(p.allowed_currencies.iter().map(Currency::code).collect::<Vec<_>>().join(", ")) placeholder="USD, EUR"; }
+            }
+            fieldset {
+                legend { "Categories (clear a name to remove it)" }
+                div.table-wrap { table {
+                    thead { tr { th { "Name" } th { "Limit per expense" } th { "Over the limit is" } } }
+                    tbody {
+                        @for c in p.categories.iter().map(Some).chain([None, None]) {
+                            tr {
+                                td { input type="text" name="cat_name" value=(c.map_or("", |c| c.name.as_str())) aria-label="Category name"; }
+                                td { input type="text" name="cat_limit" value=(amount(c.and_then(|c| c.limit))) inputmode="decimal" aria-label="Limit"; }
+                                td { (severity_select("cat_severity", Some(c.map_or(Severity::Soft, |c| c.limit_severity)), false)) }
+                            }
+                        }
+                    }
+                } }
+            }
+            button type="submit" { "Save policy" }
+        }
+    };
+    page(state, session, "Policy", body).await
+}
+
+async fn policy(State(state): State<AppState>, session: Session) -> Response {
+    policy_page(&state, &session, None, None).await
+}
+
+#[derive(Deserialize)]
+struct PolicyForm {
+    #[serde(default)]
+    csrf: String,
+    senior_threshold: String,
+    #[serde(default)]
+    receipt_required_from: String,
+    receipt_severity: Severity,
+    #[serde(default)]
+    max_age_days: String,
+    #[serde(default)]
+    duplicates: String,
+    #[serde(default)]
+    allowed_currencies: String,
+    #[serde(default)]
+    cat_name: Vec<String>,
+    #[serde(default)]
+    cat_limit: Vec<String>,
+    #[serde(default)]
+    cat_severity: Vec<Severity>,
+}
+
+fn parse_policy(base: Currency, f: &PolicyForm) -> Result<Policy, String> {
+    let money = |what: &str, s: &str| Money::parse(s.trim(), base).map_err(|e| format!("{what}: {e}"));
+    let optional = |what: &str, s: &str| if s.trim().is_empty() { Ok(None) } else { money(what, s).map(Some) };
+    let categories = f
+        .cat_name
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.trim().is_empty())
+        .map(|(i, n)| {
+            Ok(CategoryRule {
+                name: n.trim().to_lowercase(),
+                limit: optional(n, f.cat_limit.get(i).map_or("", String::as_str))?,
+                limit_severity: f.cat_severity.get(i).copied().unwrap_or(Severity::Soft),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let policy = Policy {
+        base_currency: base,
+        senior_threshold: money("senior threshold", &f.senior_threshold)?,
+        categories,
+        receipt_required_from: optional("receipt required from", &f.receipt_required_from)?,
+        receipt_severity: f.receipt_severity,
+        max_age_days: if f.max_age_days.trim().is_empty() { None } else { Some(f.max_age_days.trim().parse().map_err(|_| "maximum age: a whole number of days".to_owned())?) },
+        duplicates: match f.duplicates.as_str() {
+            "soft" => Some(Severity::Soft),
+            "hard" => Some(Severity::Hard),
+            _ => None,
+        },
+        allowed_currencies: f
+            .allowed_currencies
+            .split([',', ' '])
+            .filter(|c| !c.is_empty())
+            .map(|c| Currency::parse(&c.to_uppercase()).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?,
+    };
+    policy.validate().map_err(|e| e.to_string())?;
+    Ok(policy)
+}
+
+async fn save_policy(State(state): State<AppState>, session: Session, Form(f): Form<PolicyForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let base = match state.app.policy(&session.caller).await {
+        Ok(p) => p.base_currency,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let result = match parse_policy(base, &f) {
+        Ok(p) => state.app.put_policy(&session.caller, p).await.map_err(|e| message(&e)),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => policy_page(&state, &session, None, Some("Policy saved.")).await,
+        Err(e) => {
+            let mut r = policy_page(&state, &session, Some(&e), None).await;
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            r
+        }
+    }
+}
+
+async fn rates_page(state: &AppState, session: &Session, error: Option<&str>) -> Response {
+    let (base, list) = match state.app.rates(&session.caller).await {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let body = html! {
+        p { "One unit of a currency in " (base) ", by day. An expense uses the rate of its own date, or the nearest earlier one up to 7 days old." }
+        (alert(error))
+        form.card.inline method="post" action=(url(state, "/rates")) {
+            (csrf(session))
+            label { "Date" input type="date" name="date" value=(chrono::Utc::now().date_naive()) required; }
+            label { "Currency" input type="text" name="currency" maxlength="3" pattern="[A-Za-z]{3}" placeholder="EUR" required; }
+            label { "Rate" input type="text" name="rate" inputmode="decimal" placeholder="1.0850" required; }
+            button type="submit" { "Add rate" }
+        }
+        @if list.is_empty() { p.empty { "No rates yet." } } @else {
+            div.table-wrap { table {
+                thead { tr { th { "Date" } th { "Currency" } th.num { "Rate" } } }
+                tbody { @for r in &list { tr { td { (r.date) } td { (r.currency) } td.num { (r.rate) } } } }
+            } }
+        }
+    };
+    page(state, session, "Exchange rates", body).await
+}
+
+async fn rates(State(state): State<AppState>, session: Session) -> Response {
+    rates_page(&state, &session, None).await
+}
+
+#[derive(Deserialize)]
+struct RateForm {
+    #[serde(default)]
+    csrf: String,
+    date: String,
+    currency: String,
+    rate: String,
+}
+
+async fn add_rate(State(state): State<AppState>, session: Session, Form(f): Form<RateForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    match state.app.put_rates(&session.caller, vec![(f.date, f.currency.trim().to_uppercase(), f.rate.trim().to_owned())]).await {
+        Ok(_) => Redirect::to(&url(&state, "/rates")).into_response(),
+        Err(e) => {
+            let mut r = rates_page(&state, &session, Some(&message(&e))).await;
+            if r.status().is_success() {
+                *r.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            r
+        }
+    }
+}
+
+/// A horizontal bar chart, drawn on the server.
+fn bars(title: &str, rows: &[(String, i64)], currency: Currency) -> Markup {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);
+    let height = rows.len() * 28 + 10;
+    let mut svg = format!(
+        r#"<svg class="chart" role="img" aria-label="{title}" viewBox="0 0 640 {height}" width="100%" xmlns="http://www.w3.org/2000/svg">"#
+    );
+    for (i, (label, minor)) in rows.iter().enumerate() {
+        let y = i * 28 + 5;
+        let w = (*minor as f64 / max as f64 * 380.0).max(1.0);
+        let amount = Money::from_minor(*minor, currency).map(|m| m.amount_string()).unwrap_or_default();
+        svg.push_str(&format!(
+            r#"<text x="0" y="{ty}" class="label">{label}</text><rect x="140" y="{y}" width="{w:.1}" height="20" rx="3" class="bar"/><text x="{tx:.1}" y="{ty}" class="value">{amount}</text>"#,
+            ty = y + 15,
+            label = maud::html! { (label) }.into_string(),
+            tx = 146.0 + w,
+        ));
+    }
+    svg.push_str("</svg>");
+    html! { figure { figcaption { (title) " (" (currency) ")" } (PreEscaped(svg)) } }
+}
+
+async fn spend(State(state): State<AppState>, session: Session) -> Response {
+    if let Err(r) = finance_only(&session) {
+        return r;
+    }
+    let s = match state.app.spend(&session.caller).await {
+        Ok(s) => s,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
+    let mut by_month: BTreeMap<String, i64> = BTreeMap::new();
+    let months: Vec<String> = s.rows.iter().map(|r| r.month.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    for r in &s.rows {
+        *by_category.entry(r.category.clone()).or_default() += r.total.minor();
+        *by_month.entry(r.month.clone()).or_default() += r.total.minor();
+    }
+    let cell = |m: &str, c: &str| s.rows.iter().find(|r| r.month == m && r.category == c).map(|r| r.total.amount_string()).unwrap_or_default();
+    let body = html! {
+        p { "Approved and paid expenses, by the month they were spent in." }
+        @if s.rows.is_empty() { p.empty { "No approved spend yet." } } @else {
+            div.charts {
+                (bars("By category", &by_category.into_iter().collect::<Vec<_>>(), s.currency))
+                (bars("By month", &by_month.into_iter().collect::<Vec<_>>(), s.currency))
+            }
+            div.table-wrap { table {
+                thead { tr { th { "Category" } @for m in &months { th.num { (m) } } } }
+                tbody {
+                    @for c in s.rows.iter().map(|r| r.category.clone()).collect::<std::collections::BTreeSet<_>>() {
+                        tr { td { (c) } @for m in &months { td.num { (cell(m, &c)) } } }
+                    }
+                }
+            } }
+        }
+    };
+    page(&state, &session, "Spend", body).await
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+}
+
+async fn export(State(state): State<AppState>, session: Session) -> Response {
+    if let Err(r) = finance_only(&session) {
+        return r;
+    }
+    let (reports, people) = match tokio::try_join!(state.app.all_reports(&session.caller, None), state.app.people(&session.caller)) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = ["report_id", "title", "employee", "email", "state", "total", "currency", "submitted_at", "paid_at", "payment_reference"];
+    let mut rows = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
+    for r in &reports {
+        let who = people.get(&r.owner_id);
+        rows.push(vec![
+            r.id.to_string(),
+            cell(&r.title),
+            cell(who.map_or("", |p| p.name.as_str())),
+            cell(who.map_or("", |p| p.email.as_str())),
+            r.state.as_str().to_owned(),
+            r.total.map(|t| t.amount_string()).unwrap_or_default(),
+            r.total.map(|t| t.currency().code().to_owned()).unwrap_or_default(),
+            r.submitted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            r.payment.as_ref().map(|p| p.at.to_rfc3339()).unwrap_or_default(),
+            cell(r.payment.as_ref().map_or("", |p| p.reference.as_str())),
+        ]);
+    }
+    for row in rows {
+        if let Err(e) = out.write_record(&row) {
+            return ErrorPage::from(outlay_app::AppError::Internal(e.into())).into_response();
+        }
+    }
+    let bytes = out.into_inner().unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"outlay-reports.csv\""),
+        ],
+        bytes,
+    )
+        .into_response()
+}

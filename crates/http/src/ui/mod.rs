@@ -1,0 +1,420 @@
+//! The web UI: server-rendered HTML (maud) over the same use cases as the API, so it enforces
+//! exactly the same rules. No JavaScript build chain: one small CSS file and one small script,
+//! both embedded in the binary. Pages work without the script; it only adds drag and drop,
+//! image previews and confirmation prompts.
+//!
+//! Sessions: the access token in an `HttpOnly`, `SameSite=Strict` cookie (`Secure` behind
+//! HTTPS), renewed on every page so that it expires after 15 idle minutes. Every form that
+//! changes something carries a CSRF token (an HMAC of the user id under a server key) that is
+//! checked before anything else.
+
+mod admin;
+mod expenses;
+mod finance;
+mod reports;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::Form;
+use hmac::{Hmac, Mac};
+use maud::{DOCTYPE, Markup, html};
+use outlay_app::{AppError, Caller};
+use outlay_domain::{Money, ReportState, Role};
+use serde::Deserialize;
+use sha2::Sha256;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "outlay_session";
+
+const CSS: &str = include_str!("assets/app.css");
+const JS: &str = include_str!("assets/app.js");
+
+/// A page's content security policy: nothing inline, nothing from elsewhere, no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The UI's routes.
+pub fn router() -> Router<AppState> {
+    let pages = Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/notifications", get(notifications).post(read_notifications))
+        .merge(expenses::router())
+        .merge(reports::router())
+        .merge(finance::router())
+        .merge(admin::router())
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
+    Router::new()
+        .route("/assets/app.css", get(|| async { asset(CSS, "text/css; charset=utf-8") }))
+        .route("/assets/app.js", get(|| async { asset(JS, "text/javascript; charset=utf-8") }))
+        .merge(pages)
+}
+
+fn asset(body: &'static str, kind: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+/// A link inside the UI, under the configured base path.
+pub(crate) fn url(state: &AppState, path: &str) -> String {
+    format!("{}{path}", state.base_path)
+}
+
+/// The signed-in user of a page, with their CSRF token.
+pub(crate) struct Session {
+    pub caller: Caller,
+    pub csrf: String,
+    cookie: Option<String>,
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (name, value) = c.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
+    state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+}
+
+fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> String {
+    let path = if state.base_path.is_empty() { "/" } else { &state.base_path };
+    let secure = if is_https(state, headers) { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+}
+
+impl AppState {
+    fn csrf_for(&self, caller: &Caller) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.session_key).expect("HMAC takes keys of any length");
+        mac.update(format!("csrf:{}", caller.user.id).as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || {
+            let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+            let next = next.strip_prefix(&state.base_path).unwrap_or(&next).to_owned();
+            let target = format!("{}?next={}", url(state, "/login"), urlencode(&next));
+            let mut r = Redirect::to(&target).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie(state, &parts.headers, "", 0)) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        };
+        let Some(token) = session_token(&parts.headers) else { return Err(to_login()) };
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let caller = state.app.authenticate(&token, source).await.map_err(|_| to_login())?;
+        tracing::Span::current().record("user_id", tracing::field::display(caller.user.id));
+        let renewed = state.app.reissue_token(&caller).ok().map(|t| cookie(state, &parts.headers, &t.token, t.expires_in));
+        Ok(Session { csrf: state.csrf_for(&caller), caller, cookie: renewed })
+    }
+}
+
+impl Session {
+    /// Refuses a form whose CSRF token is not this user's.
+    pub fn check(&self, token: &str) -> Result<(), Response> {
+        let expected = self.csrf.as_bytes();
+        let ok = token.len() == expected.len() && token.bytes().zip(expected).fold(0_u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if ok {
+            Ok(())
+        } else {
+            Err(ErrorPage(StatusCode::FORBIDDEN, "This form did not come from this Outlay page or has expired. Go back, reload the page and try again.".into()).into_response())
+        }
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.caller.user.has(role)
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A whole page, with the navigation for the session's roles.
+pub(crate) async fn page(state: &AppState, session: &Session, title: &str, body: Markup) -> Response {
+    let unread = state
+        .app
+        .notifications(&session.caller, &outlay_app::PageRequest { limit: 1, cursor: None })
+        .await
+        .map_or(0, |(_, n)| n);
+    let u = |p: &str| url(state, p);
+    let nav: Vec<(&str, String, bool)> = vec![
+        ("Expenses", u("/expenses"), true),
+        ("Reports", u("/reports"), true),
+        ("Approvals", u("/approvals"), session.has(Role::Manager) || session.has(Role::Finance)),
+        ("Team", u("/team"), session.has(Role::Manager)),
+        ("Payments", u("/payments"), session.has(Role::Finance)),
+        ("Spend", u("/spend"), session.has(Role::Finance)),
+        ("Policy", u("/policy"), session.has(Role::Finance)),
+        ("Rates", u("/rates"), session.has(Role::Finance)),
+        ("Users", u("/admin/users"), session.has(Role::Admin)),
+        ("Audit", u("/admin/audit"), session.has(Role::Admin)),
+    ];
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Outlay" }
+                link rel="stylesheet" href=(u("/assets/app.css"));
+                script type="module" src=(u("/assets/app.js")) {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href=(u("/expenses")) { "Outlay" }
+                    nav aria-label="Main" {
+                        @for (label, href, shown) in &nav {
+                            @if *shown { a href=(href) { (label) } }
+                        }
+                        a href=(u("/notifications")) {
+                            "Notifications"
+                            @if unread > 0 { " " span.badge aria-label=(format!("{unread} unread")) { (unread) } }
+                        }
+                    }
+                    form.logout method="post" action=(u("/logout")) {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        span.who { (session.caller.user.name) }
+                        button.link type="submit" { "Sign out" }
+                    }
+                }
+                main #main { h1 { (title) } (body) }
+            }
+        }
+    };
+    let mut response = markup.into_response();
+    if let Some(c) = session.cookie.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An error shown as a page, in plain words.
+pub(crate) struct ErrorPage(pub StatusCode, pub String);
+
+impl From<AppError> for ErrorPage {
+    fn from(e: AppError) -> Self {
+        let api = crate::error::ApiError::from(e);
+        let response = api.into_response();
+        let status = response.status();
+        let message = match status {
+            StatusCode::NOT_FOUND => "There is nothing here, or it is not yours to see.".to_owned(),
+            StatusCode::FORBIDDEN => "You do not have access to this page or action.".to_owned(),
+            StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong on our side. Please try again.".to_owned(),
+            _ => "That did not work.".to_owned(),
+        };
+        ErrorPage(status, message)
+    }
+}
+
+impl IntoResponse for ErrorPage {
+    fn into_response(self) -> Response {
+        let markup = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (self.0.as_u16()) " · Outlay" }
+                    link rel="stylesheet" href="/assets/app.css";
+                }
+                body {
+                    main #main.error-page {
+                        h1 { (self.0.as_u16()) " " (self.0.canonical_reason().unwrap_or("Error")) }
+                        p.error role="alert" { (self.1) }
+                        p { a href="/" { "Go to your expenses" } " or use your browser's back button." }
+                    }
+                }
+            }
+        };
+        (self.0, markup).into_response()
+    }
+}
+
+/// The message of a use case's error, for showing next to the form that caused it.
+pub(crate) fn message(e: &AppError) -> String {
+    match e {
+        AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+        AppError::NotFound(_) => "There is nothing here, or it is not yours to see.".into(),
+        other => other.to_string(),
+    }
+}
+
+/// An amount for people, or a dash.
+pub(crate) fn money(m: Option<Money>) -> String {
+    m.map_or_else(|| "—".to_owned(), |m| format!("{} {}", m.amount_string(), m.currency()))
+}
+
+/// A report state as a badge.
+pub(crate) fn state_badge(s: ReportState) -> Markup {
+    html! { span class=(format!("state state-{}", s.as_str())) { (s.as_str().replace('_', " ")) } }
+}
+
+/// A timestamp for people (UTC).
+pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A hidden CSRF field.
+pub(crate) fn csrf(session: &Session) -> Markup {
+    html! { input type="hidden" name="csrf" value=(session.csrf); }
+}
+
+/// An error message next to a form.
+pub(crate) fn alert(error: Option<&str>) -> Markup {
+    html! { @if let Some(e) = error { p.error role="alert" { (e) } } }
+}
+
+async fn home(State(state): State<AppState>) -> Redirect {
+    Redirect::to(&url(&state, "/expenses"))
+}
+
+#[derive(Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+fn login_markup(state: &AppState, error: Option<&str>, next: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Sign in · Outlay" }
+                link rel="stylesheet" href=(url(state, "/assets/app.css"));
+            }
+            body.login {
+                main #main {
+                    h1 { "Outlay" }
+                    p.lead { "Expenses, approvals and payment, in one place." }
+                    form.card method="post" action=(url(state, "/login")) {
+                        (alert(error))
+                        input type="hidden" name="next" value=(next);
+                        label for="email" { "Email" }
+                        input #email type="email" name="email" autocomplete="username" required autofocus;
+                        label for="password" { "Password" }
+                        input #password type="password" name="password" autocomplete="current-password" required;
+                        button type="submit" { "Sign in" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn login_page(State(state): State<AppState>, axum::extract::Query(q): axum::extract::Query<Next>) -> Response {
+    let next = q.next.unwrap_or_default();
+    (login_markup(&state, None, &next)).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let next = f.next.unwrap_or_default();
+    match state.app.login(&f.email, &f.password).await {
+        Ok(token) => {
+            // Only paths inside Outlay: never an open redirect.
+            let target = if next.starts_with('/') && !next.starts_with("//") { next } else { "/expenses".to_owned() };
+            let mut r = Redirect::to(&url(&state, &target)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie(&state, &headers, &token.token, token.expires_in)) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => (StatusCode::UNAUTHORIZED, login_markup(&state, Some(&message(&e)), &next)).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let mut r = Redirect::to(&url(&state, "/login")).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie(&state, &headers, "", 0)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn notifications(State(state): State<AppState>, session: Session) -> Response {
+    let (page_items, unread) = match state.app.notifications(&session.caller, &outlay_app::PageRequest { limit: 100, cursor: None }).await {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let body = html! {
+        p { (unread) " unread." }
+        @if unread > 0 {
+            form method="post" action=(url(&state, "/notifications")) {
+                (csrf(&session))
+                button type="submit" { "Mark all as read" }
+            }
+        }
+        @if page_items.items.is_empty() { p.empty { "Nothing yet." } }
+        ul.notes {
+            @for n in &page_items.items {
+                li class=(if n.read_at.is_none() { "unread" } else { "" }) {
+                    @if let Some(r) = n.report_id { a href=(url(&state, &format!("/reports/{r}"))) { (n.title) } } @else { (n.title) }
+                    " " small { (when(n.created_at)) }
+                }
+            }
+        }
+    };
+    page(&state, &session, "Notifications", body).await
+}
+
+async fn read_notifications(State(state): State<AppState>, session: Session, Form(f): Form<CsrfOnly>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    match state.app.read_notifications(&session.caller, None).await {
+        Ok(()) => Redirect::to(&url(&state, "/notifications")).into_response(),
+        Err(e) => ErrorPage::from(e).into_response(),
+    }
+}
+
+/// Answers 404 as a page for browsers and as JSON for the API.
+pub(crate) async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        crate::error::no_route().await.into_response()
+    } else {
+        ErrorPage(StatusCode::NOT_FOUND, "There is no such page.".into()).into_response()
+    }
+}

@@ -1,0 +1,352 @@
+//! Report pages: the owner's list and report builder, the report page with its actions,
+//! receipts and history, the approvals inbox and the manager's team view.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::Form;
+use maud::{Markup, html};
+use outlay_app::{Action, PageRequest, Person, ReportDetails};
+use outlay_domain::{ExpenseId, Level, Report, ReportId, ReportState, Role, UserId};
+use serde::Deserialize;
+
+use super::{ErrorPage, Session, alert, csrf, message, money, page, state_badge, url, when};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/reports", get(list).post(create))
+        .route("/reports/{id}", get(show))
+        .route("/reports/{id}/{action}", post(act))
+        .route("/approvals", get(approvals))
+        .route("/team", get(team))
+}
+
+fn name(people: &BTreeMap<UserId, Person>, id: UserId) -> String {
+    people.get(&id).map_or_else(|| "someone".to_owned(), |p| p.name.clone())
+}
+
+/// A table of reports.
+pub(super) fn table(state: &AppState, reports: &[Report], people: &BTreeMap<UserId, Person>, owner: bool) -> Markup {
+    html! {
+        @if reports.is_empty() { p.empty { "Nothing here." } } @else {
+            div.table-wrap { table {
+                thead { tr { th { "Report" } @if owner { th { "Employee" } } th { "State" } th.num { "Total" } th { "Submitted" } } }
+                tbody {
+                    @for r in reports {
+                        tr {
+                            td { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
+                            @if owner { td { (name(people, r.owner_id)) } }
+                            td { (state_badge(r.state)) }
+                            td.num { (money(r.total)) }
+                            td { (r.submitted_at.map(when).unwrap_or_default()) }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NewReportForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    expense_ids: Vec<String>,
+}
+
+async fn list_page(state: &AppState, session: &Session, error: Option<&str>, f: &NewReportForm) -> Response {
+    let app = &state.app;
+    let page_req = PageRequest { limit: 100, cursor: None };
+    let (reports, expenses, people) = match tokio::try_join!(
+        app.list_reports(&session.caller, "mine", None, &page_req),
+        app.list_expenses(&session.caller, &page_req),
+        app.people(&session.caller)
+    ) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let free: Vec<_> = expenses.items.iter().filter(|i| i.expense.report_id.is_none()).collect();
+    let body = html! {
+        section {
+            h2 { "New report" }
+            (alert(error))
+            @if free.is_empty() { p.empty { "Every expense is already in a report. " a href=(url(state, "/expenses")) { "Add an expense" } " first." } } @else {
+                form.card method="post" action=(url(state, "/reports")) {
+                    (csrf(session))
+                    label { "Title" input type="text" name="title" value=(f.title) maxlength="200" required; }
+                    label { "Business purpose" input type="text" name="purpose" value=(f.purpose) maxlength="2000"; }
+                    fieldset {
+                        legend { "Expenses to include" }
+                        @for info in &free {
+                            @let e = &info.expense;
+                            label.check {
+                                input type="checkbox" name="expense_ids" value=(e.id) checked[f.expense_ids.contains(&e.id.to_string())];
+                                (e.details.date()) " · " (e.details.merchant()) " · " (money(Some(e.details.amount())))
+                                @if !info.violations.is_empty() { " " span.warn { (info.violations.len()) " issue(s)" } }
+                            }
+                        }
+                    }
+                    button type="submit" { "Create report" }
+                }
+            }
+        }
+        section { h2 { "Your reports" } (table(state, &reports.items, &people, false)) }
+    };
+    page(state, session, "Reports", body).await
+}
+
+async fn list(State(state): State<AppState>, session: Session) -> Response {
+    list_page(&state, &session, None, &NewReportForm::default()).await
+}
+
+async fn create(State(state): State<AppState>, session: Session, Form(f): Form<NewReportForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let ids: Result<Vec<ExpenseId>, _> = f.expense_ids.iter().map(|i| ExpenseId::parse(i)).collect();
+    let result = match ids {
+        Ok(expense_ids) if !expense_ids.is_empty() => {
+            let new = outlay_app::NewReport { title: f.title.clone(), purpose: f.purpose.clone(), expense_ids };
+            state.app.create_report(&session.caller, new, None).await.map_err(|e| message(&e))
+        }
+        Ok(_) => Err("Choose at least one expense.".to_owned()),
+        Err(_) => Err("One of the expenses is not valid.".to_owned()),
+    };
+    match result {
+        Ok(d) => Redirect::to(&url(&state, &format!("/reports/{}", d.report.id))).into_response(),
+        Err(msg) => {
+            let mut r = list_page(&state, &session, Some(&msg), &f).await;
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            r
+        }
+    }
+}
+
+fn report_id(raw: &str) -> Result<ReportId, Response> {
+    ReportId::parse(raw).map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such report.".into()).into_response())
+}
+
+/// The actions this user might take on the report now; the use cases decide for certain.
+fn actions(state: &AppState, session: &Session, d: &ReportDetails) -> Markup {
+    let r = &d.report;
+    let me = session.caller.user.id;
+    let base = format!("/reports/{}", r.id);
+    let owner = r.owner_id == me;
+    let step = r.current_step();
+    let deciding = step.is_some_and(|s| match s.level {
+        Level::Manager | Level::Senior => s.approver_id == Some(me),
+        Level::Finance => session.has(Role::Finance) && !owner && !r.approved_before_finance(me),
+    });
+    let paying = r.state == ReportState::Approved && session.has(Role::Finance) && !owner && !r.approvers().any(|a| a == me);
+    html! {
+        div.actions {
+            @if owner && r.state.is_editable() {
+                form method="post" action=(url(state, &format!("{base}/submit"))) { (csrf(session)) button type="submit" { "Submit for approval" } }
+            }
+            @if owner && r.state.is_pending() && r.steps.iter().all(|s| s.decision.is_none()) {
+                form method="post" action=(url(state, &format!("{base}/withdraw"))) { (csrf(session)) button.secondary type="submit" { "Withdraw" } }
+            }
+            @if deciding {
+                form.card method="post" action=(url(state, &format!("{base}/approve"))) {
+                    (csrf(session))
+                    label { "Comment (optional)" input type="text" name="comment" maxlength="1000"; }
+                    button type="submit" { "Approve" }
+                }
+                form.card method="post" action=(url(state, &format!("{base}/reject"))) {
+                    (csrf(session))
+                    label { "Reason for rejection (required)" textarea name="reason" maxlength="1000" required {} }
+                    button.danger type="submit" { "Reject" }
+                }
+            }
+            @if paying {
+                form.card method="post" action=(url(state, &format!("{base}/pay"))) {
+                    (csrf(session))
+                    label { "Payment reference" input type="text" name="reference" maxlength="200" required; }
+                    button type="submit" { "Mark paid" }
+                }
+            }
+        }
+    }
+}
+
+async fn show_page(state: &AppState, session: &Session, id: ReportId, error: Option<&str>) -> Response {
+    let app = &state.app;
+    let (d, history, people) = match tokio::try_join!(app.report(&session.caller, id), app.report_history(&session.caller, id), app.people(&session.caller)) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let r = &d.report;
+    let total = outlay_app::report_total(&d.expenses).or(r.total);
+    let body = html! {
+        div.summary {
+            (state_badge(r.state))
+            span { "Total " strong { (money(total)) } }
+            span { "Employee: " (name(&people, r.owner_id)) }
+            @if let Some(t) = r.submitted_at { span { "Submitted " (when(t)) } }
+        }
+        @if !r.purpose.is_empty() { p { (r.purpose) } }
+        @if let Some(reason) = &r.rejection_reason { p.error role="status" { strong { "Rejected: " } (reason) } }
+        @if let Some(p) = &r.payment { p.ok { "Paid by " (name(&people, p.by)) " on " (when(p.at)) ", reference " strong { (p.reference) } } }
+        (alert(error))
+        (actions(state, session, &d))
+        @if !r.steps.is_empty() {
+            section { h2 { "Approval steps" }
+                ol.steps {
+                    @for s in &r.steps {
+                        li {
+                            strong { (format!("{:?}", s.level).to_lowercase()) } " · "
+                            @if let Some(a) = s.approver_id { (name(&people, a)) } @else { "any eligible finance user" }
+                            " · "
+                            @match &s.decision {
+                                Some(dec) => { (format!("{:?}", dec.outcome).to_lowercase()) " by " (name(&people, dec.by)) " " small { (when(dec.at)) }
+                                    @if let Some(n) = &dec.note { " — “" (n) "”" } }
+                                None => { "waiting" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Expenses" }
+            div.table-wrap { table {
+                thead { tr { th { "Date" } th { "Merchant" } th { "Category" } th.num { "Amount" } th.num { "Base amount" } th { "Policy" } } }
+                tbody {
+                    @for info in &d.expenses {
+                        @let e = &info.expense;
+                        tr {
+                            td { (e.details.date()) }
+                            td { @if r.owner_id == session.caller.user.id { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } } @else { (e.details.merchant()) } }
+                            td { (e.details.category()) }
+                            td.num { (money(Some(e.details.amount()))) }
+                            td.num { (money(e.base_amount)) }
+                            td { @if info.violations.is_empty() { span.ok { "ok" } } @else { (super::expenses::violations(info)) }
+                                 @if let Some(j) = &e.justification { p.just { "Justification: " (j) } } }
+                        }
+                    }
+                }
+            } }
+            div.receipts {
+                @for info in &d.expenses {
+                    @for rc in info.receipts.iter().filter(|x| x.state == outlay_domain::ReceiptState::Stored) {
+                        figure.receipt {
+                            @if rc.content_type == outlay_domain::ReceiptType::Pdf {
+                                a href=(url(state, &format!("/receipts/{}", rc.id))) { span.pdf-icon aria-hidden="true" { "PDF" } }
+                            } @else {
+                                img src=(url(state, &format!("/receipts/{}", rc.id))) alt=(format!("Receipt for {}", info.expense.details.merchant())) loading="lazy";
+                            }
+                            figcaption { (info.expense.details.merchant()) ": " a href=(url(state, &format!("/receipts/{}", rc.id))) { (rc.filename) } }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "History" }
+            ol.timeline {
+                @for ev in &history {
+                    li {
+                        time { (when(ev.record.at)) } " "
+                        strong { (ev.record.action.trim_start_matches("report.")) } " by "
+                        (ev.record.actor_id.as_deref().and_then(|a| UserId::parse(a).ok()).map_or_else(|| "the system".to_owned(), |a| name(&people, a)))
+                    }
+                }
+            }
+        }
+    };
+    page(state, session, &r.title, body).await
+}
+
+async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+    match report_id(&id) {
+        Ok(id) => show_page(&state, &session, id, None).await,
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    comment: Option<String>,
+    reason: Option<String>,
+    reference: Option<String>,
+}
+
+async fn act(State(state): State<AppState>, session: Session, Path((id, action)): Path<(String, String)>, Form(f): Form<ActionForm>) -> Response {
+    if let Err(r) = session.check(&f.csrf) {
+        return r;
+    }
+    let id = match report_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let action = match action.as_str() {
+        "submit" => Action::Submit,
+        "withdraw" => Action::Withdraw,
+        "approve" => Action::Approve(f.comment.filter(|c| !c.trim().is_empty())),
+        "reject" => Action::Reject(f.reason.unwrap_or_default()),
+        "pay" => Action::Pay(f.reference.unwrap_or_default()),
+        _ => return ErrorPage(StatusCode::NOT_FOUND, "There is no such action.".into()).into_response(),
+    };
+    match state.app.transition(&session.caller, id, action, None, None).await {
+        Ok(_) => Redirect::to(&url(&state, &format!("/reports/{id}"))).into_response(),
+        Err(e) => {
+            let msg = match &e {
+                outlay_app::AppError::PolicyViolations(list) => format!(
+                    "The report cannot be submitted yet: {}. Fix the expenses (or add a justification for soft rules) and submit again.",
+                    list.iter().map(|(_, v)| v.message.as_str()).collect::<Vec<_>>().join("; ")
+                ),
+                other => message(other),
+            };
+            let status = crate::error::ApiError::from(e).into_response().status();
+            let mut r = show_page(&state, &session, id, Some(&msg)).await;
+            if r.status().is_success() {
+                *r.status_mut() = status;
+            }
+            r
+        }
+    }
+}
+
+async fn approvals(State(state): State<AppState>, session: Session) -> Response {
+    if !session.has(Role::Manager) && !session.has(Role::Finance) {
+        return ErrorPage(StatusCode::FORBIDDEN, "The approvals inbox is for managers and finance.".into()).into_response();
+    }
+    let page_req = PageRequest { limit: 100, cursor: None };
+    let (queue, people) = match tokio::try_join!(state.app.list_reports(&session.caller, "approvals", None, &page_req), state.app.people(&session.caller)) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let body = html! {
+        p { "What waits for your decision, oldest first." }
+        (table(&state, &queue.items, &people, true))
+    };
+    page(&state, &session, "Approvals", body).await
+}
+
+async fn team(State(state): State<AppState>, session: Session) -> Response {
+    if !session.has(Role::Manager) {
+        return ErrorPage(StatusCode::FORBIDDEN, "The team view is for managers.".into()).into_response();
+    }
+    let page_req = PageRequest { limit: 100, cursor: None };
+    let (decided, people) = match tokio::try_join!(state.app.list_reports(&session.caller, "decided", None, &page_req), state.app.people(&session.caller)) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let body = html! {
+        p { "Reports you have approved or rejected, newest first." }
+        (table(&state, &decided.items, &people, true))
+    };
+    page(&state, &session, "Team", body).await
+}

@@ -1,0 +1,69 @@
+// Starts `outlay demo` on a free port with a fresh data folder, and Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+export const shots = join(root, 'e2e', 'screenshots');
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.on('error', reject);
+  });
+}
+
+export async function startOutlay() {
+  const bin = process.env.OUTLAY_BIN || join(root, 'target', 'debug', 'outlay');
+  if (!existsSync(bin)) throw new Error(`no outlay binary at ${bin}: run cargo build first`);
+  const port = await freePort();
+  const data = mkdtempSync(join(tmpdir(), 'outlay-e2e-'));
+  const child = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--data-dir', data], {
+    env: { ...process.env, OUTLAY_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) return { base, child, data }; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('outlay did not start');
+}
+
+export async function startBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium)`);
+  }
+  mkdirSync(shots, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// A signed-in page for one of the demo users.
+export async function signIn(browser, base, who, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('#email', `${who}@example.com`);
+  await page.fill('#password', 'demo-password');
+  await Promise.all([page.waitForURL(/\/expenses$/), page.click('button[type=submit]')]);
+  return { context, page };
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+// A real 1x1 PNG.
+export const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082', 'hex');
