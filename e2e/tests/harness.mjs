@@ -67,3 +67,17 @@ export async function shot(page, name) {
 
 // A real 1x1 PNG.
 export const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082', 'hex');
+
+// A receipt-looking PNG drawn in the browser, so screenshots show something real.
+export async function receiptPng(page, lines) {
+  const dataUrl = await page.evaluate((text) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 240; canvas.height = 300;
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#fffdf5'; g.fillRect(0, 0, 240, 300);
+    g.fillStyle = '#222'; g.font = 'bold 18px monospace';
+    text.forEach((line, i) => { g.fillText(line, 16, 40 + i * 32); g.font = '15px monospace'; });
+    return canvas.toDataURL('image/png');
+  }, lines);
+  return Buffer.from(dataUrl.split(',')[1], 'base64');
+}

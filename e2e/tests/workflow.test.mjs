@@ -1,7 +1,7 @@
 // Every role does its whole job in the browser, as the demo users.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOutlay, startBrowser, signIn, shot, PNG } from './harness.mjs';
+import { startOutlay, startBrowser, signIn, shot, receiptPng } from './harness.mjs';
 
 let server;
 let browser;
@@ -37,7 +37,8 @@ test('a report over the senior threshold goes from the employee through every ap
   const { page: emp } = await signIn(browser, server.base, 'employee');
   await addExpense(emp, { merchant: 'Grand Hotel', category: 'travel', amount: '1200.00' });
   assert.match(await emp.locator('ul.violations').textContent(), /receipt is required/);
-  await emp.setInputFiles('input[type=file]', { name: 'hotel.png', mimeType: 'image/png', buffer: PNG });
+  const png = await receiptPng(emp, ['GRAND HOTEL', 'Berlin', '3 nights', 'Room  1100.00', 'Tax    100.00', 'TOTAL 1200.00']);
+  await emp.setInputFiles('input[type=file]', { name: 'hotel.png', mimeType: 'image/png', buffer: png });
   assert.equal(await emp.locator('.preview img').count(), 1, 'the chosen image is previewed');
   await shot(emp, 'expense');
   await Promise.all([emp.waitForURL(/\/expenses\/[0-9a-f-]{36}$/), emp.click('text=Upload receipt')]);

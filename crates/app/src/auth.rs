@@ -38,7 +38,10 @@ impl App {
 
     /// A fresh token for a signed-in caller (the web UI's sliding session).
     pub fn reissue_token(&self, caller: &Caller) -> Result<AccessToken> {
-        let login = self.login.as_ref().ok_or(AppError::NotFound("local login"))?;
+        let login = self
+            .login
+            .as_ref()
+            .ok_or(AppError::NotFound("local login"))?;
         Ok(login.issue_token(&caller.user)?)
     }
 

@@ -40,11 +40,20 @@ impl App {
     /// inside a company; nothing else about them is shown.
     pub async fn people(&self, _caller: &Caller) -> Result<BTreeMap<UserId, Person>> {
         let mut out = BTreeMap::new();
-        let mut page = PageRequest { limit: PageRequest::MAX, cursor: None };
+        let mut page = PageRequest {
+            limit: PageRequest::MAX,
+            cursor: None,
+        };
         loop {
             let users = self.store.users(&page).await?;
             for u in users.items {
-                out.insert(u.id, Person { name: u.name, email: u.email.to_string() });
+                out.insert(
+                    u.id,
+                    Person {
+                        name: u.name,
+                        email: u.email.to_string(),
+                    },
+                );
             }
             match users.next_cursor {
                 Some(c) => page.cursor = Some(c),
@@ -54,10 +63,20 @@ impl App {
     }
 
     /// Every submitted report, optionally in one state (finance), walking all pages.
-    pub async fn all_reports(&self, caller: &Caller, state: Option<ReportState>) -> Result<Vec<Report>> {
+    pub async fn all_reports(
+        &self,
+        caller: &Caller,
+        state: Option<ReportState>,
+    ) -> Result<Vec<Report>> {
         require(caller, Role::Finance)?;
-        let query = ReportQuery { scope: ReportScope::All, state };
-        let mut page = PageRequest { limit: PageRequest::MAX, cursor: None };
+        let query = ReportQuery {
+            scope: ReportScope::All,
+            state,
+        };
+        let mut page = PageRequest {
+            limit: PageRequest::MAX,
+            cursor: None,
+        };
         let mut out = Vec::new();
         loop {
             let reports = self.store.reports(&query, &page).await?;
@@ -76,8 +95,13 @@ impl App {
         for state in [ReportState::Approved, ReportState::Paid] {
             for report in self.all_reports(caller, Some(state)).await? {
                 for e in self.store.expenses_of_report(report.id).await? {
-                    let Some(base) = e.base_amount.filter(|b| b.currency() == currency) else { continue };
-                    let key = (e.details.date().format("%Y-%m").to_string(), e.details.category().to_owned());
+                    let Some(base) = e.base_amount.filter(|b| b.currency() == currency) else {
+                        continue;
+                    };
+                    let key = (
+                        e.details.date().format("%Y-%m").to_string(),
+                        e.details.category().to_owned(),
+                    );
                     let sum = sums.entry(key).or_default();
                     *sum = sum.saturating_add(base.minor());
                 }
@@ -86,7 +110,13 @@ impl App {
         let rows = sums
             .into_iter()
             .filter_map(|((month, category), minor)| {
-                Money::from_minor(minor, currency).ok().map(|total| SpendRow { month, category, total })
+                Money::from_minor(minor, currency)
+                    .ok()
+                    .map(|total| SpendRow {
+                        month,
+                        category,
+                        total,
+                    })
             })
             .collect();
         Ok(Spend { currency, rows })

@@ -21,19 +21,29 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit))
 }
 
-fn admin_only(session: &Session) -> Result<(), Response> {
+fn admin_only(session: &Session) -> Result<(), ErrorPage> {
     if session.has(Role::Admin) {
         Ok(())
     } else {
-        Err(ErrorPage(StatusCode::FORBIDDEN, "This page is for administrators.".into()).into_response())
+        Err(ErrorPage(
+            StatusCode::FORBIDDEN,
+            "This page is for administrators.".into(),
+        ))
     }
 }
 
 async fn all_users(state: &AppState, session: &Session) -> Result<Vec<User>, Response> {
-    let mut page_req = PageRequest { limit: PageRequest::MAX, cursor: None };
+    let mut page_req = PageRequest {
+        limit: PageRequest::MAX,
+        cursor: None,
+    };
     let mut out = Vec::new();
     loop {
-        let page = state.app.list_users(&session.caller, &page_req).await.map_err(|e| ErrorPage::from(e).into_response())?;
+        let page = state
+            .app
+            .list_users(&session.caller, &page_req)
+            .await
+            .map_err(|e| ErrorPage::from(e).into_response())?;
         out.extend(page.items);
         match page.next_cursor {
             Some(c) => page_req.cursor = Some(c),
@@ -64,13 +74,16 @@ fn user_fields(users: &[User], user: Option<&User>) -> Markup {
 
 async fn users_page(state: &AppState, session: &Session, error: Option<&str>) -> Response {
     if let Err(r) = admin_only(session) {
-        return r;
+        return r.into_response();
     }
     let users = match all_users(state, session).await {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
-    let name_of = |id: Option<UserId>| id.and_then(|id| users.iter().find(|u| u.id == id)).map_or("—".to_owned(), |u| u.name.clone());
+    let name_of = |id: Option<UserId>| {
+        id.and_then(|id| users.iter().find(|u| u.id == id))
+            .map_or("—".to_owned(), |u| u.name.clone())
+    };
     let body = html! {
         section {
             h2 { "New user" }
@@ -133,9 +146,13 @@ fn roles_of(f: &UserForm) -> Vec<Role> {
     f.roles.iter().filter_map(|r| Role::parse(r).ok()).collect()
 }
 
-async fn create(State(state): State<AppState>, session: Session, Form(f): Form<UserForm>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<UserForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let new = NewUser {
         email: f.email.clone(),
@@ -158,13 +175,16 @@ async fn create(State(state): State<AppState>, session: Session, Form(f): Form<U
 
 async fn edit_page(state: &AppState, session: &Session, id: &str, error: Option<&str>) -> Response {
     if let Err(r) = admin_only(session) {
-        return r;
+        return r.into_response();
     }
     let users = match all_users(state, session).await {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
-    let Some(user) = UserId::parse(id).ok().and_then(|id| users.iter().find(|u| u.id == id)) else {
+    let Some(user) = UserId::parse(id)
+        .ok()
+        .and_then(|id| users.iter().find(|u| u.id == id))
+    else {
         return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
     };
     let body = html! {
@@ -186,9 +206,14 @@ async fn edit(State(state): State<AppState>, session: Session, Path(id): Path<St
     edit_page(&state, &session, &id, None).await
 }
 
-async fn update(State(state): State<AppState>, session: Session, Path(id): Path<String>, Form(f): Form<UserForm>) -> Response {
+async fn update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<UserForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let Ok(user_id) = UserId::parse(&id) else {
         return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
@@ -202,7 +227,11 @@ async fn update(State(state): State<AppState>, session: Session, Path(id): Path<
         manager_id: (!own).then(|| UserId::parse(&f.manager_id).ok()),
         active: (!own).then_some(f.active.is_some()),
     };
-    match state.app.update_user(&session.caller, user_id, patch, None).await {
+    match state
+        .app
+        .update_user(&session.caller, user_id, patch, None)
+        .await
+    {
         Ok(_) => Redirect::to(&url(&state, "/admin/users")).into_response(),
         Err(e) => {
             let mut r = edit_page(&state, &session, &id, Some(&message(&e))).await;
@@ -216,7 +245,7 @@ async fn update(State(state): State<AppState>, session: Session, Path(id): Path<
 
 async fn audit(State(state): State<AppState>, session: Session) -> Response {
     if let Err(r) = admin_only(&session) {
-        return r;
+        return r.into_response();
     }
     let v = match state.app.verify_audit(Some(&session.caller)).await {
         Ok(v) => v,

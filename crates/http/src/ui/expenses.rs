@@ -21,9 +21,14 @@ pub(super) fn router() -> Router<AppState> {
         .route("/expenses/{id}", get(show).post(update))
         .route("/expenses/{id}/delete", post(delete))
         .route("/expenses/{id}/receipts", post(upload))
-        .route("/expenses/{id}/receipts/{receipt}/delete", post(delete_receipt))
+        .route(
+            "/expenses/{id}/receipts/{receipt}/delete",
+            post(delete_receipt),
+        )
         .route("/receipts/{id}", get(receipt_file))
-        .layer(axum::extract::DefaultBodyLimit::max(outlay_domain::MAX_RECEIPT_BYTES as usize + 64 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            outlay_domain::MAX_RECEIPT_BYTES as usize + 64 * 1024,
+        ))
 }
 
 #[derive(Deserialize, Default)]
@@ -56,7 +61,14 @@ pub(super) fn violations(info: &ExpenseInfo) -> Markup {
     }
 }
 
-fn form(state: &AppState, session: &Session, policy: &Policy, action: &str, f: &ExpenseForm, submit: &str) -> Markup {
+fn form(
+    state: &AppState,
+    session: &Session,
+    policy: &Policy,
+    action: &str,
+    f: &ExpenseForm,
+    submit: &str,
+) -> Markup {
     html! {
         form.card.expense-form method="post" action=(url(state, action)) {
             (csrf(session))
@@ -80,9 +92,23 @@ fn form(state: &AppState, session: &Session, policy: &Policy, action: &str, f: &
     }
 }
 
-async fn list_page(state: &AppState, session: &Session, error: Option<&str>, f: ExpenseForm) -> Response {
+async fn list_page(
+    state: &AppState,
+    session: &Session,
+    error: Option<&str>,
+    f: ExpenseForm,
+) -> Response {
     let app = &state.app;
-    let (policy, expenses) = match tokio::try_join!(app.policy(&session.caller), app.list_expenses(&session.caller, &PageRequest { limit: 100, cursor: None })) {
+    let (policy, expenses) = match tokio::try_join!(
+        app.policy(&session.caller),
+        app.list_expenses(
+            &session.caller,
+            &PageRequest {
+                limit: 100,
+                cursor: None
+            }
+        )
+    ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
@@ -128,9 +154,13 @@ async fn list(State(state): State<AppState>, session: Session) -> Response {
     list_page(&state, &session, None, ExpenseForm::default()).await
 }
 
-async fn create(State(state): State<AppState>, session: Session, Form(f): Form<ExpenseForm>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<ExpenseForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let input = ExpenseInput {
         date: f.date.clone(),
@@ -142,7 +172,9 @@ async fn create(State(state): State<AppState>, session: Session, Form(f): Form<E
         justification: Some(f.justification.clone()),
     };
     match state.app.create_expense(&session.caller, input, None).await {
-        Ok(info) => Redirect::to(&url(&state, &format!("/expenses/{}", info.expense.id))).into_response(),
+        Ok(info) => {
+            Redirect::to(&url(&state, &format!("/expenses/{}", info.expense.id))).into_response()
+        }
         Err(e) => {
             let msg = message(&e);
             let mut r = list_page(&state, &session, Some(&msg), f).await;
@@ -152,11 +184,17 @@ async fn create(State(state): State<AppState>, session: Session, Form(f): Form<E
     }
 }
 
-fn expense_id(raw: &str) -> Result<ExpenseId, Response> {
-    ExpenseId::parse(raw).map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such expense.".into()).into_response())
+fn expense_id(raw: &str) -> Result<ExpenseId, ErrorPage> {
+    ExpenseId::parse(raw)
+        .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such expense.".into()))
 }
 
-async fn show_page(state: &AppState, session: &Session, id: ExpenseId, error: Option<&str>) -> Response {
+async fn show_page(
+    state: &AppState,
+    session: &Session,
+    id: ExpenseId,
+    error: Option<&str>,
+) -> Response {
     let info = match state.app.get_expense(&session.caller, id).await {
         Ok(i) => i,
         Err(e) => return ErrorPage::from(e).into_response(),
@@ -222,23 +260,34 @@ async fn show_page(state: &AppState, session: &Session, id: ExpenseId, error: Op
             }
         }
     };
-    page(state, session, &format!("{} · {}", d.merchant(), money(Some(d.amount()))), body).await
+    page(
+        state,
+        session,
+        &format!("{} · {}", d.merchant(), money(Some(d.amount()))),
+        body,
+    )
+    .await
 }
 
 async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
     match expense_id(&id) {
         Ok(id) => show_page(&state, &session, id, None).await,
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
-async fn update(State(state): State<AppState>, session: Session, Path(id): Path<String>, Form(f): Form<ExpenseForm>) -> Response {
+async fn update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<ExpenseForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let id = match expense_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let patch = ExpensePatch {
         date: Some(f.date),
@@ -249,7 +298,11 @@ async fn update(State(state): State<AppState>, session: Session, Path(id): Path<
         description: Some(f.description),
         justification: Some(f.justification),
     };
-    match state.app.update_expense(&session.caller, id, patch, None).await {
+    match state
+        .app
+        .update_expense(&session.caller, id, patch, None)
+        .await
+    {
         Ok(_) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
         Err(e) => {
             let mut r = show_page(&state, &session, id, Some(&message(&e))).await;
@@ -265,13 +318,18 @@ struct CsrfOnly {
     csrf: String,
 }
 
-async fn delete(State(state): State<AppState>, session: Session, Path(id): Path<String>, Form(f): Form<CsrfOnly>) -> Response {
+async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let id = match expense_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match state.app.delete_expense(&session.caller, id, None).await {
         Ok(()) => Redirect::to(&url(&state, "/expenses")).into_response(),
@@ -279,10 +337,15 @@ async fn delete(State(state): State<AppState>, session: Session, Path(id): Path<
     }
 }
 
-async fn upload(State(state): State<AppState>, session: Session, Path(id): Path<String>, mut multipart: Multipart) -> Response {
+async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
     let id = match expense_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (mut token, mut file) = (String::new(), None);
     loop {
@@ -294,33 +357,59 @@ async fn upload(State(state): State<AppState>, session: Session, Path(id): Path<
                     let kind = field.content_type().unwrap_or("").to_owned();
                     match field.bytes().await {
                         Ok(bytes) => file = Some((name, kind, bytes.to_vec())),
-                        Err(_) => return show_page(&state, &session, id, Some("The file is too large: receipts may be at most 10 MB.")).await,
+                        Err(_) => {
+                            return show_page(
+                                &state,
+                                &session,
+                                id,
+                                Some("The file is too large: receipts may be at most 10 MB."),
+                            )
+                            .await;
+                        }
                     }
                 }
                 _ => {}
             },
             Ok(None) => break,
-            Err(_) => return show_page(&state, &session, id, Some("The upload did not arrive whole; please try again.")).await,
+            Err(_) => {
+                return show_page(
+                    &state,
+                    &session,
+                    id,
+                    Some("The upload did not arrive whole; please try again."),
+                )
+                .await;
+            }
         }
     }
     if let Err(r) = session.check(&token) {
-        return r;
+        return r.into_response();
     }
     let Some((name, kind, bytes)) = file.filter(|f| !f.2.is_empty()) else {
         return show_page(&state, &session, id, Some("Choose a file to upload.")).await;
     };
-    match state.app.attach_receipt(&session.caller, id, &kind, name.as_deref(), bytes, None).await {
+    match state
+        .app
+        .attach_receipt(&session.caller, id, &kind, name.as_deref(), bytes, None)
+        .await
+    {
         Ok(_) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
         Err(e) => show_page(&state, &session, id, Some(&message(&e))).await,
     }
 }
 
-async fn delete_receipt(State(state): State<AppState>, session: Session, Path((id, receipt)): Path<(String, String)>, Form(f): Form<CsrfOnly>) -> Response {
+async fn delete_receipt(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, receipt)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let (Ok(id), Ok(receipt)) = (ExpenseId::parse(&id), ReceiptId::parse(&receipt)) else {
-        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into()).into_response();
+        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into())
+            .into_response();
     };
     match state.app.delete_receipt(&session.caller, receipt).await {
         Ok(()) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
@@ -329,19 +418,34 @@ async fn delete_receipt(State(state): State<AppState>, session: Session, Path((i
 }
 
 /// A receipt's file for the signed-in user: images inline (for previews), PDFs as downloads.
-async fn receipt_file(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+async fn receipt_file(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = ReceiptId::parse(&id) else {
-        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into()).into_response();
+        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into())
+            .into_response();
     };
     match state.app.receipt_file(&session.caller, id).await {
         Ok(file) => {
             let kind = file.receipt.content_type;
-            let disposition = if kind == outlay_domain::ReceiptType::Pdf { "attachment" } else { "inline" };
+            let disposition = if kind == outlay_domain::ReceiptType::Pdf {
+                "attachment"
+            } else {
+                "inline"
+            };
             (
                 [
                     (axum::http::header::CONTENT_TYPE, kind.mime().to_owned()),
-                    (axum::http::header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{}\"", file.receipt.filename)),
-                    (axum::http::header::CACHE_CONTROL, "private, no-store".to_owned()),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("{disposition}; filename=\"{}\"", file.receipt.filename),
+                    ),
+                    (
+                        axum::http::header::CACHE_CONTROL,
+                        "private, no-store".to_owned(),
+                    ),
                 ],
                 file.bytes,
             )

@@ -26,19 +26,32 @@ pub(super) fn router() -> Router<AppState> {
         .route("/reports.csv", get(export))
 }
 
-fn finance_only(session: &Session) -> Result<(), Response> {
+fn finance_only(session: &Session) -> Result<(), ErrorPage> {
     if session.has(Role::Finance) {
         Ok(())
     } else {
-        Err(ErrorPage(StatusCode::FORBIDDEN, "This page is for finance.".into()).into_response())
+        Err(ErrorPage(
+            StatusCode::FORBIDDEN,
+            "This page is for finance.".into(),
+        ))
     }
 }
 
-async fn payments_page(state: &AppState, session: &Session, notice: Option<&str>, error: Option<&str>) -> Response {
+async fn payments_page(
+    state: &AppState,
+    session: &Session,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
     if let Err(r) = finance_only(session) {
-        return r;
+        return r.into_response();
     }
-    let (approved, people) = match tokio::try_join!(state.app.all_reports(&session.caller, Some(ReportState::Approved)), state.app.people(&session.caller)) {
+    let (approved, people) = match tokio::try_join!(
+        state
+            .app
+            .all_reports(&session.caller, Some(ReportState::Approved)),
+        state.app.people(&session.caller)
+    ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
@@ -88,24 +101,50 @@ struct BatchForm {
     reference: String,
 }
 
-async fn pay_batch(State(state): State<AppState>, session: Session, Form(f): Form<BatchForm>) -> Response {
+async fn pay_batch(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<BatchForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     if f.ids.is_empty() {
-        return payments_page(&state, &session, None, Some("Select at least one report to pay.")).await;
+        return payments_page(
+            &state,
+            &session,
+            None,
+            Some("Select at least one report to pay."),
+        )
+        .await;
     }
     let (mut paid, mut failed) = (0, Vec::new());
     for raw in &f.ids {
-        let Ok(id) = ReportId::parse(raw) else { continue };
+        let Ok(id) = ReportId::parse(raw) else {
+            continue;
+        };
         // Each payment is its own transaction: one refusal does not undo the others.
-        match state.app.transition(&session.caller, id, Action::Pay(f.reference.clone()), None, None).await {
+        match state
+            .app
+            .transition(
+                &session.caller,
+                id,
+                Action::Pay(f.reference.clone()),
+                None,
+                None,
+            )
+            .await
+        {
             Ok(_) => paid += 1,
             Err(e) => failed.push(message(&e)),
         }
     }
-    let notice = format!("{paid} report(s) marked paid with reference {}.", f.reference.trim());
-    let error = (!failed.is_empty()).then(|| format!("{} could not be paid: {}", failed.len(), failed.join("; ")));
+    let notice = format!(
+        "{paid} report(s) marked paid with reference {}.",
+        f.reference.trim()
+    );
+    let error = (!failed.is_empty())
+        .then(|| format!("{} could not be paid: {}", failed.len(), failed.join("; ")));
     payments_page(&state, &session, Some(&notice), error.as_deref()).await
 }
 
@@ -119,9 +158,14 @@ fn severity_select(name: &str, current: Option<Severity>, allow_off: bool) -> Ma
     }
 }
 
-async fn policy_page(state: &AppState, session: &Session, error: Option<&str>, notice: Option<&str>) -> Response {
+async fn policy_page(
+    state: &AppState,
+    session: &Session,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
     if let Err(r) = finance_only(session) {
-        return r;
+        return r.into_response();
     }
     let p = match state.app.policy(&session.caller).await {
         Ok(p) => p,
@@ -190,8 +234,15 @@ struct PolicyForm {
 }
 
 fn parse_policy(base: Currency, f: &PolicyForm) -> Result<Policy, String> {
-    let money = |what: &str, s: &str| Money::parse(s.trim(), base).map_err(|e| format!("{what}: {e}"));
-    let optional = |what: &str, s: &str| if s.trim().is_empty() { Ok(None) } else { money(what, s).map(Some) };
+    let money =
+        |what: &str, s: &str| Money::parse(s.trim(), base).map_err(|e| format!("{what}: {e}"));
+    let optional = |what: &str, s: &str| {
+        if s.trim().is_empty() {
+            Ok(None)
+        } else {
+            money(what, s).map(Some)
+        }
+    };
     let categories = f
         .cat_name
         .iter()
@@ -211,7 +262,16 @@ fn parse_policy(base: Currency, f: &PolicyForm) -> Result<Policy, String> {
         categories,
         receipt_required_from: optional("receipt required from", &f.receipt_required_from)?,
         receipt_severity: f.receipt_severity,
-        max_age_days: if f.max_age_days.trim().is_empty() { None } else { Some(f.max_age_days.trim().parse().map_err(|_| "maximum age: a whole number of days".to_owned())?) },
+        max_age_days: if f.max_age_days.trim().is_empty() {
+            None
+        } else {
+            Some(
+                f.max_age_days
+                    .trim()
+                    .parse()
+                    .map_err(|_| "maximum age: a whole number of days".to_owned())?,
+            )
+        },
         duplicates: match f.duplicates.as_str() {
             "soft" => Some(Severity::Soft),
             "hard" => Some(Severity::Hard),
@@ -228,16 +288,24 @@ fn parse_policy(base: Currency, f: &PolicyForm) -> Result<Policy, String> {
     Ok(policy)
 }
 
-async fn save_policy(State(state): State<AppState>, session: Session, Form(f): Form<PolicyForm>) -> Response {
+async fn save_policy(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<PolicyForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let base = match state.app.policy(&session.caller).await {
         Ok(p) => p.base_currency,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
     let result = match parse_policy(base, &f) {
-        Ok(p) => state.app.put_policy(&session.caller, p).await.map_err(|e| message(&e)),
+        Ok(p) => state
+            .app
+            .put_policy(&session.caller, p)
+            .await
+            .map_err(|e| message(&e)),
         Err(e) => Err(e),
     };
     match result {
@@ -288,11 +356,26 @@ struct RateForm {
     rate: String,
 }
 
-async fn add_rate(State(state): State<AppState>, session: Session, Form(f): Form<RateForm>) -> Response {
+async fn add_rate(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<RateForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
-    match state.app.put_rates(&session.caller, vec![(f.date, f.currency.trim().to_uppercase(), f.rate.trim().to_owned())]).await {
+    match state
+        .app
+        .put_rates(
+            &session.caller,
+            vec![(
+                f.date,
+                f.currency.trim().to_uppercase(),
+                f.rate.trim().to_owned(),
+            )],
+        )
+        .await
+    {
         Ok(_) => Redirect::to(&url(&state, "/rates")).into_response(),
         Err(e) => {
             let mut r = rates_page(&state, &session, Some(&message(&e))).await;
@@ -314,7 +397,9 @@ fn bars(title: &str, rows: &[(String, i64)], currency: Currency) -> Markup {
     for (i, (label, minor)) in rows.iter().enumerate() {
         let y = i * 28 + 5;
         let w = (*minor as f64 / max as f64 * 380.0).max(1.0);
-        let amount = Money::from_minor(*minor, currency).map(|m| m.amount_string()).unwrap_or_default();
+        let amount = Money::from_minor(*minor, currency)
+            .map(|m| m.amount_string())
+            .unwrap_or_default();
         svg.push_str(&format!(
             r#"<text x="0" y="{ty}" class="label">{label}</text><rect x="140" y="{y}" width="{w:.1}" height="20" rx="3" class="bar"/><text x="{tx:.1}" y="{ty}" class="value">{amount}</text>"#,
             ty = y + 15,
@@ -328,7 +413,7 @@ fn bars(title: &str, rows: &[(String, i64)], currency: Currency) -> Markup {
 
 async fn spend(State(state): State<AppState>, session: Session) -> Response {
     if let Err(r) = finance_only(&session) {
-        return r;
+        return r.into_response();
     }
     let s = match state.app.spend(&session.caller).await {
         Ok(s) => s,
@@ -336,12 +421,24 @@ async fn spend(State(state): State<AppState>, session: Session) -> Response {
     };
     let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_month: BTreeMap<String, i64> = BTreeMap::new();
-    let months: Vec<String> = s.rows.iter().map(|r| r.month.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let months: Vec<String> = s
+        .rows
+        .iter()
+        .map(|r| r.month.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     for r in &s.rows {
         *by_category.entry(r.category.clone()).or_default() += r.total.minor();
         *by_month.entry(r.month.clone()).or_default() += r.total.minor();
     }
-    let cell = |m: &str, c: &str| s.rows.iter().find(|r| r.month == m && r.category == c).map(|r| r.total.amount_string()).unwrap_or_default();
+    let cell = |m: &str, c: &str| {
+        s.rows
+            .iter()
+            .find(|r| r.month == m && r.category == c)
+            .map(|r| r.total.amount_string())
+            .unwrap_or_default()
+    };
     let body = html! {
         p { "Approved and paid expenses, by the month they were spent in." }
         @if s.rows.is_empty() { p.empty { "No approved spend yet." } } @else {
@@ -364,19 +461,37 @@ async fn spend(State(state): State<AppState>, session: Session) -> Response {
 
 /// A CSV cell that a spreadsheet will not run as a formula.
 fn cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
 }
 
 async fn export(State(state): State<AppState>, session: Session) -> Response {
     if let Err(r) = finance_only(&session) {
-        return r;
+        return r.into_response();
     }
-    let (reports, people) = match tokio::try_join!(state.app.all_reports(&session.caller, None), state.app.people(&session.caller)) {
+    let (reports, people) = match tokio::try_join!(
+        state.app.all_reports(&session.caller, None),
+        state.app.people(&session.caller)
+    ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
     let mut out = csv::Writer::from_writer(Vec::new());
-    let header = ["report_id", "title", "employee", "email", "state", "total", "currency", "submitted_at", "paid_at", "payment_reference"];
+    let header = [
+        "report_id",
+        "title",
+        "employee",
+        "email",
+        "state",
+        "total",
+        "currency",
+        "submitted_at",
+        "paid_at",
+        "payment_reference",
+    ];
     let mut rows = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
     for r in &reports {
         let who = people.get(&r.owner_id);
@@ -387,9 +502,14 @@ async fn export(State(state): State<AppState>, session: Session) -> Response {
             cell(who.map_or("", |p| p.email.as_str())),
             r.state.as_str().to_owned(),
             r.total.map(|t| t.amount_string()).unwrap_or_default(),
-            r.total.map(|t| t.currency().code().to_owned()).unwrap_or_default(),
+            r.total
+                .map(|t| t.currency().code().to_owned())
+                .unwrap_or_default(),
             r.submitted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            r.payment.as_ref().map(|p| p.at.to_rfc3339()).unwrap_or_default(),
+            r.payment
+                .as_ref()
+                .map(|p| p.at.to_rfc3339())
+                .unwrap_or_default(),
             cell(r.payment.as_ref().map_or("", |p| p.reference.as_str())),
         ]);
     }
@@ -402,7 +522,10 @@ async fn export(State(state): State<AppState>, session: Session) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"outlay-reports.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"outlay-reports.csv\"",
+            ),
         ],
         bytes,
     )

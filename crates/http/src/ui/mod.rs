@@ -46,22 +46,47 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
-        .route("/notifications", get(notifications).post(read_notifications))
+        .route(
+            "/notifications",
+            get(notifications).post(read_notifications),
+        )
         .merge(expenses::router())
         .merge(reports::router())
         .merge(finance::router())
         .merge(admin::router())
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
     Router::new()
-        .route("/assets/app.css", get(|| async { asset(CSS, "text/css; charset=utf-8") }))
-        .route("/assets/app.js", get(|| async { asset(JS, "text/javascript; charset=utf-8") }))
+        .route(
+            "/assets/app.css",
+            get(|| async { asset(CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
+        )
         .merge(pages)
 }
 
 fn asset(body: &'static str, kind: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A link inside the UI, under the configured base path.
@@ -77,26 +102,48 @@ pub(crate) struct Session {
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        let (name, value) = c.trim().split_once('=')?;
-        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
-    })
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (name, value) = c.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+        })
 }
 
 fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
-    state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
-        || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+    state
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https")
 }
 
 fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> String {
-    let path = if state.base_path.is_empty() { "/" } else { &state.base_path };
-    let secure = if is_https(state, headers) { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+    let path = if state.base_path.is_empty() {
+        "/"
+    } else {
+        &state.base_path
+    };
+    let secure = if is_https(state, headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    )
 }
 
 impl AppState {
     fn csrf_for(&self, caller: &Caller) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.session_key).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.session_key)
+            .expect("HMAC takes keys of any length");
         mac.update(format!("csrf:{}", caller.user.id).as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -107,8 +154,15 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_login = || {
-            let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-            let next = next.strip_prefix(&state.base_path).unwrap_or(&next).to_owned();
+            let next = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned();
+            let next = next
+                .strip_prefix(&state.base_path)
+                .unwrap_or(&next)
+                .to_owned();
             let target = format!("{}?next={}", url(state, "/login"), urlencode(&next));
             let mut r = Redirect::to(&target).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie(state, &parts.headers, "", 0)) {
@@ -116,27 +170,46 @@ impl FromRequestParts<AppState> for Session {
             }
             r
         };
-        let Some(token) = session_token(&parts.headers) else { return Err(to_login()) };
+        let Some(token) = session_token(&parts.headers) else {
+            return Err(to_login());
+        };
         let source = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string());
-        let caller = state.app.authenticate(&token, source).await.map_err(|_| to_login())?;
+        let caller = state
+            .app
+            .authenticate(&token, source)
+            .await
+            .map_err(|_| to_login())?;
         tracing::Span::current().record("user_id", tracing::field::display(caller.user.id));
-        let renewed = state.app.reissue_token(&caller).ok().map(|t| cookie(state, &parts.headers, &t.token, t.expires_in));
-        Ok(Session { csrf: state.csrf_for(&caller), caller, cookie: renewed })
+        let renewed = state
+            .app
+            .reissue_token(&caller)
+            .ok()
+            .map(|t| cookie(state, &parts.headers, &t.token, t.expires_in));
+        Ok(Session {
+            csrf: state.csrf_for(&caller),
+            caller,
+            cookie: renewed,
+        })
     }
 }
 
 impl Session {
     /// Refuses a form whose CSRF token is not this user's.
-    pub fn check(&self, token: &str) -> Result<(), Response> {
+    pub fn check(&self, token: &str) -> Result<(), ErrorPage> {
         let expected = self.csrf.as_bytes();
-        let ok = token.len() == expected.len() && token.bytes().zip(expected).fold(0_u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let ok = token.len() == expected.len()
+            && token
+                .bytes()
+                .zip(expected)
+                .fold(0_u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
         if ok {
             Ok(())
         } else {
-            Err(ErrorPage(StatusCode::FORBIDDEN, "This form did not come from this Outlay page or has expired. Go back, reload the page and try again.".into()).into_response())
+            Err(ErrorPage(StatusCode::FORBIDDEN, "This form did not come from this Outlay page or has expired. Go back, reload the page and try again.".into()))
         }
     }
 
@@ -148,24 +221,41 @@ impl Session {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
 /// A whole page, with the navigation for the session's roles.
-pub(crate) async fn page(state: &AppState, session: &Session, title: &str, body: Markup) -> Response {
+pub(crate) async fn page(
+    state: &AppState,
+    session: &Session,
+    title: &str,
+    body: Markup,
+) -> Response {
     let unread = state
         .app
-        .notifications(&session.caller, &outlay_app::PageRequest { limit: 1, cursor: None })
+        .notifications(
+            &session.caller,
+            &outlay_app::PageRequest {
+                limit: 1,
+                cursor: None,
+            },
+        )
         .await
         .map_or(0, |(_, n)| n);
     let u = |p: &str| url(state, p);
     let nav: Vec<(&str, String, bool)> = vec![
         ("Expenses", u("/expenses"), true),
         ("Reports", u("/reports"), true),
-        ("Approvals", u("/approvals"), session.has(Role::Manager) || session.has(Role::Finance)),
+        (
+            "Approvals",
+            u("/approvals"),
+            session.has(Role::Manager) || session.has(Role::Finance),
+        ),
         ("Team", u("/team"), session.has(Role::Manager)),
         ("Payments", u("/payments"), session.has(Role::Finance)),
         ("Spend", u("/spend"), session.has(Role::Finance)),
@@ -208,10 +298,16 @@ pub(crate) async fn page(state: &AppState, session: &Session, title: &str, body:
         }
     };
     let mut response = markup.into_response();
-    if let Some(c) = session.cookie.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+    if let Some(c) = session
+        .cookie
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
         response.headers_mut().insert(header::SET_COOKIE, c);
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -226,7 +322,9 @@ impl From<AppError> for ErrorPage {
         let message = match status {
             StatusCode::NOT_FOUND => "There is nothing here, or it is not yours to see.".to_owned(),
             StatusCode::FORBIDDEN => "You do not have access to this page or action.".to_owned(),
-            StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong on our side. Please try again.".to_owned(),
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                "Something went wrong on our side. Please try again.".to_owned()
+            }
             _ => "That did not work.".to_owned(),
         };
         ErrorPage(status, message)
@@ -268,7 +366,10 @@ pub(crate) fn message(e: &AppError) -> String {
 
 /// An amount for people, or a dash.
 pub(crate) fn money(m: Option<Money>) -> String {
-    m.map_or_else(|| "—".to_owned(), |m| format!("{} {}", m.amount_string(), m.currency()))
+    m.map_or_else(
+        || "—".to_owned(),
+        |m| format!("{} {}", m.amount_string(), m.currency()),
+    )
 }
 
 /// A report state as a badge.
@@ -329,7 +430,10 @@ fn login_markup(state: &AppState, error: Option<&str>, next: &str) -> Markup {
     }
 }
 
-async fn login_page(State(state): State<AppState>, axum::extract::Query(q): axum::extract::Query<Next>) -> Response {
+async fn login_page(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<Next>,
+) -> Response {
     let next = q.next.unwrap_or_default();
     (login_markup(&state, None, &next)).into_response()
 }
@@ -341,19 +445,33 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = f.next.unwrap_or_default();
     match state.app.login(&f.email, &f.password).await {
         Ok(token) => {
             // Only paths inside Outlay: never an open redirect.
-            let target = if next.starts_with('/') && !next.starts_with("//") { next } else { "/expenses".to_owned() };
+            let target = if next.starts_with('/') && !next.starts_with("//") {
+                next
+            } else {
+                "/expenses".to_owned()
+            };
             let mut r = Redirect::to(&url(&state, &target)).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie(&state, &headers, &token.token, token.expires_in)) {
+            if let Ok(v) =
+                HeaderValue::from_str(&cookie(&state, &headers, &token.token, token.expires_in))
+            {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
             r
         }
-        Err(e) => (StatusCode::UNAUTHORIZED, login_markup(&state, Some(&message(&e)), &next)).into_response(),
+        Err(e) => (
+            StatusCode::UNAUTHORIZED,
+            login_markup(&state, Some(&message(&e)), &next),
+        )
+            .into_response(),
     }
 }
 
@@ -363,9 +481,14 @@ struct CsrfOnly {
     csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let mut r = Redirect::to(&url(&state, "/login")).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie(&state, &headers, "", 0)) {
@@ -375,7 +498,17 @@ async fn logout(State(state): State<AppState>, session: Session, headers: Header
 }
 
 async fn notifications(State(state): State<AppState>, session: Session) -> Response {
-    let (page_items, unread) = match state.app.notifications(&session.caller, &outlay_app::PageRequest { limit: 100, cursor: None }).await {
+    let (page_items, unread) = match state
+        .app
+        .notifications(
+            &session.caller,
+            &outlay_app::PageRequest {
+                limit: 100,
+                cursor: None,
+            },
+        )
+        .await
+    {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
@@ -400,9 +533,13 @@ async fn notifications(State(state): State<AppState>, session: Session) -> Respo
     page(&state, &session, "Notifications", body).await
 }
 
-async fn read_notifications(State(state): State<AppState>, session: Session, Form(f): Form<CsrfOnly>) -> Response {
+async fn read_notifications(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     match state.app.read_notifications(&session.caller, None).await {
         Ok(()) => Redirect::to(&url(&state, "/notifications")).into_response(),

@@ -27,11 +27,18 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 fn name(people: &BTreeMap<UserId, Person>, id: UserId) -> String {
-    people.get(&id).map_or_else(|| "someone".to_owned(), |p| p.name.clone())
+    people
+        .get(&id)
+        .map_or_else(|| "someone".to_owned(), |p| p.name.clone())
 }
 
 /// A table of reports.
-pub(super) fn table(state: &AppState, reports: &[Report], people: &BTreeMap<UserId, Person>, owner: bool) -> Markup {
+pub(super) fn table(
+    state: &AppState,
+    reports: &[Report],
+    people: &BTreeMap<UserId, Person>,
+    owner: bool,
+) -> Markup {
     html! {
         @if reports.is_empty() { p.empty { "Nothing here." } } @else {
             div.table-wrap { table {
@@ -64,9 +71,17 @@ struct NewReportForm {
     expense_ids: Vec<String>,
 }
 
-async fn list_page(state: &AppState, session: &Session, error: Option<&str>, f: &NewReportForm) -> Response {
+async fn list_page(
+    state: &AppState,
+    session: &Session,
+    error: Option<&str>,
+    f: &NewReportForm,
+) -> Response {
     let app = &state.app;
-    let page_req = PageRequest { limit: 100, cursor: None };
+    let page_req = PageRequest {
+        limit: 100,
+        cursor: None,
+    };
     let (reports, expenses, people) = match tokio::try_join!(
         app.list_reports(&session.caller, "mine", None, &page_req),
         app.list_expenses(&session.caller, &page_req),
@@ -75,7 +90,11 @@ async fn list_page(state: &AppState, session: &Session, error: Option<&str>, f: 
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
-    let free: Vec<_> = expenses.items.iter().filter(|i| i.expense.report_id.is_none()).collect();
+    let free: Vec<_> = expenses
+        .items
+        .iter()
+        .filter(|i| i.expense.report_id.is_none())
+        .collect();
     let body = html! {
         section {
             h2 { "New report" }
@@ -109,15 +128,28 @@ async fn list(State(state): State<AppState>, session: Session) -> Response {
     list_page(&state, &session, None, &NewReportForm::default()).await
 }
 
-async fn create(State(state): State<AppState>, session: Session, Form(f): Form<NewReportForm>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<NewReportForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
-    let ids: Result<Vec<ExpenseId>, _> = f.expense_ids.iter().map(|i| ExpenseId::parse(i)).collect();
+    let ids: Result<Vec<ExpenseId>, _> =
+        f.expense_ids.iter().map(|i| ExpenseId::parse(i)).collect();
     let result = match ids {
         Ok(expense_ids) if !expense_ids.is_empty() => {
-            let new = outlay_app::NewReport { title: f.title.clone(), purpose: f.purpose.clone(), expense_ids };
-            state.app.create_report(&session.caller, new, None).await.map_err(|e| message(&e))
+            let new = outlay_app::NewReport {
+                title: f.title.clone(),
+                purpose: f.purpose.clone(),
+                expense_ids,
+            };
+            state
+                .app
+                .create_report(&session.caller, new, None)
+                .await
+                .map_err(|e| message(&e))
         }
         Ok(_) => Err("Choose at least one expense.".to_owned()),
         Err(_) => Err("One of the expenses is not valid.".to_owned()),
@@ -132,8 +164,9 @@ async fn create(State(state): State<AppState>, session: Session, Form(f): Form<N
     }
 }
 
-fn report_id(raw: &str) -> Result<ReportId, Response> {
-    ReportId::parse(raw).map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such report.".into()).into_response())
+fn report_id(raw: &str) -> Result<ReportId, ErrorPage> {
+    ReportId::parse(raw)
+        .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such report.".into()))
 }
 
 /// The actions this user might take on the report now; the use cases decide for certain.
@@ -147,7 +180,10 @@ fn actions(state: &AppState, session: &Session, d: &ReportDetails) -> Markup {
         Level::Manager | Level::Senior => s.approver_id == Some(me),
         Level::Finance => session.has(Role::Finance) && !owner && !r.approved_before_finance(me),
     });
-    let paying = r.state == ReportState::Approved && session.has(Role::Finance) && !owner && !r.approvers().any(|a| a == me);
+    let paying = r.state == ReportState::Approved
+        && session.has(Role::Finance)
+        && !owner
+        && !r.approvers().any(|a| a == me);
     html! {
         div.actions {
             @if owner && r.state.is_editable() {
@@ -179,9 +215,18 @@ fn actions(state: &AppState, session: &Session, d: &ReportDetails) -> Markup {
     }
 }
 
-async fn show_page(state: &AppState, session: &Session, id: ReportId, error: Option<&str>) -> Response {
+async fn show_page(
+    state: &AppState,
+    session: &Session,
+    id: ReportId,
+    error: Option<&str>,
+) -> Response {
     let app = &state.app;
-    let (d, history, people) = match tokio::try_join!(app.report(&session.caller, id), app.report_history(&session.caller, id), app.people(&session.caller)) {
+    let (d, history, people) = match tokio::try_join!(
+        app.report(&session.caller, id),
+        app.report_history(&session.caller, id),
+        app.people(&session.caller)
+    ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
@@ -270,7 +315,7 @@ async fn show_page(state: &AppState, session: &Session, id: ReportId, error: Opt
 async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
     match report_id(&id) {
         Ok(id) => show_page(&state, &session, id, None).await,
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -283,13 +328,18 @@ struct ActionForm {
     reference: Option<String>,
 }
 
-async fn act(State(state): State<AppState>, session: Session, Path((id, action)): Path<(String, String)>, Form(f): Form<ActionForm>) -> Response {
+async fn act(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, action)): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
+) -> Response {
     if let Err(r) = session.check(&f.csrf) {
-        return r;
+        return r.into_response();
     }
     let id = match report_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let action = match action.as_str() {
         "submit" => Action::Submit,
@@ -297,15 +347,25 @@ async fn act(State(state): State<AppState>, session: Session, Path((id, action))
         "approve" => Action::Approve(f.comment.filter(|c| !c.trim().is_empty())),
         "reject" => Action::Reject(f.reason.unwrap_or_default()),
         "pay" => Action::Pay(f.reference.unwrap_or_default()),
-        _ => return ErrorPage(StatusCode::NOT_FOUND, "There is no such action.".into()).into_response(),
+        _ => {
+            return ErrorPage(StatusCode::NOT_FOUND, "There is no such action.".into())
+                .into_response();
+        }
     };
-    match state.app.transition(&session.caller, id, action, None, None).await {
+    match state
+        .app
+        .transition(&session.caller, id, action, None, None)
+        .await
+    {
         Ok(_) => Redirect::to(&url(&state, &format!("/reports/{id}"))).into_response(),
         Err(e) => {
             let msg = match &e {
                 outlay_app::AppError::PolicyViolations(list) => format!(
                     "The report cannot be submitted yet: {}. Fix the expenses (or add a justification for soft rules) and submit again.",
-                    list.iter().map(|(_, v)| v.message.as_str()).collect::<Vec<_>>().join("; ")
+                    list.iter()
+                        .map(|(_, v)| v.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 other => message(other),
             };
@@ -321,10 +381,22 @@ async fn act(State(state): State<AppState>, session: Session, Path((id, action))
 
 async fn approvals(State(state): State<AppState>, session: Session) -> Response {
     if !session.has(Role::Manager) && !session.has(Role::Finance) {
-        return ErrorPage(StatusCode::FORBIDDEN, "The approvals inbox is for managers and finance.".into()).into_response();
+        return ErrorPage(
+            StatusCode::FORBIDDEN,
+            "The approvals inbox is for managers and finance.".into(),
+        )
+        .into_response();
     }
-    let page_req = PageRequest { limit: 100, cursor: None };
-    let (queue, people) = match tokio::try_join!(state.app.list_reports(&session.caller, "approvals", None, &page_req), state.app.people(&session.caller)) {
+    let page_req = PageRequest {
+        limit: 100,
+        cursor: None,
+    };
+    let (queue, people) = match tokio::try_join!(
+        state
+            .app
+            .list_reports(&session.caller, "approvals", None, &page_req),
+        state.app.people(&session.caller)
+    ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
@@ -337,10 +409,22 @@ async fn approvals(State(state): State<AppState>, session: Session) -> Response 
 
 async fn team(State(state): State<AppState>, session: Session) -> Response {
     if !session.has(Role::Manager) {
-        return ErrorPage(StatusCode::FORBIDDEN, "The team view is for managers.".into()).into_response();
+        return ErrorPage(
+            StatusCode::FORBIDDEN,
+            "The team view is for managers.".into(),
+        )
+        .into_response();
     }
-    let page_req = PageRequest { limit: 100, cursor: None };
-    let (decided, people) = match tokio::try_join!(state.app.list_reports(&session.caller, "decided", None, &page_req), state.app.people(&session.caller)) {
+    let page_req = PageRequest {
+        limit: 100,
+        cursor: None,
+    };
+    let (decided, people) = match tokio::try_join!(
+        state
+            .app
+            .list_reports(&session.caller, "decided", None, &page_req),
+        state.app.people(&session.caller)
+    ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
