@@ -3,6 +3,8 @@
 //!
 //! Each check takes a fresh, empty store and panics with a message on the first difference.
 
+pub mod moto;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -1,0 +1,70 @@
+//! A moto server on a free loopback port, for tests of the AWS adapters.
+//!
+//! It is found as `$OUTLAY_MOTO_SERVER`, or `.venv/bin/moto_server` in the workspace (which
+//! `.ci/run` creates). Without it, tests fail under `CI=true` and say loudly that they did not
+//! run otherwise.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server; stopped when dropped.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("OUTLAY_MOTO_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let local = workspace.join(".venv/bin/moto_server");
+    local.exists().then_some(local)
+}
+
+impl Moto {
+    /// Starts moto, or answers `None` (outside CI) when it is not installed. Under `CI=true` a
+    /// missing moto is a failure.
+    pub fn start(test: &str) -> Option<Moto> {
+        let Some(bin) = binary() else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test} needs moto_server: run `bash .ci/run`, or `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`"
+            );
+            eprintln!(
+                "NOT RUN: {test} needs moto_server (python3 -m venv .venv && .venv/bin/pip install 'moto[server]')"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+}

@@ -1,0 +1,482 @@
+//! Committing a change as one `TransactWriteItems`: writes under version conditions, the
+//! audit events chained after the global head (itself updated under a condition), the outbox
+//! and the idempotency record. A lost race on the head is retried; any other failed condition
+//! is a conflict and nothing is written.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use outlay_app::{Change, StoreError, StoreResult, Write};
+use outlay_domain::audit;
+
+use crate::DynamoStore;
+use crate::items::{self, Item, get_n, get_s, key, n, s, seq_key};
+use crate::reads::{Query, unavailable};
+
+const STALE: &str = "it was changed by someone else in the meantime; reload it and try again";
+
+/// DynamoDB's limit on the items of one transaction.
+const MAX_ITEMS: usize = 100;
+
+/// A transaction item and the message to give if its condition fails.
+struct Op {
+    item: TransactWriteItem,
+    conflict: &'static str,
+}
+
+fn build_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(anyhow::anyhow!("Failed to build a DynamoDB request: {e}"))
+}
+
+impl DynamoStore {
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+        conflict: &'static str,
+    ) -> StoreResult<Op> {
+        let values: HashMap<String, AttributeValue> =
+            values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(build_err)?;
+        Ok(Op {
+            item: TransactWriteItem::builder().put(put).build(),
+            conflict,
+        })
+    }
+
+    fn update(
+        &self,
+        key: Item,
+        expression: &str,
+        condition: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+        conflict: &'static str,
+    ) -> StoreResult<Op> {
+        let values: HashMap<String, AttributeValue> =
+            values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(build_err)?;
+        Ok(Op {
+            item: TransactWriteItem::builder().update(update).build(),
+            conflict,
+        })
+    }
+
+    fn delete(
+        &self,
+        key: Item,
+        condition: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+        conflict: &'static str,
+    ) -> StoreResult<Op> {
+        let values: HashMap<String, AttributeValue> =
+            values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(build_err)?;
+        Ok(Op {
+            item: TransactWriteItem::builder().delete(delete).build(),
+            conflict,
+        })
+    }
+
+    /// The operations of the change's writes, outbox and idempotency record (not the audit).
+    async fn ops(&self, change: &Change) -> StoreResult<Vec<Op>> {
+        let mut ops = Vec::new();
+        let versioned = |v: Option<i64>| match v {
+            None => (Some("attribute_not_exists(pk)"), vec![]),
+            Some(v) => (Some("version = :v"), vec![(":v", n(v))]),
+        };
+        for write in &change.writes {
+            match write {
+                Write::PutUser {
+                    user,
+                    password_hash,
+                    expected_version: None,
+                } => {
+                    ops.push(self.put(
+                        items::user_item(user, password_hash.as_deref())?,
+                        Some("attribute_not_exists(pk)"),
+                        vec![],
+                        "this user already exists",
+                    )?);
+                    let mut link = key(format!("EMAIL#{}", user.email), "EMAIL");
+                    link.insert("user_id".into(), s(user.id.to_string()));
+                    ops.push(self.put(
+                        link,
+                        Some("attribute_not_exists(pk)"),
+                        vec![],
+                        "a user with this email already exists",
+                    )?);
+                }
+                Write::PutUser {
+                    user,
+                    password_hash,
+                    expected_version: Some(v),
+                } => {
+                    let item = items::user_item(user, None)?;
+                    let mut sets = vec![
+                        "body = :body",
+                        "gsi1sk = :email",
+                        "#roles = :roles",
+                        "active = :active",
+                        "version = :nv",
+                    ];
+                    let mut values = vec![
+                        (":body", item["body"].clone()),
+                        (":email", item["gsi1sk"].clone()),
+                        (":roles", item["roles"].clone()),
+                        (":active", item["active"].clone()),
+                        (":nv", n(user.version)),
+                        (":v", n(*v)),
+                    ];
+                    if let Some(h) = password_hash {
+                        sets.push("password_hash = :ph");
+                        values.push((":ph", s(h)));
+                    }
+                    let expression = format!("SET {}", sets.join(", "));
+                    let mut op = self.update(
+                        key(format!("USER#{}", user.id), "USER"),
+                        &expression,
+                        Some("version = :v"),
+                        values,
+                        STALE,
+                    )?;
+                    // `roles` is not reserved, but naming it keeps the expression safe from future words.
+                    if let Some(u) = op.item.update.take() {
+                        let u = Update::builder()
+                            .table_name(u.table_name())
+                            .set_key(Some(u.key().clone()))
+                            .update_expression(u.update_expression())
+                            .set_condition_expression(u.condition_expression().map(str::to_owned))
+                            .set_expression_attribute_values(
+                                u.expression_attribute_values().cloned(),
+                            )
+                            .expression_attribute_names("#roles", "roles")
+                            .build()
+                            .map_err(build_err)?;
+                        op.item = TransactWriteItem::builder().update(u).build();
+                    }
+                    ops.push(op);
+                }
+                Write::PutExpense {
+                    expense,
+                    expected_version,
+                } => {
+                    let (cond, values) = versioned(*expected_version);
+                    ops.push(self.put(items::expense_item(expense)?, cond, values, STALE)?);
+                }
+                Write::DeleteExpense {
+                    id,
+                    expected_version,
+                } => {
+                    ops.push(self.delete(
+                        key(format!("EXPENSE#{id}"), "EXPENSE"),
+                        Some("version = :v"),
+                        vec![(":v", n(*expected_version))],
+                        STALE,
+                    )?);
+                }
+                Write::PutReport {
+                    report,
+                    expected_version,
+                } => {
+                    let (cond, values) = versioned(*expected_version);
+                    ops.push(self.put(items::report_item(report)?, cond, values, STALE)?);
+                    for decider in &report.deciders {
+                        let mut mark = key(format!("DECIDED#{decider}"), report.id.to_string());
+                        mark.insert("report_id".into(), s(report.id.to_string()));
+                        ops.push(self.put(mark, None, vec![], STALE)?);
+                    }
+                }
+                Write::PutPolicy(policy) => ops.push(self.put(
+                    items::item("SETTINGS".into(), "POLICY", policy, vec![])?,
+                    None,
+                    vec![],
+                    STALE,
+                )?),
+                Write::PutReceipt { receipt, insert } => {
+                    let more = vec![
+                        (
+                            "gsi2pk",
+                            s(format!("EXPENSE#{}#RECEIPTS", receipt.expense_id)),
+                        ),
+                        ("gsi2sk", s(receipt.id.to_string())),
+                    ];
+                    let item =
+                        items::item(format!("RECEIPT#{}", receipt.id), "RECEIPT", receipt, more)?;
+                    let cond = if *insert {
+                        "attribute_not_exists(pk)"
+                    } else {
+                        "attribute_exists(pk)"
+                    };
+                    ops.push(self.put(
+                        item,
+                        Some(cond),
+                        vec![],
+                        "this receipt was changed in the meantime",
+                    )?);
+                }
+                Write::DeleteReceipt(id) => ops.push(self.delete(
+                    key(format!("RECEIPT#{id}"), "RECEIPT"),
+                    None,
+                    vec![],
+                    STALE,
+                )?),
+                Write::PutRates(rates) => {
+                    for r in rates {
+                        let mut item = key(format!("RATES#{}", r.currency), r.date.to_string());
+                        item.insert("rate".into(), s(r.rate.to_string()));
+                        item.insert("currency".into(), s(r.currency.code()));
+                        item.insert("gsi1pk".into(), s("RATES"));
+                        item.insert("gsi1sk".into(), s(format!("{}#{}", r.date, r.currency)));
+                        ops.push(self.put(item, None, vec![], STALE)?);
+                    }
+                }
+                Write::AddNotification(note) => {
+                    let item = items::item(
+                        format!("NOTE#{}", note.user_id),
+                        &note.id.to_string(),
+                        note,
+                        vec![],
+                    )?;
+                    ops.push(self.put(
+                        item,
+                        Some("attribute_not_exists(pk)"),
+                        vec![],
+                        "this notification already exists",
+                    )?);
+                }
+                Write::ReadNotifications { user, ids, at } => {
+                    let ids: Vec<String> = match ids {
+                        Some(ids) => ids.iter().map(ToString::to_string).collect(),
+                        None => {
+                            let mut q = Query::on(None, format!("NOTE#{user}"), false);
+                            q.filter = Some(("attribute_not_exists(read_at)", vec![]));
+                            self.query(&q, MAX_ITEMS)
+                                .await?
+                                .0
+                                .iter()
+                                .filter_map(|i| get_s(i, "sk").map(str::to_owned))
+                                .collect()
+                        }
+                    };
+                    for id in ids {
+                        ops.push(self.update(
+                            key(format!("NOTE#{user}"), id),
+                            "SET read_at = if_not_exists(read_at, :t)",
+                            Some("attribute_exists(pk)"),
+                            vec![(":t", s(items::time(*at)))],
+                            "no such notification",
+                        )?);
+                    }
+                }
+            }
+        }
+        for m in &change.outbox {
+            let more = vec![
+                ("created_at", s(items::time(m.created_at))),
+                ("attempts", n(0)),
+                ("gsi2pk", s("OUTBOX#PENDING")),
+                (
+                    "gsi2sk",
+                    s(format!("{}|{}", items::time(m.deliver_after), m.id)),
+                ),
+            ];
+            ops.push(self.put(
+                items::item(format!("OUTBOX#{}", m.id), "OUTBOX", m, more)?,
+                Some("attribute_not_exists(pk)"),
+                vec![],
+                "this message is already in the outbox",
+            )?);
+        }
+        if let Some(i) = &change.idempotency {
+            let mut item = key(format!("IDEM#{}#{}", i.user_id, i.key), "IDEM");
+            item.insert("fingerprint".into(), s(&i.fingerprint));
+            item.insert("response".into(), s(&i.response));
+            item.insert("created_at".into(), s(items::time(i.created_at)));
+            ops.push(self.put(
+                item,
+                Some("attribute_not_exists(pk)"),
+                vec![],
+                "this Idempotency-Key is being used by another request",
+            )?);
+        }
+        Ok(ops)
+    }
+
+    /// The audit events sealed after the current head, and the head's update.
+    async fn audit_ops(&self, change: &Change) -> StoreResult<(Vec<Op>, Option<usize>)> {
+        if change.audit.is_empty() {
+            return Ok((vec![], None));
+        }
+        let head = self.get("AUDIT#HEAD".into(), "HEAD").await?;
+        let (mut prev_hash, mut prev_seq) = match &head {
+            Some(h) => (
+                get_s(h, "hash").unwrap_or_default().to_owned(),
+                get_n(h, "seq").unwrap_or(0),
+            ),
+            None => (audit::GENESIS_HASH.to_owned(), 0),
+        };
+        let first = head.is_none();
+        let old_seq = prev_seq;
+        let mut ops = Vec::new();
+        for record in &change.audit {
+            let event = audit::seal(
+                (prev_seq > 0).then_some((prev_hash.as_str(), prev_seq)),
+                record.clone(),
+            );
+            let r = &event.record;
+            let mut item = key("AUDIT", seq_key(event.seq));
+            let mut add = |k: &str, v: Option<&str>| {
+                if let Some(v) = v {
+                    item.insert(k.to_owned(), s(v));
+                }
+            };
+            add("at", Some(&items::time(r.at)));
+            add("actor_id", r.actor_id.as_deref());
+            add("action", Some(&r.action));
+            add("entity_kind", Some(&r.entity_kind));
+            add("entity_id", Some(&r.entity_id));
+            add("source", r.source.as_deref());
+            add("before", r.before.as_deref());
+            add("after", r.after.as_deref());
+            add("prev_hash", Some(&event.prev_hash));
+            add("hash", Some(&event.hash));
+            item.insert("seq".into(), n(event.seq));
+            item.insert(
+                "gsi1pk".into(),
+                s(format!("AUDIT#{}#{}", r.entity_kind, r.entity_id)),
+            );
+            item.insert("gsi1sk".into(), s(seq_key(event.seq)));
+            ops.push(self.put(
+                item,
+                Some("attribute_not_exists(pk)"),
+                vec![],
+                "the audit chain moved on",
+            )?);
+            prev_hash = event.hash;
+            prev_seq = event.seq;
+        }
+        let mut head_item = key("AUDIT#HEAD", "HEAD");
+        head_item.insert("seq".into(), n(prev_seq));
+        head_item.insert("hash".into(), s(&prev_hash));
+        let (cond, values) = if first {
+            ("attribute_not_exists(pk)", vec![])
+        } else {
+            ("seq = :old", vec![(":old", n(old_seq))])
+        };
+        let index = ops.len();
+        ops.push(self.put(head_item, Some(cond), values, "the audit chain moved on")?);
+        Ok((ops, Some(index)))
+    }
+}
+
+/// What a cancelled transaction means.
+enum Outcome {
+    /// Someone else appended to the audit chain first: try again.
+    Retry,
+    /// A condition failed: nothing was written.
+    Conflict(&'static str),
+}
+
+pub(crate) async fn commit(store: &DynamoStore, change: Change) -> StoreResult<()> {
+    let ops = store.ops(&change).await?;
+    for attempt in 0..20_u32 {
+        let (audit, head_index) = store.audit_ops(&change).await?;
+        let head_index = head_index.map(|i| i + ops.len());
+        let total = ops.len() + audit.len();
+        if total > MAX_ITEMS {
+            return Err(StoreError::Conflict(format!(
+                "this change has {total} parts; DynamoDB takes at most {MAX_ITEMS} in one transaction"
+            )));
+        }
+        let items: Vec<TransactWriteItem> =
+            ops.iter().chain(&audit).map(|o| o.item.clone()).collect();
+        let messages: Vec<&'static str> = ops.iter().chain(&audit).map(|o| o.conflict).collect();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let result = store
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let outcome = match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                let reasons = cancelled.cancellation_reasons();
+                let failed = reasons
+                    .iter()
+                    .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                match failed {
+                    Some(i)
+                        if Some(i) == head_index
+                            || messages.get(i) == Some(&"the audit chain moved on") =>
+                    {
+                        Outcome::Retry
+                    }
+                    Some(i) => Outcome::Conflict(messages.get(i).copied().unwrap_or(STALE)),
+                    None if reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict")) =>
+                    {
+                        Outcome::Retry
+                    }
+                    None => {
+                        return Err(unavailable(
+                            aws_sdk_dynamodb::error::DisplayErrorContext(error),
+                            "commit a change",
+                        ));
+                    }
+                }
+            }
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => Outcome::Retry,
+            _ => {
+                return Err(unavailable(
+                    aws_sdk_dynamodb::error::DisplayErrorContext(error),
+                    "commit a change",
+                ));
+            }
+        };
+        match outcome {
+            Outcome::Conflict(message) => return Err(StoreError::Conflict(message.to_owned())),
+            Outcome::Retry => {
+                let wait = Duration::from_millis(5 * u64::from(attempt + 1))
+                    + Duration::from_micros(u64::from(uuid::Uuid::new_v4().as_u128() as u16));
+                tracing::debug!(attempt, "the audit head moved; retrying the transaction");
+                tokio_sleep(wait).await;
+            }
+        }
+    }
+    Err(StoreError::Unavailable(anyhow::anyhow!(
+        "the audit chain is too busy; try again"
+    )))
+}
+
+async fn tokio_sleep(d: Duration) {
+    tokio::time::sleep(d).await;
+}
