@@ -143,6 +143,16 @@ pub trait BlobStore: Send + Sync {
         size: u64,
         expires_in: std::time::Duration,
     ) -> anyhow::Result<Option<String>>;
+    /// A short-lived URL that downloads `key` as an attachment named `filename`, if the store
+    /// offers one (S3); `None` means Outlay serves the bytes itself. Only asked after the
+    /// caller was authorised to see the receipt.
+    async fn download_url(
+        &self,
+        key: &str,
+        filename: &str,
+        content_type: &str,
+        expires_in: std::time::Duration,
+    ) -> anyhow::Result<Option<String>>;
 }
 
 /// Delivers one notification (an email, or a webhook call).

@@ -32,14 +32,19 @@ pub struct UploadTicket {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A receipt's content, for download.
+/// A receipt's content, for download: its bytes, or a short-lived URL to them.
 #[derive(Debug, Clone)]
 pub struct ReceiptFile {
     /// The receipt.
     pub receipt: Receipt,
-    /// The bytes.
+    /// The bytes, when Outlay serves them itself.
     pub bytes: Vec<u8>,
+    /// A presigned download URL, when the blob store gives one (then `bytes` is empty).
+    pub url: Option<String>,
 }
+
+/// How long a download URL stays valid.
+const DOWNLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn stored_key(id: ReceiptId) -> String {
     format!("receipts/{id}")
@@ -312,12 +317,29 @@ impl App {
     /// A stored receipt's file, for its owner and for those who may see its report.
     pub async fn receipt_file(&self, caller: &Caller, id: ReceiptId) -> Result<ReceiptFile> {
         let receipt = self.visible_receipt(caller, id).await?;
+        let key = stored_key(id);
+        let mime = receipt.content_type.mime();
+        if let Some(url) = self
+            .blobs
+            .download_url(&key, &receipt.filename, mime, DOWNLOAD_TTL)
+            .await?
+        {
+            return Ok(ReceiptFile {
+                receipt,
+                bytes: vec![],
+                url: Some(url),
+            });
+        }
         let bytes = self
             .blobs
-            .get(&stored_key(id))
+            .get(&key)
             .await?
             .ok_or(AppError::NotFound("receipt"))?;
-        Ok(ReceiptFile { receipt, bytes })
+        Ok(ReceiptFile {
+            receipt,
+            bytes,
+            url: None,
+        })
     }
 
     /// Removes a receipt from an expense that is not in a submitted report.

@@ -5,6 +5,12 @@
 //! folder, so that a receipt acknowledged to a client survives a power cut like the database
 //! row that points to it.
 
+#[cfg(feature = "s3")]
+mod s3;
+
+#[cfg(feature = "s3")]
+pub use s3::S3Blobs;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +109,17 @@ impl BlobStore for LocalBlobs {
         _: Duration,
     ) -> anyhow::Result<Option<String>> {
         // The local disk has no URL of its own: Outlay receives the upload itself.
+        Ok(None)
+    }
+
+    async fn download_url(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Duration,
+    ) -> anyhow::Result<Option<String>> {
+        // Outlay serves local files itself, after the same authorisation.
         Ok(None)
     }
 }

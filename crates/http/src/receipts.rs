@@ -213,6 +213,10 @@ async fn download(
 ) -> Result<Response> {
     let id = path_id(&id, "receipt", ReceiptId::parse)?;
     let file = state.app.receipt_file(&caller, id).await?;
+    if let Some(url) = file.url {
+        // S3: a 60-second presigned GET that answers the file as an attachment.
+        return Ok(axum::response::Redirect::to(&url).into_response());
+    }
     let disposition = format!("attachment; filename=\"{}\"", file.receipt.filename);
     let mut response = file.bytes.into_response();
     let h = response.headers_mut();

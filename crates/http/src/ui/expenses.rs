@@ -428,6 +428,9 @@ async fn receipt_file(
             .into_response();
     };
     match state.app.receipt_file(&session.caller, id).await {
+        Ok(file) if file.url.is_some() => {
+            Redirect::to(file.url.as_deref().unwrap_or_default()).into_response()
+        }
         Ok(file) => {
             let kind = file.receipt.content_type;
             let disposition = if kind == outlay_domain::ReceiptType::Pdf {
