@@ -13,7 +13,7 @@ use anyhow::Context;
 use outlay_app::{App, Dispatched, NotifySettings, Outbox, Ports, SystemClock, UuidV7};
 use outlay_auth::{LocalIdentity, TokenSettings};
 use outlay_blobs::LocalBlobs;
-use outlay_notify::{Email, Notifiers, Webhook};
+use outlay_notify::{Email, Events, Mailer, Notifiers, Webhook};
 use outlay_store_sqlite::SqliteStore;
 
 pub use demo::{DEMO_PASSWORD, DEMO_USERS, seed_demo};
@@ -50,7 +50,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
     )?);
     let notifiers = notifiers(settings)?;
     let notify = NotifySettings {
-        webhook: notifiers.webhook.is_some(),
+        webhook: notifiers.events.is_some(),
         approver_digest_hour: settings.approver_digest_hour,
         retry_base: Duration::from_millis(settings.retry_base_ms),
         ..NotifySettings::default()
@@ -82,18 +82,18 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
 }
 
 fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
-    let email = match &settings.smtp_url {
+    let email = Mailer::Smtp(match &settings.smtp_url {
         Some(url) => Email::smtp(&url.0, &settings.mail_from)?,
         None => Email::folder(settings.data_dir.join("mail"), &settings.mail_from)?,
-    };
-    let webhook = match (&settings.webhook_url, &settings.webhook_secret) {
-        (Some(url), Some(secret)) => Some(Webhook::new(url, secret.0.as_bytes())?),
+    });
+    let events = match (&settings.webhook_url, &settings.webhook_secret) {
+        (Some(url), Some(secret)) => Some(Events::Webhook(Webhook::new(url, secret.0.as_bytes())?)),
         (Some(_), None) => {
             anyhow::bail!("OUTLAY_WEBHOOK_URL needs OUTLAY_WEBHOOK_SECRET to sign its calls")
         }
         (None, _) => None,
     };
-    Ok(Notifiers { email, webhook })
+    Ok(Notifiers { email, events })
 }
 
 /// A 32-byte random secret kept in a file readable by its owner only, made on first start.
