@@ -47,14 +47,21 @@ impl App {
 
     /// Verifies a bearer token and loads its user, who must still be active.
     pub async fn authenticate(&self, token: &str, source: Option<String>) -> Result<Caller> {
-        let subject = self
+        let verified = self
             .verifier
             .verify(token)
             .await
             .map_err(AppError::Unauthenticated)?;
-        let id = UserId::parse(&subject).map_err(|_| AppError::Unauthenticated("invalid token"))?;
+        let id = UserId::parse(&verified.subject)
+            .map_err(|_| AppError::Unauthenticated("invalid token"))?;
         match self.store.user(id).await? {
-            Some(user) if user.active => Ok(Caller { user, source }),
+            Some(mut user) if user.active => {
+                if let Some(roles) = verified.roles {
+                    // The identity provider's groups are the roles (the directory mirrors them).
+                    user.roles = outlay_domain::user::normalise_roles(roles);
+                }
+                Ok(Caller { user, source })
+            }
             _ => Err(AppError::Unauthenticated("invalid token")),
         }
     }

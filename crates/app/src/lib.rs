@@ -32,7 +32,7 @@ pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
     AccessToken, BlobStore, Clock, IdGen, IdentityVerifier, Notifier, Outbox, OutboxStats,
-    PasswordLogin, Store, StoreError, StoreResult, SystemClock, UuidV7,
+    PasswordLogin, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
 };
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};

@@ -222,6 +222,16 @@ pub trait PasswordLogin: Send + Sync {
 /// Checks access tokens (local or from an identity provider).
 #[async_trait]
 pub trait IdentityVerifier: Send + Sync {
-    /// The token's subject (the user id), if the token is valid now.
-    async fn verify(&self, token: &str) -> Result<String, &'static str>;
+    /// Who the token speaks for, if it is valid now.
+    async fn verify(&self, token: &str) -> Result<Verified, &'static str>;
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The subject: the user's id.
+    pub subject: String,
+    /// The roles the identity provider grants (Cognito groups); `None` when the directory's
+    /// roles apply (local tokens carry none).
+    pub roles: Option<Vec<outlay_domain::Role>>,
 }

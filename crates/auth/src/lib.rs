@@ -4,6 +4,12 @@
 //! Verification pins the algorithm to EdDSA and checks `iss`, `aud` and `exp`; the token
 //! carries only the user id, so roles and the active flag are always read fresh from the store.
 
+#[cfg(feature = "cognito")]
+mod cognito;
+
+#[cfg(feature = "cognito")]
+pub use cognito::CognitoVerifier;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,7 +17,7 @@ use anyhow::Context;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use outlay_app::{AccessToken, IdentityVerifier, PasswordLogin};
+use outlay_app::{AccessToken, IdentityVerifier, PasswordLogin, Verified};
 use outlay_domain::User;
 use password_hash::SaltString;
 use password_hash::rand_core::OsRng;
@@ -166,14 +172,17 @@ impl PasswordLogin for LocalIdentity {
 
 #[async_trait]
 impl IdentityVerifier for LocalIdentity {
-    async fn verify(&self, token: &str) -> Result<String, &'static str> {
+    async fn verify(&self, token: &str) -> Result<Verified, &'static str> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.settings.issuer]);
         validation.set_audience(&[&self.settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
-            Ok(data) => Ok(data.claims.sub),
+            Ok(data) => Ok(Verified {
+                subject: data.claims.sub,
+                roles: None,
+            }),
             Err(e) => {
                 tracing::debug!(error = %e, "token refused");
                 Err("invalid or expired token")
@@ -213,7 +222,10 @@ mod tests {
         let first = LocalIdentity::load_or_create(&path, settings(60)).expect("created");
         let token = first.issue_token(&user()).expect("issued").token;
         let second = LocalIdentity::load_or_create(&path, settings(60)).expect("loaded");
-        assert_eq!(second.verify(&token).await, Ok(user().id.to_string()));
+        assert_eq!(
+            second.verify(&token).await.map(|v| v.subject),
+            Ok(user().id.to_string())
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
