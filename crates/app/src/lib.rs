@@ -31,8 +31,8 @@ pub use idempotency::Idempotency;
 pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
-    AccessToken, BlobStore, Clock, IdGen, IdentityVerifier, Notifier, Outbox, OutboxStats,
-    PasswordLogin, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
+    AccessToken, BlobStore, Clock, IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox,
+    OutboxStats, PasswordLogin, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
 };
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
@@ -68,6 +68,8 @@ pub struct Ports {
     pub login: Option<Arc<dyn PasswordLogin>>,
     /// Token verification.
     pub verifier: Arc<dyn IdentityVerifier>,
+    /// The identity provider's user administration, where users sign in elsewhere (Cognito).
+    pub identities: Option<Arc<dyn IdentityAdmin>>,
 }
 
 /// The application: the use cases over their ports.
@@ -79,6 +81,7 @@ pub struct App {
     ids: Arc<dyn IdGen>,
     login: Option<Arc<dyn PasswordLogin>>,
     verifier: Arc<dyn IdentityVerifier>,
+    identities: Option<Arc<dyn IdentityAdmin>>,
     notify: NotifySettings,
     upload_key: Arc<Vec<u8>>,
 }
@@ -93,6 +96,7 @@ impl App {
             ids: ports.ids,
             login: ports.login,
             verifier: ports.verifier,
+            identities: ports.identities,
             notify,
             upload_key: Arc::new(upload_key),
         }

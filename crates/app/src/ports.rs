@@ -235,3 +235,21 @@ pub struct Verified {
     /// roles apply (local tokens carry none).
     pub roles: Option<Vec<outlay_domain::Role>>,
 }
+
+/// User administration in an external identity provider (Cognito): the users who sign in
+/// there, and their groups. Where there is none, Outlay's own directory is all there is.
+#[async_trait]
+pub trait IdentityAdmin: Send + Sync {
+    /// Creates the sign-in identity and answers its subject, which becomes the user's id.
+    async fn create(
+        &self,
+        email: &Email,
+        name: &str,
+        password: Option<&str>,
+        roles: &[outlay_domain::Role],
+    ) -> anyhow::Result<UserId>;
+    /// Makes the identity's groups exactly `roles`.
+    async fn set_roles(&self, email: &Email, roles: &[outlay_domain::Role]) -> anyhow::Result<()>;
+    /// Enables or disables signing in.
+    async fn set_active(&self, email: &Email, active: bool) -> anyhow::Result<()>;
+}

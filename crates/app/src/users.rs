@@ -60,18 +60,39 @@ impl App {
         if let Some(m) = new.manager_id {
             self.existing_manager(m).await?;
         }
-        let password_hash = match &new.password {
-            Some(p) => {
-                check_password(p)?;
-                Some(self.password_login()?.hash_password(p).await?)
+        if let Some(p) = &new.password {
+            check_password(p)?;
+        }
+        let roles = normalise_roles(new.roles);
+        let role_list: Vec<Role> = roles.iter().copied().collect();
+        let (id, password_hash) = match &self.identities {
+            // Users sign in at the identity provider: its subject is their id, and it keeps
+            // the password.
+            Some(idp) => {
+                if self.store.user_by_email(&email).await?.is_some() {
+                    return Err(AppError::Conflict(
+                        "a user with this email already exists".into(),
+                    ));
+                }
+                (
+                    idp.create(&email, &name, new.password.as_deref(), &role_list)
+                        .await?,
+                    None,
+                )
             }
-            None => None,
+            None => {
+                let hash = match &new.password {
+                    Some(p) => Some(self.password_login()?.hash_password(p).await?),
+                    None => None,
+                };
+                (UserId::from_uuid(self.ids.new_id()), hash)
+            }
         };
         let user = User {
-            id: UserId::from_uuid(self.ids.new_id()),
+            id,
             email,
             name,
-            roles: normalise_roles(new.roles),
+            roles,
             manager_id: new.manager_id,
             active: true,
             version: 1,
@@ -145,13 +166,28 @@ impl App {
             check_reporting_line(id, manager, |u| chain.get(&u).copied().flatten())?;
             user.manager_id = manager;
         }
-        let password_hash = match &patch.password {
-            Some(p) => {
+        let password_hash = match (&patch.password, &self.identities) {
+            (Some(p), None) => {
                 check_password(p)?;
                 Some(self.password_login()?.hash_password(p).await?)
             }
-            None => None,
+            (Some(_), Some(_)) => {
+                return Err(AppError::BadInput(
+                    "passwords are managed by the identity provider here".into(),
+                ));
+            }
+            (None, _) => None,
         };
+        if let Some(idp) = &self.identities {
+            // The identity provider first: a failure there leaves Outlay unchanged.
+            if user.roles != before.roles {
+                idp.set_roles(&user.email, &user.roles.iter().copied().collect::<Vec<_>>())
+                    .await?;
+            }
+            if user.active != before.active {
+                idp.set_active(&user.email, user.active).await?;
+            }
+        }
         user.version += 1;
         let audit = self.audit_record(
             Some(caller),

@@ -163,3 +163,158 @@ impl IdentityVerifier for CognitoVerifier {
         })
     }
 }
+
+/// The user pool as Outlay's identity provider: users and their groups.
+#[derive(Debug, Clone)]
+pub struct CognitoAdmin {
+    client: aws_sdk_cognitoidentityprovider::Client,
+    user_pool_id: String,
+}
+
+fn group(role: Role) -> &'static str {
+    match role {
+        Role::Employee => "Employee",
+        Role::Manager => "Manager",
+        Role::Finance => "Finance",
+        Role::Admin => "Admin",
+    }
+}
+
+fn sdk<E: std::error::Error + Send + Sync + 'static>(
+    e: aws_sdk_cognitoidentityprovider::error::SdkError<E>,
+    what: &str,
+) -> anyhow::Error {
+    anyhow::anyhow!(
+        "Cognito could not {what}: {}",
+        aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
+    )
+}
+
+impl CognitoAdmin {
+    /// Administers `user_pool_id`.
+    pub fn new(
+        client: aws_sdk_cognitoidentityprovider::Client,
+        user_pool_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            user_pool_id: user_pool_id.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl outlay_app::IdentityAdmin for CognitoAdmin {
+    async fn create(
+        &self,
+        email: &outlay_domain::Email,
+        name: &str,
+        password: Option<&str>,
+        roles: &[Role],
+    ) -> anyhow::Result<outlay_domain::UserId> {
+        use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+        let attribute = |n: &str, v: &str| {
+            AttributeType::builder()
+                .name(n)
+                .value(v)
+                .build()
+                .context("Failed to build an attribute")
+        };
+        let mut request = self
+            .client
+            .admin_create_user()
+            .user_pool_id(&self.user_pool_id)
+            .username(email.as_str())
+            .user_attributes(attribute("email", email.as_str())?)
+            .user_attributes(attribute("email_verified", "true")?)
+            .user_attributes(attribute("name", name)?);
+        if password.is_some() {
+            request = request.message_action(MessageActionType::Suppress);
+        }
+        let created = request
+            .send()
+            .await
+            .map_err(|e| sdk(e, "create the user"))?;
+        let sub = created
+            .user()
+            .map(|u| u.attributes())
+            .unwrap_or_default()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(|a| a.value())
+            .context("Cognito answered no sub")?
+            .to_owned();
+        if let Some(p) = password {
+            self.client
+                .admin_set_user_password()
+                .user_pool_id(&self.user_pool_id)
+                .username(email.as_str())
+                .password(p)
+                .permanent(true)
+                .send()
+                .await
+                .map_err(|e| sdk(e, "set the password"))?;
+        }
+        self.set_roles(email, roles).await?;
+        outlay_domain::UserId::parse(&sub).context("Cognito's sub is not a UUID")
+    }
+
+    async fn set_roles(&self, email: &outlay_domain::Email, roles: &[Role]) -> anyhow::Result<()> {
+        let current = self
+            .client
+            .admin_list_groups_for_user()
+            .user_pool_id(&self.user_pool_id)
+            .username(email.as_str())
+            .send()
+            .await
+            .map_err(|e| sdk(e, "list the user's groups"))?;
+        let have: Vec<String> = current
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_name().map(str::to_owned))
+            .collect();
+        let want: Vec<&str> = roles.iter().map(|r| group(*r)).collect();
+        for g in want.iter().filter(|g| !have.iter().any(|h| h == *g)) {
+            self.client
+                .admin_add_user_to_group()
+                .user_pool_id(&self.user_pool_id)
+                .username(email.as_str())
+                .group_name(*g)
+                .send()
+                .await
+                .map_err(|e| sdk(e, "add the user to a group"))?;
+        }
+        for g in have.iter().filter(|h| !want.contains(&h.as_str())) {
+            self.client
+                .admin_remove_user_from_group()
+                .user_pool_id(&self.user_pool_id)
+                .username(email.as_str())
+                .group_name(g)
+                .send()
+                .await
+                .map_err(|e| sdk(e, "remove the user from a group"))?;
+        }
+        Ok(())
+    }
+
+    async fn set_active(&self, email: &outlay_domain::Email, active: bool) -> anyhow::Result<()> {
+        if active {
+            self.client
+                .admin_enable_user()
+                .user_pool_id(&self.user_pool_id)
+                .username(email.as_str())
+                .send()
+                .await
+                .map_err(|e| sdk(e, "enable the user"))?;
+        } else {
+            self.client
+                .admin_disable_user()
+                .user_pool_id(&self.user_pool_id)
+                .username(email.as_str())
+                .send()
+                .await
+                .map_err(|e| sdk(e, "disable the user"))?;
+        }
+        Ok(())
+    }
+}

@@ -8,7 +8,7 @@
 mod cognito;
 
 #[cfg(feature = "cognito")]
-pub use cognito::CognitoVerifier;
+pub use cognito::{CognitoAdmin, CognitoVerifier};
 
 use std::path::Path;
 use std::time::Duration;

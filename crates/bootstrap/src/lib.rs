@@ -2,6 +2,8 @@
 //! router. Also the outbox dispatcher, the demo company and the log set-up, shared by the
 //! binary and the tests.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod demo;
 mod settings;
 
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use outlay_app::{App, Dispatched, NotifySettings, Outbox, Ports, SystemClock, UuidV7};
+use outlay_app::{App, Dispatched, NotifySettings, Outbox, Ports, Store, SystemClock, UuidV7};
 use outlay_auth::{LocalIdentity, TokenSettings};
 use outlay_blobs::LocalBlobs;
 use outlay_notify::{Email, Events, Mailer, Notifiers, Webhook};
@@ -19,20 +21,40 @@ use outlay_store_sqlite::SqliteStore;
 pub use demo::{DEMO_PASSWORD, DEMO_USERS, seed_demo};
 pub use settings::{Overrides, Secret, Settings};
 
+/// A store with its outbox: what a deployment's persistence provides.
+pub trait Backend: Store + Outbox {}
+impl<T: Store + Outbox> Backend for T {}
+
 /// A built Outlay: the use cases, their store, the notifiers and the HTTP router.
 pub struct Built {
     /// The use cases.
     pub app: App,
-    /// The SQLite store, for operational commands.
-    pub store: Arc<SqliteStore>,
+    /// The store and its outbox.
+    pub store: Arc<dyn Backend>,
+    /// The SQLite store, when that is the backend (for closing and checks).
+    pub sqlite: Option<Arc<SqliteStore>>,
     /// Email and webhook delivery.
     pub notifiers: Notifiers,
     /// The one router.
     pub router: axum::Router,
 }
 
-/// Opens the data directory's database (migrating it) and builds the application.
+/// Builds the application on the backend the settings choose.
 pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
+    match settings.store.as_str() {
+        "sqlite" => build_local(settings).await,
+        #[cfg(feature = "aws")]
+        "dynamodb" => aws::build(settings).await,
+        #[cfg(not(feature = "aws"))]
+        "dynamodb" => {
+            anyhow::bail!("OUTLAY_STORE=dynamodb needs the binary built with `--features aws`")
+        }
+        other => anyhow::bail!("OUTLAY_STORE must be sqlite or dynamodb, not {other}"),
+    }
+}
+
+/// Opens the data directory's database (migrating it) and builds the application.
+async fn build_local(settings: &Settings) -> anyhow::Result<Built> {
     let dir = &settings.data_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
@@ -49,12 +71,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
         },
     )?);
     let notifiers = notifiers(settings)?;
-    let notify = NotifySettings {
-        webhook: notifiers.events.is_some(),
-        approver_digest_hour: settings.approver_digest_hour,
-        retry_base: Duration::from_millis(settings.retry_base_ms),
-        ..NotifySettings::default()
-    };
+    let notify = notify_settings(settings, notifiers.events.is_some());
     let ports = Ports {
         store: store.clone(),
         blobs: Arc::new(LocalBlobs::open(&dir.join("receipts"))?),
@@ -62,6 +79,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
         ids: Arc::new(UuidV7),
         login: Some(identity.clone()),
         verifier: identity,
+        identities: None,
     };
     let app = App::new(ports, notify, secret_file(&dir.join("upload-key"))?);
     app.ensure_policy()
@@ -75,10 +93,20 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
     let router = outlay_http::router(app.clone(), web);
     Ok(Built {
         app,
-        store,
+        store: store.clone(),
+        sqlite: Some(store),
         notifiers,
         router,
     })
+}
+
+pub(crate) fn notify_settings(settings: &Settings, events: bool) -> NotifySettings {
+    NotifySettings {
+        webhook: events,
+        approver_digest_hour: settings.approver_digest_hour,
+        retry_base: Duration::from_millis(settings.retry_base_ms),
+        ..NotifySettings::default()
+    }
 }
 
 fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
@@ -96,14 +124,20 @@ fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
     Ok(Notifiers { email, events })
 }
 
+/// 32 random bytes.
+pub(crate) fn random_key() -> anyhow::Result<Vec<u8>> {
+    let mut secret = vec![0_u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+        .map_err(|_| anyhow::anyhow!("Failed to generate a secret"))?;
+    Ok(secret)
+}
+
 /// A 32-byte random secret kept in a file readable by its owner only, made on first start.
 fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Ok(bytes) = std::fs::read(path) {
         return Ok(bytes);
     }
-    let mut secret = vec![0_u8; 32];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
-        .map_err(|_| anyhow::anyhow!("Failed to generate a secret"))?;
+    let secret = random_key()?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -117,6 +151,13 @@ fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 impl Built {
+    /// Closes the database cleanly (SQLite checkpoints its log).
+    pub async fn close(&self) {
+        if let Some(db) = &self.sqlite {
+            db.close().await;
+        }
+    }
+
     /// One pass of the outbox dispatcher, with its metrics.
     pub async fn dispatch_once(&self) -> anyhow::Result<Dispatched> {
         let done = self

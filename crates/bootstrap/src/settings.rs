@@ -47,6 +47,21 @@ pub struct Settings {
     /// Approvers get one daily email at this UTC hour instead of one per report
     /// (`OUTLAY_APPROVER_DIGEST_HOUR`, 0 to 23).
     pub approver_digest_hour: Option<u32>,
+    /// Where data lives: `sqlite` (default) or `dynamodb` (`OUTLAY_STORE`; the AWS mode needs
+    /// the binary built with the `aws` feature).
+    pub store: String,
+    /// The DynamoDB table (`OUTLAY_DYNAMODB_TABLE`).
+    pub dynamodb_table: Option<String>,
+    /// The S3 bucket for receipts (`OUTLAY_RECEIPTS_BUCKET`).
+    pub receipts_bucket: Option<String>,
+    /// The Cognito user pool (`OUTLAY_COGNITO_USER_POOL_ID`).
+    pub cognito_user_pool_id: Option<String>,
+    /// The Cognito app client (`OUTLAY_COGNITO_CLIENT_ID`).
+    pub cognito_client_id: Option<String>,
+    /// The SNS topic for integration events (`OUTLAY_SNS_TOPIC_ARN`).
+    pub sns_topic_arn: Option<String>,
+    /// The SES identity emails are sent from (`OUTLAY_SES_FROM`).
+    pub ses_from: Option<String>,
     /// How often the outbox is checked, in milliseconds (`OUTLAY_DISPATCH_INTERVAL_MS`).
     pub dispatch_interval_ms: u64,
     /// The first retry of a failed delivery waits this long; each later one twice as long
@@ -83,6 +98,13 @@ impl Default for Settings {
             webhook_url: None,
             webhook_secret: None,
             approver_digest_hour: None,
+            store: "sqlite".into(),
+            dynamodb_table: None,
+            receipts_bucket: None,
+            cognito_user_pool_id: None,
+            cognito_client_id: None,
+            sns_topic_arn: None,
+            ses_from: None,
             dispatch_interval_ms: 1000,
             retry_base_ms: 5000,
         }
@@ -102,7 +124,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 17] = [
+    const KEYS: [&'static str; 24] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
@@ -118,6 +140,13 @@ impl Settings {
         "webhook_url",
         "webhook_secret",
         "approver_digest_hour",
+        "store",
+        "dynamodb_table",
+        "receipts_bucket",
+        "cognito_user_pool_id",
+        "cognito_client_id",
+        "sns_topic_arn",
+        "ses_from",
         "dispatch_interval_ms",
         "retry_base_ms",
     ];

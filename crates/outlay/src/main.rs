@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(place) => serve(place, true).await,
         Command::Migrate(dir) => {
             let built = build(dir.data_dir, None).await?;
-            built.store.close().await;
+            built.close().await;
             println!("database is up to date");
             Ok(())
         }
@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
                     },
                 )
                 .await?;
-            built.store.close().await;
+            built.close().await;
             println!(
                 "{}",
                 serde_json::json!({"id": user.id.to_string(), "email": user.email.as_str()})
@@ -161,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let built = build(dir.data_dir, None).await?;
             let v = built.app.verify_audit(None).await?;
-            built.store.close().await;
+            built.close().await;
             println!("{}", serde_json::to_string(&v)?);
             if !v.ok {
                 std::process::exit(1);
@@ -226,7 +226,7 @@ async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
     .await
     .context("The server failed")?;
     dispatcher.abort();
-    built.store.close().await;
+    built.close().await;
     Ok(())
 }
 

@@ -1,0 +1,95 @@
+//! The AWS-backed mode: DynamoDB, S3, Cognito, SES and SNS, configured from `OUTLAY_*` and
+//! the standard `AWS_*` variables (`AWS_REGION`; `AWS_ENDPOINT_URL` points every client at one
+//! endpoint, such as a moto server in tests).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use outlay_app::{App, Ports, SystemClock, UuidV7};
+use outlay_auth::{CognitoAdmin, CognitoVerifier};
+use outlay_blobs::S3Blobs;
+use outlay_notify::{Events, Mailer, Notifiers, Ses, Sns};
+use outlay_store_dynamodb::DynamoStore;
+
+use crate::{Built, Settings, notify_settings, random_key};
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> anyhow::Result<&'a str> {
+    value
+        .as_deref()
+        .with_context(|| format!("{name} is required when OUTLAY_STORE=dynamodb"))
+}
+
+/// Builds the application on AWS services.
+pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
+    let config = aws_config::load_from_env().await;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    let region = config
+        .region()
+        .map(ToString::to_string)
+        .context("AWS_REGION is required")?;
+    let table = required(&settings.dynamodb_table, "OUTLAY_DYNAMODB_TABLE")?;
+    let bucket = required(&settings.receipts_bucket, "OUTLAY_RECEIPTS_BUCKET")?;
+    let pool = required(
+        &settings.cognito_user_pool_id,
+        "OUTLAY_COGNITO_USER_POOL_ID",
+    )?;
+    let client_id = required(&settings.cognito_client_id, "OUTLAY_COGNITO_CLIENT_ID")?;
+    let from = required(&settings.ses_from, "OUTLAY_SES_FROM")?;
+
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table,
+    ));
+    // A custom endpoint (moto, LocalStack) serves buckets by path, not by host name.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(endpoint.is_some())
+            .build(),
+    );
+    let notifiers = Notifiers {
+        email: Mailer::Ses(Ses::new(aws_sdk_sesv2::Client::new(&config), from)),
+        events: settings
+            .sns_topic_arn
+            .as_deref()
+            .map(|arn| Events::Sns(Sns::new(aws_sdk_sns::Client::new(&config), arn))),
+    };
+    let ports = Ports {
+        store: store.clone(),
+        blobs: Arc::new(S3Blobs::new(s3, bucket)),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7),
+        login: None,
+        verifier: Arc::new(CognitoVerifier::new(
+            &region,
+            pool,
+            client_id,
+            endpoint.as_deref(),
+        )?),
+        identities: Some(Arc::new(CognitoAdmin::new(
+            aws_sdk_cognitoidentityprovider::Client::new(&config),
+            pool,
+        ))),
+    };
+    // Uploads go to S3 presigned URLs, so Outlay's own upload key is never used here.
+    let app = App::new(
+        ports,
+        notify_settings(settings, notifiers.events.is_some()),
+        random_key()?,
+    );
+    app.ensure_policy()
+        .await
+        .context("Failed to store the default policy")?;
+    let web = outlay_http::WebConfig {
+        public_url: settings.public_url.clone(),
+        base_path: settings.base_path.clone(),
+        session_key: random_key()?,
+    };
+    let router = outlay_http::router(app.clone(), web);
+    Ok(Built {
+        app,
+        store,
+        sqlite: None,
+        notifiers,
+        router,
+    })
+}
