@@ -19,10 +19,15 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> anyhow::Result<&'a str
         .with_context(|| format!("{name} is required when OUTLAY_STORE=dynamodb"))
 }
 
-/// Builds the application on AWS services.
+/// Builds the application on AWS services configured from the environment.
 pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
-    let config = aws_config::load_from_env().await;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    build_with_config(settings, aws_config::load_from_env().await).await
+}
+
+/// Builds the application on AWS services with an explicit SDK configuration (tests pass one
+/// that points at moto).
+pub async fn build_with_config(settings: &Settings, config: aws_config::SdkConfig) -> anyhow::Result<Built> {
+    let endpoint = config.endpoint_url().map(str::to_owned);
     let region = config
         .region()
         .map(ToString::to_string)

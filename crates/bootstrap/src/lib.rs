@@ -18,7 +18,12 @@ use outlay_blobs::LocalBlobs;
 use outlay_notify::{Email, Events, Mailer, Notifiers, Webhook};
 use outlay_store_sqlite::SqliteStore;
 
+#[cfg(feature = "aws")]
+pub use aws::build_with_config;
 pub use demo::{DEMO_PASSWORD, DEMO_USERS, seed_demo};
+/// The AWS SDK configuration type, for [`build_with_config`].
+#[cfg(feature = "aws")]
+pub use aws_config::SdkConfig;
 pub use settings::{Overrides, Secret, Settings};
 
 /// A store with its outbox: what a deployment's persistence provides.

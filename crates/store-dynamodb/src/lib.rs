@@ -48,8 +48,8 @@ mod reads;
 use std::sync::Arc;
 
 use anyhow::Context;
-use aws_sdk_dynamodb::Client;
 
+pub use aws_sdk_dynamodb::Client;
 pub use items::{ATTRIBUTES, INDEXES};
 
 /// Outlay's data in one DynamoDB table.

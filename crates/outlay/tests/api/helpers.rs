@@ -11,10 +11,31 @@ use tokio::sync::Mutex;
 use tower::ServiceExt;
 
 /// A running Outlay (the router, in-process) on a fresh data directory with the demo company.
+/// With `OUTLAY_TEST_BACKEND=aws` (and the `aws` feature) it runs on DynamoDB, S3, Cognito,
+/// SES and SNS in moto instead of SQLite and the local disk.
 pub struct TestApp {
     pub built: Built,
     pub dir: tempfile::TempDir,
     tokens: Mutex<HashMap<String, String>>,
+    #[cfg(feature = "aws")]
+    pub aws: Option<crate::aws::AwsStack>,
+}
+
+/// Whether the suite runs on the AWS backend.
+pub fn on_aws() -> bool {
+    std::env::var("OUTLAY_TEST_BACKEND").as_deref() == Ok("aws")
+}
+
+/// Ends a test that only means something on the local backend (it edits the SQLite file,
+/// reads the local mail folder or token key, or relies on local login), saying so.
+#[macro_export]
+macro_rules! local_only {
+    ($why:literal) => {
+        if $crate::helpers::on_aws() {
+            eprintln!("local backend only: {}", $why);
+            return;
+        }
+    };
 }
 
 /// An answer.
@@ -49,6 +70,20 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     })
     .expect("default settings load");
     change(&mut settings);
+    #[cfg(feature = "aws")]
+    let aws = if on_aws() {
+        Some(crate::aws::AwsStack::start(&mut settings).await.expect("moto is installed (CI=true requires it)"))
+    } else {
+        None
+    };
+    #[cfg(not(feature = "aws"))]
+    assert!(!on_aws(), "OUTLAY_TEST_BACKEND=aws needs `--features aws`");
+    #[cfg(feature = "aws")]
+    let built = match &aws {
+        Some(stack) => outlay_bootstrap::build_with_config(&settings, stack.config.clone()).await.expect("the app builds"),
+        None => outlay_bootstrap::build(&settings).await.expect("the app builds"),
+    };
+    #[cfg(not(feature = "aws"))]
     let built = outlay_bootstrap::build(&settings)
         .await
         .expect("the app builds");
@@ -59,6 +94,8 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         built,
         dir,
         tokens: Mutex::new(HashMap::new()),
+        #[cfg(feature = "aws")]
+        aws,
     }
 }
 
@@ -149,6 +186,12 @@ impl TestApp {
         };
         if let Some(t) = self.tokens.lock().await.get(&email) {
             return t.clone();
+        }
+        #[cfg(feature = "aws")]
+        if let Some(stack) = &self.aws {
+            let token = stack.token(&email, outlay_bootstrap::DEMO_PASSWORD).await;
+            self.tokens.lock().await.insert(email, token.clone());
+            return token;
         }
         let login = json!({"email": email, "password": outlay_bootstrap::DEMO_PASSWORD});
         let req = Request::builder()

@@ -1,6 +1,8 @@
 //! Black-box tests of the HTTP API, through the one router, on a fresh SQLite database each.
 
 mod audit;
+#[cfg(feature = "aws")]
+mod aws;
 mod authorization;
 mod helpers;
 mod input;

@@ -1,0 +1,101 @@
+//! The AWS backend for the API suite: a moto server with the stack's table, bucket, topic,
+//! sender identity, user pool, app client and groups, and Cognito-issued tokens.
+#![cfg(feature = "aws")]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cognitoidentityprovider::config::Credentials;
+use aws_sdk_cognitoidentityprovider::config::SharedCredentialsProvider;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType};
+use outlay_bootstrap::Settings;
+use outlay_store_conformance::moto::Moto;
+
+/// A stack on moto.
+pub struct AwsStack {
+    _moto: Moto,
+    pub config: SdkConfig,
+    pub pool: String,
+    pub client_id: String,
+}
+
+impl AwsStack {
+    /// Creates the stack's resources and points `settings` at them. `None` outside CI when
+    /// moto is missing.
+    pub async fn start(settings: &mut Settings) -> Option<AwsStack> {
+        let moto = Moto::start("the API suite on the AWS backend")?;
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&moto.url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "test")))
+            .build();
+        let table = "outlay-test";
+        outlay_store_dynamodb::DynamoStore::new(aws_sdk_dynamodb_client(&config), table).create_table().await.expect("the table");
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+        s3.create_bucket().bucket("outlay-receipts").send().await.expect("the bucket");
+        let sns = aws_sdk_sns::Client::new(&config);
+        let topic = sns.create_topic().name("outlay-events").send().await.expect("the topic").topic_arn().expect("an ARN").to_owned();
+        aws_sdk_sesv2::Client::new(&config).create_email_identity().email_identity("outlay@example.com").send().await.expect("the sender");
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+        let policy = PasswordPolicyType::builder()
+            .minimum_length(12)
+            .require_lowercase(false)
+            .require_uppercase(false)
+            .require_numbers(false)
+            .require_symbols(false)
+            .build();
+        let pool = cognito
+            .create_user_pool()
+            .pool_name("outlay")
+            .policies(UserPoolPolicyType::builder().password_policy(policy).build())
+            .send()
+            .await
+            .expect("the user pool")
+            .user_pool()
+            .and_then(|p| p.id())
+            .expect("an id")
+            .to_owned();
+        let client_id = cognito
+            .create_user_pool_client()
+            .user_pool_id(&pool)
+            .client_name("web")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+            .send()
+            .await
+            .expect("the app client")
+            .user_pool_client()
+            .and_then(|c| c.client_id())
+            .expect("an id")
+            .to_owned();
+        for group in ["Employee", "Manager", "Finance", "Admin"] {
+            cognito.create_group().user_pool_id(&pool).group_name(group).send().await.expect("a group");
+        }
+        settings.store = "dynamodb".into();
+        settings.dynamodb_table = Some(table.into());
+        settings.receipts_bucket = Some("outlay-receipts".into());
+        settings.cognito_user_pool_id = Some(pool.clone());
+        settings.cognito_client_id = Some(client_id.clone());
+        settings.sns_topic_arn = Some(topic);
+        settings.ses_from = Some("outlay@example.com".into());
+        Some(AwsStack { _moto: moto, config, pool, client_id })
+    }
+
+    /// A Cognito access token for a user (ADMIN_USER_PASSWORD_AUTH, as the test client allows).
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&self.config);
+        let auth = cognito
+            .admin_initiate_auth()
+            .user_pool_id(&self.pool)
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+            .auth_parameters("USERNAME", email)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{email} signs in: {e:?}"));
+        auth.authentication_result().and_then(|r| r.access_token()).expect("an access token").to_owned()
+    }
+}
+
+fn aws_sdk_dynamodb_client(config: &SdkConfig) -> outlay_store_dynamodb::Client {
+    outlay_store_dynamodb::Client::new(config)
+}
