@@ -26,7 +26,10 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
 
 /// Builds the application on AWS services with an explicit SDK configuration (tests pass one
 /// that points at moto).
-pub async fn build_with_config(settings: &Settings, config: aws_config::SdkConfig) -> anyhow::Result<Built> {
+pub async fn build_with_config(
+    settings: &Settings,
+    config: aws_config::SdkConfig,
+) -> anyhow::Result<Built> {
     let endpoint = config.endpoint_url().map(str::to_owned);
     let region = config
         .region()

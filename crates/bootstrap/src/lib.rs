@@ -20,10 +20,10 @@ use outlay_store_sqlite::SqliteStore;
 
 #[cfg(feature = "aws")]
 pub use aws::build_with_config;
-pub use demo::{DEMO_PASSWORD, DEMO_USERS, seed_demo};
 /// The AWS SDK configuration type, for [`build_with_config`].
 #[cfg(feature = "aws")]
 pub use aws_config::SdkConfig;
+pub use demo::{DEMO_PASSWORD, DEMO_USERS, seed_demo};
 pub use settings::{Overrides, Secret, Settings};
 
 /// A store with its outbox: what a deployment's persistence provides.

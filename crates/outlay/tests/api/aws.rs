@@ -5,7 +5,9 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cognitoidentityprovider::config::Credentials;
 use aws_sdk_cognitoidentityprovider::config::SharedCredentialsProvider;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType,
+};
 use outlay_bootstrap::Settings;
 use outlay_store_conformance::moto::Moto;
 
@@ -26,15 +28,41 @@ impl AwsStack {
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&moto.url)
             .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "test")))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "test", "test", None, None, "test",
+            )))
             .build();
         let table = "outlay-test";
-        outlay_store_dynamodb::DynamoStore::new(aws_sdk_dynamodb_client(&config), table).create_table().await.expect("the table");
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
-        s3.create_bucket().bucket("outlay-receipts").send().await.expect("the bucket");
+        outlay_store_dynamodb::DynamoStore::new(aws_sdk_dynamodb_client(&config), table)
+            .create_table()
+            .await
+            .expect("the table");
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket()
+            .bucket("outlay-receipts")
+            .send()
+            .await
+            .expect("the bucket");
         let sns = aws_sdk_sns::Client::new(&config);
-        let topic = sns.create_topic().name("outlay-events").send().await.expect("the topic").topic_arn().expect("an ARN").to_owned();
-        aws_sdk_sesv2::Client::new(&config).create_email_identity().email_identity("outlay@example.com").send().await.expect("the sender");
+        let topic = sns
+            .create_topic()
+            .name("outlay-events")
+            .send()
+            .await
+            .expect("the topic")
+            .topic_arn()
+            .expect("an ARN")
+            .to_owned();
+        aws_sdk_sesv2::Client::new(&config)
+            .create_email_identity()
+            .email_identity("outlay@example.com")
+            .send()
+            .await
+            .expect("the sender");
         let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
         let policy = PasswordPolicyType::builder()
             .minimum_length(12)
@@ -46,7 +74,11 @@ impl AwsStack {
         let pool = cognito
             .create_user_pool()
             .pool_name("outlay")
-            .policies(UserPoolPolicyType::builder().password_policy(policy).build())
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(policy)
+                    .build(),
+            )
             .send()
             .await
             .expect("the user pool")
@@ -67,7 +99,13 @@ impl AwsStack {
             .expect("an id")
             .to_owned();
         for group in ["Employee", "Manager", "Finance", "Admin"] {
-            cognito.create_group().user_pool_id(&pool).group_name(group).send().await.expect("a group");
+            cognito
+                .create_group()
+                .user_pool_id(&pool)
+                .group_name(group)
+                .send()
+                .await
+                .expect("a group");
         }
         settings.store = "dynamodb".into();
         settings.dynamodb_table = Some(table.into());
@@ -76,7 +114,12 @@ impl AwsStack {
         settings.cognito_client_id = Some(client_id.clone());
         settings.sns_topic_arn = Some(topic);
         settings.ses_from = Some("outlay@example.com".into());
-        Some(AwsStack { _moto: moto, config, pool, client_id })
+        Some(AwsStack {
+            _moto: moto,
+            config,
+            pool,
+            client_id,
+        })
     }
 
     /// A Cognito access token for a user (ADMIN_USER_PASSWORD_AUTH, as the test client allows).
@@ -92,7 +135,10 @@ impl AwsStack {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{email} signs in: {e:?}"));
-        auth.authentication_result().and_then(|r| r.access_token()).expect("an access token").to_owned()
+        auth.authentication_result()
+            .and_then(|r| r.access_token())
+            .expect("an access token")
+            .to_owned()
     }
 }
 

@@ -72,7 +72,11 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     change(&mut settings);
     #[cfg(feature = "aws")]
     let aws = if on_aws() {
-        Some(crate::aws::AwsStack::start(&mut settings).await.expect("moto is installed (CI=true requires it)"))
+        Some(
+            crate::aws::AwsStack::start(&mut settings)
+                .await
+                .expect("moto is installed (CI=true requires it)"),
+        )
     } else {
         None
     };
@@ -80,8 +84,12 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     assert!(!on_aws(), "OUTLAY_TEST_BACKEND=aws needs `--features aws`");
     #[cfg(feature = "aws")]
     let built = match &aws {
-        Some(stack) => outlay_bootstrap::build_with_config(&settings, stack.config.clone()).await.expect("the app builds"),
-        None => outlay_bootstrap::build(&settings).await.expect("the app builds"),
+        Some(stack) => outlay_bootstrap::build_with_config(&settings, stack.config.clone())
+            .await
+            .expect("the app builds"),
+        None => outlay_bootstrap::build(&settings)
+            .await
+            .expect("the app builds"),
     };
     #[cfg(not(feature = "aws"))]
     let built = outlay_bootstrap::build(&settings)

@@ -1,9 +1,9 @@
 //! Black-box tests of the HTTP API, through the one router, on a fresh SQLite database each.
 
 mod audit;
+mod authorization;
 #[cfg(feature = "aws")]
 mod aws;
-mod authorization;
 mod helpers;
 mod input;
 mod notifications;

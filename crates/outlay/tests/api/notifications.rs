@@ -131,6 +131,7 @@ async fn two_reports(app: &TestApp) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_recipient_gets_exactly_one_in_app_and_one_email_per_event_even_when_smtp_fails_twice()
 {
+    crate::local_only!("it runs its own SMTP server");
     // GIVEN a mail server that refuses the first two connections
     let (port, inbox, refused) = smtp_server(2).await;
     let app = spawn_app_with(|s| {
@@ -217,6 +218,7 @@ async fn each_recipient_gets_exactly_one_in_app_and_one_email_per_event_even_whe
 
 #[tokio::test]
 async fn without_smtp_emails_are_written_once_each_to_the_mail_folder() {
+    crate::local_only!("it reads the local mail folder");
     let app = spawn_app().await;
     two_reports(&app).await;
     drain(&app).await;
@@ -241,6 +243,7 @@ async fn without_smtp_emails_are_written_once_each_to_the_mail_folder() {
 
 #[tokio::test]
 async fn the_webhook_gets_each_event_signed() {
+    crate::local_only!("on AWS events go to SNS");
     let received: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
     let store = received.clone();
     let hook = axum::Router::new().route(
@@ -289,6 +292,7 @@ async fn the_webhook_gets_each_event_signed() {
 
 #[tokio::test]
 async fn with_a_daily_digest_approvers_are_not_mailed_per_report_but_owners_still_are() {
+    crate::local_only!("it reads the local mail folder");
     let hour = (chrono::Utc::now() + chrono::TimeDelta::hours(2))
         .format("%H")
         .to_string();
@@ -312,4 +316,24 @@ async fn with_a_daily_digest_approvers_are_not_mailed_per_report_but_owners_stil
         .await
         .expect("stats");
     assert_eq!(stats.pending, 1, "one approver email waits for the digest");
+}
+
+#[tokio::test]
+async fn the_outbox_delivers_everything_through_the_deployments_mailer() {
+    // GIVEN a full workflow (SMTP or a mail folder locally; SES and SNS on AWS)
+    let app = spawn_app().await;
+    two_reports(&app).await;
+    let before = outlay_app::Outbox::stats(app.built.store.as_ref())
+        .await
+        .expect("stats");
+    assert!(
+        before.pending >= 8,
+        "the transitions queued their emails: {before:?}"
+    );
+    // WHEN the dispatcher runs THEN nothing is left, and nothing was given up
+    drain(&app).await;
+    let after = outlay_app::Outbox::stats(app.built.store.as_ref())
+        .await
+        .expect("stats");
+    assert_eq!((after.pending, after.dead), (0, 0));
 }

@@ -34,6 +34,7 @@ fn sign(pkcs8: &[u8], claims: &serde_json::Value) -> String {
 
 #[tokio::test]
 async fn only_valid_tokens_of_this_server_are_accepted() {
+    crate::local_only!("it signs tokens with the local key");
     let app = spawn_app().await;
     let employee = app.user_id("employee").await;
     let manager = app.user_id("manager").await;
@@ -120,6 +121,7 @@ async fn only_valid_tokens_of_this_server_are_accepted() {
 
 #[tokio::test]
 async fn a_failed_login_says_the_same_for_an_unknown_email_and_a_wrong_password() {
+    crate::local_only!("local login; Cognito signs users in on AWS");
     let app = spawn_app().await;
     let login = |email: &'static str, password: &'static str| {
         let app = &app;
