@@ -5,6 +5,9 @@
 #[cfg(feature = "aws")]
 mod aws;
 mod demo;
+/// The Lambda entry point.
+#[cfg(feature = "aws")]
+pub mod lambda;
 mod settings;
 
 use std::path::Path;

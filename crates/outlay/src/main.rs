@@ -89,6 +89,9 @@ enum AuditCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return lambda().await;
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(place) => serve(place, false).await,

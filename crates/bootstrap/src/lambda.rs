@@ -1,0 +1,73 @@
+//! The Lambda entry: API Gateway HTTP API (v2) events go to the same router as everywhere
+//! else; the outbox schedule's event (`{"outlay":"dispatch-outbox"}`) runs the dispatcher.
+
+use std::sync::Arc;
+
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, LambdaEvent, Service, lambda_runtime, service_fn};
+
+use crate::Built;
+
+/// The adapter from Lambda events to the router.
+pub type RouterAdapter = Adapter<'static, axum::response::Response, axum::Router>;
+
+/// Handles one invocation.
+pub async fn handle(
+    built: &Built,
+    adapter: &mut RouterAdapter,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    if event.payload.get("outlay").and_then(|v| v.as_str()) == Some("dispatch-outbox") {
+        let done = built.dispatch_once().await.map_err(|e| format!("{e:#}"))?;
+        return Ok(serde_json::json!({ "delivered": done.delivered, "failed": done.failed }));
+    }
+    let mut payload = event.payload;
+    strip_stage(&mut payload);
+    let request: LambdaRequest = serde_json::from_value(payload)?;
+    let response = adapter
+        .call(LambdaEvent::new(request, event.context))
+        .await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+/// An adapter for the built router.
+pub fn adapter(built: &Built) -> RouterAdapter {
+    Adapter::from(built.router.clone())
+}
+
+/// Serves invocations from the Lambda Runtime API until the sandbox ends.
+pub async fn run(built: Arc<Built>) -> Result<(), lambda_http::Error> {
+    let adapter = adapter(&built);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let (built, mut adapter) = (built.clone(), adapter.clone());
+        async move { handle(&built, &mut adapter, event).await }
+    }))
+    .await
+}
+
+/// Routes see paths without the API Gateway stage (`/prod/api/v1/me` → `/api/v1/me`); links
+/// put it back through `OUTLAY_BASE_PATH`. Done here, not through lambda_http's environment
+/// switch, so that the behaviour does not depend on a variable being set.
+fn strip_stage(payload: &mut serde_json::Value) {
+    let stage = payload["requestContext"]["stage"]
+        .as_str()
+        .unwrap_or("$default")
+        .to_owned();
+    if stage == "$default" {
+        return;
+    }
+    let prefix = format!("/{stage}");
+    // lambda_http puts a non-default stage back in front of the path; it is routing only.
+    payload["requestContext"]["stage"] = serde_json::Value::String("$default".into());
+    for pointer in ["/rawPath", "/requestContext/http/path"] {
+        if let Some(serde_json::Value::String(path)) = payload.pointer_mut(pointer)
+            && let Some(rest) = path.strip_prefix(&prefix)
+        {
+            *path = if rest.is_empty() {
+                "/".to_owned()
+            } else {
+                rest.to_owned()
+            };
+        }
+    }
+}

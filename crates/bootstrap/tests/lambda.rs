@@ -1,0 +1,87 @@
+//! The Lambda adapter, fed API Gateway HTTP API (v2) events as the service sends them, with the
+//! JWT authorizer's context.
+#![cfg(feature = "aws")]
+
+use outlay_bootstrap::{Overrides, Settings};
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("a fixture")
+}
+
+fn event(payload: Value) -> lambda_http::LambdaEvent<Value> {
+    lambda_http::LambdaEvent::new(payload, lambda_http::Context::default())
+}
+
+#[tokio::test]
+async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispatcher() {
+    // GIVEN the app (its backend does not matter to the adapter) behind the /prod stage
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut settings = Settings::load(&Overrides {
+        addr: None,
+        data_dir: Some(dir.path().to_owned()),
+    })
+    .expect("settings");
+    settings.base_path = "/prod".into();
+    let built = outlay_bootstrap::build(&settings).await.expect("built");
+    outlay_bootstrap::seed_demo(&built.app)
+        .await
+        .expect("seeded");
+    let mut adapter = outlay_bootstrap::lambda::adapter(&built);
+
+    // WHEN /healthz arrives THEN it answers 200 without a token
+    let healthz: Value = serde_json::from_str(&fixture("healthz.json")).expect("JSON");
+    let response = outlay_bootstrap::lambda::handle(&built, &mut adapter, event(healthz))
+        .await
+        .expect("handled");
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert!(response["body"].as_str().unwrap_or("").contains("\"ok\""));
+
+    // AND an API call with a valid token, inside the authorizer's context, is served
+    let login = built
+        .app
+        .login("employee@example.com", outlay_bootstrap::DEMO_PASSWORD)
+        .await
+        .expect("a token");
+    let me_event = fixture("me-with-jwt-context.json").replace("TOKEN", &login.token);
+    let response = outlay_bootstrap::lambda::handle(
+        &built,
+        &mut adapter,
+        event(serde_json::from_str(&me_event).expect("JSON")),
+    )
+    .await
+    .expect("handled");
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: Value =
+        serde_json::from_str(response["body"].as_str().expect("a body")).expect("JSON");
+    assert_eq!(body["email"], "employee@example.com");
+    assert!(
+        response["headers"]["x-request-id"].is_string(),
+        "the request id comes back: {response}"
+    );
+
+    // AND the token is checked by Outlay itself, whatever the authorizer said
+    let forged = fixture("me-with-jwt-context.json").replace("TOKEN", "forged.token.value");
+    let response = outlay_bootstrap::lambda::handle(
+        &built,
+        &mut adapter,
+        event(serde_json::from_str(&forged).expect("JSON")),
+    )
+    .await
+    .expect("handled");
+    assert_eq!(response["statusCode"], 401);
+
+    // AND the schedule's event runs the dispatcher
+    let response = outlay_bootstrap::lambda::handle(
+        &built,
+        &mut adapter,
+        event(serde_json::json!({"outlay": "dispatch-outbox"})),
+    )
+    .await
+    .expect("handled");
+    assert_eq!(response, serde_json::json!({"delivered": 0, "failed": 0}));
+}
