@@ -174,6 +174,24 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Inside AWS Lambda: the same router, fed by the Lambda Runtime API.
+#[cfg(feature = "aws")]
+async fn lambda() -> anyhow::Result<()> {
+    let settings = Settings::load(&Overrides::default())?;
+    outlay_bootstrap::init_logs(&settings);
+    let built = std::sync::Arc::new(outlay_bootstrap::build(&settings).await?);
+    outlay_bootstrap::lambda::run(built)
+        .await
+        .map_err(|e| anyhow::anyhow!("the Lambda runtime failed: {e}"))
+}
+
+#[cfg(not(feature = "aws"))]
+async fn lambda() -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this outlay binary was built without the `aws` feature, so it cannot run in Lambda"
+    )
+}
+
 async fn build(
     data_dir: Option<PathBuf>,
     addr: Option<String>,
