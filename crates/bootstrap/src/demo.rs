@@ -6,6 +6,12 @@ use outlay_domain::{Email, Role};
 /// The password every demo user shares.
 pub const DEMO_PASSWORD: &str = "demo-password";
 
+/// The demo password in force: `OUTLAY_DEMO_PASSWORD` (for identity providers with a stricter
+/// password policy, such as the Cognito pool of the template), or [`DEMO_PASSWORD`].
+pub fn demo_password() -> String {
+    std::env::var("OUTLAY_DEMO_PASSWORD").unwrap_or_else(|_| DEMO_PASSWORD.to_owned())
+}
+
 /// The demo users: email, name, roles, and whom they report to.
 pub const DEMO_USERS: [(&str, &str, &[Role], Option<&str>); 6] = [
     ("senior@example.com", "Sam Senior", &[Role::Manager], None),
@@ -43,7 +49,7 @@ pub async fn seed_demo(app: &App) -> anyhow::Result<()> {
             NewUser {
                 email: email.into(),
                 name: name.into(),
-                password: Some(DEMO_PASSWORD.into()),
+                password: Some(demo_password()),
                 roles: roles.to_vec(),
                 manager_id,
             },

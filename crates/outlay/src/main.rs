@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use outlay_app::NewUser;
-use outlay_bootstrap::{DEMO_PASSWORD, DEMO_USERS, Overrides, Settings};
+use outlay_bootstrap::{DEMO_USERS, Overrides, Settings};
 use outlay_domain::{Email, Role};
 
 #[derive(Parser)]
@@ -257,7 +257,7 @@ fn print_demo(addr: SocketAddr, settings: &Settings) {
     println!("  API description: http://{addr}/openapi.json");
     println!("  Data: {}", settings.data_dir.display());
     println!();
-    println!("  Sign in as any of these (password: {DEMO_PASSWORD}):");
+    println!("  Sign in as any of these (password: {}):", outlay_bootstrap::demo_password());
     for (email, name, roles, manager) in DEMO_USERS {
         let roles: Vec<&str> = roles.iter().map(Role::as_str).collect();
         let roles = if roles.is_empty() {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the Lambda package: the outlay binary with the `aws` feature, named `bootstrap`, for
+# the provided.al2023 runtime (glibc 2.34), zipped into target/lambda/outlay.zip.
+#
+# It links against glibc 2.34 with cargo-zigbuild (zig from the `ziglang` package), then checks
+# that no symbol needs a newer glibc. Only the x86_64 Rust target is installed here; for arm64
+# add `aarch64-unknown-linux-gnu` with rustup and pass ARCH=arm64.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+arch=${ARCH:-x86_64}
+case "$arch" in
+  x86_64) target=x86_64-unknown-linux-gnu ;;
+  arm64) target=aarch64-unknown-linux-gnu ;;
+  *) echo "ARCH must be x86_64 or arm64" >&2; exit 2 ;;
+esac
+venv=${VENV:-.venv}
+if [ ! -x "$venv/bin/cargo-zigbuild" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q ziglang cargo-zigbuild
+fi
+export PATH="$PWD/$venv/bin:$PATH"
+# The Lambda build is lean: no SQLite or SMTP code is needed there, but the same binary also
+# runs `outlay serve` locally, so the default adapters stay; the AWS SDKs come with `aws`.
+cargo zigbuild --release --locked --bin outlay --features aws --target "$target.2.34"
+bin="target/$target/release/outlay"
+newest=$(objdump -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)
+echo "highest glibc symbol version: $newest"
+if [ "$(printf '%s\n' "$newest" GLIBC_2.34 | sort -V | tail -n 1)" != "GLIBC_2.34" ]; then
+  echo "the bootstrap needs $newest, newer than provided.al2023's glibc 2.34" >&2
+  exit 1
+fi
+out=target/lambda
+rm -rf "$out" && mkdir -p "$out/pkg"
+cp "$bin" "$out/pkg/bootstrap"
+strip "$out/pkg/bootstrap" 2>/dev/null || true
+(cd "$out/pkg" && python3 -c 'import zipfile, os; z = zipfile.ZipFile("../outlay.zip", "w", zipfile.ZIP_DEFLATED); i = zipfile.ZipInfo("bootstrap"); i.external_attr = 0o755 << 16; i.compress_type = zipfile.ZIP_DEFLATED; z.writestr(i, open("bootstrap", "rb").read()); z.close()')
+echo "bootstrap: $(stat -c %s "$out/pkg/bootstrap") bytes; outlay.zip: $(stat -c %s "$out/outlay.zip") bytes"
