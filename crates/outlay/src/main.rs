@@ -257,7 +257,10 @@ fn print_demo(addr: SocketAddr, settings: &Settings) {
     println!("  API description: http://{addr}/openapi.json");
     println!("  Data: {}", settings.data_dir.display());
     println!();
-    println!("  Sign in as any of these (password: {}):", outlay_bootstrap::demo_password());
+    println!(
+        "  Sign in as any of these (password: {}):",
+        outlay_bootstrap::demo_password()
+    );
     for (email, name, roles, manager) in DEMO_USERS {
         let roles: Vec<&str> = roles.iter().map(Role::as_str).collect();
         let roles = if roles.is_empty() {
