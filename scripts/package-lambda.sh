@@ -21,8 +21,11 @@ fi
 export PATH="$PWD/$venv/bin:$PATH"
 # The Lambda build is lean: no SQLite or SMTP code is needed there, but the same binary also
 # runs `outlay serve` locally, so the default adapters stay; the AWS SDKs come with `aws`.
-cargo zigbuild --release --locked --bin outlay --features aws --target "$target.2.34"
-bin="target/$target/release/outlay"
+# PROFILE=dev (CI's GLIBC check) links the same way without the release optimisations.
+profile=${PROFILE:-release}
+cargo zigbuild --profile "$profile" --locked --bin outlay --features aws --target "$target.2.34"
+dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+bin="target/$target/$dir/outlay"
 newest=$(objdump -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)
 echo "highest glibc symbol version: $newest"
 if [ "$(printf '%s\n' "$newest" GLIBC_2.34 | sort -V | tail -n 1)" != "GLIBC_2.34" ]; then
