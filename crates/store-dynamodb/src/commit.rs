@@ -30,21 +30,24 @@ fn build_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(anyhow::anyhow!("Failed to build a DynamoDB request: {e}"))
 }
 
+/// Expression values as the SDK wants them (`None` when there are none).
+fn values(values: Vec<(&str, AttributeValue)>) -> Option<HashMap<String, AttributeValue>> {
+    (!values.is_empty()).then(|| values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
 impl DynamoStore {
     fn put(
         &self,
         item: Item,
         condition: Option<&str>,
-        values: Vec<(&str, AttributeValue)>,
+        vals: Vec<(&str, AttributeValue)>,
         conflict: &'static str,
     ) -> StoreResult<Op> {
-        let values: HashMap<String, AttributeValue> =
-            values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_expression_attribute_values(values(vals))
             .build()
             .map_err(build_err)?;
         Ok(Op {
@@ -58,17 +61,15 @@ impl DynamoStore {
         key: Item,
         expression: &str,
         condition: Option<&str>,
-        values: Vec<(&str, AttributeValue)>,
+        vals: Vec<(&str, AttributeValue)>,
         conflict: &'static str,
     ) -> StoreResult<Op> {
-        let values: HashMap<String, AttributeValue> =
-            values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
             .update_expression(expression)
             .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_expression_attribute_values(values(vals))
             .build()
             .map_err(build_err)?;
         Ok(Op {
@@ -81,16 +82,14 @@ impl DynamoStore {
         &self,
         key: Item,
         condition: Option<&str>,
-        values: Vec<(&str, AttributeValue)>,
+        vals: Vec<(&str, AttributeValue)>,
         conflict: &'static str,
     ) -> StoreResult<Op> {
-        let values: HashMap<String, AttributeValue> =
-            values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key))
             .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_expression_attribute_values(values(vals))
             .build()
             .map_err(build_err)?;
         Ok(Op {
@@ -141,7 +140,7 @@ impl DynamoStore {
                         "active = :active",
                         "version = :nv",
                     ];
-                    let mut values = vec![
+                    let mut values_list = vec![
                         (":body", item["body"].clone()),
                         (":email", item["gsi1sk"].clone()),
                         (":roles", item["roles"].clone()),
@@ -151,32 +150,23 @@ impl DynamoStore {
                     ];
                     if let Some(h) = password_hash {
                         sets.push("password_hash = :ph");
-                        values.push((":ph", s(h)));
+                        values_list.push((":ph", s(h)));
                     }
                     let expression = format!("SET {}", sets.join(", "));
-                    let mut op = self.update(
-                        key(format!("USER#{}", user.id), "USER"),
-                        &expression,
-                        Some("version = :v"),
-                        values,
-                        STALE,
-                    )?;
-                    // `roles` is not reserved, but naming it keeps the expression safe from future words.
-                    if let Some(u) = op.item.update.take() {
-                        let u = Update::builder()
-                            .table_name(u.table_name())
-                            .set_key(Some(u.key().clone()))
-                            .update_expression(u.update_expression())
-                            .set_condition_expression(u.condition_expression().map(str::to_owned))
-                            .set_expression_attribute_values(
-                                u.expression_attribute_values().cloned(),
-                            )
-                            .expression_attribute_names("#roles", "roles")
-                            .build()
-                            .map_err(build_err)?;
-                        op.item = TransactWriteItem::builder().update(u).build();
-                    }
-                    ops.push(op);
+                    // Named, so that the expression never meets a reserved word.
+                    let update = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(format!("USER#{}", user.id), "USER")))
+                        .update_expression(&expression)
+                        .condition_expression("version = :v")
+                        .set_expression_attribute_values(values(values_list))
+                        .expression_attribute_names("#roles", "roles")
+                        .build()
+                        .map_err(build_err)?;
+                    ops.push(Op {
+                        item: TransactWriteItem::builder().update(update).build(),
+                        conflict: STALE,
+                    });
                 }
                 Write::PutExpense {
                     expense,
