@@ -39,8 +39,9 @@ pub use reports::{Action, NewReport, ReportDetails};
 
 /// The total of some expenses in the base currency, if every one has a base amount.
 pub fn report_total(expenses: &[ExpenseInfo]) -> Option<outlay_domain::Money> {
-    let expenses: Vec<_> = expenses.iter().map(|e| e.expense.clone()).collect();
-    reports::total(&expenses).ok().flatten()
+    reports::total(expenses.iter().map(|e| &e.expense))
+        .ok()
+        .flatten()
 }
 pub use users::{NewUser, UserPatch};
 

@@ -63,7 +63,7 @@ impl Action {
 }
 
 /// The total of `expenses` in the base currency, if every one has a base amount.
-pub(crate) fn total(expenses: &[Expense]) -> Result<Option<Money>> {
+pub(crate) fn total<'a>(expenses: impl IntoIterator<Item = &'a Expense>) -> Result<Option<Money>> {
     let mut sum: Option<Money> = None;
     for e in expenses {
         let Some(base) = e.base_amount else {

@@ -458,15 +458,11 @@ pub(crate) async fn commit(store: &DynamoStore, change: Change) -> StoreResult<(
                 let wait = Duration::from_millis(5 * u64::from(attempt + 1))
                     + Duration::from_micros(u64::from(uuid::Uuid::new_v4().as_u128() as u16));
                 tracing::debug!(attempt, "the audit head moved; retrying the transaction");
-                tokio_sleep(wait).await;
+                tokio::time::sleep(wait).await;
             }
         }
     }
     Err(StoreError::Unavailable(anyhow::anyhow!(
         "the audit chain is too busy; try again"
     )))
-}
-
-async fn tokio_sleep(d: Duration) {
-    tokio::time::sleep(d).await;
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use outlay_domain::{Expense, Level, Outcome, Report, ReportState, Role, User};
+use outlay_domain::{Expense, Level, Outcome, Report, ReportState, User};
 
 /// An item.
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -89,11 +89,6 @@ pub(crate) fn user_item(user: &User, password_hash: Option<&str>) -> anyhow::Res
         more.push(("password_hash", s(h)));
     }
     item(format!("USER#{}", user.id), "USER", user, more)
-}
-
-/// Whether a user item holds `role`.
-pub(crate) fn has_role(user: &User, role: Role) -> bool {
-    user.has(role)
 }
 
 pub(crate) fn dup_key(e: &Expense) -> String {

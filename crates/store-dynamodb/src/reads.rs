@@ -414,7 +414,7 @@ impl Store for DynamoStore {
         let users: Vec<User> = items.iter().map(body).collect::<anyhow::Result<_>>()?;
         Ok(users
             .into_iter()
-            .filter(|u| u.active && items::has_role(u, role))
+            .filter(|u| u.active && u.has(role))
             .collect())
     }
 

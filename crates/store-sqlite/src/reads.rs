@@ -39,6 +39,22 @@ fn page<T>(
 
 const FAR: &str = "~";
 
+impl SqliteStore {
+    /// The JSON body of the one row `query` finds for `id`, decoded.
+    async fn body_by_id<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &'static str,
+        id: impl ToString,
+    ) -> StoreResult<Option<T>> {
+        let row = sqlx::query(query)
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(row.as_ref().map(rows::body).transpose()?)
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -81,12 +97,8 @@ impl Store for SqliteStore {
     }
 
     async fn expense(&self, id: ExpenseId) -> StoreResult<Option<Expense>> {
-        let row = sqlx::query("SELECT body FROM expenses WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
+        self.body_by_id("SELECT body FROM expenses WHERE id = ?", id)
             .await
-            .map_err(read_error)?;
-        Ok(row.as_ref().map(rows::body).transpose()?)
     }
 
     async fn expenses_of_owner(
@@ -117,12 +129,8 @@ impl Store for SqliteStore {
     }
 
     async fn report(&self, id: ReportId) -> StoreResult<Option<Report>> {
-        let row = sqlx::query("SELECT body FROM reports WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
+        self.body_by_id("SELECT body FROM reports WHERE id = ?", id)
             .await
-            .map_err(read_error)?;
-        Ok(row.as_ref().map(rows::body).transpose()?)
     }
 
     async fn reports(&self, query: &ReportQuery, req: &PageRequest) -> StoreResult<Page<Report>> {
@@ -262,12 +270,8 @@ impl Store for SqliteStore {
     }
 
     async fn receipt(&self, id: ReceiptId) -> StoreResult<Option<Receipt>> {
-        let row = sqlx::query("SELECT body FROM receipts WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
+        self.body_by_id("SELECT body FROM receipts WHERE id = ?", id)
             .await
-            .map_err(read_error)?;
-        Ok(row.as_ref().map(rows::body).transpose()?)
     }
 
     async fn receipts_of_expense(&self, expense: ExpenseId) -> StoreResult<Vec<Receipt>> {
