@@ -2,7 +2,7 @@
 
 use outlay_domain::{Email, UserId};
 
-use crate::{AccessToken, App, AppError, Caller, Result};
+use crate::{AccessToken, App, AppError, Caller, Result, SignInStart};
 
 const BAD_LOGIN: &str = "invalid email or password";
 
@@ -43,6 +43,49 @@ impl App {
             .as_ref()
             .ok_or(AppError::NotFound("local login"))?;
         Ok(login.issue_token(&caller.user)?)
+    }
+
+    /// Whether people sign in on the identity provider's hosted pages (rather than with a
+    /// local password).
+    pub fn signs_in_elsewhere(&self) -> bool {
+        self.hosted.is_some()
+    }
+
+    /// Starts a hosted sign-in that comes back to `redirect_uri`.
+    pub fn start_hosted_login(&self, redirect_uri: &str) -> Result<SignInStart> {
+        let hosted = self
+            .hosted
+            .as_ref()
+            .ok_or(AppError::NotFound("hosted sign-in"))?;
+        Ok(hosted.start(redirect_uri)?)
+    }
+
+    /// Finishes a hosted sign-in: exchanges the code and checks that the token's user is one of
+    /// Outlay's active users. Answers the access token for the session.
+    pub async fn finish_hosted_login(
+        &self,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<(AccessToken, Caller)> {
+        let hosted = self
+            .hosted
+            .as_ref()
+            .ok_or(AppError::NotFound("hosted sign-in"))?;
+        let token = hosted
+            .exchange(code, verifier, redirect_uri)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "the identity provider refused a sign-in code");
+                AppError::Unauthenticated("the sign-in could not be completed")
+            })?;
+        let caller = self.authenticate(&token.token, None).await?;
+        Ok((token, caller))
+    }
+
+    /// Where the browser goes to end the identity provider's session as well, if there is one.
+    pub fn hosted_logout_url(&self, logout_uri: &str) -> Option<String> {
+        self.hosted.as_ref().map(|h| h.logout_url(logout_uri))
     }
 
     /// Verifies a bearer token and loads its user, who must still be active.

@@ -31,8 +31,9 @@ pub use idempotency::Idempotency;
 pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
-    AccessToken, BlobStore, Clock, IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox,
-    OutboxStats, PasswordLogin, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
+    AccessToken, BlobStore, Clock, HostedLogin, IdGen, IdentityAdmin, IdentityVerifier, Notifier,
+    Outbox, OutboxStats, PasswordLogin, SignInStart, Store, StoreError, StoreResult, SystemClock,
+    UuidV7, Verified,
 };
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
@@ -71,6 +72,8 @@ pub struct Ports {
     pub verifier: Arc<dyn IdentityVerifier>,
     /// The identity provider's user administration, where users sign in elsewhere (Cognito).
     pub identities: Option<Arc<dyn IdentityAdmin>>,
+    /// Sign-in on the identity provider's hosted pages, for the web UI (Cognito).
+    pub hosted: Option<Arc<dyn HostedLogin>>,
 }
 
 /// The application: the use cases over their ports.
@@ -83,6 +86,7 @@ pub struct App {
     login: Option<Arc<dyn PasswordLogin>>,
     verifier: Arc<dyn IdentityVerifier>,
     identities: Option<Arc<dyn IdentityAdmin>>,
+    hosted: Option<Arc<dyn HostedLogin>>,
     notify: NotifySettings,
     upload_key: Arc<Vec<u8>>,
 }
@@ -98,6 +102,7 @@ impl App {
             login: ports.login,
             verifier: ports.verifier,
             identities: ports.identities,
+            hosted: ports.hosted,
             notify,
             upload_key: Arc::new(upload_key),
         }

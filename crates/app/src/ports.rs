@@ -90,6 +90,9 @@ pub trait Store: Send + Sync {
     async fn unread_notifications(&self, user: UserId) -> StoreResult<u64>;
     /// Commits a change atomically: all of it, or (with an error) none of it.
     async fn commit(&self, change: Change) -> StoreResult<()>;
+    /// The deployment's secret `name` (session and signing keys shared by every instance): the
+    /// one stored, or `candidate` if none was; the first writer wins.
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
 /// The outbox as the dispatcher sees it: messages committed with their transitions, handed
@@ -205,6 +208,35 @@ pub struct AccessToken {
     pub token: String,
     /// Seconds until it expires.
     pub expires_in: u64,
+}
+
+/// A sign-in started on the identity provider's own pages: where to send the browser, and what
+/// to keep (signed, in the browser) until it comes back.
+#[derive(Debug, Clone)]
+pub struct SignInStart {
+    /// The provider's authorization URL, with the state and the PKCE challenge.
+    pub url: String,
+    /// The `state` the provider must send back.
+    pub state: String,
+    /// The PKCE code verifier, for the code exchange.
+    pub verifier: String,
+}
+
+/// Sign-in through an identity provider's hosted pages: OAuth 2.0 authorization code with PKCE
+/// (Cognito's hosted UI).
+#[async_trait]
+pub trait HostedLogin: Send + Sync {
+    /// Starts a sign-in that comes back to `redirect_uri`.
+    fn start(&self, redirect_uri: &str) -> anyhow::Result<SignInStart>;
+    /// Exchanges the code the provider sent back for an access token.
+    async fn exchange(
+        &self,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> anyhow::Result<AccessToken>;
+    /// Where to send the browser to end the provider's session too, coming back to `logout_uri`.
+    fn logout_url(&self, logout_uri: &str) -> String;
 }
 
 /// Local password login: hashing, checking and token issuing.

@@ -6,9 +6,13 @@
 
 #[cfg(feature = "cognito")]
 mod cognito;
+#[cfg(feature = "cognito")]
+mod hosted;
 
 #[cfg(feature = "cognito")]
 pub use cognito::{CognitoAdmin, CognitoVerifier};
+#[cfg(feature = "cognito")]
+pub use hosted::{CognitoHostedUi, code_challenge};
 
 use std::path::Path;
 use std::time::Duration;

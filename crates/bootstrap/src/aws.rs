@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use outlay_app::{App, Ports, SystemClock, UuidV7};
-use outlay_auth::{CognitoAdmin, CognitoVerifier};
+use outlay_app::{App, Ports, Store, SystemClock, UuidV7};
+use outlay_auth::{CognitoAdmin, CognitoHostedUi, CognitoVerifier};
 use outlay_blobs::S3Blobs;
 use outlay_notify::{Events, Mailer, Notifiers, Ses, Sns};
 use outlay_store_dynamodb::DynamoStore;
@@ -77,12 +77,20 @@ pub async fn build_with_config(
             aws_sdk_cognitoidentityprovider::Client::new(&config),
             pool,
         ))),
+        hosted: settings
+            .cognito_domain
+            .as_deref()
+            .map(|domain| CognitoHostedUi::new(domain, client_id))
+            .transpose()?
+            .map(|h| Arc::new(h) as _),
     };
-    // Uploads go to S3 presigned URLs, so Outlay's own upload key is never used here.
+    // Every instance of the function signs with the same keys, kept in the table.
+    let upload_key = store.shared_secret("upload-key", &random_key()?).await?;
+    let session_key = store.shared_secret("session-key", &random_key()?).await?;
     let app = App::new(
         ports,
         notify_settings(settings, notifiers.events.is_some()),
-        random_key()?,
+        upload_key,
     );
     app.ensure_policy()
         .await
@@ -90,12 +98,13 @@ pub async fn build_with_config(
     let web = outlay_http::WebConfig {
         public_url: settings.public_url.clone(),
         base_path: settings.base_path.clone(),
-        session_key: random_key()?,
+        session_key,
     };
     let router = outlay_http::router(app.clone(), web);
     Ok(Built {
         app,
         store,
+        #[cfg(feature = "local")]
         sqlite: None,
         notifiers,
         router,

@@ -10,15 +10,18 @@ mod demo;
 pub mod lambda;
 mod settings;
 
-use std::path::Path;
+#[cfg(not(any(feature = "local", feature = "aws")))]
+compile_error!("outlay-bootstrap needs a backend: the `local` feature, `aws`, or both");
+
+#[cfg(feature = "local")]
+mod local;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use outlay_app::{App, Dispatched, NotifySettings, Outbox, Ports, Store, SystemClock, UuidV7};
-use outlay_auth::{LocalIdentity, TokenSettings};
-use outlay_blobs::LocalBlobs;
-use outlay_notify::{Email, Events, Mailer, Notifiers, Webhook};
+use outlay_app::{App, Dispatched, NotifySettings, Outbox, Store};
+use outlay_notify::Notifiers;
+#[cfg(feature = "local")]
 use outlay_store_sqlite::SqliteStore;
 
 #[cfg(feature = "aws")]
@@ -40,6 +43,7 @@ pub struct Built {
     /// The store and its outbox.
     pub store: Arc<dyn Backend>,
     /// The SQLite store, when that is the backend (for closing and checks).
+    #[cfg(feature = "local")]
     pub sqlite: Option<Arc<SqliteStore>>,
     /// Email and webhook delivery.
     pub notifiers: Notifiers,
@@ -50,7 +54,12 @@ pub struct Built {
 /// Builds the application on the backend the settings choose.
 pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
     match settings.store.as_str() {
-        "sqlite" => build_local(settings).await,
+        #[cfg(feature = "local")]
+        "sqlite" => local::build(settings).await,
+        #[cfg(not(feature = "local"))]
+        "sqlite" => anyhow::bail!(
+            "this binary is the AWS build, without SQLite: set OUTLAY_STORE=dynamodb and its settings"
+        ),
         #[cfg(feature = "aws")]
         "dynamodb" => aws::build(settings).await,
         #[cfg(not(feature = "aws"))]
@@ -59,53 +68,6 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
         }
         other => anyhow::bail!("OUTLAY_STORE must be sqlite or dynamodb, not {other}"),
     }
-}
-
-/// Opens the data directory's database (migrating it) and builds the application.
-async fn build_local(settings: &Settings) -> anyhow::Result<Built> {
-    let dir = &settings.data_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
-    let store = Arc::new(SqliteStore::open(&dir.join("outlay.db")).await?);
-    let identity = Arc::new(LocalIdentity::load_or_create(
-        &settings
-            .token_key_file
-            .clone()
-            .unwrap_or_else(|| dir.join("token-key.pk8")),
-        TokenSettings {
-            issuer: settings.token_issuer.clone(),
-            audience: settings.token_audience.clone(),
-            ttl: Duration::from_secs(settings.token_ttl_secs),
-        },
-    )?);
-    let notifiers = notifiers(settings)?;
-    let notify = notify_settings(settings, notifiers.events.is_some());
-    let ports = Ports {
-        store: store.clone(),
-        blobs: Arc::new(LocalBlobs::open(&dir.join("receipts"))?),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7),
-        login: Some(identity.clone()),
-        verifier: identity,
-        identities: None,
-    };
-    let app = App::new(ports, notify, secret_file(&dir.join("upload-key"))?);
-    app.ensure_policy()
-        .await
-        .context("Failed to store the default policy")?;
-    let web = outlay_http::WebConfig {
-        public_url: settings.public_url.clone(),
-        base_path: settings.base_path.clone(),
-        session_key: secret_file(&dir.join("session-key"))?,
-    };
-    let router = outlay_http::router(app.clone(), web);
-    Ok(Built {
-        app,
-        store: store.clone(),
-        sqlite: Some(store),
-        notifiers,
-        router,
-    })
 }
 
 pub(crate) fn notify_settings(settings: &Settings, events: bool) -> NotifySettings {
@@ -117,21 +79,6 @@ pub(crate) fn notify_settings(settings: &Settings, events: bool) -> NotifySettin
     }
 }
 
-fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
-    let email = Mailer::Smtp(match &settings.smtp_url {
-        Some(url) => Email::smtp(&url.0, &settings.mail_from)?,
-        None => Email::folder(settings.data_dir.join("mail"), &settings.mail_from)?,
-    });
-    let events = match (&settings.webhook_url, &settings.webhook_secret) {
-        (Some(url), Some(secret)) => Some(Events::Webhook(Webhook::new(url, secret.0.as_bytes())?)),
-        (Some(_), None) => {
-            anyhow::bail!("OUTLAY_WEBHOOK_URL needs OUTLAY_WEBHOOK_SECRET to sign its calls")
-        }
-        (None, _) => None,
-    };
-    Ok(Notifiers { email, events })
-}
-
 /// 32 random bytes.
 pub(crate) fn random_key() -> anyhow::Result<Vec<u8>> {
     let mut secret = vec![0_u8; 32];
@@ -140,27 +87,10 @@ pub(crate) fn random_key() -> anyhow::Result<Vec<u8>> {
     Ok(secret)
 }
 
-/// A 32-byte random secret kept in a file readable by its owner only, made on first start.
-fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(bytes) = std::fs::read(path) {
-        return Ok(bytes);
-    }
-    let secret = random_key()?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("Failed to create {}", path.display()))?;
-    std::io::Write::write_all(&mut file, &secret).context("Failed to write a secret")?;
-    file.sync_all().context("Failed to sync a secret")?;
-    Ok(secret)
-}
-
 impl Built {
     /// Closes the database cleanly (SQLite checkpoints its log).
     pub async fn close(&self) {
+        #[cfg(feature = "local")]
         if let Some(db) = &self.sqlite {
             db.close().await;
         }

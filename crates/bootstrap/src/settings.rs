@@ -58,6 +58,9 @@ pub struct Settings {
     pub cognito_user_pool_id: Option<String>,
     /// The Cognito app client (`OUTLAY_COGNITO_CLIENT_ID`).
     pub cognito_client_id: Option<String>,
+    /// The user pool's hosted UI domain, `https://<prefix>.auth.<region>.amazoncognito.com`
+    /// (`OUTLAY_COGNITO_DOMAIN`): the web UI signs in there.
+    pub cognito_domain: Option<String>,
     /// The SNS topic for integration events (`OUTLAY_SNS_TOPIC_ARN`).
     pub sns_topic_arn: Option<String>,
     /// The SES identity emails are sent from (`OUTLAY_SES_FROM`).
@@ -103,6 +106,7 @@ impl Default for Settings {
             receipts_bucket: None,
             cognito_user_pool_id: None,
             cognito_client_id: None,
+            cognito_domain: None,
             sns_topic_arn: None,
             ses_from: None,
             dispatch_interval_ms: 1000,
@@ -124,7 +128,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 24] = [
+    const KEYS: [&'static str; 25] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
@@ -145,6 +149,7 @@ impl Settings {
         "receipts_bucket",
         "cognito_user_pool_id",
         "cognito_client_id",
+        "cognito_domain",
         "sns_topic_arn",
         "ses_from",
         "dispatch_interval_ms",

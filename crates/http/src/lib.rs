@@ -67,7 +67,15 @@ impl AppState {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost");
-        format!("http://{host}")
+        // Behind API Gateway or a TLS proxy, the proxy says how the client came in.
+        let scheme = match headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some("https") => "https",
+            _ => "http",
+        };
+        format!("{scheme}://{host}")
     }
 }
 
@@ -172,6 +180,10 @@ pub fn router(app: App, web: WebConfig) -> Router {
     )
     .merge(ui::router())
     .fallback(ui::not_found)
+    .layer(axum::middleware::map_response_with_state(
+        state.clone(),
+        ui::error_pages,
+    ))
     .with_state(state)
     .layer(axum::middleware::from_fn(ops::track))
     .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

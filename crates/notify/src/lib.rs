@@ -2,8 +2,12 @@
 //! demos) and a webhook signed with HMAC-SHA256. The dispatcher in `outlay-app` decides what
 //! and when; this crate only carries messages, each under its idempotency key.
 
+#[cfg(not(any(feature = "smtp", feature = "aws")))]
+compile_error!("outlay-notify needs a way to send email: the `smtp` feature, `aws`, or both");
+
 #[cfg(feature = "aws")]
 mod aws;
+#[cfg(feature = "smtp")]
 mod email;
 mod webhook;
 
@@ -13,6 +17,7 @@ pub use aws::{Ses, Sns};
 use async_trait::async_trait;
 use outlay_app::{Channel, Delivery, Notifier};
 
+#[cfg(feature = "smtp")]
 pub use email::{Email, EmailTransport};
 pub use webhook::{SIGNATURE_HEADER, Webhook, signature};
 
@@ -20,6 +25,7 @@ pub use webhook::{SIGNATURE_HEADER, Webhook, signature};
 #[derive(Clone)]
 pub enum Mailer {
     /// SMTP, or a mail folder.
+    #[cfg(feature = "smtp")]
     Smtp(Email),
     /// Amazon SES.
     #[cfg(feature = "aws")]
@@ -49,6 +55,7 @@ pub struct Notifiers {
 impl Notifier for Notifiers {
     async fn deliver(&self, d: &Delivery) -> anyhow::Result<()> {
         match (d.channel, &self.email, &self.events) {
+            #[cfg(feature = "smtp")]
             (Channel::Email, Mailer::Smtp(e), _) => e.send(d).await,
             #[cfg(feature = "aws")]
             (Channel::Email, Mailer::Ses(e), _) => e.send(d).await,

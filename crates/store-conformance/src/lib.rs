@@ -40,6 +40,30 @@ pub async fn run_all(fresh: Fresh<'_>) {
     the_policy_round_trips(fresh().await).await;
     receipts_rates_and_duplicates(fresh().await).await;
     notifications_and_the_outbox(fresh().await).await;
+    shared_secrets_are_written_once(fresh().await).await;
+}
+
+/// The first secret stored under a name is the one every later caller gets.
+pub async fn shared_secrets_are_written_once(store: Arc<dyn FullStore>) {
+    let first = store
+        .shared_secret("session-key", &[1; 32])
+        .await
+        .expect("stores a secret");
+    assert_eq!(first, vec![1; 32]);
+    let again = store
+        .shared_secret("session-key", &[2; 32])
+        .await
+        .expect("reads the secret");
+    assert_eq!(
+        again,
+        vec![1; 32],
+        "a second candidate does not replace the first"
+    );
+    let other = store
+        .shared_secret("upload-key", &[3; 16])
+        .await
+        .expect("stores another secret");
+    assert_eq!(other, vec![3; 16]);
 }
 
 fn at(seconds: i64) -> DateTime<Utc> {

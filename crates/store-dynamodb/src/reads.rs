@@ -357,6 +357,35 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let pk = format!("SECRET#{name}");
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk.clone()))
+            .item("sk", AttributeValue::S("SECRET".into()))
+            .item("value", AttributeValue::B(candidate.to_vec().into()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        if let Err(e) = put
+            && !e
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception())
+        {
+            return Err(unavailable(
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                "store a secret",
+            ));
+        }
+        let item = self.get(pk, "SECRET").await?;
+        match item.as_ref().and_then(|i| i.get("value")) {
+            Some(AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
+            _ => Err(anyhow::anyhow!("the secret {name} is missing or malformed").into()),
+        }
+    }
+
     async fn policy(&self) -> StoreResult<Option<Policy>> {
         Ok(self
             .get("SETTINGS".into(), "POLICY")

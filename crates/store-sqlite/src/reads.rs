@@ -200,6 +200,22 @@ impl Store for SqliteStore {
         page(rows, req.limit, rows::body, key)
     }
 
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let key = format!("secret:{name}");
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(&key)
+            .bind(hex::encode(candidate))
+            .execute(&self.writer)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(&key)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(hex::decode(value).map_err(anyhow::Error::from)?)
+    }
+
     async fn policy(&self) -> StoreResult<Option<Policy>> {
         let value: Option<String> =
             sqlx::query_scalar("SELECT value FROM settings WHERE key = 'policy'")

@@ -11,6 +11,7 @@
 mod admin;
 mod expenses;
 mod finance;
+mod hosted;
 mod reports;
 
 use axum::Router;
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
+        .route("/auth/callback", get(hosted::callback))
         .route(
             "/notifications",
             get(notifications).post(read_notifications),
@@ -101,7 +103,8 @@ pub(crate) struct Session {
     cookie: Option<String>,
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the request's cookie `wanted`, if it has a non-empty one.
+fn cookie_value(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -109,8 +112,17 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
             let (name, value) = c.trim().split_once('=')?;
-            (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+            (name == wanted && !value.is_empty()).then(|| value.to_owned())
         })
+}
+
+/// A page to go to after signing in: only paths inside Outlay, never an open redirect.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/expenses"
+    }
 }
 
 fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
@@ -170,7 +182,7 @@ impl FromRequestParts<AppState> for Session {
             }
             r
         };
-        let Some(token) = session_token(&parts.headers) else {
+        let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
         let source = parts
@@ -311,7 +323,9 @@ pub(crate) async fn page(
     response
 }
 
-/// An error shown as a page, in plain words.
+/// An error shown as a page, in plain words. Handlers answer it as a marker that
+/// [`error_pages`] renders with the base path.
+#[derive(Clone)]
 pub(crate) struct ErrorPage(pub StatusCode, pub String);
 
 impl From<AppError> for ErrorPage {
@@ -333,26 +347,42 @@ impl From<AppError> for ErrorPage {
 
 impl IntoResponse for ErrorPage {
     fn into_response(self) -> Response {
-        let markup = html! {
-            (DOCTYPE)
-            html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (self.0.as_u16()) " · Outlay" }
-                    link rel="stylesheet" href="/assets/app.css";
-                }
-                body {
-                    main #main.error-page {
-                        h1 { (self.0.as_u16()) " " (self.0.canonical_reason().unwrap_or("Error")) }
-                        p.error role="alert" { (self.1) }
-                        p { a href="/" { "Go to your expenses" } " or use your browser's back button." }
-                    }
+        let mut response = self.0.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Renders the [`ErrorPage`]s that handlers answer, with links under the base path.
+pub(crate) async fn error_pages(State(state): State<AppState>, mut response: Response) -> Response {
+    let Some(ErrorPage(status, text)) = response.extensions_mut().remove::<ErrorPage>() else {
+        return response;
+    };
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (status.as_u16()) " · Outlay" }
+                link rel="stylesheet" href=(url(&state, "/assets/app.css"));
+            }
+            body {
+                main #main.error-page {
+                    h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("Error")) }
+                    p.error role="alert" { (text) }
+                    p { a href=(url(&state, "/expenses")) { "Go to your expenses" } " or use your browser's back button." }
                 }
             }
-        };
-        (self.0, markup).into_response()
+        }
+    };
+    let (mut parts, _) = response.into_parts();
+    let fresh = (status, markup).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in fresh.headers() {
+        parts.headers.insert(name, value.clone());
     }
+    Response::from_parts(parts, fresh.into_body())
 }
 
 /// The message of a use case's error, for showing next to the form that caused it.
@@ -432,9 +462,13 @@ fn login_markup(state: &AppState, error: Option<&str>, next: &str) -> Markup {
 
 async fn login_page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<Next>,
 ) -> Response {
     let next = q.next.unwrap_or_default();
+    if state.app.signs_in_elsewhere() {
+        return hosted::start(&state, &headers, &next);
+    }
     (login_markup(&state, None, &next)).into_response()
 }
 
@@ -453,13 +487,7 @@ async fn login(
     let next = f.next.unwrap_or_default();
     match state.app.login(&f.email, &f.password).await {
         Ok(token) => {
-            // Only paths inside Outlay: never an open redirect.
-            let target = if next.starts_with('/') && !next.starts_with("//") {
-                next
-            } else {
-                "/expenses".to_owned()
-            };
-            let mut r = Redirect::to(&url(&state, &target)).into_response();
+            let mut r = Redirect::to(&url(&state, safe_next(&next))).into_response();
             if let Ok(v) =
                 HeaderValue::from_str(&cookie(&state, &headers, &token.token, token.expires_in))
             {
@@ -490,7 +518,8 @@ async fn logout(
     if let Err(r) = session.check(&f.csrf) {
         return r.into_response();
     }
-    let mut r = Redirect::to(&url(&state, "/login")).into_response();
+    let target = hosted::logout_target(&state, &headers).unwrap_or_else(|| url(&state, "/login"));
+    let mut r = Redirect::to(&target).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie(&state, &headers, "", 0)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
