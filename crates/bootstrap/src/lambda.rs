@@ -1,7 +1,14 @@
 //! The Lambda entry: API Gateway HTTP API (v2) events go to the same router as everywhere
 //! else; the outbox schedule's event (`{"outlay":"dispatch-outbox"}`) runs the dispatcher.
+//!
+//! Metrics: the same names as `/metrics` serves on one machine, written after each invocation
+//! to standard output as CloudWatch Embedded Metric Format documents (namespace `Outlay`, the
+//! dimension `Stage`, and each metric's labels as further dimensions), which CloudWatch Logs
+//! turns into metrics.
 
 use std::sync::Arc;
+
+use metrics_cloudwatch_embedded::Collector;
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, LambdaEvent, Service, lambda_runtime, service_fn};
@@ -35,12 +42,34 @@ pub fn adapter(built: &Built) -> RouterAdapter {
     Adapter::from(built.router.clone())
 }
 
-/// Serves invocations from the Lambda Runtime API until the sandbox ends.
-pub async fn run(built: Arc<Built>) -> Result<(), lambda_http::Error> {
+/// The CloudWatch namespace of Outlay's metrics.
+pub const METRICS_NAMESPACE: &str = "Outlay";
+
+/// Makes the process's metrics recorder the EMF collector. Call it before building the app (the
+/// Prometheus recorder then stays empty).
+pub fn init_metrics(settings: &crate::Settings) -> anyhow::Result<&'static Collector> {
+    metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(METRICS_NAMESPACE)
+        .with_dimension("Stage", settings.stage.clone())
+        .init()
+        .map_err(|e| anyhow::anyhow!("Failed to set up the metrics: {e}"))
+}
+
+/// Serves invocations from the Lambda Runtime API until the sandbox ends, writing the metrics
+/// of each one after it.
+pub async fn run(built: Arc<Built>, metrics: &'static Collector) -> Result<(), lambda_http::Error> {
     let adapter = adapter(&built);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (built, mut adapter) = (built.clone(), adapter.clone());
-        async move { handle(&built, &mut adapter, event).await }
+        async move {
+            let request_id = event.context.request_id.clone();
+            let answer = handle(&built, &mut adapter, event).await;
+            metrics.set_property("requestId", request_id);
+            if let Err(e) = metrics.flush(std::io::stdout().lock()) {
+                tracing::warn!(error = %e, "failed to write the metrics");
+            }
+            answer
+        }
     }))
     .await
 }

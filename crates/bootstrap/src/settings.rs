@@ -58,6 +58,8 @@ pub struct Settings {
     pub cognito_user_pool_id: Option<String>,
     /// The Cognito app client (`OUTLAY_COGNITO_CLIENT_ID`).
     pub cognito_client_id: Option<String>,
+    /// The deployment's stage (`OUTLAY_STAGE`): the `Stage` dimension of its CloudWatch metrics.
+    pub stage: String,
     /// The user pool's hosted UI domain, `https://<prefix>.auth.<region>.amazoncognito.com`
     /// (`OUTLAY_COGNITO_DOMAIN`): the web UI signs in there.
     pub cognito_domain: Option<String>,
@@ -107,6 +109,7 @@ impl Default for Settings {
             cognito_user_pool_id: None,
             cognito_client_id: None,
             cognito_domain: None,
+            stage: "local".into(),
             sns_topic_arn: None,
             ses_from: None,
             dispatch_interval_ms: 1000,
@@ -128,7 +131,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 25] = [
+    const KEYS: [&'static str; 26] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
@@ -150,6 +153,7 @@ impl Settings {
         "cognito_user_pool_id",
         "cognito_client_id",
         "cognito_domain",
+        "stage",
         "sns_topic_arn",
         "ses_from",
         "dispatch_interval_ms",

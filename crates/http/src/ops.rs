@@ -17,7 +17,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{ErrorBody, Result};
 
-/// The process-wide Prometheus recorder (a process has one metrics registry).
+/// The process-wide Prometheus recorder (a process has one metrics registry). Where another
+/// recorder was installed first (CloudWatch EMF in Lambda), this one stays empty.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -25,11 +26,15 @@ pub fn metrics_handle() -> PrometheusHandle {
             let buckets = [
                 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ];
-            PrometheusBuilder::new()
+            let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
                 .expect("the bucket list is not empty")
-                .install_recorder()
-                .expect("no other metrics recorder is installed in this process")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::debug!("another metrics recorder is installed; /metrics stays empty");
+            }
+            handle
         })
         .clone()
 }

@@ -179,8 +179,9 @@ async fn main() -> anyhow::Result<()> {
 async fn lambda() -> anyhow::Result<()> {
     let settings = Settings::load(&Overrides::default())?;
     outlay_bootstrap::init_logs(&settings);
+    let metrics = outlay_bootstrap::lambda::init_metrics(&settings)?;
     let built = std::sync::Arc::new(outlay_bootstrap::build(&settings).await?);
-    outlay_bootstrap::lambda::run(built)
+    outlay_bootstrap::lambda::run(built, metrics)
         .await
         .map_err(|e| anyhow::anyhow!("the Lambda runtime failed: {e}"))
 }

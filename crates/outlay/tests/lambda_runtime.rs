@@ -116,6 +116,7 @@ async fn the_bootstrap_serves_healthz_and_an_authenticated_expense_as_lambda_run
         ("1".to_owned(), http_event("GET", "/healthz", None, None)),
         ("2".to_owned(), http_event("POST", "/api/v1/expenses", Some(&token), Some(json!({"date": day, "merchant": "Cafe", "category": "meals", "amount": "12.50", "currency": "USD"})))),
         ("3".to_owned(), http_event("GET", "/api/v1/expenses", None, None)),
+        ("4".to_owned(), json!({"outlay": "dispatch-outbox"})),
     ]);
     let api = axum::Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -163,19 +164,20 @@ async fn the_bootstrap_serves_healthz_and_an_authenticated_expense_as_lambda_run
         .env("OUTLAY_COGNITO_CLIENT_ID", &stack.client_id)
         .env("OUTLAY_SES_FROM", "outlay@example.com")
         .env("OUTLAY_LOG", "warn")
-        .stdout(std::process::Stdio::null())
+        .env("OUTLAY_STAGE", "test")
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
         .expect("the bootstrap starts");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while rt.responses.lock().await.len() < 3
+    while rt.responses.lock().await.len() < 4
         && rt.errors.lock().await.is_empty()
         && Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let _ = child.kill();
-    let _ = child.wait();
+    let output = child.wait_with_output().expect("the bootstrap's output");
 
     // THEN it answered each event, the first one quickly
     assert!(
@@ -184,7 +186,7 @@ async fn the_bootstrap_serves_healthz_and_an_authenticated_expense_as_lambda_run
         rt.errors.lock().await
     );
     let responses = rt.responses.lock().await;
-    assert_eq!(responses.len(), 3, "{responses:?}");
+    assert_eq!(responses.len(), 4, "{responses:?}");
     let cold_start = responses[0].2 - started;
     eprintln!(
         "cold start of {bin} (exec to first response): {} ms",
@@ -208,4 +210,48 @@ async fn the_bootstrap_serves_healthz_and_an_authenticated_expense_as_lambda_run
         "no token, no answer: {:?}",
         responses[2].1
     );
+
+    assert_eq!(
+        responses[3].1["failed"], 0,
+        "the outbox run: {:?}",
+        responses[3].1
+    );
+
+    // AND wrote its metrics as CloudWatch EMF, under the names /metrics uses
+    let documents: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let metric = |name: &str| {
+        documents
+            .iter()
+            .find(|d| d[name].is_number() || d[name].is_array())
+            .unwrap_or_else(|| panic!("an EMF document with {name} in {documents:?}"))
+    };
+    let requests = metric("outlay_http_requests_total");
+    let directive = &requests["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Outlay");
+    assert_eq!(
+        directive["Dimensions"][0],
+        json!(["Stage", "method", "route", "status"])
+    );
+    assert_eq!(requests["Stage"], "test");
+    assert!(requests["_aws"]["Timestamp"].is_u64());
+    assert!(
+        documents.iter().any(|d| d["route"] == "/api/v1/expenses"
+            && d["status"] == "201"
+            && d["outlay_http_requests_total"] == 1),
+        "the created expense is counted: {documents:?}"
+    );
+    assert!(
+        metric("outlay_http_request_duration_seconds")["outlay_http_request_duration_seconds"]
+            .is_array()
+    );
+    let outbox = metric("outlay_outbox_oldest_age_seconds");
+    assert_eq!(
+        outbox["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+        json!(["Stage"]),
+        "the outbox-age alarm's dimensions"
+    );
+    assert!(outbox["outlay_outbox_backlog"].is_number());
 }

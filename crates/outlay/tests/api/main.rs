@@ -5,6 +5,7 @@ mod authorization;
 #[cfg(feature = "aws")]
 mod aws;
 mod helpers;
+mod hosted_ui;
 mod input;
 mod notifications;
 mod openapi;
