@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Lambda package: the outlay binary with the `aws` feature, named `bootstrap`, for
-# the provided.al2023 runtime (glibc 2.34), zipped into target/lambda/outlay.zip.
+# Builds the Lambda package: the lean outlay binary (`--no-default-features --features aws`: no
+# SQLite, no SMTP), named `bootstrap`, for the provided.al2023 runtime (glibc 2.34), zipped into
+# target/lambda/outlay.zip.
 #
 # It links against glibc 2.34 with cargo-zigbuild (zig from the `ziglang` package), then checks
 # that no symbol needs a newer glibc. Only the x86_64 Rust target is installed here; for arm64
 # add `aarch64-unknown-linux-gnu` with rustup and pass ARCH=arm64.
+#
+# LINK=host links with this machine's own toolchain instead (CI: it shares the test build's
+# compiled dependencies); the same glibc check then decides whether the result may ship.
+# PROFILE=dev skips the release optimisations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${ARCH:-x86_64}
@@ -13,19 +18,32 @@ case "$arch" in
   arm64) target=aarch64-unknown-linux-gnu ;;
   *) echo "ARCH must be x86_64 or arm64" >&2; exit 2 ;;
 esac
-venv=${VENV:-.venv}
-if [ ! -x "$venv/bin/cargo-zigbuild" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q ziglang cargo-zigbuild
-fi
-export PATH="$PWD/$venv/bin:$PATH"
-# The Lambda build is lean: no SQLite or SMTP code is needed there, but the same binary also
-# runs `outlay serve` locally, so the default adapters stay; the AWS SDKs come with `aws`.
-# PROFILE=dev (CI's GLIBC check) links the same way without the release optimisations.
 profile=${PROFILE:-release}
-cargo zigbuild --profile "$profile" --locked --bin outlay --features aws --target "$target.2.34"
 dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
-bin="target/$target/$dir/outlay"
+features=(--no-default-features --features aws)
+leaked=$(cargo tree --locked -p outlay -e normal "${features[@]}" | grep -E -o '(sqlx|lettre|libsqlite3-sys) v[0-9.]+' | sort -u || true)
+if [ -n "$leaked" ]; then
+  echo "the Lambda build must carry no SQLite or SMTP code, but depends on: $leaked" >&2
+  exit 1
+fi
+case "${LINK:-zig}" in
+  zig)
+    venv=${VENV:-.venv}
+    if [ ! -x "$venv/bin/cargo-zigbuild" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q ziglang cargo-zigbuild
+    fi
+    export PATH="$PWD/$venv/bin:$PATH"
+    cargo zigbuild --profile "$profile" --locked --bin outlay "${features[@]}" --target "$target.2.34"
+    bin="target/$target/$dir/outlay"
+    ;;
+  host)
+    [ "$arch" = x86_64 ] || { echo "LINK=host builds for this machine only (x86_64)" >&2; exit 2; }
+    cargo build --profile "$profile" --locked --bin outlay "${features[@]}"
+    bin="target/$dir/outlay"
+    ;;
+  *) echo "LINK must be zig or host" >&2; exit 2 ;;
+esac
 newest=$(objdump -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)
 echo "highest glibc symbol version: $newest"
 if [ "$(printf '%s\n' "$newest" GLIBC_2.34 | sort -V | tail -n 1)" != "GLIBC_2.34" ]; then
