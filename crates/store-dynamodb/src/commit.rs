@@ -458,6 +458,10 @@ pub(crate) async fn commit(store: &DynamoStore, change: Change) -> StoreResult<(
                 let wait = Duration::from_millis(5 * u64::from(attempt + 1))
                     + Duration::from_micros(u64::from(uuid::Uuid::new_v4().as_u128() as u16));
                 tracing::debug!(attempt, "the audit head moved; retrying the transaction");
+                store
+                    .head_retries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                metrics::counter!("outlay_audit_head_retries_total").increment(1);
                 tokio::time::sleep(wait).await;
             }
         }

@@ -21,6 +21,7 @@
 //! | audit events, in chain order | `AUDIT` / `<seq, 20 digits>`; the chain head `AUDIT#HEAD` / `HEAD` |
 //! | audit events of an entity | gsi1 `AUDIT#<kind>#<id>` / `<seq>` |
 //! | idempotency keys | `IDEM#<user>#<key>` / `IDEM` |
+//! | shared secrets (session and signing keys of every instance) | `SECRET#<name>` / `SECRET` |
 //! | policy | `SETTINGS` / `POLICY` |
 //! | rates of a currency by day | `RATES#<currency>` / `<date>`; newest first gsi1 `RATES` / `<date>#<currency>` |
 //! | receipts of an expense | `RECEIPT#<id>` / `RECEIPT`; gsi2 `EXPENSE#<id>#RECEIPTS` / `<receipt id>` |
@@ -46,6 +47,7 @@ mod outbox;
 mod reads;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 
@@ -57,6 +59,7 @@ pub use items::{ATTRIBUTES, INDEXES};
 pub struct DynamoStore {
     client: Arc<Client>,
     table: String,
+    head_retries: Arc<AtomicU64>,
 }
 
 impl DynamoStore {
@@ -65,7 +68,14 @@ impl DynamoStore {
         Self {
             client: Arc::new(client),
             table: table.into(),
+            head_retries: Arc::default(),
         }
+    }
+
+    /// How many transactions this store retried because another one moved the audit chain's
+    /// head first (also counted as `outlay_audit_head_retries_total`).
+    pub fn head_retries(&self) -> u64 {
+        self.head_retries.load(Ordering::Relaxed)
     }
 
     /// Uses `table` with the default AWS configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
