@@ -140,8 +140,8 @@ mod tests {
     fn the_challenge_is_rfc_7636_s256() {
         // The example of RFC 7636, appendix B.
         assert_eq!(
-            code_challenge("dBjftJeZ4CVP-mB0G2ao0H1cPWcrWf1dRzW4WPM0H8w"),
-            "E9Melhoa2OwvFrEXTJQlUXEwA28oWBDCCaRnXjL3skM"
+            code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 
