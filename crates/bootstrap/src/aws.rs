@@ -85,8 +85,11 @@ pub async fn build_with_config(
             .map(|h| Arc::new(h) as _),
     };
     // Every instance of the function signs with the same keys, kept in the table.
-    let upload_key = store.shared_secret("upload-key", &random_key()?).await?;
-    let session_key = store.shared_secret("session-key", &random_key()?).await?;
+    let candidates = (random_key()?, random_key()?);
+    let (upload_key, session_key) = tokio::try_join!(
+        store.shared_secret("upload-key", &candidates.0),
+        store.shared_secret("session-key", &candidates.1),
+    )?;
     let app = App::new(
         ports,
         notify_settings(settings, notifiers.events.is_some()),

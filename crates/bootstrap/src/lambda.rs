@@ -30,6 +30,7 @@ pub async fn handle(
     }
     let mut payload = event.payload;
     strip_stage(&mut payload);
+    use_gateway_request_id(&mut payload);
     let request: LambdaRequest = serde_json::from_value(payload)?;
     let response = adapter
         .call(LambdaEvent::new(request, event.context))
@@ -72,6 +73,24 @@ pub async fn run(built: Arc<Built>, metrics: &'static Collector) -> Result<(), l
         }
     }))
     .await
+}
+
+/// The request id on every log line, and in the `x-request-id` answer header, is API Gateway's
+/// own (`requestContext.requestId`, as in its access log), not one a client sent.
+fn use_gateway_request_id(payload: &mut serde_json::Value) {
+    let Some(id) = payload
+        .pointer("/requestContext/requestId")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    if let Some(headers) = payload
+        .get_mut("headers")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        headers.insert("x-request-id".into(), serde_json::Value::String(id));
+    }
 }
 
 /// Routes see paths without the API Gateway stage (`/prod/api/v1/me` → `/api/v1/me`); links

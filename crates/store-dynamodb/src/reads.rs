@@ -359,6 +359,14 @@ impl Store for DynamoStore {
 
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         let pk = format!("SECRET#{name}");
+        let value = |item: Option<Item>| match item.as_ref().and_then(|i| i.get("value")) {
+            Some(AttributeValue::B(b)) => Some(b.as_ref().to_vec()),
+            _ => None,
+        };
+        // Every start after the first finds it: one read.
+        if let Some(secret) = value(self.get(pk.clone(), "SECRET").await?) {
+            return Ok(secret);
+        }
         let put = self
             .client
             .put_item()
@@ -379,11 +387,8 @@ impl Store for DynamoStore {
                 "store a secret",
             ));
         }
-        let item = self.get(pk, "SECRET").await?;
-        match item.as_ref().and_then(|i| i.get("value")) {
-            Some(AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
-            _ => Err(anyhow::anyhow!("the secret {name} is missing or malformed").into()),
-        }
+        value(self.get(pk, "SECRET").await?)
+            .ok_or_else(|| anyhow::anyhow!("the secret {name} is missing or malformed").into())
     }
 
     async fn policy(&self) -> StoreResult<Option<Policy>> {

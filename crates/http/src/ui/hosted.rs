@@ -170,25 +170,7 @@ pub(super) async fn callback(
         Err(e) => return failed(&state, &super::message(&e)),
     };
     tracing::info!(user_id = %caller.user.id, "signed in on the hosted UI");
-    let target = url(&state, &pending.next);
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="refresh" content=(format!("0;url={target}"));
-                title { "Signed in · Outlay" }
-                link rel="stylesheet" href=(url(&state, "/assets/app.css"));
-            }
-            body.login {
-                main #main {
-                    h1 { "Signed in" }
-                    p { a href=(target) { "Continue to Outlay" } }
-                }
-            }
-        }
-    };
-    let mut r = page.into_response();
+    let mut r = moving_on(&state, "Signed in", &url(&state, &pending.next));
     let cookies = [
         cookie(&state, &headers, &token.token, token.expires_in),
         sign_in_cookie(&state, &headers, "", 0),
@@ -198,14 +180,41 @@ pub(super) async fn callback(
             r.headers_mut().append(header::SET_COOKIE, v);
         }
     }
+    r
+}
+
+/// A page that moves the browser on to `target` by itself. Used where a redirect would not do:
+/// after the callback (a redirect would still count as the provider's cross-site navigation and
+/// arrive without the `Strict` session cookie) and after the sign-out form (the page's CSP
+/// allows forms to lead only to Outlay itself, and that covers a redirect after the post).
+fn moving_on(state: &AppState, title: &str, target: &str) -> Response {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content=(format!("0;url={target}"));
+                title { (title) " · Outlay" }
+                link rel="stylesheet" href=(url(state, "/assets/app.css"));
+            }
+            body.login {
+                main #main {
+                    h1 { (title) }
+                    p { a href=(target) { "Continue" } }
+                }
+            }
+        }
+    };
+    let mut r = page.into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-/// Where the browser goes after signing out: the provider's logout, which comes back to the
-/// login page.
-pub(super) fn logout_target(state: &AppState, headers: &HeaderMap) -> Option<String> {
+/// After signing out: on to the provider's logout, which ends its session too and comes back to
+/// the login page. `None` where there is no provider.
+pub(super) fn signed_out(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     let back = format!("{}{}", state.public_url(headers), url(state, "/login"));
-    state.app.hosted_logout_url(&back)
+    let target = state.app.hosted_logout_url(&back)?;
+    Some(moving_on(state, "Signed out", &target))
 }

@@ -518,8 +518,8 @@ async fn logout(
     if let Err(r) = session.check(&f.csrf) {
         return r.into_response();
     }
-    let target = hosted::logout_target(&state, &headers).unwrap_or_else(|| url(&state, "/login"));
-    let mut r = Redirect::to(&target).into_response();
+    let mut r = hosted::signed_out(&state, &headers)
+        .unwrap_or_else(|| Redirect::to(&url(&state, "/login")).into_response());
     if let Ok(v) = HeaderValue::from_str(&cookie(&state, &headers, "", 0)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
