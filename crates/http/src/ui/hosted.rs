@@ -14,11 +14,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
-use maud::{DOCTYPE, html};
+use maud::html;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{ErrorPage, cookie, is_https, safe_next, url};
+use super::{ErrorPage, cookie, is_https, plain_page, safe_next, url};
 use crate::AppState;
 
 /// The cookie that carries a sign-in in progress.
@@ -115,24 +115,17 @@ pub(super) struct Callback {
 }
 
 fn failed(state: &AppState, message: &str) -> Response {
-    let body = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Sign-in failed · Outlay" }
-                link rel="stylesheet" href=(url(state, "/assets/app.css"));
-            }
-            body.login {
-                main #main {
-                    h1 { "Sign-in failed" }
-                    p.error role="alert" { (message) }
-                    p { a href=(url(state, "/login")) { "Sign in again" } }
-                }
-            }
-        }
-    };
+    let body = plain_page(
+        state,
+        "Sign-in failed",
+        None,
+        "login",
+        html! {
+            h1 { "Sign-in failed" }
+            p.error role="alert" { (message) }
+            p { a href=(url(state, "/login")) { "Sign in again" } }
+        },
+    );
     (StatusCode::BAD_REQUEST, body).into_response()
 }
 
@@ -188,23 +181,16 @@ pub(super) async fn callback(
 /// arrive without the `Strict` session cookie) and after the sign-out form (the page's CSP
 /// allows forms to lead only to Outlay itself, and that covers a redirect after the post).
 fn moving_on(state: &AppState, title: &str, target: &str) -> Response {
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="refresh" content=(format!("0;url={target}"));
-                title { (title) " · Outlay" }
-                link rel="stylesheet" href=(url(state, "/assets/app.css"));
-            }
-            body.login {
-                main #main {
-                    h1 { (title) }
-                    p { a href=(target) { "Continue" } }
-                }
-            }
-        }
-    };
+    let page = plain_page(
+        state,
+        title,
+        Some(target),
+        "login",
+        html! {
+            h1 { (title) }
+            p { a href=(target) { "Continue" } }
+        },
+    );
     let mut r = page.into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -323,6 +323,32 @@ pub(crate) async fn page(
     response
 }
 
+/// A page without the navigation (signing in, errors, hand-overs): `refresh` moves the
+/// browser on to that URL by itself; `class` is the body's class.
+pub(crate) fn plain_page(
+    state: &AppState,
+    title: &str,
+    refresh: Option<&str>,
+    class: &str,
+    content: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(target) = refresh {
+                    meta http-equiv="refresh" content=(format!("0;url={target}"));
+                }
+                title { (title) " · Outlay" }
+                link rel="stylesheet" href=(url(state, "/assets/app.css"));
+            }
+            body class=(class) { main #main { (content) } }
+        }
+    }
+}
+
 /// An error shown as a page, in plain words. Handlers answer it as a marker that
 /// [`error_pages`] renders with the base path.
 #[derive(Clone)]
@@ -358,24 +384,17 @@ pub(crate) async fn error_pages(State(state): State<AppState>, mut response: Res
     let Some(ErrorPage(status, text)) = response.extensions_mut().remove::<ErrorPage>() else {
         return response;
     };
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (status.as_u16()) " · Outlay" }
-                link rel="stylesheet" href=(url(&state, "/assets/app.css"));
-            }
-            body {
-                main #main.error-page {
-                    h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("Error")) }
-                    p.error role="alert" { (text) }
-                    p { a href=(url(&state, "/expenses")) { "Go to your expenses" } " or use your browser's back button." }
-                }
-            }
-        }
-    };
+    let markup = plain_page(
+        &state,
+        &status.as_u16().to_string(),
+        None,
+        "error-page",
+        html! {
+            h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("Error")) }
+            p.error role="alert" { (text) }
+            p { a href=(url(&state, "/expenses")) { "Go to your expenses" } " or use your browser's back button." }
+        },
+    );
     let (mut parts, _) = response.into_parts();
     let fresh = (status, markup).into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -432,17 +451,12 @@ struct Next {
 }
 
 fn login_markup(state: &AppState, error: Option<&str>, next: &str) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Sign in · Outlay" }
-                link rel="stylesheet" href=(url(state, "/assets/app.css"));
-            }
-            body.login {
-                main #main {
+    plain_page(
+        state,
+        "Sign in",
+        None,
+        "login",
+        html! {
                     h1 { "Outlay" }
                     p.lead { "Expenses, approvals and payment, in one place." }
                     form.card method="post" action=(url(state, "/login")) {
@@ -454,10 +468,8 @@ fn login_markup(state: &AppState, error: Option<&str>, next: &str) -> Markup {
                         input #password type="password" name="password" autocomplete="current-password" required;
                         button type="submit" { "Sign in" }
                     }
-                }
-            }
-        }
-    }
+        },
+    )
 }
 
 async fn login_page(
