@@ -1,10 +1,58 @@
 //! Signing in with a local password, and turning a bearer token into a [`Caller`].
+//!
+//! Password guessing is throttled per account name: a burst of [`LOGIN_BURST`] attempts, then
+//! one every [`LOGIN_PERIOD`], counted alike for known and unknown names so that the answer
+//! tells nothing about which exist. The count is this process's (one machine signs in here; on
+//! AWS, Cognito does and throttles itself).
 
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use outlay_domain::{Email, UserId};
 
 use crate::{AccessToken, App, AppError, Caller, Result, SignInStart};
 
 const BAD_LOGIN: &str = "invalid email or password";
+
+/// Sign-in attempts one account name may make at once.
+pub const LOGIN_BURST: u32 = 10;
+/// After the burst, one more attempt per this period.
+pub const LOGIN_PERIOD: Duration = Duration::from_secs(30);
+/// Above this many tracked names, the ones back to a full burst are forgotten.
+const TRACKED_NAMES: usize = 10_000;
+
+/// Sign-in attempts by account name.
+pub(crate) struct LoginAttempts(DefaultKeyedRateLimiter<String>);
+
+impl Default for LoginAttempts {
+    fn default() -> Self {
+        let burst = NonZeroU32::new(LOGIN_BURST).expect("the burst is not zero");
+        let quota = Quota::with_period(LOGIN_PERIOD)
+            .expect("the period is not zero")
+            .allow_burst(burst);
+        Self(RateLimiter::keyed(quota))
+    }
+}
+
+impl LoginAttempts {
+    /// Counts an attempt for `name`; refuses it when the name is over its quota.
+    fn admit(&self, name: &str) -> Result<()> {
+        if self.0.len() > TRACKED_NAMES {
+            self.0.retain_recent();
+        }
+        let key = name.trim().to_lowercase();
+        self.0.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            tracing::warn!("sign-in attempts throttled");
+            metrics::counter!("outlay_login_throttled_total").increment(1);
+            AppError::TooManyRequests {
+                retry_after: wait.as_secs().max(1),
+            }
+        })
+    }
+}
 
 impl App {
     /// Local login. An unknown email, an inactive user and a wrong password all answer the same
@@ -15,6 +63,7 @@ impl App {
                 "local login (this deployment signs in through its identity provider)",
             )
         })?;
+        self.login_attempts.admit(email)?;
         let user = match Email::parse(email) {
             Ok(e) => self.store.user_by_email(&e).await?,
             Err(_) => None,

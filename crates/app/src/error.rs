@@ -34,9 +34,12 @@ pub enum AppError {
     /// Submission blocked by the policy (422), naming each violation.
     #[error("the report breaks the expense policy: {}", .0.iter().map(|(_, v)| v.message.as_str()).collect::<Vec<_>>().join("; "))]
     PolicyViolations(Vec<(outlay_domain::ExpenseId, outlay_domain::Violation)>),
-    /// Too many attempts (429).
-    #[error("too many attempts; try again later")]
-    TooManyRequests,
+    /// Too many attempts (429); the client may try again after `retry_after` seconds.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    TooManyRequests {
+        /// Seconds until the next attempt is let through.
+        retry_after: u64,
+    },
     /// Anything else; logged, never shown (500).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

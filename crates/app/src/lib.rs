@@ -24,6 +24,7 @@ use outlay_domain::{AuditRecord, User};
 use serde::Serialize;
 
 pub use audit::Verification;
+pub use auth::{LOGIN_BURST, LOGIN_PERIOD};
 pub use change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write};
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
@@ -87,6 +88,7 @@ pub struct App {
     verifier: Arc<dyn IdentityVerifier>,
     identities: Option<Arc<dyn IdentityAdmin>>,
     hosted: Option<Arc<dyn HostedLogin>>,
+    login_attempts: Arc<auth::LoginAttempts>,
     notify: NotifySettings,
     upload_key: Arc<Vec<u8>>,
 }
@@ -103,6 +105,7 @@ impl App {
             verifier: ports.verifier,
             identities: ports.identities,
             hosted: ports.hosted,
+            login_attempts: Arc::default(),
             notify,
             upload_key: Arc::new(upload_key),
         }

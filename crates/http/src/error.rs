@@ -90,7 +90,7 @@ impl ApiError {
                     "policy_violation",
                     e.to_string(),
                 ),
-                A::TooManyRequests => (
+                A::TooManyRequests { .. } => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "too_many_requests",
                     e.to_string(),
@@ -111,6 +111,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?e, "request failed");
         }
         let (status, code, message) = self.parts();
+        let retry_after = match &self {
+            ApiError::App(AppError::TooManyRequests { retry_after }) => Some(*retry_after),
+            _ => None,
+        };
         let violations = match self {
             ApiError::App(AppError::PolicyViolations(list)) => Some(
                 list.into_iter()
@@ -125,6 +129,11 @@ impl IntoResponse for ApiError {
             violations,
         };
         let mut response = (status, Json(ErrorBody { error: detail })).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "www-authenticate",

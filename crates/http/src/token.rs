@@ -38,6 +38,8 @@ pub struct TokenResponse {
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Unknown email or wrong password", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this email; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is let through"))),
     ))]
 async fn token(
     State(state): State<AppState>,

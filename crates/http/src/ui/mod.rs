@@ -507,11 +507,13 @@ async fn login(
             }
             r
         }
-        Err(e) => (
-            StatusCode::UNAUTHORIZED,
-            login_markup(&state, Some(&message(&e)), &next),
-        )
-            .into_response(),
+        Err(e) => {
+            let status = match e {
+                AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            (status, login_markup(&state, Some(&message(&e)), &next)).into_response()
+        }
     }
 }
 

@@ -146,3 +146,78 @@ async fn a_failed_login_says_the_same_for_an_unknown_email_and_a_wrong_password(
     assert_eq!(ok.body["token_type"], "Bearer");
     assert_eq!(ok.body["expires_in"], 900);
 }
+
+#[tokio::test]
+async fn password_guessing_is_throttled_per_account_name() {
+    crate::local_only!("local login; Cognito signs users in and throttles on AWS");
+    let app = spawn_app().await;
+    let login = |email: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                axum::http::Method::POST,
+                "/api/v1/auth/token",
+                None,
+                Some(json!({"email": email, "password": password})),
+                &[],
+            )
+            .await
+        }
+    };
+    for attempt in 1..=outlay_app::LOGIN_BURST {
+        let r = login("employee@example.com", "guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    // Over the burst: refused before the password is even checked, the right one included,
+    // however the name is written.
+    for (email, password) in [
+        ("employee@example.com", "guess"),
+        (" EMPLOYEE@example.com", "demo-password"),
+    ] {
+        let r = login(email, password).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
+        assert_eq!(r.code(), "too_many_requests");
+        let wait: u64 = r.headers["retry-after"]
+            .to_str()
+            .expect("text")
+            .parse()
+            .expect("seconds");
+        assert!((1..=30).contains(&wait), "Retry-After: {wait}");
+    }
+    // An unknown name is counted the same way, so the answer tells nothing about who exists.
+    for _ in 0..outlay_app::LOGIN_BURST {
+        assert_eq!(
+            login("nobody@example.com", "guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login("nobody@example.com", "guess").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Other accounts are not affected.
+    assert_eq!(
+        login("manager@example.com", "demo-password").await.status,
+        StatusCode::OK
+    );
+    // The web UI's form shares the count and says so in plain words.
+    let form = app
+        .send(
+            axum::http::Request::builder()
+                .method(axum::http::Method::POST)
+                .uri("/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(
+                    "email=employee%40example.com&password=demo-password",
+                ))
+                .expect("a request"),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        form.body
+            .as_str()
+            .unwrap_or_default()
+            .contains("too many attempts; try again in")
+    );
+}
