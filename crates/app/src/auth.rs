@@ -100,6 +100,11 @@ impl App {
         self.hosted.is_some()
     }
 
+    /// Whether people sign in with a local password.
+    pub fn signs_in_with_password(&self) -> bool {
+        self.login.is_some()
+    }
+
     /// Starts a hosted sign-in that comes back to `redirect_uri`.
     pub fn start_hosted_login(&self, redirect_uri: &str) -> Result<SignInStart> {
         let hosted = self

@@ -481,6 +481,23 @@ async fn login_page(
     if state.app.signs_in_elsewhere() {
         return hosted::start(&state, &headers, &next);
     }
+    if !state.app.signs_in_with_password() {
+        // Tokens come from an identity provider, but its sign-in pages are not configured.
+        let page = plain_page(
+            &state,
+            "Sign in",
+            None,
+            "login",
+            html! {
+                h1 { "Sign-in is not set up" }
+                p.error role="alert" {
+                    "This Outlay signs people in through its identity provider, whose sign-in "
+                    "pages are not configured (OUTLAY_COGNITO_DOMAIN). The API still accepts its tokens."
+                }
+            },
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
+    }
     (login_markup(&state, None, &next)).into_response()
 }
 

@@ -284,3 +284,21 @@ async fn the_web_ui_signs_in_on_the_hosted_ui_with_pkce() {
     );
     assert!(set_cookie(&out, "outlay_session").contains("Max-Age=0"));
 }
+
+#[tokio::test]
+async fn without_the_hosted_ui_domain_the_login_page_says_what_is_missing() {
+    let app = crate::helpers::spawn_app().await;
+    let login = browse(&app, "/login", None).await;
+    let html = login.body.as_str().unwrap_or_default();
+    if app.aws.is_some() {
+        assert_eq!(login.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(html.contains("OUTLAY_COGNITO_DOMAIN"), "{html}");
+        assert!(
+            !html.contains("name=\"password\""),
+            "no password form that cannot work"
+        );
+    } else {
+        assert_eq!(login.status, StatusCode::OK);
+        assert!(html.contains("name=\"password\""));
+    }
+}
