@@ -20,11 +20,16 @@ const BAD_LOGIN: &str = "invalid email or password";
 pub const LOGIN_BURST: u32 = 10;
 /// After the burst, one more attempt per this period.
 pub const LOGIN_PERIOD: Duration = Duration::from_secs(30);
-/// Above this many tracked names, the ones back to a full burst are forgotten.
+/// Above this many tracked names, the ones back to a full burst are forgotten...
 const TRACKED_NAMES: usize = 10_000;
+/// ...at most this often, so that a flood of names cannot make every attempt sweep the map.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 /// Sign-in attempts by account name.
-pub(crate) struct LoginAttempts(DefaultKeyedRateLimiter<String>);
+pub(crate) struct LoginAttempts {
+    limiter: DefaultKeyedRateLimiter<String>,
+    last_sweep: std::sync::Mutex<std::time::Instant>,
+}
 
 impl Default for LoginAttempts {
     fn default() -> Self {
@@ -32,23 +37,38 @@ impl Default for LoginAttempts {
         let quota = Quota::with_period(LOGIN_PERIOD)
             .expect("the period is not zero")
             .allow_burst(burst);
-        Self(RateLimiter::keyed(quota))
+        Self {
+            limiter: RateLimiter::keyed(quota),
+            last_sweep: std::sync::Mutex::new(std::time::Instant::now()),
+        }
     }
 }
 
 impl LoginAttempts {
     /// Counts an attempt for `name`; refuses it when the name is over its quota.
     fn admit(&self, name: &str) -> Result<()> {
-        if self.0.len() > TRACKED_NAMES {
-            self.0.retain_recent();
+        if self.limiter.len() > TRACKED_NAMES
+            && let Ok(mut last) = self.last_sweep.try_lock()
+            && last.elapsed() >= SWEEP_EVERY
+        {
+            self.limiter.retain_recent();
+            *last = std::time::Instant::now();
         }
-        let key = name.trim().to_lowercase();
-        self.0.check_key(&key).map_err(|not_until| {
+        // No email is longer than 254 characters; longer names share one count rather than
+        // each holding memory.
+        let name = name.trim();
+        let key = if name.len() <= 254 {
+            name.to_lowercase()
+        } else {
+            "(too long)".to_owned()
+        };
+        self.limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             tracing::warn!("sign-in attempts throttled");
             metrics::counter!("outlay_login_throttled_total").increment(1);
             AppError::TooManyRequests {
-                retry_after: wait.as_secs().max(1),
+                // Rounded up, so that a client that waits as told is let through.
+                retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             }
         })
     }

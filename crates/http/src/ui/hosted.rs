@@ -114,7 +114,7 @@ pub(super) struct Callback {
     error: Option<String>,
 }
 
-fn failed(state: &AppState, message: &str) -> Response {
+fn failed(state: &AppState, headers: &HeaderMap, message: &str) -> Response {
     let body = plain_page(
         state,
         "Sign-in failed",
@@ -126,7 +126,11 @@ fn failed(state: &AppState, message: &str) -> Response {
             p { a href=(url(state, "/login")) { "Sign in again" } }
         },
     );
-    (StatusCode::BAD_REQUEST, body).into_response()
+    let mut r = (StatusCode::BAD_REQUEST, body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&sign_in_cookie(state, headers, "", 0)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 /// The provider sends the browser back here with a code.
@@ -137,20 +141,26 @@ pub(super) async fn callback(
 ) -> Response {
     if let Some(error) = q.error {
         tracing::info!(error = %error, "the identity provider ended a sign-in");
-        return failed(&state, "The sign-in was cancelled or refused.");
+        return failed(&state, &headers, "The sign-in was cancelled or refused.");
     }
     let Some(pending) = read_pending(&state, &headers) else {
         return failed(
             &state,
+            &headers,
             "This sign-in was not started here, or took more than ten minutes.",
         );
     };
     let (Some(code), Some(returned)) = (q.code, q.state) else {
-        return failed(&state, "The identity provider sent back no sign-in code.");
+        return failed(
+            &state,
+            &headers,
+            "The identity provider sent back no sign-in code.",
+        );
     };
     if returned != pending.state {
         return failed(
             &state,
+            &headers,
             "This sign-in was not started here, or took more than ten minutes.",
         );
     }
@@ -160,7 +170,7 @@ pub(super) async fn callback(
         .await
     {
         Ok(t) => t,
-        Err(e) => return failed(&state, &super::message(&e)),
+        Err(e) => return failed(&state, &headers, &super::message(&e)),
     };
     tracing::info!(user_id = %caller.user.id, "signed in on the hosted UI");
     let mut r = moving_on(&state, "Signed in", &url(&state, &pending.next));

@@ -116,13 +116,16 @@ fn cookie_value(headers: &HeaderMap, wanted: &str) -> Option<String> {
         })
 }
 
-/// A page to go to after signing in: only paths inside Outlay, never an open redirect.
+/// A page to go to after signing in: only paths inside Outlay, never an open redirect. Browsers
+/// drop tabs and line breaks from URLs (`/\t/evil.example` is `//evil.example` to them), so
+/// only visible ASCII passes, and a short path (it travels in a cookie).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/expenses"
-    }
+    let inside = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 1024
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    if inside { next } else { "/expenses" }
 }
 
 fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
@@ -613,5 +616,28 @@ pub(crate) async fn not_found(req: Request) -> Response {
         crate::error::no_route().await.into_response()
     } else {
         ErrorPage(StatusCode::NOT_FOUND, "There is no such page.".into()).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_pages_stay_inside_outlay() {
+        assert_eq!(safe_next("/reports/1?x=2"), "/reports/1?x=2");
+        for outside in [
+            "",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "expenses",
+        ] {
+            assert_eq!(safe_next(outside), "/expenses", "{outside:?}");
+        }
+        assert_eq!(safe_next(&format!("/{}", "a".repeat(2000))), "/expenses");
     }
 }
