@@ -7,6 +7,18 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, spawn_app};
 
+/// `POST /api/v1/auth/token` with an email and a password.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> crate::helpers::Resp {
+    app.call(
+        axum::http::Method::POST,
+        "/api/v1/auth/token",
+        None,
+        Some(json!({"email": email, "password": password})),
+        &[],
+    )
+    .await
+}
+
 fn b64(v: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
@@ -123,19 +135,7 @@ async fn only_valid_tokens_of_this_server_are_accepted() {
 async fn a_failed_login_says_the_same_for_an_unknown_email_and_a_wrong_password() {
     crate::local_only!("local login; Cognito signs users in on AWS");
     let app = spawn_app().await;
-    let login = |email: &'static str, password: &'static str| {
-        let app = &app;
-        async move {
-            app.call(
-                axum::http::Method::POST,
-                "/api/v1/auth/token",
-                None,
-                Some(json!({"email": email, "password": password})),
-                &[],
-            )
-            .await
-        }
-    };
+    let login = |email, password| sign_in(&app, email, password);
     let unknown = login("nobody@example.com", "demo-password").await;
     let wrong = login("employee@example.com", "not-the-password").await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
@@ -151,19 +151,7 @@ async fn a_failed_login_says_the_same_for_an_unknown_email_and_a_wrong_password(
 async fn password_guessing_is_throttled_per_account_name() {
     crate::local_only!("local login; Cognito signs users in and throttles on AWS");
     let app = spawn_app().await;
-    let login = |email: &'static str, password: &'static str| {
-        let app = &app;
-        async move {
-            app.call(
-                axum::http::Method::POST,
-                "/api/v1/auth/token",
-                None,
-                Some(json!({"email": email, "password": password})),
-                &[],
-            )
-            .await
-        }
-    };
+    let login = |email, password| sign_in(&app, email, password);
     for attempt in 1..=outlay_app::LOGIN_BURST {
         let r = login("employee@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
