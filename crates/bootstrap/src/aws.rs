@@ -95,15 +95,7 @@ pub async fn build_with_config(
         notify_settings(settings, notifiers.events.is_some()),
         upload_key,
     );
-    app.ensure_policy()
-        .await
-        .context("Failed to store the default policy")?;
-    let web = outlay_http::WebConfig {
-        public_url: settings.public_url.clone(),
-        base_path: settings.base_path.clone(),
-        session_key,
-    };
-    let router = outlay_http::router(app.clone(), web);
+    let router = crate::router(settings, &app, session_key).await?;
     Ok(Built {
         app,
         store,

@@ -19,6 +19,7 @@ mod local;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use outlay_app::{App, Dispatched, NotifySettings, Outbox, Store};
 use outlay_notify::Notifiers;
 #[cfg(feature = "local")]
@@ -68,6 +69,23 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
         }
         other => anyhow::bail!("OUTLAY_STORE must be sqlite or dynamodb, not {other}"),
     }
+}
+
+/// The last steps of every backend: the default policy in place, then the router over the app.
+pub(crate) async fn router(
+    settings: &Settings,
+    app: &App,
+    session_key: Vec<u8>,
+) -> anyhow::Result<axum::Router> {
+    app.ensure_policy()
+        .await
+        .context("Failed to store the default policy")?;
+    let web = outlay_http::WebConfig {
+        public_url: settings.public_url.clone(),
+        base_path: settings.base_path.clone(),
+        session_key,
+    };
+    Ok(outlay_http::router(app.clone(), web))
 }
 
 pub(crate) fn notify_settings(settings: &Settings, events: bool) -> NotifySettings {

@@ -44,15 +44,7 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
         hosted: None,
     };
     let app = App::new(ports, notify, secret_file(&dir.join("upload-key"))?);
-    app.ensure_policy()
-        .await
-        .context("Failed to store the default policy")?;
-    let web = outlay_http::WebConfig {
-        public_url: settings.public_url.clone(),
-        base_path: settings.base_path.clone(),
-        session_key: secret_file(&dir.join("session-key"))?,
-    };
-    let router = outlay_http::router(app.clone(), web);
+    let router = crate::router(settings, &app, secret_file(&dir.join("session-key"))?).await?;
     Ok(Built {
         app,
         store: store.clone(),

@@ -18,7 +18,7 @@ use maud::html;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{ErrorPage, cookie, is_https, plain_page, safe_next, url};
+use super::{ErrorPage, cookie, is_https, plain_page, safe_next, same_secret, url};
 use crate::AppState;
 
 /// The cookie that carries a sign-in in progress.
@@ -64,14 +64,7 @@ struct Pending {
 fn read_pending(state: &AppState, headers: &HeaderMap) -> Option<Pending> {
     let value = super::cookie_value(headers, SIGN_IN_COOKIE)?;
     let (payload, tag) = value.rsplit_once('.')?;
-    let expected = mac(state, payload);
-    let same = tag.len() == expected.len()
-        && tag
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0_u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    if !same_secret(tag, &mac(state, payload)) {
         return None;
     }
     let mut parts = payload.split('.');

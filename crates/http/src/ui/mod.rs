@@ -116,6 +116,16 @@ fn cookie_value(headers: &HeaderMap, wanted: &str) -> Option<String> {
         })
 }
 
+/// Whether two secrets (tokens, MACs) are equal, in time that does not depend on where they
+/// differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// A page to go to after signing in: only paths inside Outlay, never an open redirect. Browsers
 /// drop tabs and line breaks from URLs (`/\t/evil.example` is `//evil.example` to them), so
 /// only visible ASCII passes, and a short path (it travels in a cookie).
@@ -214,14 +224,7 @@ impl FromRequestParts<AppState> for Session {
 impl Session {
     /// Refuses a form whose CSRF token is not this user's.
     pub fn check(&self, token: &str) -> Result<(), ErrorPage> {
-        let expected = self.csrf.as_bytes();
-        let ok = token.len() == expected.len()
-            && token
-                .bytes()
-                .zip(expected)
-                .fold(0_u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if ok {
+        if same_secret(token, &self.csrf) {
             Ok(())
         } else {
             Err(ErrorPage(StatusCode::FORBIDDEN, "This form did not come from this Outlay page or has expired. Go back, reload the page and try again.".into()))
