@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use outlay_domain::{
-    AuditRecord, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId, Report, ReportState,
-    User, UserId,
+    AuditRecord, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId, ReceiptState, Report,
+    ReportId, ReportState, User, UserId,
 };
 
 use crate::notify::{Notification, OutboxMessage};
@@ -44,12 +44,13 @@ pub enum Write {
     },
     /// Replaces the policy.
     PutPolicy(Policy),
-    /// Inserts (`insert`) or updates a receipt.
+    /// Inserts a receipt (`expected: None`), or updates it if its stored state is still
+    /// `expected`.
     PutReceipt {
         /// The receipt.
         receipt: Receipt,
-        /// Whether it is new.
-        insert: bool,
+        /// The state the update is based on; `None` inserts.
+        expected: Option<ReceiptState>,
     },
     /// Deletes a receipt's record.
     DeleteReceipt(ReceiptId),
@@ -68,9 +69,72 @@ pub enum Write {
     },
 }
 
+/// Something a use case read to decide, which must be unchanged when its change commits: the
+/// change's read set. A store commits a change only if every guard still holds, in the same
+/// transaction as the writes (a version check per row, a `ConditionCheck` per item), so two
+/// requests that each read what the other writes cannot both commit.
+///
+/// Writes carry their own version conditions; a guard on an entity that the same change also
+/// writes is redundant, and stores may drop it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// The user is stored at this version.
+    User {
+        /// Its id.
+        id: UserId,
+        /// The version read.
+        version: i64,
+    },
+    /// The expense is stored at this version.
+    Expense {
+        /// Its id.
+        id: ExpenseId,
+        /// The version read.
+        version: i64,
+    },
+    /// The report is stored at this version.
+    Report {
+        /// Its id.
+        id: ReportId,
+        /// The version read.
+        version: i64,
+    },
+    /// The stored policy is exactly this one; `None`: no policy is stored (the built-in
+    /// default applied).
+    Policy(Option<Box<Policy>>),
+}
+
+impl Guard {
+    /// The user as read.
+    pub fn user(u: &User) -> Self {
+        Self::User {
+            id: u.id,
+            version: u.version,
+        }
+    }
+
+    /// The expense as read.
+    pub fn expense(e: &Expense) -> Self {
+        Self::Expense {
+            id: e.id,
+            version: e.version,
+        }
+    }
+
+    /// The report as read.
+    pub fn report(r: &Report) -> Self {
+        Self::Report {
+            id: r.id,
+            version: r.version,
+        }
+    }
+}
+
 /// A change: writes, their audit events and an idempotency record, committed as one.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
+    /// What the change was decided on; all of it must be unchanged for the change to commit.
+    pub guards: Vec<Guard>,
     /// The writes, applied in order.
     pub writes: Vec<Write>,
     /// The audit events, appended to the chain in order.
@@ -85,11 +149,19 @@ impl Change {
     /// A change with one write and its audit event.
     pub fn one(write: Write, audit: AuditRecord) -> Self {
         Self {
+            guards: vec![],
             writes: vec![write],
             audit: vec![audit],
             idempotency: None,
             outbox: vec![],
         }
+    }
+
+    /// The same change, committed only if `guards` still hold too.
+    #[must_use]
+    pub fn guarded(mut self, guards: impl IntoIterator<Item = Guard>) -> Self {
+        self.guards.extend(guards);
+        self
     }
 }
 

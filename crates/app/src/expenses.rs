@@ -4,12 +4,13 @@ use chrono::NaiveDate;
 use outlay_domain::expense::text_field;
 use outlay_domain::{
     Currency, Expense, ExpenseDetails, ExpenseId, Facts, Money, Policy, Receipt, ReceiptState,
-    Violation,
+    Report, Violation,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    App, AppError, Caller, Change, Idempotency, Page, PageRequest, Result, Write, check_version,
+    App, AppError, Caller, Change, Guard, Idempotency, Page, PageRequest, Result, Write,
+    check_version,
 };
 
 /// A new expense as the client sends it; checked by [`App::create_expense`].
@@ -148,7 +149,10 @@ impl App {
                 expected_version: None,
             };
             let info = self.describe(&policy, expense).await?;
-            Ok((info, Change::one(write, audit)))
+            Ok((
+                info,
+                Change::one(write, audit).guarded([Guard::user(&caller.user)]),
+            ))
         })
         .await
     }
@@ -242,7 +246,7 @@ impl App {
     ) -> Result<ExpenseInfo> {
         let before = self.expense(caller, id).await?;
         check_version(expected_version, before.version)?;
-        self.ensure_editable(&before).await?;
+        let report = self.ensure_editable(&before).await?;
         let policy = self.policy_or_default().await?;
         let d = &before.details;
         let amount_string = d.amount().amount_string();
@@ -280,7 +284,11 @@ impl App {
             expense: expense.clone(),
             expected_version: Some(before.version),
         };
-        self.store.commit(Change::one(write, audit)).await?;
+        // Decided on: the caller, and the report still being editable.
+        let guards = std::iter::once(Guard::user(&caller.user)).chain(report.as_ref().map(Guard::report));
+        self.store
+            .commit(Change::one(write, audit).guarded(guards))
+            .await?;
         self.describe(&policy, expense).await
     }
 
@@ -294,13 +302,32 @@ impl App {
     ) -> Result<()> {
         let expense = self.expense(caller, id).await?;
         check_version(expected_version, expense.version)?;
-        self.ensure_editable(&expense).await?;
-        if let Some(r) = expense.report_id
-            && self.store.expenses_of_report(r).await?.len() <= 1
-        {
-            return Err(AppError::Conflict(
-                "this is the report's only expense; a report keeps at least one".into(),
-            ));
+        let report = self.ensure_editable(&expense).await?;
+        let mut writes = Vec::new();
+        if let Some(report) = report {
+            // The report's membership changes: the report changes with it (a new version
+            // and total), so that a concurrent submission or deletion that counted its
+            // expenses cannot also commit.
+            let rest: Vec<Expense> = self
+                .store
+                .expenses_of_report(report.id)
+                .await?
+                .into_iter()
+                .filter(|e| e.id != id)
+                .collect();
+            if rest.is_empty() {
+                return Err(AppError::Conflict(
+                    "this is the report's only expense; a report keeps at least one".into(),
+                ));
+            }
+            let mut next = report.clone();
+            next.total = crate::reports::total(&rest)?;
+            next.version += 1;
+            next.updated_at = self.clock.now();
+            writes.push(Write::PutReport {
+                report: next,
+                expected_version: Some(report.version),
+            });
         }
         let receipts = self.store.receipts_of_expense(id).await?;
         let audit = self.audit_record(
@@ -321,17 +348,20 @@ impl App {
         change
             .writes
             .splice(0..0, receipts.iter().map(|r| Write::DeleteReceipt(r.id)));
+        change.writes.extend(writes);
+        change.guards.push(Guard::user(&caller.user));
         self.store.commit(change).await?;
-        for r in receipts {
-            self.forget_blob(r.id).await;
+        for r in &receipts {
+            self.forget_blob(r).await;
         }
         Ok(())
     }
 
-    /// Refuses changes to an expense whose report is submitted, approved or paid.
-    pub(crate) async fn ensure_editable(&self, expense: &Expense) -> Result<()> {
+    /// Refuses changes to an expense whose report is submitted, approved or paid; answers the
+    /// report as read, for the change's guards.
+    pub(crate) async fn ensure_editable(&self, expense: &Expense) -> Result<Option<Report>> {
         let Some(report_id) = expense.report_id else {
-            return Ok(());
+            return Ok(None);
         };
         let report = self
             .store
@@ -339,7 +369,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("report"))?;
         if report.state.is_editable() {
-            Ok(())
+            Ok(Some(report))
         } else {
             Err(AppError::Conflict(format!(
                 "the expense is in a report that is {}; it cannot change until the report is rejected or withdrawn",
@@ -351,10 +381,13 @@ impl App {
     /// The stored policy. A store without one gets the built-in default, so a fresh install
     /// works before finance has configured anything.
     pub(crate) async fn policy_or_default(&self) -> Result<Policy> {
-        Ok(self
-            .store
-            .policy()
-            .await?
-            .unwrap_or_else(crate::default_policy))
+        Ok(self.policy_as_stored().await?.0)
+    }
+
+    /// The policy in force, and what is stored (`None`: nothing yet, the default applies), for
+    /// a change that must not commit if the policy changed meanwhile.
+    pub(crate) async fn policy_as_stored(&self) -> Result<(Policy, Option<Policy>)> {
+        let stored = self.store.policy().await?;
+        Ok((stored.clone().unwrap_or_else(crate::default_policy), stored))
     }
 }

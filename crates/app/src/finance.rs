@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use outlay_domain::{Currency, ExchangeRate, Policy, Rate, Role};
 
-use crate::{App, AppError, Caller, Change, Result, Write, require};
+use crate::{App, AppError, Caller, Change, Guard, Result, Write, require};
 
 /// The most rates one request may set.
 const MAX_RATES: usize = 1000;
@@ -18,7 +18,12 @@ impl App {
     pub async fn put_policy(&self, caller: &Caller, policy: Policy) -> Result<Policy> {
         require(caller, Role::Finance)?;
         policy.validate()?;
-        let before = self.policy_or_default().await?;
+        let (before, stored) = self.policy_as_stored().await?;
+        if stored.as_ref() == Some(&policy) {
+            // Nothing changes, so nothing is written.
+            return Ok(policy);
+        }
+        let guards = [Guard::user(&caller.user), Guard::Policy(stored.map(Box::new))];
         let audit = self.audit_record(
             Some(caller),
             "policy.update",
@@ -28,7 +33,7 @@ impl App {
             Some(&policy),
         )?;
         self.store
-            .commit(Change::one(Write::PutPolicy(policy.clone()), audit))
+            .commit(Change::one(Write::PutPolicy(policy.clone()), audit).guarded(guards))
             .await?;
         Ok(policy)
     }
@@ -43,7 +48,9 @@ impl App {
         if rates.is_empty() || rates.len() > MAX_RATES {
             return Err(AppError::BadInput(format!("send 1 to {MAX_RATES} rates")));
         }
-        let base = self.policy_or_default().await?.base_currency;
+        let (policy, stored) = self.policy_as_stored().await?;
+        let base = policy.base_currency;
+        let guards = [Guard::user(&caller.user), Guard::Policy(stored.map(Box::new))];
         let parsed = rates
             .iter()
             .enumerate()
@@ -74,7 +81,7 @@ impl App {
             Some(&parsed),
         )?;
         self.store
-            .commit(Change::one(Write::PutRates(parsed.clone()), audit))
+            .commit(Change::one(Write::PutRates(parsed.clone()), audit).guarded(guards))
             .await?;
         Ok(parsed)
     }

@@ -25,7 +25,9 @@ use serde::Serialize;
 
 pub use audit::Verification;
 pub use auth::{LOGIN_BURST, LOGIN_PERIOD};
-pub use change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write};
+pub use change::{
+    Change, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write,
+};
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
 pub use idempotency::Idempotency;

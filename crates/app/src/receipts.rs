@@ -14,7 +14,7 @@ use outlay_domain::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{App, AppError, Caller, Change, Idempotency, Result, Write};
+use crate::{App, AppError, Caller, Change, Guard, Idempotency, Result, Write};
 
 /// How long an upload URL stays valid.
 const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -46,8 +46,11 @@ pub struct ReceiptFile {
 /// How long a download URL stays valid.
 const DOWNLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn stored_key(id: ReceiptId) -> String {
-    format!("receipts/{id}")
+/// Where a receipt's checked bytes live: named by their hash too, so that bytes which were not
+/// checked (a second upload to the same signed URL, a racing `complete`) can never take the
+/// place of the ones whose SHA-256 the record holds.
+fn stored_key(id: ReceiptId, sha256: &str) -> String {
+    format!("receipts/{id}/{sha256}")
 }
 
 fn quarantine_key(id: ReceiptId) -> String {
@@ -101,11 +104,32 @@ impl App {
         mac
     }
 
-    /// The caller's expense, if it can still take receipts.
-    async fn receiving_expense(&self, caller: &Caller, id: ExpenseId) -> Result<Expense> {
+    /// The caller's expense, if it can still take receipts, and the guards of a change to its
+    /// receipts: the caller and the report still being editable.
+    async fn receiving_expense(
+        &self,
+        caller: &Caller,
+        id: ExpenseId,
+    ) -> Result<(Expense, Vec<Guard>)> {
         let expense = self.expense(caller, id).await?;
-        self.ensure_editable(&expense).await?;
-        Ok(expense)
+        let report = self.ensure_editable(&expense).await?;
+        let guards = std::iter::once(Guard::user(&caller.user))
+            .chain(report.as_ref().map(Guard::report))
+            .collect();
+        Ok((expense, guards))
+    }
+
+    /// A change to an expense's stored receipts, which the policy counts: the expense gets a
+    /// new version with it, so that a submission that counted them cannot commit beside it.
+    fn touching(&self, expense: &Expense, mut change: Change, guards: Vec<Guard>) -> Change {
+        let mut touched = expense.clone();
+        touched.version += 1;
+        touched.updated_at = self.clock.now();
+        change.writes.push(Write::PutExpense {
+            expense: touched,
+            expected_version: Some(expense.version),
+        });
+        change.guarded(guards)
     }
 
     /// Attaches a file sent in the request body to one of the caller's expenses.
@@ -119,7 +143,7 @@ impl App {
         idem: Option<&Idempotency>,
     ) -> Result<Receipt> {
         self.once(caller.user.id, idem, async || {
-            let expense = self.receiving_expense(caller, expense_id).await?;
+            let (expense, guards) = self.receiving_expense(caller, expense_id).await?;
             let kind = declared_type(content_type)?;
             let sha256 = check_content(kind, &bytes)?;
             let receipt = Receipt {
@@ -129,12 +153,14 @@ impl App {
                 state: ReceiptState::Stored,
                 content_type: kind,
                 size: bytes.len() as u64,
-                sha256: Some(sha256),
+                sha256: Some(sha256.clone()),
                 filename: safe_filename(filename, kind),
                 created_at: self.clock.now(),
             };
             let size = receipt.size;
-            self.blobs.put(&stored_key(receipt.id), bytes).await?;
+            self.blobs
+                .put(&stored_key(receipt.id, &sha256), bytes)
+                .await?;
             metrics::counter!("outlay_receipts_stored_total").increment(1);
             metrics::counter!("outlay_receipt_bytes_total").increment(size);
             let audit = self.audit_record(
@@ -145,16 +171,14 @@ impl App {
                 None::<&Receipt>,
                 Some(&receipt),
             )?;
-            Ok((
-                receipt.clone(),
-                Change::one(
-                    Write::PutReceipt {
-                        receipt,
-                        insert: true,
-                    },
-                    audit,
-                ),
-            ))
+            let change = Change::one(
+                Write::PutReceipt {
+                    receipt: receipt.clone(),
+                    expected: None,
+                },
+                audit,
+            );
+            Ok((receipt, self.touching(&expense, change, guards)))
         })
         .await
     }
@@ -168,7 +192,7 @@ impl App {
         content_type: &str,
         size: u64,
     ) -> Result<UploadTicket> {
-        let expense = self.receiving_expense(caller, expense_id).await?;
+        let (expense, guards) = self.receiving_expense(caller, expense_id).await?;
         let kind = declared_type(content_type)?;
         check_size(size)?;
         let now = self.clock.now();
@@ -209,14 +233,18 @@ impl App {
             None::<&Receipt>,
             Some(&receipt),
         )?;
+        // A pending upload counts for no rule, so the expense itself does not change yet.
         self.store
-            .commit(Change::one(
-                Write::PutReceipt {
-                    receipt: receipt.clone(),
-                    insert: true,
-                },
-                audit,
-            ))
+            .commit(
+                Change::one(
+                    Write::PutReceipt {
+                        receipt: receipt.clone(),
+                        expected: None,
+                    },
+                    audit,
+                )
+                .guarded(guards),
+            )
             .await?;
         Ok(UploadTicket {
             receipt,
@@ -266,7 +294,7 @@ impl App {
         if before.state == ReceiptState::Stored {
             return Ok(before);
         }
-        self.receiving_expense(caller, before.expense_id).await?;
+        let (expense, guards) = self.receiving_expense(caller, before.expense_id).await?;
         let bytes = self
             .blobs
             .get(&quarantine_key(id))
@@ -286,11 +314,9 @@ impl App {
                 return Err(e);
             }
         };
-        self.blobs
-            .rename(&quarantine_key(id), &stored_key(id))
-            .await?;
-        metrics::counter!("outlay_receipts_stored_total").increment(1);
-        metrics::counter!("outlay_receipt_bytes_total").increment(before.size);
+        // The bytes just checked are the ones kept, under their own hash: the signed URL may
+        // still be open, and anything PUT to the quarantine after this read stays there.
+        self.blobs.put(&stored_key(id, &sha256), bytes).await?;
         let mut receipt = before.clone();
         receipt.state = ReceiptState::Stored;
         receipt.sha256 = Some(sha256);
@@ -302,22 +328,27 @@ impl App {
             Some(&before),
             Some(&receipt),
         )?;
+        // Only one `complete` of the same upload commits: the record must still be pending.
+        let change = Change::one(
+            Write::PutReceipt {
+                receipt: receipt.clone(),
+                expected: Some(ReceiptState::Pending),
+            },
+            audit,
+        );
         self.store
-            .commit(Change::one(
-                Write::PutReceipt {
-                    receipt: receipt.clone(),
-                    insert: false,
-                },
-                audit,
-            ))
+            .commit(self.touching(&expense, change, guards))
             .await?;
+        self.blobs.delete(&quarantine_key(id)).await.ok();
+        metrics::counter!("outlay_receipts_stored_total").increment(1);
+        metrics::counter!("outlay_receipt_bytes_total").increment(before.size);
         Ok(receipt)
     }
 
     /// A stored receipt's file, for its owner and for those who may see its report.
     pub async fn receipt_file(&self, caller: &Caller, id: ReceiptId) -> Result<ReceiptFile> {
         let receipt = self.visible_receipt(caller, id).await?;
-        let key = stored_key(id);
+        let key = stored_key(id, receipt.sha256.as_deref().unwrap_or_default());
         let mime = receipt.content_type.mime();
         if let Some(url) = self
             .blobs
@@ -348,7 +379,7 @@ impl App {
             Some(r) if r.owner_id == caller.user.id => r,
             _ => return Err(AppError::NotFound("receipt")),
         };
-        self.receiving_expense(caller, receipt.expense_id).await?;
+        let (expense, guards) = self.receiving_expense(caller, receipt.expense_id).await?;
         let audit = self.audit_record(
             Some(caller),
             "receipt.delete",
@@ -357,16 +388,21 @@ impl App {
             Some(&receipt),
             None::<&Receipt>,
         )?;
+        let change = Change::one(Write::DeleteReceipt(id), audit);
         self.store
-            .commit(Change::one(Write::DeleteReceipt(id), audit))
+            .commit(self.touching(&expense, change, guards))
             .await?;
-        self.forget_blob(id).await;
+        self.forget_blob(&receipt).await;
         Ok(())
     }
 
     /// Deletes a receipt's files after its record is gone; a leftover file is harmless.
-    pub(crate) async fn forget_blob(&self, id: ReceiptId) {
-        for key in [stored_key(id), quarantine_key(id)] {
+    pub(crate) async fn forget_blob(&self, receipt: &Receipt) {
+        let stored = receipt
+            .sha256
+            .as_deref()
+            .map(|sha| stored_key(receipt.id, sha));
+        for key in stored.into_iter().chain([quarantine_key(receipt.id)]) {
             if let Err(e) = self.blobs.delete(&key).await {
                 tracing::warn!(error = %e, %key, "could not delete a receipt file");
             }

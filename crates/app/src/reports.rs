@@ -10,8 +10,8 @@ use outlay_domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    App, AppError, Caller, Change, ExpenseInfo, Idempotency, Page, PageRequest, ReportQuery,
-    ReportScope, Result, Write, check_version,
+    App, AppError, Caller, Change, ExpenseInfo, Guard, Idempotency, Page, PageRequest,
+    ReportQuery, ReportScope, Result, Write, check_version,
 };
 
 /// A new report: a title, a purpose and some of the caller's unreported expenses.
@@ -245,15 +245,25 @@ impl App {
                 let report = self.visible_report(caller, id).await?;
                 check_version(expected_version, report.version)?;
                 let mut expenses = self.store.expenses_of_report(id).await?;
+                let owner = self.user_or_gone(report.owner_id).await?;
+                // The read set: the caller's and the owner's accounts (roles, independence),
+                // every expense as read, and for a submission the reporting line and the
+                // policy that picked the steps. The report itself is written under its version.
                 let mut change = Change::default();
+                change.guards.push(Guard::user(&caller.user));
+                change.guards.push(Guard::user(&owner));
+                change.guards.extend(expenses.iter().map(Guard::expense));
                 let command = match action {
                     Action::Submit => {
-                        let policy = self.policy_or_default().await?;
+                        let (policy, stored) = self.policy_as_stored().await?;
+                        change.guards.push(Guard::Policy(stored.map(Box::new)));
                         if report.owner_id == caller.user.id && report.state.is_editable() {
                             self.prepare_submission(&policy, &mut expenses, &mut change)
                                 .await?;
                         }
-                        Command::Submit(self.route(&report, &expenses, &policy).await?)
+                        let (route, line) = self.route(&owner, &expenses, &policy).await?;
+                        change.guards.extend(line.iter().map(Guard::user));
+                        Command::Submit(route)
                     }
                     Action::Withdraw => Command::Withdraw,
                     Action::Approve(comment) => Command::Approve { comment },
@@ -261,7 +271,7 @@ impl App {
                     Action::Pay(reference) => Command::Pay { reference },
                 };
                 let name = command.name();
-                let mut next = decide(&caller.user, &report, command, self.clock.now())?;
+                let mut next = decide(&caller.user, &owner, &report, command, self.clock.now())?;
                 if name == "submit" {
                     next.total = total(&expenses)?;
                 }
@@ -375,6 +385,10 @@ impl App {
     /// The owner's manager and the manager's manager, as stored.
     async fn chain_of(&self, owner: outlay_domain::UserId) -> Result<(Option<User>, Option<User>)> {
         let owner = self.store.user(owner).await?;
+        self.line_above(owner.as_ref()).await
+    }
+
+    async fn line_above(&self, owner: Option<&User>) -> Result<(Option<User>, Option<User>)> {
         let manager = match owner.and_then(|o| o.manager_id) {
             Some(m) => self.store.user(m).await?,
             None => None,
@@ -386,15 +400,24 @@ impl App {
         Ok((manager, senior))
     }
 
+    /// A report's owner, who must exist.
+    async fn user_or_gone(&self, id: outlay_domain::UserId) -> Result<User> {
+        self.store
+            .user(id)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the owner {id} of a report is gone")))
+    }
+
     /// Who decides a submission now: the levels of the reporting line that have an active
-    /// manager in them, and the total that picks the senior level.
+    /// manager in them, and the total that picks the senior level; with the managers read.
     async fn route(
         &self,
-        report: &Report,
+        owner: &User,
         expenses: &[Expense],
         policy: &outlay_domain::Policy,
-    ) -> Result<Route> {
-        let (manager, senior) = self.chain_of(report.owner_id).await?;
+    ) -> Result<(Route, Vec<User>)> {
+        let (manager, senior) = self.line_above(Some(owner)).await?;
+        let line: Vec<User> = manager.iter().chain(senior.iter()).cloned().collect();
         let present =
             |u: Option<User>| u.filter(|u| u.active && u.has(Role::Manager)).map(|u| u.id);
         let total = total(expenses)?.ok_or_else(|| {
@@ -403,11 +426,14 @@ impl App {
                 policy.base_currency
             ))
         })?;
-        Ok(Route {
-            manager: present(manager),
-            senior: present(senior),
-            total,
-            senior_threshold: policy.senior_threshold,
-        })
+        Ok((
+            Route {
+                manager: present(manager),
+                senior: present(senior),
+                total,
+                senior_threshold: policy.senior_threshold,
+            },
+            line,
+        ))
     }
 }

@@ -4,7 +4,8 @@ use outlay_domain::user::{check_password, check_reporting_line, normalise_roles,
 use outlay_domain::{Email, Role, User, UserId};
 
 use crate::{
-    App, AppError, Caller, Change, Page, PageRequest, Result, Write, check_version, require,
+    App, AppError, Caller, Change, Guard, Page, PageRequest, Result, Write, check_version,
+    require,
 };
 
 /// A new user, as an admin (or the command line) describes them.
@@ -57,8 +58,9 @@ impl App {
         }
         let email = Email::parse(&new.email)?;
         let name = parse_name(&new.name)?;
+        let mut guards: Vec<Guard> = caller.map(|c| Guard::user(&c.user)).into_iter().collect();
         if let Some(m) = new.manager_id {
-            self.existing_manager(m).await?;
+            guards.push(Guard::user(&self.existing_manager(m).await?));
         }
         if let Some(p) = &new.password {
             check_password(p)?;
@@ -88,7 +90,7 @@ impl App {
                 (UserId::from_uuid(self.ids.new_id()), hash)
             }
         };
-        let user = User {
+        let mut user = User {
             id,
             email,
             name,
@@ -96,7 +98,11 @@ impl App {
             manager_id: new.manager_id,
             active: true,
             version: 1,
+            controllers: Default::default(),
         };
+        if let Some(c) = caller {
+            user.controlled_by(&c.user);
+        }
         let audit = self.audit_record(
             caller,
             "user.create",
@@ -110,7 +116,9 @@ impl App {
             password_hash,
             expected_version: None,
         };
-        self.store.commit(Change::one(write, audit)).await?;
+        self.store
+            .commit(Change::one(write, audit).guarded(guards))
+            .await?;
         Ok(user)
     }
 
@@ -139,6 +147,7 @@ impl App {
             ));
         }
         let mut user = before.clone();
+        let mut guards = vec![Guard::user(&caller.user)];
         if let Some(name) = &patch.name {
             user.name = parse_name(name)?;
         }
@@ -154,12 +163,19 @@ impl App {
             }
             let mut chain = std::collections::HashMap::new();
             let mut next = manager;
-            // Load the would-be chain once; the check itself is pure.
+            // Load the would-be chain once; the check itself is pure. Every account read is
+            // guarded, so two changes that each close half of a loop cannot both commit.
             while let Some(m) = next {
                 if chain.contains_key(&m) || m == id {
                     break;
                 }
-                let up = self.store.user(m).await?.and_then(|u| u.manager_id);
+                let up = match self.store.user(m).await? {
+                    Some(u) => {
+                        guards.push(Guard::user(&u));
+                        u.manager_id
+                    }
+                    None => None,
+                };
                 chain.insert(m, up);
                 next = up;
             }
@@ -178,6 +194,16 @@ impl App {
             }
             (None, _) => None,
         };
+        if user == before && password_hash.is_none() {
+            // Nothing changes, so nothing is written: no new version, no audit event.
+            return Ok(before);
+        }
+        if user.roles != before.roles
+            || user.manager_id != before.manager_id
+            || password_hash.is_some()
+        {
+            user.controlled_by(&caller.user);
+        }
         if let Some(idp) = &self.identities {
             // The identity provider first: a failure there leaves Outlay unchanged.
             if user.roles != before.roles {
@@ -202,7 +228,9 @@ impl App {
             password_hash,
             expected_version: Some(before.version),
         };
-        self.store.commit(Change::one(write, audit)).await?;
+        self.store
+            .commit(Change::one(write, audit).guarded(guards))
+            .await?;
         Ok(user)
     }
 

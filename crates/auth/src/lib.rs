@@ -216,6 +216,7 @@ mod tests {
             manager_id: None,
             active: true,
             version: 1,
+            controllers: Default::default(),
         }
     }
 

@@ -152,12 +152,41 @@ pub struct User {
     pub active: bool,
     /// Bumped on every change, for optimistic concurrency.
     pub version: i64,
+    /// Who has had power over this account: everyone who created it, granted or took its
+    /// roles, changed its manager or set its password (and, transitively, whoever had that
+    /// power over them). See [`User::independent_of`].
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub controllers: BTreeSet<UserId>,
 }
 
 impl User {
     /// Whether the user holds `role`.
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Records that `admin` created this account, changed its roles or manager, or set its
+    /// password: from now on `admin`, and everyone who controls `admin`, controls it.
+    ///
+    /// The relation is never cleared by the account itself. An admin who created an account
+    /// (with an address the admin may own) or set its password knows how to sign in as it, and
+    /// could "set its own password" too; only an act that the controller cannot fake could
+    /// clear it, so nothing in Outlay does.
+    pub fn controlled_by(&mut self, admin: &User) {
+        self.controllers.extend(
+            std::iter::once(admin.id)
+                .chain(admin.controllers.iter().copied())
+                .filter(|c| *c != self.id),
+        );
+    }
+
+    /// Segregation of duties between two accounts: neither has had power over the other, so
+    /// neither could be acting as the other's puppet. Nobody decides or pays a report of
+    /// someone they are not independent of.
+    pub fn independent_of(&self, other: &User) -> bool {
+        self.id != other.id
+            && !self.controllers.contains(&other.id)
+            && !other.controllers.contains(&self.id)
     }
 }
 

@@ -79,14 +79,21 @@ pub enum Refusal {
     Invalid(String),
 }
 
-/// Decides `command` by `actor` on `report` at `now`.
+/// Decides `command` by `actor` on `report` (whose owner is `owner`) at `now`.
 pub fn decide(
     actor: &User,
+    owner: &User,
     report: &Report,
     command: Command,
     now: DateTime<Utc>,
 ) -> Result<Report, Refusal> {
+    debug_assert_eq!(owner.id, report.owner_id, "the owner given is the report's");
     let is_owner = actor.id == report.owner_id;
+    let puppet = || {
+        Refusal::Forbidden(
+            "segregation of duties: you and the report's owner have had power over each other's accounts (created, roles, manager or password)",
+        )
+    };
     let wrong_state = || Refusal::WrongState {
         command: command.name(),
         state: report.state,
@@ -123,12 +130,18 @@ pub fn decide(
                 .transpose()
                 .map_err(|e| Refusal::Invalid(e.to_string()))?
                 .filter(|c| !c.is_empty());
+            if !is_owner && !actor.independent_of(owner) {
+                return Err(puppet());
+            }
             decide_step(actor, report, &mut next, Outcome::Approved, note, now)
                 .map_err(|r| r.unwrap_or_else(wrong_state))?;
         }
         Command::Reject { reason } => {
             let reason = text_field("reason", reason, true, 1000)
                 .map_err(|e| Refusal::Invalid(e.to_string()))?;
+            if !is_owner && !actor.independent_of(owner) {
+                return Err(puppet());
+            }
             decide_step(
                 actor,
                 report,
@@ -149,12 +162,16 @@ pub fn decide(
             if !actor.has(Role::Finance) {
                 return Err(Refusal::Forbidden("only finance can pay a report"));
             }
+            if !actor.independent_of(owner) {
+                return Err(puppet());
+            }
             if report.state != ReportState::Approved {
                 return Err(wrong_state());
             }
-            if report.approvers().any(|a| a == actor.id) {
+            // Every decider of every submission, not only the current one's approvers.
+            if report.deciders.contains(&actor.id) || report.approvers().any(|a| a == actor.id) {
                 return Err(Refusal::Forbidden(
-                    "segregation of duties: an approver of a report cannot also pay it",
+                    "segregation of duties: whoever decided a step of a report cannot also pay it",
                 ));
             }
             next.state = ReportState::Paid;

@@ -22,6 +22,7 @@ fn user(n: u128, roles: &[Role]) -> User {
         manager_id: None,
         active: true,
         version: 1,
+        controllers: BTreeSet::new(),
     }
 }
 
@@ -87,8 +88,13 @@ fn approve() -> Command {
     Command::Approve { comment: None }
 }
 
+/// The owner of every report here.
+fn owner() -> User {
+    user(1, &[])
+}
+
 fn run(report: &Report, actor: &User, command: Command) -> Report {
-    decide(actor, report, command, now()).expect("transition allowed")
+    decide(actor, &owner(), report, command, now()).expect("transition allowed")
 }
 
 #[test]
@@ -174,7 +180,7 @@ fn withdrawal_is_only_before_the_first_decision() {
     );
     let r = run(&r, &w.manager, approve());
     assert!(matches!(
-        decide(&w.owner, &r, Command::Withdraw, now()),
+        decide(&w.owner, &owner(), &r, Command::Withdraw, now()),
         Err(Refusal::WrongState { .. })
     ));
 }
@@ -187,7 +193,7 @@ fn segregation_of_duties_holds_for_everyone() {
     mighty.roles = Role::ALL.into_iter().collect();
     let r = run(&draft(), &w.owner, submit("100.00"));
     assert!(matches!(
-        decide(&mighty, &r, approve(), now()),
+        decide(&mighty, &owner(), &r, approve(), now()),
         Err(Refusal::Forbidden(_))
     ));
     // A manager who also holds finance cannot give the finance approval after their own.
@@ -195,7 +201,7 @@ fn segregation_of_duties_holds_for_everyone() {
     manager_finance.roles.insert(Role::Finance);
     let r = run(&r, &manager_finance, approve());
     assert!(matches!(
-        decide(&manager_finance, &r, approve(), now()),
+        decide(&manager_finance, &owner(), &r, approve(), now()),
         Err(Refusal::Forbidden(_))
     ));
     // The finance approver cannot also pay.
@@ -203,6 +209,7 @@ fn segregation_of_duties_holds_for_everyone() {
     assert!(matches!(
         decide(
             &w.finance,
+            &owner(),
             &r,
             Command::Pay {
                 reference: "X".into()
@@ -214,13 +221,69 @@ fn segregation_of_duties_holds_for_everyone() {
     // An outsider is no approver; a manager who is not this step's approver is out of turn.
     let r2 = run(&draft(), &w.owner, submit("1500.00"));
     assert!(matches!(
-        decide(&w.outsider, &r2, approve(), now()),
+        decide(&w.outsider, &owner(), &r2, approve(), now()),
         Err(Refusal::Forbidden(_))
     ));
     assert!(matches!(
-        decide(&w.senior, &r2, approve(), now()),
+        decide(&w.senior, &owner(), &r2, approve(), now()),
         Err(Refusal::WrongState { .. })
     ));
+}
+
+#[test]
+fn the_payer_decided_no_step_of_any_submission() {
+    let w = world();
+    // GIVEN the payer rejected a first submission as finance, and others approved the second
+    let r = run(&draft(), &w.owner, submit("100.00"));
+    let r = run(&r, &w.manager, approve());
+    let r = run(&r, &w.payer, Command::Reject { reason: "Receipt unreadable".into() });
+    let r = run(&r, &w.owner, submit("100.00"));
+    let r = run(&r, &w.manager, approve());
+    let r = run(&r, &w.finance, approve());
+    // WHEN the payer pays THEN it is refused: they decided a step of the report before
+    assert!(matches!(
+        decide(&w.payer, &w.owner, &r, Command::Pay { reference: "TX".into() }, now()),
+        Err(Refusal::Forbidden(_))
+    ));
+}
+
+#[test]
+fn nobody_decides_or_pays_for_an_account_they_control_or_that_controls_them() {
+    let w = world();
+    // GIVEN an admin owner who set up a manager and a payer (created them, or set a password)
+    let mut admin = owner();
+    admin.roles.insert(Role::Admin);
+    let mut puppet_manager = w.manager.clone();
+    puppet_manager.controlled_by(&admin);
+    let mut puppet_payer = w.payer.clone();
+    puppet_payer.controlled_by(&puppet_manager);
+    assert!(puppet_payer.controllers.contains(&admin.id), "control is transitive");
+    let r = run(&draft(), &admin, submit("100.00"));
+    // WHEN the puppet manager approves THEN segregation of duties refuses it
+    assert!(matches!(
+        decide(&puppet_manager, &admin, &r, approve(), now()),
+        Err(Refusal::Forbidden(m)) if m.contains("segregation of duties")
+    ));
+    assert!(matches!(
+        decide(&puppet_manager, &admin, &r, Command::Reject { reason: "x".into() }, now()),
+        Err(Refusal::Forbidden(_))
+    ));
+    // AND a manager whose puppet re-pointed the owner is refused the other way round
+    let mut repointed = admin.clone();
+    repointed.controlled_by(&w.manager);
+    assert!(matches!(
+        decide(&w.manager, &repointed, &r, approve(), now()),
+        Err(Refusal::Forbidden(_))
+    ));
+    // AND the puppet payer cannot pay once independent people approved
+    let r = run(&r, &w.manager, approve());
+    let r = run(&r, &w.finance, approve());
+    assert!(matches!(
+        decide(&puppet_payer, &admin, &r, Command::Pay { reference: "TX".into() }, now()),
+        Err(Refusal::Forbidden(_))
+    ));
+    // AND an independent payer can
+    assert!(decide(&w.payer, &admin, &r, Command::Pay { reference: "TX".into() }, now()).is_ok());
 }
 
 #[test]
@@ -230,6 +293,7 @@ fn a_reject_needs_a_reason_and_a_payment_a_reference() {
     assert!(matches!(
         decide(
             &w.manager,
+            &owner(),
             &r,
             Command::Reject {
                 reason: "   ".into()
@@ -265,7 +329,7 @@ proptest! {
                 _ => Command::Reject { reason: String::new() },
             };
             let before = report.clone();
-            match decide(cast[who], &report, command, now()) {
+            match decide(cast[who], &w.owner, &report, command, now()) {
                 Ok(next) => {
                     prop_assert_eq!(next.version, before.version + 1);
                     report = next;
@@ -288,7 +352,7 @@ proptest! {
             }
             if let Some(p) = &report.payment {
                 prop_assert_ne!(p.by, report.owner_id);
-                prop_assert!(!report.approvers().any(|a| a == p.by), "the payer approved too");
+                prop_assert!(!report.deciders.contains(&p.by), "the payer decided a step, in this or an earlier submission");
             }
             // A pending state names the level of its current step.
             if let Some(step) = report.current_step() {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use outlay_app::{
-    Change, Channel, IdempotencyRecord, Notification, Outbox, OutboxMessage, PageRequest,
+    Change, Channel, Guard, IdempotencyRecord, Notification, Outbox, OutboxMessage, PageRequest,
     ReportQuery, ReportScope, Store, StoreError, Write,
 };
 use outlay_domain::{
@@ -41,6 +41,139 @@ pub async fn run_all(fresh: Fresh<'_>) {
     receipts_rates_and_duplicates(fresh().await).await;
     notifications_and_the_outbox(fresh().await).await;
     shared_secrets_are_written_once(fresh().await).await;
+    a_change_commits_only_if_what_it_read_is_unchanged(fresh().await).await;
+}
+
+/// Guards: a change commits only if every user, expense, report and the policy it was decided
+/// on are still as read; otherwise nothing of it is written.
+pub async fn a_change_commits_only_if_what_it_read_is_unchanged(store: Arc<dyn FullStore>) {
+    let s: &dyn Store = store.as_ref();
+    // GIVEN a user, an expense in a draft report, and no stored policy
+    let u = user(1, &[], None);
+    commit(s, put_user(&u)).await;
+    let r = report(300, 1, ReportState::Draft, 0);
+    let mut e = expense(100, 1);
+    e.report_id = Some(r.id);
+    commit(
+        s,
+        Change {
+            guards: vec![Guard::Policy(None)],
+            writes: vec![
+                Write::PutReport {
+                    report: r.clone(),
+                    expected_version: None,
+                },
+                Write::PutExpense {
+                    expense: e.clone(),
+                    expected_version: None,
+                },
+            ],
+            audit: vec![audit("report.create", r.id)],
+            ..Change::default()
+        },
+    )
+    .await;
+    let note = |n: u128| Notification {
+        id: uuid::Uuid::from_u128(n),
+        user_id: u.id,
+        report_id: None,
+        event: "test".into(),
+        title: "t".into(),
+        body: "b".into(),
+        created_at: at(n as i64),
+        read_at: None,
+    };
+    let guarded = |guards: Vec<Guard>, n: u128| {
+        Change::one(Write::AddNotification(note(n)), audit("note", n)).guarded(guards)
+    };
+    let read = vec![
+        Guard::user(&u),
+        Guard::expense(&e),
+        Guard::report(&r),
+        Guard::Policy(None),
+    ];
+    // WHEN everything read is unchanged THEN it commits
+    commit(s, guarded(read.clone(), 1)).await;
+    // WHEN any one of them changed in the meantime THEN nothing is written
+    let mut moved = e.clone();
+    moved.version = 2;
+    commit(
+        s,
+        Change::one(
+            Write::PutExpense {
+                expense: moved,
+                expected_version: Some(1),
+            },
+            audit("expense.update", e.id),
+        ),
+    )
+    .await;
+    conflict(s, guarded(read.clone(), 2), "a guard on a changed expense").await;
+    let mut read = vec![Guard::user(&u), Guard::report(&r), Guard::Policy(None)];
+    read.push(Guard::Expense {
+        id: e.id,
+        version: 2,
+    });
+    commit(s, guarded(read.clone(), 3)).await;
+    let policy = outlay_app::default_policy();
+    commit(
+        s,
+        Change::one(Write::PutPolicy(policy.clone()), audit("policy", "p")),
+    )
+    .await;
+    conflict(s, guarded(read, 4), "a guard on a policy that was stored since").await;
+    let now = vec![Guard::Policy(Some(Box::new(policy.clone())))];
+    commit(s, guarded(now, 5)).await;
+    let mut other = policy;
+    other.max_age_days = Some(1);
+    conflict(
+        s,
+        guarded(vec![Guard::Policy(Some(Box::new(other)))], 6),
+        "a guard on another policy",
+    )
+    .await;
+    conflict(
+        s,
+        guarded(vec![Guard::User { id: u.id, version: 7 }], 7),
+        "a guard on a user's old version",
+    )
+    .await;
+    conflict(
+        s,
+        guarded(vec![Guard::Report { id: r.id, version: 9 }], 8),
+        "a guard on a report's other version",
+    )
+    .await;
+    conflict(
+        s,
+        guarded(vec![Guard::User { id: uid(99), version: 1 }], 9),
+        "a guard on a user that does not exist",
+    )
+    .await;
+    // AND a guard on an entity the change also writes is covered by the write's own condition
+    let mut renamed = u.clone();
+    renamed.name = "Renamed".into();
+    renamed.version = 2;
+    commit(
+        s,
+        Change::one(
+            Write::PutUser {
+                user: renamed,
+                password_hash: None,
+                expected_version: Some(1),
+            },
+            audit("user.update", u.id),
+        )
+        .guarded([Guard::user(&u)]),
+    )
+    .await;
+    let page = s
+        .notifications(u.id, &PageRequest { limit: 10, cursor: None })
+        .await
+        .expect("read");
+    let mut ids: Vec<u128> = page.items.iter().map(|n| n.id.as_u128()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 3, 5], "exactly the changes whose guards held were written");
 }
 
 /// The first secret stored under a name is the one every later caller gets.
@@ -83,6 +216,7 @@ fn user(n: u128, roles: &[Role], manager: Option<u128>) -> User {
         manager_id: manager.map(uid),
         active: true,
         version: 1,
+        controllers: Default::default(),
     }
 }
 
@@ -245,6 +379,7 @@ pub async fn a_change_commits_whole_or_not_at_all(store: Arc<dyn FullStore>) {
     let mut stale = expense(11, 1);
     stale.version = 5;
     let change = Change {
+        guards: vec![],
         writes: vec![
             Write::PutExpense {
                 expense: e.clone(),
@@ -421,6 +556,7 @@ pub async fn expenses_page_newest_first_and_honour_versions(store: Arc<dyn FullS
     commit(
         s,
         Change {
+            guards: vec![],
             writes: vec![
                 Write::PutReport {
                     report: r.clone(),
@@ -722,7 +858,7 @@ pub async fn receipts_rates_and_duplicates(store: Arc<dyn FullStore>) {
         Change::one(
             Write::PutReceipt {
                 receipt: receipt.clone(),
-                insert: true,
+                expected: None,
             },
             audit("receipt.attach", 40),
         ),
@@ -730,17 +866,16 @@ pub async fn receipts_rates_and_duplicates(store: Arc<dyn FullStore>) {
     .await;
     receipt.state = outlay_domain::ReceiptState::Stored;
     receipt.sha256 = Some("ab".into());
-    commit(
-        s,
-        Change::one(
-            Write::PutReceipt {
-                receipt: receipt.clone(),
-                insert: false,
-            },
-            audit("receipt.attach", 40),
-        ),
-    )
-    .await;
+    let complete = Change::one(
+        Write::PutReceipt {
+            receipt: receipt.clone(),
+            expected: Some(outlay_domain::ReceiptState::Pending),
+        },
+        audit("receipt.attach", 40),
+    );
+    commit(s, complete.clone()).await;
+    // A second completion of the same upload finds it no longer pending.
+    conflict(s, complete, "a receipt update based on a state it no longer has").await;
     assert_eq!(
         s.receipt(receipt.id).await.expect("read"),
         Some(receipt.clone())

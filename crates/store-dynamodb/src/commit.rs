@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use outlay_app::{Change, StoreError, StoreResult, Write};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+use outlay_app::{Change, Guard, StoreError, StoreResult, Write};
 use outlay_domain::audit;
 
 use crate::DynamoStore;
@@ -96,6 +98,71 @@ impl DynamoStore {
             item: TransactWriteItem::builder().delete(delete).build(),
             conflict,
         })
+    }
+
+    /// A `ConditionCheck` of one guard: the item is as the use case read it.
+    fn guard(&self, guard: &Guard) -> StoreResult<(Item, Op)> {
+        let (key, condition, vals) = match guard {
+            Guard::User { id, version } => (
+                key(format!("USER#{id}"), "USER"),
+                "version = :v",
+                vec![(":v", n(*version))],
+            ),
+            Guard::Expense { id, version } => (
+                key(format!("EXPENSE#{id}"), "EXPENSE"),
+                "version = :v",
+                vec![(":v", n(*version))],
+            ),
+            Guard::Report { id, version } => (
+                key(format!("REPORT#{id}"), "REPORT"),
+                "version = :v",
+                vec![(":v", n(*version))],
+            ),
+            Guard::Policy(None) => (
+                key("SETTINGS", "POLICY"),
+                "attribute_not_exists(pk)",
+                vec![],
+            ),
+            Guard::Policy(Some(policy)) => {
+                let item = items::item("SETTINGS".into(), "POLICY", policy.as_ref(), vec![])?;
+                (
+                    key("SETTINGS", "POLICY"),
+                    "body = :b",
+                    vec![(":b", item["body"].clone())],
+                )
+            }
+        };
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values(vals))
+            .build()
+            .map_err(build_err)?;
+        Ok((
+            key,
+            Op {
+                item: TransactWriteItem::builder().condition_check(check).build(),
+                conflict: STALE,
+            },
+        ))
+    }
+
+    /// The condition checks of the change's guards, but for items that the change also writes
+    /// (a transaction names an item once; a write carries its own version condition).
+    fn guard_ops(&self, change: &Change, writes: &[Op]) -> StoreResult<Vec<Op>> {
+        let written: Vec<Item> = writes.iter().filter_map(|o| op_key(&o.item)).collect();
+        let mut seen: Vec<Item> = Vec::new();
+        let mut ops = Vec::new();
+        for g in &change.guards {
+            let (key, op) = self.guard(g)?;
+            if written.contains(&key) || seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            ops.push(op);
+        }
+        Ok(ops)
     }
 
     /// The operations of the change's writes, outbox and idempotency record (not the audit).
@@ -204,25 +271,25 @@ impl DynamoStore {
                     vec![],
                     STALE,
                 )?),
-                Write::PutReceipt { receipt, insert } => {
+                Write::PutReceipt { receipt, expected } => {
                     let more = vec![
                         (
                             "gsi2pk",
                             s(format!("EXPENSE#{}#RECEIPTS", receipt.expense_id)),
                         ),
                         ("gsi2sk", s(receipt.id.to_string())),
+                        ("receipt_state", s(state_name(&receipt.state))),
                     ];
                     let item =
                         items::item(format!("RECEIPT#{}", receipt.id), "RECEIPT", receipt, more)?;
-                    let cond = if *insert {
-                        "attribute_not_exists(pk)"
-                    } else {
-                        "attribute_exists(pk)"
+                    let (cond, vals) = match expected {
+                        None => ("attribute_not_exists(pk)", vec![]),
+                        Some(state) => ("receipt_state = :st", vec![(":st", s(state_name(state)))]),
                     };
                     ops.push(self.put(
                         item,
                         Some(cond),
-                        vec![],
+                        vals,
                         "this receipt was changed in the meantime",
                     )?);
                 }
@@ -389,8 +456,39 @@ enum Outcome {
     Conflict(&'static str),
 }
 
+/// The key of the item a transaction item names.
+fn op_key(item: &TransactWriteItem) -> Option<Item> {
+    let keys = |i: &Item| {
+        let mut k = Item::new();
+        for name in ["pk", "sk"] {
+            k.insert(name.to_owned(), i.get(name)?.clone());
+        }
+        Some(k)
+    };
+    if let Some(p) = item.put() {
+        return keys(p.item());
+    }
+    if let Some(u) = item.update() {
+        return keys(u.key());
+    }
+    if let Some(d) = item.delete() {
+        return keys(d.key());
+    }
+    item.condition_check().and_then(|c| keys(c.key()))
+}
+
+/// A receipt state's wire name.
+fn state_name(state: &outlay_domain::ReceiptState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 pub(crate) async fn commit(store: &DynamoStore, change: Change) -> StoreResult<()> {
-    let ops = store.ops(&change).await?;
+    let mut ops = store.ops(&change).await?;
+    let guards = store.guard_ops(&change, &ops)?;
+    ops.extend(guards);
     for attempt in 0..20_u32 {
         let (audit, head_index) = store.audit_ops(&change).await?;
         let head_index = head_index.map(|i| i + ops.len());

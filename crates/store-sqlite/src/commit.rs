@@ -1,7 +1,7 @@
 //! Committing a change: its writes, its chained audit events and its idempotency record, in
 //! one transaction on the single writer connection.
 
-use outlay_app::{Change, StoreError, StoreResult, Write};
+use outlay_app::{Change, Guard, StoreError, StoreResult, Write};
 use outlay_domain::{Level, Outcome, Report, audit};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
@@ -14,6 +14,11 @@ pub(crate) async fn commit(pool: &SqlitePool, change: Change) -> StoreResult<()>
         .begin()
         .await
         .map_err(|e| db_error(e, "could not start a transaction"))?;
+    // The one writer connection serialises transactions, so what the guards see here cannot
+    // change before the writes below commit.
+    for guard in &change.guards {
+        check(&mut tx, guard).await?;
+    }
     for write in &change.writes {
         apply(&mut tx, write).await?;
     }
@@ -47,6 +52,51 @@ pub(crate) async fn commit(pool: &SqlitePool, change: Change) -> StoreResult<()>
         .map_err(|e| db_error(e, "could not commit the transaction"))
 }
 
+/// Fails with a conflict unless the guarded row is as the use case read it.
+async fn check(tx: &mut Transaction<'_, Sqlite>, guard: &Guard) -> StoreResult<()> {
+    let (sql, id, v) = match guard {
+        Guard::User { id, version } => (
+            "SELECT version FROM users WHERE id = ?",
+            id.to_string(),
+            *version,
+        ),
+        Guard::Expense { id, version } => (
+            "SELECT version FROM expenses WHERE id = ?",
+            id.to_string(),
+            *version,
+        ),
+        Guard::Report { id, version } => (
+            "SELECT version FROM reports WHERE id = ?",
+            id.to_string(),
+            *version,
+        ),
+        Guard::Policy(policy) => {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = 'policy'")
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(|e| db_error(e, STALE))?;
+            let read = policy.as_deref().map(json).transpose()?;
+            return if stored == read {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict(STALE.to_owned()))
+            };
+        }
+    };
+    let stored: Option<i64> = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| db_error(e, STALE))?;
+    let holds = stored == Some(v);
+    if holds {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(STALE.to_owned()))
+    }
+}
+
 /// Fails with a conflict unless exactly one row was affected.
 fn one_row(done: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
     if done.rows_affected() == 1 {
@@ -66,8 +116,8 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             let manager = user.manager_id.map(|m| m.to_string());
             let done = match expected_version {
                 None => sqlx::query(
-                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version, controllers)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(user.id.to_string())
                 .bind(user.email.as_str())
@@ -77,11 +127,12 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(user.active)
                 .bind(password_hash)
                 .bind(user.version)
+                .bind(json(&user.controllers)?)
                 .execute(&mut **tx)
                 .await,
                 Some(v) => sqlx::query(
                     "UPDATE users SET email = ?, name = ?, roles = ?, manager_id = ?, active = ?,
-                     password_hash = COALESCE(?, password_hash), version = ?
+                     password_hash = COALESCE(?, password_hash), version = ?, controllers = ?
                      WHERE id = ? AND version = ?",
                 )
                 .bind(user.email.as_str())
@@ -91,6 +142,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(user.active)
                 .bind(password_hash)
                 .bind(user.version)
+                .bind(json(&user.controllers)?)
                 .bind(user.id.to_string())
                 .bind(v)
                 .execute(&mut **tx)
@@ -154,21 +206,22 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             report,
             expected_version,
         } => put_report(tx, report, *expected_version).await,
-        Write::PutReceipt { receipt, insert } => {
-            let done = if *insert {
+        Write::PutReceipt { receipt, expected } => {
+            let done = if let Some(state) = expected {
+                sqlx::query("UPDATE receipts SET state = ?, body = ? WHERE id = ? AND state = ?")
+                    .bind(rows::plain(&receipt.state))
+                    .bind(json(receipt)?)
+                    .bind(receipt.id.to_string())
+                    .bind(rows::plain(state))
+                    .execute(&mut **tx)
+                    .await
+            } else {
                 sqlx::query("INSERT INTO receipts (id, expense_id, owner_id, state, body) VALUES (?, ?, ?, ?, ?)")
                     .bind(receipt.id.to_string())
                     .bind(receipt.expense_id.to_string())
                     .bind(receipt.owner_id.to_string())
                     .bind(rows::plain(&receipt.state))
                     .bind(json(receipt)?)
-                    .execute(&mut **tx)
-                    .await
-            } else {
-                sqlx::query("UPDATE receipts SET state = ?, body = ? WHERE id = ?")
-                    .bind(rows::plain(&receipt.state))
-                    .bind(json(receipt)?)
-                    .bind(receipt.id.to_string())
                     .execute(&mut **tx)
                     .await
             };

@@ -40,6 +40,8 @@ pub(crate) fn user(row: &SqliteRow) -> anyhow::Result<User> {
         manager_id: manager.as_deref().map(UserId::parse).transpose()?,
         active: row.try_get("active")?,
         version: row.try_get("version")?,
+        controllers: serde_json::from_str(row.try_get("controllers")?)
+            .context("Failed to read a user's controllers")?,
     })
 }
 

@@ -10,6 +10,7 @@ mod input;
 mod notifications;
 mod openapi;
 mod policy;
+mod races;
 mod receipts;
 mod tokens;
 mod transitions;

@@ -8,14 +8,14 @@ use serde_json::json;
 use crate::helpers::{TestApp, days_ago, jpeg, pdf, png, spawn_app};
 
 /// A new expense without a receipt.
-async fn bare_expense(app: &TestApp, who: &str, amount: &str) -> String {
+pub(crate) async fn bare_expense(app: &TestApp, who: &str, amount: &str) -> String {
     let r = app
         .post(who, "/api/v1/expenses", json!({"date": days_ago(1), "merchant": "Hotel", "category": "travel", "amount": amount, "currency": "USD"}))
         .await;
     r.body["id"].as_str().expect("an id").to_owned()
 }
 
-async fn download(
+pub(crate) async fn download(
     app: &TestApp,
     who: &str,
     receipt: &str,
@@ -66,7 +66,7 @@ async fn download(
 }
 
 /// PUTs a two-step upload wherever its URL points: Outlay itself, or S3.
-async fn put_upload(app: &TestApp, url: &str, content_type: &str, bytes: Vec<u8>) -> StatusCode {
+pub(crate) async fn put_upload(app: &TestApp, url: &str, content_type: &str, bytes: Vec<u8>) -> StatusCode {
     if let Some(i) = url.find("/api/v1/receipt-uploads/") {
         let req = Request::builder()
             .method(Method::PUT)

@@ -1,0 +1,3 @@
+-- Who has had power over each account (segregation of duties for admins): a JSON array of
+-- user ids, grown by the application, never cleared.
+ALTER TABLE users ADD COLUMN controllers TEXT NOT NULL DEFAULT '[]';
