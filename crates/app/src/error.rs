@@ -40,6 +40,13 @@ pub enum AppError {
         /// Seconds until the next attempt is let through.
         retry_after: u64,
     },
+    /// The server is at capacity for this kind of work (503); try again after `retry_after`
+    /// seconds.
+    #[error("the server is busy; try again in {retry_after} seconds")]
+    Busy {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Anything else; logged, never shown (500).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

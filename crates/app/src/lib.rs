@@ -24,7 +24,7 @@ use outlay_domain::{AuditRecord, User};
 use serde::Serialize;
 
 pub use audit::Verification;
-pub use auth::{LOGIN_BURST, LOGIN_PERIOD};
+pub use auth::{ADDRESS_BURST, ADDRESS_PERIOD, LOGIN_BURST, LOGIN_PERIOD};
 pub use change::{
     Change, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write,
 };
@@ -35,8 +35,8 @@ pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
     AccessToken, BlobStore, Clock, HostedLogin, IdGen, IdentityAdmin, IdentityVerifier, Notifier,
-    Outbox, OutboxStats, PasswordLogin, SignInStart, Store, StoreError, StoreResult, SystemClock,
-    UuidV7, Verified,
+    Outbox, OutboxStats, PasswordLogin, SessionInfo, SignInStart, Store, StoreError, StoreResult,
+    SystemClock, UuidV7, Verified,
 };
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
@@ -56,6 +56,8 @@ pub struct Caller {
     pub user: User,
     /// Where the request came from (client address), for the audit trail.
     pub source: Option<String>,
+    /// The sign-in the token belongs to.
+    pub session: Option<ports::SessionInfo>,
 }
 
 /// The adapters the use cases run on.
@@ -91,6 +93,7 @@ pub struct App {
     identities: Option<Arc<dyn IdentityAdmin>>,
     hosted: Option<Arc<dyn HostedLogin>>,
     login_attempts: Arc<auth::LoginAttempts>,
+    hashing: Arc<auth::HashingSlots>,
     notify: NotifySettings,
     upload_key: Arc<Vec<u8>>,
 }
@@ -108,6 +111,7 @@ impl App {
             identities: ports.identities,
             hosted: ports.hosted,
             login_attempts: Arc::default(),
+            hashing: Arc::new(auth::HashingSlots::for_this_machine()),
             notify,
             upload_key: Arc::new(upload_key),
         }

@@ -247,8 +247,10 @@ pub trait PasswordLogin: Send + Sync {
     /// Checks a password against a hash. With no hash it still does the same work, so an
     /// unknown user takes as long as a wrong password.
     async fn verify_password(&self, password: &str, hash: Option<&str>) -> bool;
-    /// Issues an access token for `user`.
-    fn issue_token(&self, user: &User) -> anyhow::Result<AccessToken>;
+    /// Issues an access token for `user`: for a new sign-in (`session: None`), or renewing the
+    /// token of an existing session, which keeps its id and start.
+    fn issue_token(&self, user: &User, session: Option<&SessionInfo>)
+    -> anyhow::Result<AccessToken>;
 }
 
 /// Checks access tokens (local or from an identity provider).
@@ -258,11 +260,23 @@ pub trait IdentityVerifier: Send + Sync {
     async fn verify(&self, token: &str) -> Result<Verified, &'static str>;
 }
 
+/// The sign-in a token belongs to: renewed tokens keep it, so that a sign-out ends it and the
+/// web UI's CSRF token is bound to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Its id (random for local sign-ins; Cognito's `origin_jti`).
+    pub id: String,
+    /// When the user signed in.
+    pub started_at: DateTime<Utc>,
+}
+
 /// What a valid token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     /// The subject: the user's id.
     pub subject: String,
+    /// The sign-in it belongs to, if the token says.
+    pub session: Option<SessionInfo>,
     /// The roles the identity provider grants (Cognito groups); `None` when the directory's
     /// roles apply (local tokens carry none).
     pub roles: Option<Vec<outlay_domain::Role>>,

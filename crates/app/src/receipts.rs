@@ -254,8 +254,37 @@ impl App {
         })
     }
 
-    /// Receives the bytes of a two-step upload at Outlay's own signed URL. The signature is the
-    /// credential: it names the receipt, its exact size and type, and an expiry.
+    /// Checks a two-step upload's signed URL for `size` bytes of `content_type`, before the
+    /// bytes are read. The signature is the credential: it names the receipt, its exact size
+    /// and type, and an expiry.
+    pub async fn authorize_upload(
+        &self,
+        id: ReceiptId,
+        expires: i64,
+        signature: &str,
+        content_type: &str,
+        size: u64,
+    ) -> Result<()> {
+        let refused = || AppError::Forbidden("the upload URL is invalid or has expired".into());
+        let signature = hex::decode(signature).map_err(|_| refused())?;
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        self.sign_upload(id, size, mime, expires)
+            .verify_slice(&signature)
+            .map_err(|_| refused())?;
+        if expires < self.clock.now().timestamp() {
+            return Err(refused());
+        }
+        let receipt = self.store.receipt(id).await?.ok_or_else(refused)?;
+        if receipt.state != ReceiptState::Pending {
+            return Err(AppError::Conflict(
+                "this receipt is already complete".into(),
+            ));
+        }
+        check_size(size)
+    }
+
+    /// Receives the bytes of a two-step upload at Outlay's own signed URL (checked again for
+    /// the bytes that actually arrived).
     pub async fn accept_upload(
         &self,
         id: ReceiptId,
@@ -264,22 +293,8 @@ impl App {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> Result<()> {
-        let refused = || AppError::Forbidden("the upload URL is invalid or has expired".into());
-        let signature = hex::decode(signature).map_err(|_| refused())?;
-        let receipt = self.store.receipt(id).await?.ok_or_else(refused)?;
-        let mime = content_type.split(';').next().unwrap_or("").trim();
-        self.sign_upload(id, bytes.len() as u64, mime, expires)
-            .verify_slice(&signature)
-            .map_err(|_| refused())?;
-        if expires < self.clock.now().timestamp() {
-            return Err(refused());
-        }
-        if receipt.state != ReceiptState::Pending {
-            return Err(AppError::Conflict(
-                "this receipt is already complete".into(),
-            ));
-        }
-        check_size(bytes.len() as u64)?;
+        self.authorize_upload(id, expires, signature, content_type, bytes.len() as u64)
+            .await?;
         self.blobs.put(&quarantine_key(id), bytes).await?;
         Ok(())
     }

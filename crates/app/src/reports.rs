@@ -342,10 +342,17 @@ impl App {
         }
     }
 
-    /// The report's audit events, oldest first.
+    /// The report's audit events, oldest first. Where each request came from (a client
+    /// address) is personal data for admins only; the others see who and what.
     pub async fn report_history(&self, caller: &Caller, id: ReportId) -> Result<Vec<AuditEvent>> {
         self.visible_report(caller, id).await?;
-        Ok(self.store.audit_of("report", &id.to_string()).await?)
+        let mut events = self.store.audit_of("report", &id.to_string()).await?;
+        if !caller.user.has(Role::Admin) {
+            for e in &mut events {
+                e.record.source = None;
+            }
+        }
+        Ok(events)
     }
 
     /// The report, if `caller` may see it; otherwise "not found", so that its existence does

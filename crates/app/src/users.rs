@@ -84,7 +84,7 @@ impl App {
             }
             None => {
                 let hash = match &new.password {
-                    Some(p) => Some(self.password_login()?.hash_password(p).await?),
+                    Some(p) => Some(self.hash_password(p).await?),
                     None => None,
                 };
                 (UserId::from_uuid(self.ids.new_id()), hash)
@@ -99,6 +99,7 @@ impl App {
             active: true,
             version: 1,
             controllers: Default::default(),
+            signed_out_at: None,
         };
         if let Some(c) = caller {
             user.controlled_by(&c.user);
@@ -185,7 +186,7 @@ impl App {
         let password_hash = match (&patch.password, &self.identities) {
             (Some(p), None) => {
                 check_password(p)?;
-                Some(self.password_login()?.hash_password(p).await?)
+                Some(self.hash_password(p).await?)
             }
             (Some(_), Some(_)) => {
                 return Err(AppError::BadInput(
@@ -239,6 +240,12 @@ impl App {
             .user(id)
             .await?
             .ok_or_else(|| AppError::BadInput(format!("manager {id} does not exist")))
+    }
+
+    /// Hashes a new password in one of the bounded hashing slots.
+    async fn hash_password(&self, password: &str) -> Result<String> {
+        let login = self.password_login()?;
+        Ok(self.hashing.run(login.hash_password(password)).await??)
     }
 
     fn password_login(&self) -> Result<&std::sync::Arc<dyn crate::PasswordLogin>> {

@@ -23,6 +23,14 @@ struct Claims {
     client_id: String,
     #[serde(rename = "cognito:groups", default)]
     groups: Vec<String>,
+    /// The sign-in's token id, the same in every token refreshed from it.
+    #[serde(default)]
+    origin_jti: Option<String>,
+    #[serde(default)]
+    jti: Option<String>,
+    /// When the user signed in, in seconds.
+    #[serde(default)]
+    auth_time: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,7 +165,14 @@ impl IdentityVerifier for CognitoVerifier {
         if c.token_use != "access" || c.client_id != self.client_id {
             return Err(INVALID);
         }
+        let session = c
+            .origin_jti
+            .clone()
+            .or_else(|| c.jti.clone())
+            .zip(c.auth_time.and_then(|t| chrono::DateTime::from_timestamp(t, 0)))
+            .map(|(id, started_at)| outlay_app::SessionInfo { id, started_at });
         Ok(Verified {
+            session,
             subject: c.sub,
             roles: Some(c.groups.iter().filter_map(|g| role(g)).collect()),
         })

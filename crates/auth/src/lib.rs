@@ -21,7 +21,7 @@ use anyhow::Context;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use outlay_app::{AccessToken, IdentityVerifier, PasswordLogin, Verified};
+use outlay_app::{AccessToken, IdentityVerifier, PasswordLogin, SessionInfo, Verified};
 use outlay_domain::User;
 use password_hash::SaltString;
 use password_hash::rand_core::OsRng;
@@ -36,6 +36,12 @@ struct Claims {
     aud: String,
     iat: i64,
     exp: i64,
+    /// The session (sign-in) id, kept when the token is renewed.
+    #[serde(default)]
+    sid: String,
+    /// When the session started, in milliseconds since the epoch.
+    #[serde(default)]
+    auth_time_ms: i64,
 }
 
 /// Token settings.
@@ -155,15 +161,30 @@ impl PasswordLogin for LocalIdentity {
         ok && real
     }
 
-    fn issue_token(&self, user: &User) -> anyhow::Result<AccessToken> {
-        let now = chrono::Utc::now().timestamp();
+    fn issue_token(
+        &self,
+        user: &User,
+        session: Option<&SessionInfo>,
+    ) -> anyhow::Result<AccessToken> {
+        let now = chrono::Utc::now();
         let ttl = self.settings.ttl.as_secs();
+        let (sid, started) = match session {
+            Some(s) => (s.id.clone(), s.started_at),
+            None => {
+                let mut id = [0_u8; 16];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
+                    .map_err(|_| anyhow::anyhow!("Failed to make a session id"))?;
+                (hex::encode(id), now)
+            }
+        };
         let claims = Claims {
             sub: user.id.to_string(),
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
-            iat: now,
-            exp: now + i64::try_from(ttl).context("token lifetime too long")?,
+            iat: now.timestamp(),
+            exp: now.timestamp() + i64::try_from(ttl).context("token lifetime too long")?,
+            sid,
+            auth_time_ms: started.timestamp_millis(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.encoding)
             .context("Failed to sign a token")?;
@@ -184,6 +205,16 @@ impl IdentityVerifier for LocalIdentity {
         validation.leeway = 5;
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
             Ok(data) => Ok(Verified {
+                session: (!data.claims.sid.is_empty())
+                    .then(|| {
+                        chrono::DateTime::from_timestamp_millis(data.claims.auth_time_ms).map(
+                            |started_at| SessionInfo {
+                                id: data.claims.sid.clone(),
+                                started_at,
+                            },
+                        )
+                    })
+                    .flatten(),
                 subject: data.claims.sub,
                 roles: None,
             }),
@@ -217,6 +248,7 @@ mod tests {
             active: true,
             version: 1,
             controllers: Default::default(),
+            signed_out_at: None,
         }
     }
 
@@ -225,7 +257,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("key.pk8");
         let first = LocalIdentity::load_or_create(&path, settings(60)).expect("created");
-        let token = first.issue_token(&user()).expect("issued").token;
+        let token = first.issue_token(&user(), None).expect("issued").token;
         let second = LocalIdentity::load_or_create(&path, settings(60)).expect("loaded");
         assert_eq!(
             second.verify(&token).await.map(|v| v.subject),
@@ -265,7 +297,7 @@ mod tests {
         let mut other = settings(60);
         other.audience = "someone-else".into();
         let verifier = LocalIdentity::load_or_create(&path, other).expect("loaded");
-        let token = issuer.issue_token(&user()).expect("issued").token;
+        let token = issuer.issue_token(&user(), None).expect("issued").token;
         assert!(verifier.verify(&token).await.is_err());
     }
 }

@@ -80,8 +80,15 @@ pub(crate) async fn router(
     app.ensure_policy()
         .await
         .context("Failed to store the default policy")?;
+    // Links are absolute only from what the operator configured: a request's Host is the
+    // client's to choose, and reflecting it would let a forged one into upload URLs.
+    let public_url = settings.public_url.clone().or_else(|| {
+        (!settings.trust_proxy).then(|| format!("http://{}", settings.addr))
+    });
     let web = outlay_http::WebConfig {
-        public_url: settings.public_url.clone(),
+        public_url,
+        trust_proxy: settings.trust_proxy,
+        metrics_token: settings.metrics_token.as_ref().map(|t| t.0.clone()),
         base_path: settings.base_path.clone(),
         session_key,
     };

@@ -17,8 +17,7 @@ use crate::{Built, Settings, notify_settings, random_key};
 /// Opens the data directory's database (migrating it) and builds the application.
 pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
     let dir = &settings.data_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
+    private_directory(dir)?;
     let store = Arc::new(SqliteStore::open(&dir.join("outlay.db")).await?);
     let identity = Arc::new(LocalIdentity::load_or_create(
         &settings
@@ -67,6 +66,28 @@ fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
         (None, _) => None,
     };
     Ok(Notifiers { email, events })
+}
+
+/// Makes the data directory its owner's alone: the directory 0700, and (by the process umask)
+/// every file and folder created from now on 0600 and 0700: the database, its log, receipts,
+/// mail and keys hold everyone's personal and financial data.
+fn private_directory(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("Failed to make {} private", dir.display()))?;
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
+    Ok(())
 }
 
 /// A 32-byte random secret kept in a file readable by its owner only, made on first start.

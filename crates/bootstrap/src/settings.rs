@@ -29,9 +29,17 @@ pub struct Settings {
     pub log_format: String,
     /// A tracing filter such as `info` or `outlay=debug` (`OUTLAY_LOG`).
     pub log: String,
-    /// Where clients reach Outlay, for the links it hands out (`OUTLAY_PUBLIC_URL`); by
-    /// default the request's own `Host`.
+    /// Where clients reach Outlay, for the absolute links it hands out (`OUTLAY_PUBLIC_URL`);
+    /// by default `http://<addr>`. A request's own `Host` is never reflected into a link,
+    /// unless a trusted proxy sets it (`trust_proxy`).
     pub public_url: Option<String>,
+    /// Whether a proxy in front sets `Host`, `X-Forwarded-For` and `X-Forwarded-Proto`, so
+    /// that they may be believed (`OUTLAY_TRUST_PROXY`; default false; always on in Lambda,
+    /// where API Gateway sets them and Outlay writes the client address from its context).
+    pub trust_proxy: bool,
+    /// The bearer token that `/metrics` asks of scrapers (`OUTLAY_METRICS_TOKEN`). Without it,
+    /// `/metrics` answers only clients on this machine's loopback.
+    pub metrics_token: Option<Secret>,
     /// The path the web UI is served under, such as `/prod` behind an API Gateway stage
     /// (`OUTLAY_BASE_PATH`; default: the root).
     pub base_path: String,
@@ -97,6 +105,8 @@ impl Default for Settings {
             log_format: "json".into(),
             log: "info".into(),
             public_url: None,
+            trust_proxy: false,
+            metrics_token: None,
             base_path: String::new(),
             smtp_url: None,
             mail_from: "Outlay <outlay@localhost>".into(),
@@ -131,7 +141,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 26] = [
+    const KEYS: [&'static str; 28] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
@@ -141,6 +151,8 @@ impl Settings {
         "log_format",
         "log",
         "public_url",
+        "trust_proxy",
+        "metrics_token",
         "base_path",
         "smtp_url",
         "mail_from",

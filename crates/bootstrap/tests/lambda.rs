@@ -44,7 +44,7 @@ async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispat
     // AND an API call with a valid token, inside the authorizer's context, is served
     let login = built
         .app
-        .login("employee@example.com", outlay_bootstrap::DEMO_PASSWORD)
+        .login("employee@example.com", outlay_bootstrap::DEMO_PASSWORD, None)
         .await
         .expect("a token");
     let me_event = fixture("me-with-jwt-context.json").replace("TOKEN", &login.token);

@@ -29,16 +29,20 @@ pub fn text_field(
     required: bool,
     max: usize,
 ) -> Result<String, ExpenseError> {
-    let v = value.trim();
+    // Control characters go first, so that what is left is trimmed and checked as it is kept:
+    // "\u{7}" is empty, not a one-character title.
+    let cleaned: String = value
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect();
+    let v = cleaned.trim();
     if required && v.is_empty() {
         return Err(ExpenseError::Empty(field));
     }
     if v.chars().count() > max {
         return Err(ExpenseError::TooLong { field, max });
     }
-    Ok(v.chars()
-        .filter(|c| !c.is_control() || *c == '\n')
-        .collect())
+    Ok(v.to_owned())
 }
 
 /// What the employee says about an expense; checked on construction.

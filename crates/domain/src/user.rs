@@ -157,6 +157,9 @@ pub struct User {
     /// power over them). See [`User::independent_of`].
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub controllers: BTreeSet<UserId>,
+    /// When the user last signed out: sessions that started before then are over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_out_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl User {

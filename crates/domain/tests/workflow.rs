@@ -23,6 +23,7 @@ fn user(n: u128, roles: &[Role]) -> User {
         active: true,
         version: 1,
         controllers: BTreeSet::new(),
+        signed_out_at: None,
     }
 }
 

@@ -95,6 +95,11 @@ impl ApiError {
                     "too_many_requests",
                     e.to_string(),
                 ),
+                A::Busy { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    e.to_string(),
+                ),
                 A::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -112,7 +117,9 @@ impl IntoResponse for ApiError {
         }
         let (status, code, message) = self.parts();
         let retry_after = match &self {
-            ApiError::App(AppError::TooManyRequests { retry_after }) => Some(*retry_after),
+            ApiError::App(
+                AppError::TooManyRequests { retry_after } | AppError::Busy { retry_after },
+            ) => Some(*retry_after),
             _ => None,
         };
         let violations = match self {

@@ -1,10 +1,8 @@
 //! Request extractors: the authenticated caller, JSON bodies with idempotency keys,
 //! `If-Match` versions and query strings, each failing in the API's error shape.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use outlay_app::{AppError, Caller, Idempotency};
@@ -30,13 +28,26 @@ impl FromRequestParts<AppState> for Auth {
             })
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthenticated("a bearer token is required"))?;
-        let source = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let source = state.client_address(&parts.headers, &parts.extensions);
         let caller = state.app.authenticate(token, source).await?;
         tracing::Span::current().record("user_id", tracing::field::display(caller.user.id));
         Ok(Auth(caller))
+    }
+}
+
+/// The client's address (see [`AppState::client_address`]).
+pub struct ClientAddress(pub Option<String>);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            state.client_address(&parts.headers, &parts.extensions),
+        ))
     }
 }
 

@@ -38,8 +38,13 @@ pub struct AppState {
     pub app: App,
     /// The metrics registry, for `/metrics`.
     pub metrics: PrometheusHandle,
-    /// The URL clients reach Outlay at (for upload URLs); `None` takes the request's `Host`.
+    /// The URL clients reach Outlay at (for upload URLs); `None` takes the `Host` that the
+    /// trusted proxy set.
     pub public_url: Option<String>,
+    /// Whether `Host`, `X-Forwarded-For` and `X-Forwarded-Proto` come from a trusted proxy.
+    pub trust_proxy: bool,
+    /// The bearer token `/metrics` wants; without one, only loopback clients get it.
+    pub metrics_token: Option<Arc<String>>,
     /// The path the web UI is served under (empty at the root, `/prod` behind a stage).
     pub base_path: String,
     /// The key that makes the web UI's CSRF tokens.
@@ -49,8 +54,12 @@ pub struct AppState {
 /// How the router is reached from outside.
 #[derive(Debug, Clone, Default)]
 pub struct WebConfig {
-    /// The URL clients reach Outlay at; `None` takes the request's `Host`.
+    /// The URL clients reach Outlay at; `None` takes the `Host` that a trusted proxy set.
     pub public_url: Option<String>,
+    /// Whether a proxy in front sets `Host`, `X-Forwarded-For` and `X-Forwarded-Proto`.
+    pub trust_proxy: bool,
+    /// The bearer token that `/metrics` asks for.
+    pub metrics_token: Option<String>,
     /// The path prefix in front of every UI link (no trailing slash).
     pub base_path: String,
     /// A secret for the UI's CSRF tokens.
@@ -58,7 +67,8 @@ pub struct WebConfig {
 }
 
 impl AppState {
-    /// The base URL for links handed to clients.
+    /// The base URL for links handed to clients: the configured one, or (only behind a trusted
+    /// proxy) the `Host` and scheme the proxy reports.
     pub fn public_url(&self, headers: &axum::http::HeaderMap) -> String {
         if let Some(url) = &self.public_url {
             return url.trim_end_matches('/').to_owned();
@@ -66,16 +76,47 @@ impl AppState {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
+            .filter(|h| self.trust_proxy && !h.is_empty())
             .unwrap_or("localhost");
-        // Behind API Gateway or a TLS proxy, the proxy says how the client came in.
-        let scheme = match headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some("https") => "https",
-            _ => "http",
+        let scheme = if self.forwarded_https(headers) {
+            "https"
+        } else {
+            "http"
         };
         format!("{scheme}://{host}")
+    }
+
+    /// Whether a trusted proxy says the client came in over HTTPS.
+    pub fn forwarded_https(&self, headers: &axum::http::HeaderMap) -> bool {
+        self.trust_proxy
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                == Some("https")
+    }
+
+    /// The client's address: the peer of the connection, or behind a trusted proxy the address
+    /// the proxy appended last to `X-Forwarded-For` (earlier entries are the client's to write).
+    pub fn client_address(
+        &self,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Option<String> {
+        if self.trust_proxy {
+            let forwarded = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .rfind(|a| a.parse::<std::net::IpAddr>().is_ok());
+            if let Some(a) = forwarded {
+                return Some(a.to_owned());
+            }
+        }
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
     }
 }
 
@@ -156,6 +197,8 @@ pub fn router(app: App, web: WebConfig) -> Router {
         app,
         metrics: ops::metrics_handle(),
         public_url: web.public_url,
+        trust_proxy: web.trust_proxy,
+        metrics_token: web.metrics_token.map(Arc::new),
         base_path: web.base_path.trim_end_matches('/').to_owned(),
         session_key: Arc::new(web.session_key),
     };

@@ -59,14 +59,35 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>> {
     Ok(Json(Health { status: "ok" }))
 }
 
-/// Prometheus metrics, in the text format.
+/// Prometheus metrics, in the text format: for scrapers with the metrics token
+/// (`OUTLAY_METRICS_TOKEN`), or without one configured, for clients on the loopback only.
+/// The figures (routes, volumes, error rates) are operational intelligence, not public.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+    security(("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or a wrong metrics token", body = crate::error::ErrorBody)))]
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    crate::extract::ClientAddress(address): crate::extract::ClientAddress,
+) -> Result<impl IntoResponse, crate::error::ApiError> {
+    let allowed = match &state.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| crate::ui::same_secret(given.trim(), token)),
+        None => address
+            .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|a| a.is_loopback()),
+    };
+    if !allowed {
+        return Err(outlay_app::AppError::Unauthenticated("/metrics needs the metrics token").into());
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
-    )
+    ))
 }
 
 /// Counts and times every request by method, route template and status.

@@ -99,16 +99,17 @@ async fn attach(
 ) -> Result<(StatusCode, Json<ReceiptView>)> {
     let expense = path_id(&id, "expense", ExpenseId::parse)?;
     let headers = req.headers().clone();
+    let path = req.uri().path().to_owned();
+    let bytes = raw_body(req, &state).await?;
+    // The fingerprint covers the file's type and bytes: the same key with another file is a
+    // different request (422), not a replay.
     let idem = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        Some(k) => Some(outlay_app::Idempotency::parse(
-            k,
-            "POST",
-            req.uri().path(),
-            expense.to_string().as_bytes(),
-        )?),
+        Some(k) => {
+            let body = [content_type(&headers).as_bytes(), b"\n", &bytes].concat();
+            Some(outlay_app::Idempotency::parse(k, "POST", &path, &body)?)
+        }
         None => None,
     };
-    let bytes = raw_body(req, &state).await?;
     let receipt = state
         .app
         .attach_receipt(
@@ -180,6 +181,23 @@ async fn receive_upload(
         outlay_app::AppError::Forbidden("the upload URL is invalid or has expired".into())
     })?;
     let kind = content_type(req.headers());
+    // The signature names the exact size: checked against Content-Length before a byte of the
+    // body is read, so that an unsigned request costs nothing.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .or_else(|| axum::body::HttpBody::size_hint(req.body()).exact())
+        .ok_or_else(|| {
+            outlay_app::AppError::Forbidden(
+                "the upload URL is invalid or has expired (send Content-Length)".into(),
+            )
+        })?;
+    state
+        .app
+        .authorize_upload(id, sig.expires, &sig.signature, &kind, declared)
+        .await?;
     let bytes = raw_body(req, &state).await?;
     state
         .app

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ErrorBody, Result};
-use crate::extract::JsonBody;
+use crate::extract::{ClientAddress, JsonBody};
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -43,10 +43,14 @@ pub struct TokenResponse {
     ))]
 async fn token(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     body: JsonBody<TokenRequest>,
 ) -> Result<Json<TokenResponse>> {
     let req = body.value;
-    let token = state.app.login(&req.email, &req.password).await?;
+    let token = state
+        .app
+        .login(&req.email, &req.password, address.as_deref())
+        .await?;
     Ok(Json(TokenResponse {
         access_token: token.token,
         token_type: "Bearer",

@@ -217,6 +217,7 @@ fn user(n: u128, roles: &[Role], manager: Option<u128>) -> User {
         active: true,
         version: 1,
         controllers: Default::default(),
+        signed_out_at: None,
     }
 }
 

@@ -116,8 +116,8 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             let manager = user.manager_id.map(|m| m.to_string());
             let done = match expected_version {
                 None => sqlx::query(
-                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version, controllers)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version, controllers, signed_out_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(user.id.to_string())
                 .bind(user.email.as_str())
@@ -128,12 +128,13 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(password_hash)
                 .bind(user.version)
                 .bind(json(&user.controllers)?)
+                .bind(user.signed_out_at.map(rows::time))
                 .execute(&mut **tx)
                 .await,
                 Some(v) => sqlx::query(
                     "UPDATE users SET email = ?, name = ?, roles = ?, manager_id = ?, active = ?,
-                     password_hash = COALESCE(?, password_hash), version = ?, controllers = ?
-                     WHERE id = ? AND version = ?",
+                     password_hash = COALESCE(?, password_hash), version = ?, controllers = ?,
+                     signed_out_at = ? WHERE id = ? AND version = ?",
                 )
                 .bind(user.email.as_str())
                 .bind(&user.name)
@@ -143,6 +144,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(password_hash)
                 .bind(user.version)
                 .bind(json(&user.controllers)?)
+                .bind(user.signed_out_at.map(rows::time))
                 .bind(user.id.to_string())
                 .bind(v)
                 .execute(&mut **tx)

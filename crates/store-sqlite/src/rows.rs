@@ -42,6 +42,11 @@ pub(crate) fn user(row: &SqliteRow) -> anyhow::Result<User> {
         version: row.try_get("version")?,
         controllers: serde_json::from_str(row.try_get("controllers")?)
             .context("Failed to read a user's controllers")?,
+        signed_out_at: row
+            .try_get::<Option<String>, _>("signed_out_at")?
+            .as_deref()
+            .map(parse_time)
+            .transpose()?,
     })
 }
 

@@ -459,14 +459,15 @@ async fn spend(State(state): State<AppState>, session: Session) -> Response {
     page(&state, &session, "Spend", body).await
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula.
+/// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection advice):
+/// spreadsheets skip leading spaces before they look for `=`, so the first character after
+/// any whitespace decides.
 fn cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    }
+    let formula = s.starts_with(['\t', '\r'])
+        || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula { format!("'{s}") } else { s.to_owned() }
 }
+
 
 async fn export(State(state): State<AppState>, session: Session) -> Response {
     if let Err(r) = finance_only(&session) {
@@ -530,4 +531,19 @@ async fn export(State(state): State<AppState>, session: Session) -> Response {
         bytes,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_defused_even_after_spaces() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "  =HYPERLINK(\"x\")", " \u{a0}@x"] {
+            assert!(cell(formula).starts_with('\''), "{formula:?}");
+        }
+        for plain in ["Hotel", "12.50", " Cafe", ""] {
+            assert_eq!(cell(plain), plain);
+        }
+    }
 }

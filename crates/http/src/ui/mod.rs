@@ -118,7 +118,7 @@ fn cookie_value(headers: &HeaderMap, wanted: &str) -> Option<String> {
 
 /// Whether two secrets (tokens, MACs) are equal, in time that does not depend on where they
 /// differ.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -143,10 +143,7 @@ fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
         .public_url
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"))
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            == Some("https")
+        || state.forwarded_https(headers)
 }
 
 fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> String {
@@ -166,12 +163,56 @@ fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> S
 }
 
 impl AppState {
-    fn csrf_for(&self, caller: &Caller) -> String {
+    fn mac(&self, text: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.session_key)
             .expect("HMAC takes keys of any length");
-        mac.update(format!("csrf:{}", caller.user.id).as_bytes());
+        mac.update(text.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+
+    /// The CSRF token of a session: bound to the user and to this sign-in, so that it differs
+    /// per session and dies with it.
+    fn csrf_for(&self, caller: &Caller) -> String {
+        let session = caller.session.as_ref().map_or("", |s| s.id.as_str());
+        self.mac(&format!("csrf:{}:{session}", caller.user.id))
+    }
+}
+
+/// The cookie that carries the sign-in form's pre-session secret.
+const LOGIN_COOKIE: &str = "outlay_login";
+
+/// A fresh pre-session secret for the sign-in form.
+fn login_secret() -> String {
+    let mut bytes = [0_u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("the system's random source works");
+    hex::encode(bytes)
+}
+
+/// Whether a form post was sent by a page of this origin, as far as the browser says: a
+/// cross-site `Sec-Fetch-Site`, or an `Origin` of another host, is refused.
+fn same_origin_post(state: &AppState, headers: &HeaderMap) -> bool {
+    let site_ok = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| matches!(v, "same-origin" | "none"));
+    let origin_ok = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|origin| {
+            let host = |u: &str| {
+                u.split_once("://")
+                    .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_ascii_lowercase())
+            };
+            let ours = state.public_url.as_deref().and_then(host).or_else(|| {
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_ascii_lowercase)
+            });
+            host(origin).is_some() && host(origin) == ours
+        });
+    site_ok && origin_ok
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -198,10 +239,7 @@ impl FromRequestParts<AppState> for Session {
         let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let source = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let source = state.client_address(&parts.headers, &parts.extensions);
         let caller = state
             .app
             .authenticate(&token, source)
@@ -456,7 +494,7 @@ struct Next {
     next: Option<String>,
 }
 
-fn login_markup(state: &AppState, error: Option<&str>, next: &str) -> Markup {
+fn login_markup(state: &AppState, error: Option<&str>, next: &str, secret: &str) -> Markup {
     plain_page(
         state,
         "Sign in",
@@ -468,6 +506,7 @@ fn login_markup(state: &AppState, error: Option<&str>, next: &str) -> Markup {
                     form.card method="post" action=(url(state, "/login")) {
                         (alert(error))
                         input type="hidden" name="next" value=(next);
+                        input type="hidden" name="csrf" value=(state.mac(&format!("login:{secret}")));
                         label for="email" { "Email" }
                         input #email type="email" name="email" autocomplete="username" required autofocus;
                         label for="password" { "Password" }
@@ -504,7 +543,25 @@ async fn login_page(
         );
         return (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
     }
-    (login_markup(&state, None, &next)).into_response()
+    login_form(&state, &headers, StatusCode::OK, None, &next)
+}
+
+/// The sign-in form with a fresh pre-session secret: in an `HttpOnly` cookie, and its MAC in
+/// the form, so that only a post from this very page signs anyone in (login CSRF).
+fn login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+    next: &str,
+) -> Response {
+    let secret = login_secret();
+    let mut r = (status, login_markup(state, error, next, &secret)).into_response();
+    let c = cookie(state, headers, &secret, 600).replacen(SESSION_COOKIE, LOGIN_COOKIE, 1);
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
 }
 
 #[derive(Deserialize)]
@@ -512,15 +569,25 @@ struct LoginForm {
     email: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    crate::extract::ClientAddress(address): crate::extract::ClientAddress,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = f.next.unwrap_or_default();
-    match state.app.login(&f.email, &f.password).await {
+    let from_this_page = cookie_value(&headers, LOGIN_COOKIE)
+        .is_some_and(|secret| same_secret(&f.csrf, &state.mac(&format!("login:{secret}"))));
+    if !from_this_page || !same_origin_post(&state, &headers) {
+        tracing::warn!("a sign-in form post without this page's token was refused");
+        let error = "This sign-in form has expired or did not come from this Outlay page. Please try again.";
+        return login_form(&state, &headers, StatusCode::FORBIDDEN, Some(error), &next);
+    }
+    match state.app.login(&f.email, &f.password, address.as_deref()).await {
         Ok(token) => {
             let mut r = Redirect::to(&url(&state, safe_next(&next))).into_response();
             if let Ok(v) =
@@ -528,14 +595,19 @@ async fn login(
             {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
+            let spent = cookie(&state, &headers, "", 0).replacen(SESSION_COOKIE, LOGIN_COOKIE, 1);
+            if let Ok(v) = HeaderValue::from_str(&spent) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
             r
         }
         Err(e) => {
             let status = match e {
                 AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            (status, login_markup(&state, Some(&message(&e)), &next)).into_response()
+            login_form(&state, &headers, status, Some(&message(&e)), &next)
         }
     }
 }
@@ -554,6 +626,10 @@ async fn logout(
 ) -> Response {
     if let Err(r) = session.check(&f.csrf) {
         return r.into_response();
+    }
+    // Ended on the server too: the cookie, if kept, no longer signs anyone in.
+    if let Err(e) = state.app.sign_out(&session.caller).await {
+        return ErrorPage::from(e).into_response();
     }
     let mut r = hosted::signed_out(&state, &headers)
         .unwrap_or_else(|| Redirect::to(&url(&state, "/login")).into_response());

@@ -82,10 +82,15 @@ async fn every_route_answers_401_without_a_valid_token() {
             "{method} {path} with a junk token"
         );
     }
-    // The open routes stay open.
-    for path in ["/healthz", "/metrics", "/openapi.json"] {
+    // The open routes stay open; the metrics are for the scraper's token (or loopback) only.
+    for path in ["/healthz", "/openapi.json"] {
         let r = app.call(Method::GET, path, None, None, &[]).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
+    }
+    for token in [None, Some("Bearer wrong"), Some("Bearer test-metrics-tokenX")] {
+        let headers: Vec<(&str, &str)> = token.map(|t| ("authorization", t)).into_iter().collect();
+        let r = app.call(Method::GET, "/metrics", None, None, &headers).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "/metrics with {token:?}");
     }
 }
 

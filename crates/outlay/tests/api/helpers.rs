@@ -57,6 +57,9 @@ impl Resp {
     }
 }
 
+/// The `/metrics` token of every test app.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -69,6 +72,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         data_dir: Some(dir.path().to_owned()),
     })
     .expect("default settings load");
+    settings.metrics_token = Some(outlay_bootstrap::Secret(METRICS_TOKEN.into()));
     change(&mut settings);
     #[cfg(feature = "aws")]
     let aws = if on_aws() {
@@ -215,6 +219,61 @@ impl TestApp {
         token
     }
 
+    /// The Prometheus text of `/metrics`, fetched with the metrics token.
+    pub async fn metrics(&self) -> String {
+        let bearer = format!("Bearer {METRICS_TOKEN}");
+        let r = self
+            .call(Method::GET, "/metrics", None, None, &[("authorization", &bearer)])
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Signs in through the web UI's form, as a browser does: the sign-in page first (its
+    /// pre-session cookie and token), then the post, with `headers` added to it. Answers the
+    /// post's response and the session cookie it set, if any.
+    pub async fn form_login(
+        &self,
+        email: &str,
+        password: &str,
+        headers: &[(&str, &str)],
+    ) -> (Resp, Option<String>) {
+        let page = self.call(Method::GET, "/login", None, None, &[]).await;
+        let cookie = set_cookie(&page, "outlay_login").expect("the sign-in page sets its cookie");
+        let html = page.body.as_str().unwrap_or_default().to_owned();
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the form carries a token")
+            .to_owned();
+        let form = format!(
+            "email={}&password={}&csrf={csrf}",
+            email.replace('@', "%40"),
+            password
+        );
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("outlay_login={cookie}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = self
+            .send(req.body(Body::from(form)).expect("a request"))
+            .await;
+        let session = set_cookie(&r, "outlay_session");
+        (r, session)
+    }
+
+    /// A web UI page with a session cookie.
+    pub async fn page(&self, path: &str, session: &str) -> Resp {
+        let cookie = format!("outlay_session={session}");
+        self.call(Method::GET, path, None, None, &[("cookie", &cookie)])
+            .await
+    }
+
     /// The id of a user.
     pub async fn user_id(&self, who: &str) -> String {
         self.get(who, "/api/v1/me").await.body["id"]
@@ -320,6 +379,19 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         "outsider@example.com".to_owned()
     }
+}
+
+/// The value a response's `Set-Cookie` gives `name`, if it sets a non-empty one.
+pub fn set_cookie(r: &Resp, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=')?;
+            (k.trim() == name && !v.is_empty()).then(|| v.to_owned())
+        })
 }
 
 /// A real 1x1 PNG.

@@ -4,6 +4,8 @@ mod audit;
 mod authorization;
 #[cfg(feature = "aws")]
 mod aws;
+mod duties;
+mod hardening;
 mod helpers;
 mod hosted_ui;
 mod input;

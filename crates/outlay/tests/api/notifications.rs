@@ -233,10 +233,7 @@ async fn without_smtp_emails_are_written_once_each_to_the_mail_folder() {
             .iter()
             .all(|f| f.file_name().to_string_lossy().ends_with(".eml"))
     );
-    let metrics = app
-        .call(axum::http::Method::GET, "/metrics", None, None, &[])
-        .await;
-    let text = metrics.body.as_str().unwrap_or("");
+    let text = app.metrics().await;
     assert!(text.contains("outlay_outbox_backlog 0"), "{text}");
     assert!(text.contains("outlay_transitions_total"));
 }

@@ -60,8 +60,7 @@ async fn metrics_count_requests_by_route_template_and_responses_carry_a_request_
         "/api/v1/reports/01000000-0000-7000-8000-000000000000",
     )
     .await;
-    let m = app.call(Method::GET, "/metrics", None, None, &[]).await;
-    let text = m.body.as_str().unwrap_or("");
+    let text = app.metrics().await;
     assert!(
         text.contains(
             "outlay_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"200\"}"

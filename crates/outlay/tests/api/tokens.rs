@@ -189,19 +189,11 @@ async fn password_guessing_is_throttled_per_account_name() {
         StatusCode::OK
     );
     // The web UI's form shares the count and says so in plain words.
-    let form = app
-        .send(
-            axum::http::Request::builder()
-                .method(axum::http::Method::POST)
-                .uri("/login")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(axum::body::Body::from(
-                    "email=employee%40example.com&password=demo-password",
-                ))
-                .expect("a request"),
-        )
+    let (form, session) = app
+        .form_login("employee@example.com", "demo-password", &[])
         .await;
     assert_eq!(form.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(session, None);
     assert!(
         form.body
             .as_str()
