@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use outlay_domain::{
-    AuditRecord, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId, ReceiptState, Report,
-    ReportId, ReportState, User, UserId,
+    AuditRecord, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId, ReceiptState,
+    Report, ReportId, ReportState, User, UserId,
 };
 
 use crate::notify::{Notification, OutboxMessage};

@@ -285,7 +285,8 @@ impl App {
             expected_version: Some(before.version),
         };
         // Decided on: the caller, and the report still being editable.
-        let guards = std::iter::once(Guard::user(&caller.user)).chain(report.as_ref().map(Guard::report));
+        let guards =
+            std::iter::once(Guard::user(&caller.user)).chain(report.as_ref().map(Guard::report));
         self.store
             .commit(Change::one(write, audit).guarded(guards))
             .await?;

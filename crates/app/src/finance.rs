@@ -23,7 +23,10 @@ impl App {
             // Nothing changes, so nothing is written.
             return Ok(policy);
         }
-        let guards = [Guard::user(&caller.user), Guard::Policy(stored.map(Box::new))];
+        let guards = [
+            Guard::user(&caller.user),
+            Guard::Policy(stored.map(Box::new)),
+        ];
         let audit = self.audit_record(
             Some(caller),
             "policy.update",
@@ -50,7 +53,10 @@ impl App {
         }
         let (policy, stored) = self.policy_as_stored().await?;
         let base = policy.base_currency;
-        let guards = [Guard::user(&caller.user), Guard::Policy(stored.map(Box::new))];
+        let guards = [
+            Guard::user(&caller.user),
+            Guard::Policy(stored.map(Box::new)),
+        ];
         let parsed = rates
             .iter()
             .enumerate()

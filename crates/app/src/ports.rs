@@ -249,8 +249,11 @@ pub trait PasswordLogin: Send + Sync {
     async fn verify_password(&self, password: &str, hash: Option<&str>) -> bool;
     /// Issues an access token for `user`: for a new sign-in (`session: None`), or renewing the
     /// token of an existing session, which keeps its id and start.
-    fn issue_token(&self, user: &User, session: Option<&SessionInfo>)
-    -> anyhow::Result<AccessToken>;
+    fn issue_token(
+        &self,
+        user: &User,
+        session: Option<&SessionInfo>,
+    ) -> anyhow::Result<AccessToken>;
 }
 
 /// Checks access tokens (local or from an identity provider).

@@ -10,8 +10,8 @@ use outlay_domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    App, AppError, Caller, Change, ExpenseInfo, Guard, Idempotency, Page, PageRequest,
-    ReportQuery, ReportScope, Result, Write, check_version,
+    App, AppError, Caller, Change, ExpenseInfo, Guard, Idempotency, Page, PageRequest, ReportQuery,
+    ReportScope, Result, Write, check_version,
 };
 
 /// A new report: a title, a purpose and some of the caller's unreported expenses.
@@ -409,10 +409,9 @@ impl App {
 
     /// A report's owner, who must exist.
     async fn user_or_gone(&self, id: outlay_domain::UserId) -> Result<User> {
-        self.store
-            .user(id)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the owner {id} of a report is gone")))
+        self.store.user(id).await?.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("the owner {id} of a report is gone"))
+        })
     }
 
     /// Who decides a submission now: the levels of the reporting line that have an active

@@ -4,8 +4,7 @@ use outlay_domain::user::{check_password, check_reporting_line, normalise_roles,
 use outlay_domain::{Email, Role, User, UserId};
 
 use crate::{
-    App, AppError, Caller, Change, Guard, Page, PageRequest, Result, Write, check_version,
-    require,
+    App, AppError, Caller, Change, Guard, Page, PageRequest, Result, Write, check_version, require,
 };
 
 /// A new user, as an admin (or the command line) describes them.

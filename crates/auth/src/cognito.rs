@@ -169,7 +169,10 @@ impl IdentityVerifier for CognitoVerifier {
             .origin_jti
             .clone()
             .or_else(|| c.jti.clone())
-            .zip(c.auth_time.and_then(|t| chrono::DateTime::from_timestamp(t, 0)))
+            .zip(
+                c.auth_time
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+            )
             .map(|(id, started_at)| outlay_app::SessionInfo { id, started_at });
         Ok(Verified {
             session,

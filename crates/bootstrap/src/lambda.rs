@@ -31,6 +31,7 @@ pub async fn handle(
     let mut payload = event.payload;
     strip_stage(&mut payload);
     use_gateway_request_id(&mut payload);
+    use_gateway_source_ip(&mut payload);
     let request: LambdaRequest = serde_json::from_value(payload)?;
     let response = adapter
         .call(LambdaEvent::new(request, event.context))
@@ -90,6 +91,25 @@ fn use_gateway_request_id(payload: &mut serde_json::Value) {
         .and_then(serde_json::Value::as_object_mut)
     {
         headers.insert("x-request-id".into(), serde_json::Value::String(id));
+    }
+}
+
+/// The client address of the audit trail and the sign-in throttle is the one API Gateway saw
+/// (`requestContext.http.sourceIp`): it replaces any `X-Forwarded-For` the client sent, and the
+/// Lambda settings trust that header (`trust_proxy`).
+fn use_gateway_source_ip(payload: &mut serde_json::Value) {
+    let ip = payload
+        .pointer("/requestContext/http/sourceIp")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    if let Some(headers) = payload
+        .get_mut("headers")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        headers.remove("x-forwarded-for");
+        if let Some(ip) = ip {
+            headers.insert("x-forwarded-for".into(), serde_json::Value::String(ip));
+        }
     }
 }
 

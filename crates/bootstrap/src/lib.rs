@@ -82,9 +82,10 @@ pub(crate) async fn router(
         .context("Failed to store the default policy")?;
     // Links are absolute only from what the operator configured: a request's Host is the
     // client's to choose, and reflecting it would let a forged one into upload URLs.
-    let public_url = settings.public_url.clone().or_else(|| {
-        (!settings.trust_proxy).then(|| format!("http://{}", settings.addr))
-    });
+    let public_url = settings
+        .public_url
+        .clone()
+        .or_else(|| (!settings.trust_proxy).then(|| format!("http://{}", settings.addr)));
     let web = outlay_http::WebConfig {
         public_url,
         trust_proxy: settings.trust_proxy,

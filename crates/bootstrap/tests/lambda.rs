@@ -44,7 +44,11 @@ async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispat
     // AND an API call with a valid token, inside the authorizer's context, is served
     let login = built
         .app
-        .login("employee@example.com", outlay_bootstrap::DEMO_PASSWORD, None)
+        .login(
+            "employee@example.com",
+            outlay_bootstrap::DEMO_PASSWORD,
+            None,
+        )
         .await
         .expect("a token");
     let me_event = fixture("me-with-jwt-context.json").replace("TOKEN", &login.token);
@@ -84,4 +88,62 @@ async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispat
     .await
     .expect("handled");
     assert_eq!(response, serde_json::json!({"delivered": 0, "failed": 0}));
+}
+
+#[tokio::test]
+async fn the_audit_source_on_lambda_is_the_address_api_gateway_saw() {
+    // GIVEN the app as Lambda runs it (API Gateway is the trusted proxy)
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut settings = Settings::load(&Overrides {
+        addr: None,
+        data_dir: Some(dir.path().to_owned()),
+    })
+    .expect("settings");
+    settings.base_path = "/prod".into();
+    settings.trust_proxy = true;
+    let built = outlay_bootstrap::build(&settings).await.expect("built");
+    outlay_bootstrap::seed_demo(&built.app)
+        .await
+        .expect("seeded");
+    let mut adapter = outlay_bootstrap::lambda::adapter(&built);
+    let login = built
+        .app
+        .login(
+            "employee@example.com",
+            outlay_bootstrap::DEMO_PASSWORD,
+            None,
+        )
+        .await
+        .expect("a token");
+    // WHEN an expense is created by a client that forged X-Forwarded-For
+    let mut payload: Value =
+        serde_json::from_str(&fixture("me-with-jwt-context.json").replace("TOKEN", &login.token))
+            .expect("JSON");
+    payload["rawPath"] = "/prod/api/v1/expenses".into();
+    payload["requestContext"]["http"]["path"] = "/prod/api/v1/expenses".into();
+    payload["requestContext"]["http"]["method"] = "POST".into();
+    payload["headers"]["content-type"] = "application/json".into();
+    payload["headers"]["x-forwarded-for"] = "192.0.2.66, 198.51.100.1".into();
+    payload["body"] = serde_json::json!({
+        "date": chrono::Utc::now().date_naive().to_string(), "merchant": "Cafe",
+        "category": "meals", "amount": "5.00", "currency": "USD"
+    })
+    .to_string()
+    .into();
+    let response = outlay_bootstrap::lambda::handle(&built, &mut adapter, event(payload))
+        .await
+        .expect("handled");
+    assert_eq!(response["statusCode"], 201, "{response}");
+    // THEN the audit event names API Gateway's sourceIp, not what the client wrote
+    let events = built
+        .app
+        .store()
+        .audit_page(0, 1000)
+        .await
+        .expect("the audit");
+    let created = events
+        .iter()
+        .rfind(|e| e.record.action == "expense.create")
+        .expect("the expense's event");
+    assert_eq!(created.record.source.as_deref(), Some("203.0.113.7"));
 }

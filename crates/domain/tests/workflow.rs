@@ -237,13 +237,27 @@ fn the_payer_decided_no_step_of_any_submission() {
     // GIVEN the payer rejected a first submission as finance, and others approved the second
     let r = run(&draft(), &w.owner, submit("100.00"));
     let r = run(&r, &w.manager, approve());
-    let r = run(&r, &w.payer, Command::Reject { reason: "Receipt unreadable".into() });
+    let r = run(
+        &r,
+        &w.payer,
+        Command::Reject {
+            reason: "Receipt unreadable".into(),
+        },
+    );
     let r = run(&r, &w.owner, submit("100.00"));
     let r = run(&r, &w.manager, approve());
     let r = run(&r, &w.finance, approve());
     // WHEN the payer pays THEN it is refused: they decided a step of the report before
     assert!(matches!(
-        decide(&w.payer, &w.owner, &r, Command::Pay { reference: "TX".into() }, now()),
+        decide(
+            &w.payer,
+            &w.owner,
+            &r,
+            Command::Pay {
+                reference: "TX".into()
+            },
+            now()
+        ),
         Err(Refusal::Forbidden(_))
     ));
 }
@@ -258,7 +272,10 @@ fn nobody_decides_or_pays_for_an_account_they_control_or_that_controls_them() {
     puppet_manager.controlled_by(&admin);
     let mut puppet_payer = w.payer.clone();
     puppet_payer.controlled_by(&puppet_manager);
-    assert!(puppet_payer.controllers.contains(&admin.id), "control is transitive");
+    assert!(
+        puppet_payer.controllers.contains(&admin.id),
+        "control is transitive"
+    );
     let r = run(&draft(), &admin, submit("100.00"));
     // WHEN the puppet manager approves THEN segregation of duties refuses it
     assert!(matches!(
@@ -266,7 +283,13 @@ fn nobody_decides_or_pays_for_an_account_they_control_or_that_controls_them() {
         Err(Refusal::Forbidden(m)) if m.contains("segregation of duties")
     ));
     assert!(matches!(
-        decide(&puppet_manager, &admin, &r, Command::Reject { reason: "x".into() }, now()),
+        decide(
+            &puppet_manager,
+            &admin,
+            &r,
+            Command::Reject { reason: "x".into() },
+            now()
+        ),
         Err(Refusal::Forbidden(_))
     ));
     // AND a manager whose puppet re-pointed the owner is refused the other way round
@@ -280,11 +303,30 @@ fn nobody_decides_or_pays_for_an_account_they_control_or_that_controls_them() {
     let r = run(&r, &w.manager, approve());
     let r = run(&r, &w.finance, approve());
     assert!(matches!(
-        decide(&puppet_payer, &admin, &r, Command::Pay { reference: "TX".into() }, now()),
+        decide(
+            &puppet_payer,
+            &admin,
+            &r,
+            Command::Pay {
+                reference: "TX".into()
+            },
+            now()
+        ),
         Err(Refusal::Forbidden(_))
     ));
     // AND an independent payer can
-    assert!(decide(&w.payer, &admin, &r, Command::Pay { reference: "TX".into() }, now()).is_ok());
+    assert!(
+        decide(
+            &w.payer,
+            &admin,
+            &r,
+            Command::Pay {
+                reference: "TX".into()
+            },
+            now()
+        )
+        .is_ok()
+    );
 }
 
 #[test]

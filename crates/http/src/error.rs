@@ -95,11 +95,7 @@ impl ApiError {
                     "too_many_requests",
                     e.to_string(),
                 ),
-                A::Busy { .. } => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "busy",
-                    e.to_string(),
-                ),
+                A::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()),
                 A::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -82,7 +82,9 @@ async fn metrics(
             .is_some_and(|a| a.is_loopback()),
     };
     if !allowed {
-        return Err(outlay_app::AppError::Unauthenticated("/metrics needs the metrics token").into());
+        return Err(
+            outlay_app::AppError::Unauthenticated("/metrics needs the metrics token").into(),
+        );
     }
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -177,7 +177,9 @@ async fn main() -> anyhow::Result<()> {
 /// Inside AWS Lambda: the same router, fed by the Lambda Runtime API.
 #[cfg(feature = "aws")]
 async fn lambda() -> anyhow::Result<()> {
-    let settings = Settings::load(&Overrides::default())?;
+    let mut settings = Settings::load(&Overrides::default())?;
+    // API Gateway is the proxy in front: its Host, scheme and (rewritten) client address hold.
+    settings.trust_proxy = true;
     outlay_bootstrap::init_logs(&settings);
     let metrics = outlay_bootstrap::lambda::init_metrics(&settings)?;
     let built = std::sync::Arc::new(outlay_bootstrap::build(&settings).await?);

@@ -121,7 +121,12 @@ pub async fn a_change_commits_only_if_what_it_read_is_unchanged(store: Arc<dyn F
         Change::one(Write::PutPolicy(policy.clone()), audit("policy", "p")),
     )
     .await;
-    conflict(s, guarded(read, 4), "a guard on a policy that was stored since").await;
+    conflict(
+        s,
+        guarded(read, 4),
+        "a guard on a policy that was stored since",
+    )
+    .await;
     let now = vec![Guard::Policy(Some(Box::new(policy.clone())))];
     commit(s, guarded(now, 5)).await;
     let mut other = policy;
@@ -134,19 +139,37 @@ pub async fn a_change_commits_only_if_what_it_read_is_unchanged(store: Arc<dyn F
     .await;
     conflict(
         s,
-        guarded(vec![Guard::User { id: u.id, version: 7 }], 7),
+        guarded(
+            vec![Guard::User {
+                id: u.id,
+                version: 7,
+            }],
+            7,
+        ),
         "a guard on a user's old version",
     )
     .await;
     conflict(
         s,
-        guarded(vec![Guard::Report { id: r.id, version: 9 }], 8),
+        guarded(
+            vec![Guard::Report {
+                id: r.id,
+                version: 9,
+            }],
+            8,
+        ),
         "a guard on a report's other version",
     )
     .await;
     conflict(
         s,
-        guarded(vec![Guard::User { id: uid(99), version: 1 }], 9),
+        guarded(
+            vec![Guard::User {
+                id: uid(99),
+                version: 1,
+            }],
+            9,
+        ),
         "a guard on a user that does not exist",
     )
     .await;
@@ -168,12 +191,22 @@ pub async fn a_change_commits_only_if_what_it_read_is_unchanged(store: Arc<dyn F
     )
     .await;
     let page = s
-        .notifications(u.id, &PageRequest { limit: 10, cursor: None })
+        .notifications(
+            u.id,
+            &PageRequest {
+                limit: 10,
+                cursor: None,
+            },
+        )
         .await
         .expect("read");
     let mut ids: Vec<u128> = page.items.iter().map(|n| n.id.as_u128()).collect();
     ids.sort_unstable();
-    assert_eq!(ids, [1, 3, 5], "exactly the changes whose guards held were written");
+    assert_eq!(
+        ids,
+        [1, 3, 5],
+        "exactly the changes whose guards held were written"
+    );
 }
 
 /// The first secret stored under a name is the one every later caller gets.
@@ -876,7 +909,12 @@ pub async fn receipts_rates_and_duplicates(store: Arc<dyn FullStore>) {
     );
     commit(s, complete.clone()).await;
     // A second completion of the same upload finds it no longer pending.
-    conflict(s, complete, "a receipt update based on a state it no longer has").await;
+    conflict(
+        s,
+        complete,
+        "a receipt update based on a state it no longer has",
+    )
+    .await;
     assert_eq!(
         s.receipt(receipt.id).await.expect("read"),
         Some(receipt.clone())

@@ -23,20 +23,25 @@ impl Drop for Moto {
     }
 }
 
-fn binary() -> Option<PathBuf> {
+/// The command that starts moto: `$OUTLAY_MOTO_SERVER`, or the workspace's
+/// `scripts/moto-serial.py` (moto answering one request at a time, as isolated as DynamoDB's
+/// transactions are; see the script) with the `.venv` Python that has moto.
+fn binary() -> Option<(PathBuf, Vec<String>)> {
     if let Ok(p) = std::env::var("OUTLAY_MOTO_SERVER") {
-        return Some(PathBuf::from(p));
+        return Some((PathBuf::from(p), vec![]));
     }
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let local = workspace.join(".venv/bin/moto_server");
-    local.exists().then_some(local)
+    let python = workspace.join(".venv/bin/python");
+    let script = workspace.join("scripts/moto-serial.py");
+    (python.exists() && workspace.join(".venv/bin/moto_server").exists())
+        .then(|| (python, vec![script.display().to_string()]))
 }
 
 impl Moto {
     /// Starts moto, or answers `None` (outside CI) when it is not installed. Under `CI=true` a
     /// missing moto is a failure.
     pub fn start(test: &str) -> Option<Moto> {
-        let Some(bin) = binary() else {
+        let Some((bin, first)) = binary() else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
                 "{test} needs moto_server: run `bash .ci/run`, or `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`"
@@ -51,6 +56,7 @@ impl Moto {
             .map(|a| a.port())
             .expect("a free port");
         let child = Command::new(bin)
+            .args(first)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

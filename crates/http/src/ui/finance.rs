@@ -463,11 +463,14 @@ async fn spend(State(state): State<AppState>, session: Session) -> Response {
 /// spreadsheets skip leading spaces before they look for `=`, so the first character after
 /// any whitespace decides.
 fn cell(s: &str) -> String {
-    let formula = s.starts_with(['\t', '\r'])
-        || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if formula { format!("'{s}") } else { s.to_owned() }
+    let formula =
+        s.starts_with(['\t', '\r']) || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
 }
-
 
 async fn export(State(state): State<AppState>, session: Session) -> Response {
     if let Err(r) = finance_only(&session) {
@@ -539,7 +542,15 @@ mod tests {
 
     #[test]
     fn cells_that_a_spreadsheet_would_run_are_defused_even_after_spaces() {
-        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "  =HYPERLINK(\"x\")", " \u{a0}@x"] {
+        for formula in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\t=1",
+            "  =HYPERLINK(\"x\")",
+            " \u{a0}@x",
+        ] {
             assert!(cell(formula).starts_with('\''), "{formula:?}");
         }
         for plain in ["Hotel", "12.50", " Cafe", ""] {

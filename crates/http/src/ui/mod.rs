@@ -587,7 +587,11 @@ async fn login(
         let error = "This sign-in form has expired or did not come from this Outlay page. Please try again.";
         return login_form(&state, &headers, StatusCode::FORBIDDEN, Some(error), &next);
     }
-    match state.app.login(&f.email, &f.password, address.as_deref()).await {
+    match state
+        .app
+        .login(&f.email, &f.password, address.as_deref())
+        .await
+    {
         Ok(token) => {
             let mut r = Redirect::to(&url(&state, safe_next(&next))).into_response();
             if let Ok(v) =

@@ -87,10 +87,20 @@ async fn every_route_answers_401_without_a_valid_token() {
         let r = app.call(Method::GET, path, None, None, &[]).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
     }
-    for token in [None, Some("Bearer wrong"), Some("Bearer test-metrics-tokenX")] {
+    for token in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer test-metrics-tokenX"),
+    ] {
         let headers: Vec<(&str, &str)> = token.map(|t| ("authorization", t)).into_iter().collect();
-        let r = app.call(Method::GET, "/metrics", None, None, &headers).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "/metrics with {token:?}");
+        let r = app
+            .call(Method::GET, "/metrics", None, None, &headers)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "/metrics with {token:?}"
+        );
     }
 }
 

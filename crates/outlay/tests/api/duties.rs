@@ -16,7 +16,12 @@ async fn make(app: &TestApp, by: &str, name: &str, roles: &[&str]) -> String {
             json!({"email": format!("{name}@example.com"), "name": name, "roles": roles, "password": outlay_bootstrap::DEMO_PASSWORD}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{by} creates {name}: {:?}", r.body);
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{by} creates {name}: {:?}",
+        r.body
+    );
     r.body["id"].as_str().expect("an id").to_owned()
 }
 
@@ -45,24 +50,46 @@ async fn a_lone_admin_cannot_get_their_own_report_approved_or_paid_through_accou
     make(&app, "sock-mgr@example.com", "sock-deep", &["finance"]).await;
     // AND the manager-admin made itself the admin's manager
     assert_eq!(
-        patch_user(&app, "sock-mgr@example.com", &admin, json!({"manager_id": sock_mgr})).await,
+        patch_user(
+            &app,
+            "sock-mgr@example.com",
+            &admin,
+            json!({"manager_id": sock_mgr})
+        )
+        .await,
         StatusCode::OK
     );
     let report = app.report("admin", &["40.00"]).await;
-    assert_eq!(app.must("admin", &report, "submit", json!({})).await, "pending_manager");
+    assert_eq!(
+        app.must("admin", &report, "submit", json!({})).await,
+        "pending_manager"
+    );
     // WHEN the puppet manager decides THEN it is refused, approving and rejecting alike
     for (action, body) in [("approve", json!({})), ("reject", json!({"reason": "no"}))] {
         let r = app.act("sock-mgr@example.com", &report, action, body).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}: {:?}", r.body);
-        assert!(r.message().contains("segregation of duties"), "{:?}", r.body);
+        assert!(
+            r.message().contains("segregation of duties"),
+            "{:?}",
+            r.body
+        );
     }
     // GIVEN the report goes to finance directly (no manager any more)
     app.must("admin", &report, "withdraw", json!({})).await;
     assert_eq!(
-        patch_user(&app, "sock-mgr@example.com", &admin, json!({"manager_id": null})).await,
+        patch_user(
+            &app,
+            "sock-mgr@example.com",
+            &admin,
+            json!({"manager_id": null})
+        )
+        .await,
         StatusCode::OK
     );
-    assert_eq!(app.must("admin", &report, "submit", json!({})).await, "pending_finance");
+    assert_eq!(
+        app.must("admin", &report, "submit", json!({})).await,
+        "pending_finance"
+    );
     // WHEN the puppet finance accounts approve THEN they are refused, however deep
     for puppet in ["sock-fin@example.com", "sock-deep@example.com"] {
         let r = app.act(puppet, &report, "approve", json!({})).await;
@@ -71,7 +98,9 @@ async fn a_lone_admin_cannot_get_their_own_report_approved_or_paid_through_accou
     // AND once real finance approves, the puppet payer is refused and a real payer may pay
     app.must("finance", &report, "approve", json!({})).await;
     let pay = json!({"reference": "TX-1"});
-    let r = app.act("sock-pay@example.com", &report, "pay", pay.clone()).await;
+    let r = app
+        .act("sock-pay@example.com", &report, "pay", pay.clone())
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
     assert_eq!(app.must("payer", &report, "pay", pay).await, "paid");
 }
@@ -81,7 +110,10 @@ async fn an_admin_who_resets_a_finance_users_password_cannot_have_them_decide_th
     let app = spawn_app().await;
     let finance = app.user_id("finance").await;
     let report = app.report("admin", &["25.00"]).await;
-    assert_eq!(app.must("admin", &report, "submit", json!({})).await, "pending_finance");
+    assert_eq!(
+        app.must("admin", &report, "submit", json!({})).await,
+        "pending_finance"
+    );
     let new_password = "a-password-the-admin-knows";
     let reset = patch_user(&app, "admin", &finance, json!({"password": new_password})).await;
     if on_aws() {
@@ -101,11 +133,17 @@ async fn an_admin_who_resets_a_finance_users_password_cannot_have_them_decide_th
         )
         .await;
     assert_eq!(login.status, StatusCode::OK, "{:?}", login.body);
-    let token = format!("token:{}", login.body["access_token"].as_str().expect("a token"));
+    let token = format!(
+        "token:{}",
+        login.body["access_token"].as_str().expect("a token")
+    );
     let r = app.act(&token, &report, "approve", json!({})).await;
     // THEN it is refused; and an untouched finance user may
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
-    assert_eq!(app.must("payer", &report, "approve", json!({})).await, "approved");
+    assert_eq!(
+        app.must("payer", &report, "approve", json!({})).await,
+        "approved"
+    );
 }
 
 #[tokio::test]
@@ -122,11 +160,20 @@ async fn an_admin_who_promotes_someone_cannot_have_them_approve_the_admins_repor
     );
     make(&app, "admin", "helper", &["admin"]).await;
     assert_eq!(
-        patch_user(&app, "helper@example.com", &admin, json!({"manager_id": outsider_id})).await,
+        patch_user(
+            &app,
+            "helper@example.com",
+            &admin,
+            json!({"manager_id": outsider_id})
+        )
+        .await,
         StatusCode::OK
     );
     let report = app.report("admin", &["30.00"]).await;
-    assert_eq!(app.must("admin", &report, "submit", json!({})).await, "pending_manager");
+    assert_eq!(
+        app.must("admin", &report, "submit", json!({})).await,
+        "pending_manager"
+    );
     // WHEN the promoted manager approves THEN it is refused
     let r = app.act(&outsider, &report, "approve", json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);

@@ -39,11 +39,17 @@ async fn the_login_form_signs_nobody_in_without_its_own_pages_token_or_from_anot
         .method(Method::POST)
         .uri("/login")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("email=employee%40example.com&password=demo-password&csrf=x"))
+        .body(Body::from(
+            "email=employee%40example.com&password=demo-password&csrf=x",
+        ))
         .expect("a request");
     let r = app.send(bare).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(set_cookie(&r, "outlay_session"), None, "nobody is signed in");
+    assert_eq!(
+        set_cookie(&r, "outlay_session"),
+        None,
+        "nobody is signed in"
+    );
     // A browser that says the post came from another site or origin
     for header in [
         ("sec-fetch-site", "cross-site"),
@@ -60,7 +66,10 @@ async fn the_login_form_signs_nobody_in_without_its_own_pages_token_or_from_anot
         .form_login(
             "employee@example.com",
             "demo-password",
-            &[("sec-fetch-site", "same-origin"), ("origin", "http://127.0.0.1:8080")],
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://127.0.0.1:8080"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{:?}", r.body);
@@ -71,14 +80,22 @@ async fn the_login_form_signs_nobody_in_without_its_own_pages_token_or_from_anot
 async fn signing_out_ends_the_session_on_the_server_and_csrf_tokens_differ_per_session() {
     crate::local_only!("the local sign-in form; AWS signs in on Cognito's hosted UI");
     let app = spawn_app().await;
-    let (_, first) = app.form_login("employee@example.com", "demo-password", &[]).await;
+    let (_, first) = app
+        .form_login("employee@example.com", "demo-password", &[])
+        .await;
     let first = first.expect("signed in");
-    let (_, second) = app.form_login("employee@example.com", "demo-password", &[]).await;
+    let (_, second) = app
+        .form_login("employee@example.com", "demo-password", &[])
+        .await;
     let second = second.expect("signed in again");
     let page = app.page("/expenses", &first).await;
     assert_eq!(page.status, StatusCode::OK);
     let csrf = page_csrf(&page);
-    assert_ne!(csrf, page_csrf(&app.page("/expenses", &second).await), "one token per session");
+    assert_ne!(
+        csrf,
+        page_csrf(&app.page("/expenses", &second).await),
+        "one token per session"
+    );
     // The other session's token does not sign this one out
     let other = page_csrf(&app.page("/expenses", &second).await);
     let r = post_form(&app, "/logout", &first, format!("csrf={other}")).await;
@@ -89,14 +106,27 @@ async fn signing_out_ends_the_session_on_the_server_and_csrf_tokens_differ_per_s
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     // THEN the old cookie, kept by someone, signs nobody in; nor does an older API token
     let again = app.page("/expenses", &first).await;
-    assert_eq!(again.status, StatusCode::SEE_OTHER, "redirected to the sign-in page");
     assert_eq!(
-        app.get(&format!("token:{api_token}"), "/api/v1/me").await.status,
+        again.status,
+        StatusCode::SEE_OTHER,
+        "redirected to the sign-in page"
+    );
+    assert_eq!(
+        app.get(&format!("token:{api_token}"), "/api/v1/me")
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
     // AND a new sign-in works
-    let (_, third) = app.form_login("employee@example.com", "demo-password", &[]).await;
-    assert_eq!(app.page("/expenses", &third.expect("signed in")).await.status, StatusCode::OK);
+    let (_, third) = app
+        .form_login("employee@example.com", "demo-password", &[])
+        .await;
+    assert_eq!(
+        app.page("/expenses", &third.expect("signed in"))
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 async fn login_from(app: &TestApp, email: &str, password: &str, address: &str) -> StatusCode {
@@ -139,7 +169,10 @@ async fn a_right_password_is_not_refused_because_someone_elsewhere_guessed_wrong
             refused += 1;
         }
     }
-    assert_eq!(refused, 1, "the attempt after the address's burst is refused");
+    assert_eq!(
+        refused, 1,
+        "the attempt after the address's burst is refused"
+    );
     // AND a client cannot pick its address when no proxy is trusted
     let plain = spawn_app().await;
     for n in 0..outlay_app::LOGIN_BURST {
@@ -187,7 +220,10 @@ async fn password_hashing_is_bounded_and_the_rest_are_told_to_come_back() {
         }
     }
     // THEN some were hashed and the others told to come back, none left to pile up
-    assert!(unauthorized >= 1 && busy >= 1, "{unauthorized} hashed, {busy} busy");
+    assert!(
+        unauthorized >= 1 && busy >= 1,
+        "{unauthorized} hashed, {busy} busy"
+    );
     assert_eq!(unauthorized + busy, 200);
 }
 
@@ -196,28 +232,45 @@ async fn the_data_directory_and_every_file_in_it_are_private() {
     crate::local_only!("the local data directory");
     let app = spawn_app().await;
     let e = bare_expense(&app, "employee", "80.00").await;
-    assert_eq!(app.upload("employee", &e, "image/png", png()).await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.upload("employee", &e, "image/png", png()).await.status,
+        StatusCode::CREATED
+    );
     let report = app.report("employee", &["12.00"]).await;
     app.must("employee", &report, "submit", json!({})).await;
-    app.built.dispatch_once().await.expect("the dispatcher runs");
+    app.built
+        .dispatch_once()
+        .await
+        .expect("the dispatcher runs");
     use std::os::unix::fs::PermissionsExt;
     let mut seen = 0;
     let mut stack = vec![app.dir.path().to_owned()];
     while let Some(dir) = stack.pop() {
-        let mode = std::fs::metadata(&dir).expect("metadata").permissions().mode() & 0o777;
+        let mode = std::fs::metadata(&dir)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o700, "{}", dir.display());
         for entry in std::fs::read_dir(&dir).expect("a directory") {
             let path = entry.expect("an entry").path();
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let mode = std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
+                let mode = std::fs::metadata(&path)
+                    .expect("metadata")
+                    .permissions()
+                    .mode()
+                    & 0o777;
                 assert_eq!(mode, 0o600, "{}", path.display());
                 seen += 1;
             }
         }
     }
-    assert!(seen >= 5, "the database, keys, a receipt and mail: {seen} files");
+    assert!(
+        seen >= 5,
+        "the database, keys, a receipt and mail: {seen} files"
+    );
 }
 
 #[tokio::test]
@@ -246,7 +299,10 @@ async fn a_foreign_host_header_is_not_reflected_into_upload_urls() {
             &format!("/api/v1/expenses/{e}/receipt-uploads"),
             Some("employee"),
             Some(json!({"content_type": "image/png", "size": 10})),
-            &[("host", "outlay.example.com"), ("x-forwarded-proto", "https")],
+            &[
+                ("host", "outlay.example.com"),
+                ("x-forwarded-proto", "https"),
+            ],
         )
         .await;
     let url = r.body["upload_url"].as_str().expect("a URL");
@@ -296,7 +352,10 @@ async fn a_receipt_idempotency_key_reused_with_other_bytes_is_refused() {
     let first = send(png()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
     let replay = send(png()).await;
-    assert_eq!(replay.body["id"], first.body["id"], "the same bytes replay the answer");
+    assert_eq!(
+        replay.body["id"], first.body["id"],
+        "the same bytes replay the answer"
+    );
     let mut other = png();
     let n = other.len();
     other[n - 1] ^= 1;
@@ -342,15 +401,31 @@ async fn a_change_that_changes_nothing_writes_nothing() {
             body
         };
         let r = app
-            .call(Method::PATCH, &format!("/api/v1/users/{manager}"), Some("admin"), Some(body), &[])
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/users/{manager}"),
+                Some("admin"),
+                Some(body),
+                &[],
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         assert_eq!(r.body["version"], me.body["version"], "no new version");
     }
     let policy = app.get("finance", "/api/v1/policy").await.body;
     let r = app
-        .call(Method::PUT, "/api/v1/policy", Some("finance"), Some(policy), &[])
+        .call(
+            Method::PUT,
+            "/api/v1/policy",
+            Some("finance"),
+            Some(policy),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(app.audit_events().await, before, "no audit event for a change of nothing");
+    assert_eq!(
+        app.audit_events().await,
+        before,
+        "no audit event for a change of nothing"
+    );
 }

@@ -223,7 +223,13 @@ impl TestApp {
     pub async fn metrics(&self) -> String {
         let bearer = format!("Bearer {METRICS_TOKEN}");
         let r = self
-            .call(Method::GET, "/metrics", None, None, &[("authorization", &bearer)])
+            .call(
+                Method::GET,
+                "/metrics",
+                None,
+                None,
+                &[("authorization", &bearer)],
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         r.body.as_str().unwrap_or_default().to_owned()

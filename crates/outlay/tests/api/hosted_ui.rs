@@ -157,7 +157,12 @@ async fn sign_in_at_provider(authorize_url: &str, email: &str) -> String {
 #[tokio::test]
 async fn the_web_ui_signs_in_on_the_hosted_ui_with_pkce() {
     let (url, provider_state) = provider().await;
-    let app = spawn_app_with(|s| s.cognito_domain = Some(url.clone())).await;
+    // Served as in Lambda: API Gateway in front sets Host and X-Forwarded-Proto.
+    let app = spawn_app_with(|s| {
+        s.cognito_domain = Some(url.clone());
+        s.trust_proxy = true;
+    })
+    .await;
     let Some(stack) = &app.aws else {
         // One machine: the domain is not used; Outlay's own login form is.
         let login = browse(&app, "/login", None).await;

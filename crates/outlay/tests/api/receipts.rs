@@ -66,7 +66,12 @@ pub(crate) async fn download(
 }
 
 /// PUTs a two-step upload wherever its URL points: Outlay itself, or S3.
-pub(crate) async fn put_upload(app: &TestApp, url: &str, content_type: &str, bytes: Vec<u8>) -> StatusCode {
+pub(crate) async fn put_upload(
+    app: &TestApp,
+    url: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> StatusCode {
     if let Some(i) = url.find("/api/v1/receipt-uploads/") {
         let req = Request::builder()
             .method(Method::PUT)
