@@ -103,7 +103,7 @@ impl LoginAttempts {
 
 /// Bounded password hashing: at most `permits` hashes at once, at most `queue` waiting.
 pub(crate) struct HashingSlots {
-    permits: tokio::sync::Semaphore,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
 }
@@ -117,24 +117,34 @@ impl HashingSlots {
 
     pub(crate) fn new(permits: usize, queue: usize) -> Self {
         Self {
-            permits: tokio::sync::Semaphore::new(permits),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits)),
             waiting: AtomicUsize::new(0),
             queue,
         }
     }
 
-    /// Runs `hashing` in a slot, or answers 503 when the queue is full.
-    pub(crate) async fn run<T>(&self, hashing: impl std::future::Future<Output = T>) -> Result<T> {
+    /// Runs `hashing` in a slot, or answers 503 when the queue is full. The hashing runs as
+    /// its own task holding the slot, so a client that disconnects mid-hash (dropping the
+    /// request) does not free the slot while the work still runs.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        hashing: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<T> {
         let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
         if waiting >= self.queue {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             metrics::counter!("outlay_password_hashing_refused_total").increment(1);
             return Err(AppError::Busy { retry_after: 1 });
         }
-        let permit = self.permits.acquire().await;
+        let permit = self.permits.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _permit = permit.map_err(|e| AppError::Internal(e.into()))?;
-        Ok(hashing.await)
+        let permit = permit.map_err(|e| AppError::Internal(e.into()))?;
+        tokio::spawn(async move {
+            let _slot = permit;
+            hashing.await
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
     }
 }
 
@@ -161,12 +171,14 @@ impl App {
             Some(u) if u.active => self.store.password_hash(u.id).await?,
             _ => None,
         };
+        let has_hash = hash.is_some();
+        let (checker, password) = (login.clone(), password.to_owned());
         let password_ok = self
             .hashing
-            .run(login.verify_password(password, hash.as_deref()))
+            .run(async move { checker.verify_password(&password, hash.as_deref()).await })
             .await?;
         match user {
-            Some(u) if password_ok && hash.is_some() => {
+            Some(u) if password_ok && has_hash => {
                 tracing::info!(user_id = %u.id, "login succeeded");
                 Ok(login.issue_token(&u, None)?)
             }

@@ -53,6 +53,11 @@ fn stored_key(id: ReceiptId, sha256: &str) -> String {
     format!("receipts/{id}/{sha256}")
 }
 
+/// Where receipts were kept before they were named by their hash.
+fn legacy_key(id: ReceiptId) -> String {
+    format!("receipts/{id}")
+}
+
 fn quarantine_key(id: ReceiptId) -> String {
     format!("quarantine/{id}")
 }
@@ -376,11 +381,14 @@ impl App {
                 url: Some(url),
             });
         }
-        let bytes = self
-            .blobs
-            .get(&key)
-            .await?
-            .ok_or(AppError::NotFound("receipt"))?;
+        let bytes = match self.blobs.get(&key).await? {
+            Some(b) => b,
+            None => self
+                .blobs
+                .get(&legacy_key(id))
+                .await?
+                .ok_or(AppError::NotFound("receipt"))?,
+        };
         Ok(ReceiptFile {
             receipt,
             bytes,
@@ -417,7 +425,8 @@ impl App {
             .sha256
             .as_deref()
             .map(|sha| stored_key(receipt.id, sha));
-        for key in stored.into_iter().chain([quarantine_key(receipt.id)]) {
+        let others = [quarantine_key(receipt.id), legacy_key(receipt.id)];
+        for key in stored.into_iter().chain(others) {
             if let Err(e) = self.blobs.delete(&key).await {
                 tracing::warn!(error = %e, %key, "could not delete a receipt file");
             }

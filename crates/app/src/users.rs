@@ -194,6 +194,11 @@ impl App {
             }
             (None, _) => None,
         };
+        if password_hash.is_some() || (before.active && !user.active) {
+            // A new password or a deactivation ends every session the account had: whoever
+            // held its old password or a stolen cookie is signed out.
+            user.signed_out_at = Some(self.clock.now());
+        }
         if user == before && password_hash.is_none() {
             // Nothing changes, so nothing is written: no new version, no audit event.
             return Ok(before);
@@ -243,8 +248,11 @@ impl App {
 
     /// Hashes a new password in one of the bounded hashing slots.
     async fn hash_password(&self, password: &str) -> Result<String> {
-        let login = self.password_login()?;
-        Ok(self.hashing.run(login.hash_password(password)).await??)
+        let (login, password) = (self.password_login()?.clone(), password.to_owned());
+        Ok(self
+            .hashing
+            .run(async move { login.hash_password(&password).await })
+            .await??)
     }
 
     fn password_login(&self) -> Result<&std::sync::Arc<dyn crate::PasswordLogin>> {
@@ -269,9 +277,11 @@ impl App {
             None::<&outlay_domain::Policy>,
             Some(&policy),
         )?;
-        self.store
-            .commit(Change::one(Write::PutPolicy(policy), audit))
-            .await?;
-        Ok(())
+        // Only if there still is none: another instance, or finance, may have stored one since.
+        let change = Change::one(Write::PutPolicy(policy), audit).guarded([Guard::Policy(None)]);
+        match self.store.commit(change).await {
+            Ok(()) | Err(crate::StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

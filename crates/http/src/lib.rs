@@ -103,21 +103,31 @@ impl AppState {
         extensions: &axum::http::Extensions,
     ) -> Option<String> {
         if self.trust_proxy {
-            let forwarded = headers
+            // Only the entry the proxy itself appended counts; anything before it is the
+            // client's to write, so nothing falls back to it.
+            let last = headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
-                .map(str::trim)
-                .rfind(|a| a.parse::<std::net::IpAddr>().is_ok());
-            if let Some(a) = forwarded {
-                return Some(a.to_owned());
+                .next_back()
+                .map(str::trim);
+            if let Some(ip) = last.and_then(forwarded_ip) {
+                return Some(ip.to_string());
             }
         }
         extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string())
     }
+}
+
+/// An `X-Forwarded-For` entry as an address: a bare IP, or one with a port.
+fn forwarded_ip(entry: &str) -> Option<std::net::IpAddr> {
+    entry
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 /// JSON bodies of the API are small; anything larger is refused with 413.

@@ -265,12 +265,29 @@ impl DynamoStore {
                         ops.push(self.put(mark, None, vec![], STALE)?);
                     }
                 }
-                Write::PutPolicy(policy) => ops.push(self.put(
-                    items::item("SETTINGS".into(), "POLICY", policy, vec![])?,
-                    None,
-                    vec![],
-                    STALE,
-                )?),
+                Write::PutPolicy(policy) => {
+                    // The item is named once per transaction, so the change's guard on the
+                    // policy (what it read) becomes the put's own condition.
+                    let read = change.guards.iter().find_map(|g| match g {
+                        Guard::Policy(p) => Some(p),
+                        _ => None,
+                    });
+                    let (cond, vals) = match read {
+                        None => (None, vec![]),
+                        Some(None) => (Some("attribute_not_exists(pk)"), vec![]),
+                        Some(Some(p)) => {
+                            let item =
+                                items::item("SETTINGS".into(), "POLICY", p.as_ref(), vec![])?;
+                            (Some("body = :b"), vec![(":b", item["body"].clone())])
+                        }
+                    };
+                    ops.push(self.put(
+                        items::item("SETTINGS".into(), "POLICY", policy, vec![])?,
+                        cond,
+                        vals,
+                        STALE,
+                    )?);
+                }
                 Write::PutReceipt { receipt, expected } => {
                     let more = vec![
                         (

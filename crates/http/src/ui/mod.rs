@@ -204,13 +204,15 @@ fn same_origin_post(state: &AppState, headers: &HeaderMap) -> bool {
                 u.split_once("://")
                     .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_ascii_lowercase())
             };
-            let ours = state.public_url.as_deref().and_then(host).or_else(|| {
-                headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_ascii_lowercase)
-            });
-            host(origin).is_some() && host(origin) == ours
+            // The configured public URL, or the Host the browser sent this very request to:
+            // another site cannot make a victim's browser send our Host with its Origin.
+            let request_host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_ascii_lowercase);
+            let public = state.public_url.as_deref().and_then(host);
+            host(origin)
+                .is_some_and(|o| Some(&o) == public.as_ref() || Some(&o) == request_host.as_ref())
         });
     site_ok && origin_ok
 }

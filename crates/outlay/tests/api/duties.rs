@@ -115,6 +115,7 @@ async fn an_admin_who_resets_a_finance_users_password_cannot_have_them_decide_th
         "pending_finance"
     );
     let new_password = "a-password-the-admin-knows";
+    let old_token = app.token("finance").await;
     let reset = patch_user(&app, "admin", &finance, json!({"password": new_password})).await;
     if on_aws() {
         // Cognito keeps the passwords: Outlay cannot reset one at all.
@@ -122,6 +123,13 @@ async fn an_admin_who_resets_a_finance_users_password_cannot_have_them_decide_th
         return;
     }
     assert_eq!(reset, StatusCode::OK);
+    // The reset ends the sessions the account had.
+    assert_eq!(
+        app.get(&format!("token:{old_token}"), "/api/v1/me")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     // WHEN the admin signs in as finance with the new password and approves
     let login = app
         .call(

@@ -429,3 +429,37 @@ async fn a_change_that_changes_nothing_writes_nothing() {
         "no audit event for a change of nothing"
     );
 }
+
+#[tokio::test]
+async fn behind_a_proxy_only_the_address_it_appended_counts() {
+    let app = spawn_app_with(|s| {
+        s.trust_proxy = true;
+        s.metrics_token = None;
+    })
+    .await;
+    let metrics = |forwarded: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::GET,
+                "/metrics",
+                None,
+                None,
+                &[("x-forwarded-for", forwarded)],
+            )
+            .await
+            .status
+        }
+    };
+    // A client that writes a loopback address in front, or after which the proxy appended
+    // something that is not an address, is not on the loopback.
+    assert_eq!(
+        metrics("127.0.0.1, 203.0.113.9").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        metrics("127.0.0.1, unknown").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(metrics("203.0.113.9, 127.0.0.1:4711").await, StatusCode::OK);
+}
