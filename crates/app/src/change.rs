@@ -121,6 +121,11 @@ impl Guard {
         }
     }
 
+    /// The policy as stored (`None`: nothing stored, the default applied).
+    pub fn policy(stored: Option<Policy>) -> Self {
+        Self::Policy(stored.map(Box::new))
+    }
+
     /// The report as read.
     pub fn report(r: &Report) -> Self {
         Self::Report {

@@ -23,10 +23,7 @@ impl App {
             // Nothing changes, so nothing is written.
             return Ok(policy);
         }
-        let guards = [
-            Guard::user(&caller.user),
-            Guard::Policy(stored.map(Box::new)),
-        ];
+        let guards = [Guard::user(&caller.user), Guard::policy(stored)];
         let audit = self.audit_record(
             Some(caller),
             "policy.update",
@@ -53,10 +50,7 @@ impl App {
         }
         let (policy, stored) = self.policy_as_stored().await?;
         let base = policy.base_currency;
-        let guards = [
-            Guard::user(&caller.user),
-            Guard::Policy(stored.map(Box::new)),
-        ];
+        let guards = [Guard::user(&caller.user), Guard::policy(stored)];
         let parsed = rates
             .iter()
             .enumerate()

@@ -256,7 +256,7 @@ impl App {
                 let command = match action {
                     Action::Submit => {
                         let (policy, stored) = self.policy_as_stored().await?;
-                        change.guards.push(Guard::Policy(stored.map(Box::new)));
+                        change.guards.push(Guard::policy(stored));
                         if report.owner_id == caller.user.id && report.state.is_editable() {
                             self.prepare_submission(&policy, &mut expenses, &mut change)
                                 .await?;

@@ -17,9 +17,14 @@ fn event(payload: Value) -> lambda_http::LambdaEvent<Value> {
     lambda_http::LambdaEvent::new(payload, lambda_http::Context::default())
 }
 
-#[tokio::test]
-async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispatcher() {
-    // GIVEN the app (its backend does not matter to the adapter) behind the /prod stage
+/// The demo company on a fresh data directory behind the `/prod` stage, and its adapter.
+async fn lambda_app(
+    trust_proxy: bool,
+) -> (
+    tempfile::TempDir,
+    outlay_bootstrap::Built,
+    outlay_bootstrap::lambda::RouterAdapter,
+) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut settings = Settings::load(&Overrides {
         addr: None,
@@ -27,11 +32,19 @@ async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispat
     })
     .expect("settings");
     settings.base_path = "/prod".into();
+    settings.trust_proxy = trust_proxy;
     let built = outlay_bootstrap::build(&settings).await.expect("built");
     outlay_bootstrap::seed_demo(&built.app)
         .await
         .expect("seeded");
-    let mut adapter = outlay_bootstrap::lambda::adapter(&built);
+    let adapter = outlay_bootstrap::lambda::adapter(&built);
+    (dir, built, adapter)
+}
+
+#[tokio::test]
+async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispatcher() {
+    // GIVEN the app (its backend does not matter to the adapter) behind the /prod stage
+    let (_dir, built, mut adapter) = lambda_app(false).await;
 
     // WHEN /healthz arrives THEN it answers 200 without a token
     let healthz: Value = serde_json::from_str(&fixture("healthz.json")).expect("JSON");
@@ -93,19 +106,7 @@ async fn http_api_v2_events_reach_the_router_and_the_schedule_reaches_the_dispat
 #[tokio::test]
 async fn the_audit_source_on_lambda_is_the_address_api_gateway_saw() {
     // GIVEN the app as Lambda runs it (API Gateway is the trusted proxy)
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut settings = Settings::load(&Overrides {
-        addr: None,
-        data_dir: Some(dir.path().to_owned()),
-    })
-    .expect("settings");
-    settings.base_path = "/prod".into();
-    settings.trust_proxy = true;
-    let built = outlay_bootstrap::build(&settings).await.expect("built");
-    outlay_bootstrap::seed_demo(&built.app)
-        .await
-        .expect("seeded");
-    let mut adapter = outlay_bootstrap::lambda::adapter(&built);
+    let (_dir, built, mut adapter) = lambda_app(true).await;
     let login = built
         .app
         .login(

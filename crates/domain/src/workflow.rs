@@ -79,6 +79,11 @@ pub enum Refusal {
     Invalid(String),
 }
 
+/// Segregation of duties between accounts: see [`User::independent_of`].
+const PUPPET: Refusal = Refusal::Forbidden(
+    "segregation of duties: you and the report's owner have had power over each other's accounts (created, roles, manager or password)",
+);
+
 /// Decides `command` by `actor` on `report` (whose owner is `owner`) at `now`.
 pub fn decide(
     actor: &User,
@@ -89,11 +94,7 @@ pub fn decide(
 ) -> Result<Report, Refusal> {
     debug_assert_eq!(owner.id, report.owner_id, "the owner given is the report's");
     let is_owner = actor.id == report.owner_id;
-    let puppet = || {
-        Refusal::Forbidden(
-            "segregation of duties: you and the report's owner have had power over each other's accounts (created, roles, manager or password)",
-        )
-    };
+
     let wrong_state = || Refusal::WrongState {
         command: command.name(),
         state: report.state,
@@ -130,20 +131,23 @@ pub fn decide(
                 .transpose()
                 .map_err(|e| Refusal::Invalid(e.to_string()))?
                 .filter(|c| !c.is_empty());
-            if !is_owner && !actor.independent_of(owner) {
-                return Err(puppet());
-            }
-            decide_step(actor, report, &mut next, Outcome::Approved, note, now)
-                .map_err(|r| r.unwrap_or_else(wrong_state))?;
+            decide_step(
+                actor,
+                owner,
+                report,
+                &mut next,
+                Outcome::Approved,
+                note,
+                now,
+            )
+            .map_err(|r| r.unwrap_or_else(wrong_state))?;
         }
         Command::Reject { reason } => {
             let reason = text_field("reason", reason, true, 1000)
                 .map_err(|e| Refusal::Invalid(e.to_string()))?;
-            if !is_owner && !actor.independent_of(owner) {
-                return Err(puppet());
-            }
             decide_step(
                 actor,
+                owner,
                 report,
                 &mut next,
                 Outcome::Rejected,
@@ -163,7 +167,7 @@ pub fn decide(
                 return Err(Refusal::Forbidden("only finance can pay a report"));
             }
             if !actor.independent_of(owner) {
-                return Err(puppet());
+                return Err(PUPPET);
             }
             if report.state != ReportState::Approved {
                 return Err(wrong_state());
@@ -213,6 +217,7 @@ fn plan(owner: UserId, route: &Route) -> Vec<Step> {
 /// command); `Err(Some(_))` is any other refusal.
 fn decide_step(
     actor: &User,
+    owner: &User,
     report: &Report,
     next: &mut Report,
     outcome: Outcome,
@@ -223,6 +228,9 @@ fn decide_step(
         return Err(Some(Refusal::Forbidden(
             "nobody approves or rejects their own report",
         )));
+    }
+    if !actor.independent_of(owner) {
+        return Err(Some(PUPPET));
     }
     let Some(index) = report
         .current_step()

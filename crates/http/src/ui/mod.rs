@@ -147,6 +147,18 @@ fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> String {
+    named_cookie(state, headers, SESSION_COOKIE, value, max_age)
+}
+
+/// A `Set-Cookie` value for `name`, under the base path, `HttpOnly`, `SameSite=Strict`, and
+/// `Secure` behind HTTPS.
+fn named_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    max_age: u64,
+) -> String {
     let path = if state.base_path.is_empty() {
         "/"
     } else {
@@ -157,9 +169,7 @@ fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> S
     } else {
         ""
     };
-    format!(
-        "{SESSION_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    )
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
 }
 
 impl AppState {
@@ -559,7 +569,7 @@ fn login_form(
 ) -> Response {
     let secret = login_secret();
     let mut r = (status, login_markup(state, error, next, &secret)).into_response();
-    let c = cookie(state, headers, &secret, 600).replacen(SESSION_COOKIE, LOGIN_COOKIE, 1);
+    let c = named_cookie(state, headers, LOGIN_COOKIE, &secret, 600);
     if let Ok(v) = HeaderValue::from_str(&c) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -601,7 +611,7 @@ async fn login(
             {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
-            let spent = cookie(&state, &headers, "", 0).replacen(SESSION_COOKIE, LOGIN_COOKIE, 1);
+            let spent = named_cookie(&state, &headers, LOGIN_COOKIE, "", 0);
             if let Ok(v) = HeaderValue::from_str(&spent) {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }
