@@ -23,7 +23,7 @@ use std::sync::Arc;
 use outlay_domain::{AuditRecord, User};
 use serde::Serialize;
 
-pub use audit::Verification;
+pub use audit::{BUNDLE_FORMAT, BundleLine, Verification, verify_bundle};
 pub use auth::{ADDRESS_BURST, ADDRESS_PERIOD, LOGIN_BURST, LOGIN_PERIOD};
 pub use change::{
     Change, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write,
@@ -34,9 +34,9 @@ pub use idempotency::Idempotency;
 pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
-    AccessToken, BlobStore, Clock, HostedLogin, IdGen, IdentityAdmin, IdentityVerifier, Notifier,
-    Outbox, OutboxStats, PasswordLogin, SessionInfo, SignInStart, Store, StoreError, StoreResult,
-    SystemClock, UuidV7, Verified,
+    AccessToken, AuditSigner, BlobStore, CheckpointLog, Clock, HostedLogin, IdGen, IdentityAdmin,
+    IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin, SessionInfo, SignInStart,
+    Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
 };
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
@@ -79,6 +79,17 @@ pub struct Ports {
     pub identities: Option<Arc<dyn IdentityAdmin>>,
     /// Sign-in on the identity provider's hosted pages, for the web UI (Cognito).
     pub hosted: Option<Arc<dyn HostedLogin>>,
+    /// The audit chain's anchor outside the store.
+    pub anchor: Anchor,
+}
+
+/// Where the audit chain is anchored: the checkpoint signer and the checkpoint log.
+#[derive(Clone)]
+pub struct Anchor {
+    /// Signs checkpoints.
+    pub signer: Arc<dyn AuditSigner>,
+    /// Keeps them.
+    pub log: Arc<dyn CheckpointLog>,
 }
 
 /// The application: the use cases over their ports.
@@ -92,6 +103,7 @@ pub struct App {
     verifier: Arc<dyn IdentityVerifier>,
     identities: Option<Arc<dyn IdentityAdmin>>,
     hosted: Option<Arc<dyn HostedLogin>>,
+    anchor: Anchor,
     login_attempts: Arc<auth::LoginAttempts>,
     hashing: Arc<auth::HashingSlots>,
     notify: NotifySettings,
@@ -110,6 +122,7 @@ impl App {
             verifier: ports.verifier,
             identities: ports.identities,
             hosted: ports.hosted,
+            anchor: ports.anchor,
             login_attempts: Arc::default(),
             hashing: Arc::new(auth::HashingSlots::for_this_machine()),
             notify,

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use outlay_domain::{
-    AuditEvent, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId,
-    Report, ReportId, Role, User, UserId,
+    AuditEvent, Checkpoint, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt,
+    ReceiptId, Report, ReportId, Role, User, UserId,
 };
 
 use crate::change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery};
@@ -63,6 +63,9 @@ pub trait Store: Send + Sync {
     async fn audit_of(&self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<AuditEvent>>;
     /// Up to `limit` audit events after `after_seq`, in chain order.
     async fn audit_page(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// The chain's head (seq and hash) as the store keeps it for appending, if it keeps one
+    /// apart from the events (DynamoDB's `AUDIT#HEAD`); `None` where the last event is the head.
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
     /// Active users holding `role`.
     async fn users_with_role(&self, role: Role) -> StoreResult<Vec<User>>;
     /// A receipt by id.
@@ -124,6 +127,25 @@ pub struct OutboxStats {
     pub dead: u64,
     /// When the oldest waiting message was created.
     pub oldest: Option<DateTime<Utc>>,
+}
+
+/// Signs audit checkpoints with a key the database does not hold (a key file; AWS KMS).
+#[async_trait]
+pub trait AuditSigner: Send + Sync {
+    /// The public key, as a DER `SubjectPublicKeyInfo` of a P-256 key.
+    async fn public_key(&self) -> anyhow::Result<Vec<u8>>;
+    /// An ECDSA P-256 SHA-256 signature over `message`, DER.
+    async fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>>;
+}
+
+/// Where checkpoints are kept: a log the application can append to and cannot rewrite (an
+/// append-only file; an S3 bucket with Object Lock in compliance mode).
+#[async_trait]
+pub trait CheckpointLog: Send + Sync {
+    /// Appends one checkpoint.
+    async fn append(&self, checkpoint: &Checkpoint) -> anyhow::Result<()>;
+    /// Every checkpoint ever appended, in the order they were appended.
+    async fn checkpoints(&self) -> anyhow::Result<Vec<Checkpoint>>;
 }
 
 /// Files: receipts, under keys the server chooses.

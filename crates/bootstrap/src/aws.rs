@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use outlay_app::{App, Ports, Store, SystemClock, UuidV7};
+use outlay_anchor::{KmsSigner, S3Log};
+use outlay_app::{Anchor, App, Ports, Store, SystemClock, UuidV7};
 use outlay_auth::{CognitoAdmin, CognitoHostedUi, CognitoVerifier};
 use outlay_blobs::S3Blobs;
 use outlay_notify::{Events, Mailer, Notifiers, Ses, Sns};
@@ -63,7 +64,7 @@ pub async fn build_with_config(
     };
     let ports = Ports {
         store: store.clone(),
-        blobs: Arc::new(S3Blobs::new(s3, bucket)),
+        blobs: Arc::new(S3Blobs::new(s3.clone(), bucket)),
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7),
         login: None,
@@ -83,6 +84,16 @@ pub async fn build_with_config(
             .map(|domain| CognitoHostedUi::new(domain, client_id))
             .transpose()?
             .map(|h| Arc::new(h) as _),
+        anchor: Anchor {
+            signer: Arc::new(KmsSigner::new(
+                aws_sdk_kms::Client::new(&config),
+                required(&settings.audit_kms_key_id, "OUTLAY_AUDIT_KMS_KEY_ID")?,
+            )),
+            log: Arc::new(S3Log::new(
+                s3.clone(),
+                required(&settings.audit_bucket, "OUTLAY_AUDIT_BUCKET")?,
+            )),
+        },
     };
     // Every instance of the function signs with the same keys, kept in the table.
     let candidates = (random_key()?, random_key()?);
@@ -96,12 +107,13 @@ pub async fn build_with_config(
         upload_key,
     );
     let router = crate::router(settings, &app, session_key).await?;
-    Ok(Built {
+    Ok(Built::new(
         app,
         store,
         #[cfg(feature = "local")]
-        sqlite: None,
+        None,
         notifiers,
         router,
-    })
+        settings,
+    ))
 }

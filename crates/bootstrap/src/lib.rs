@@ -50,6 +50,10 @@ pub struct Built {
     pub notifiers: Notifiers,
     /// The one router.
     pub router: axum::Router,
+    /// How often the audit head is checkpointed.
+    checkpoint_every: Duration,
+    /// When it last was, by this process.
+    last_checkpoint: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Builds the application on the backend the settings choose.
@@ -114,6 +118,40 @@ pub(crate) fn random_key() -> anyhow::Result<Vec<u8>> {
 }
 
 impl Built {
+    pub(crate) fn new(
+        app: App,
+        store: Arc<dyn Backend>,
+        #[cfg(feature = "local")] sqlite: Option<Arc<SqliteStore>>,
+        notifiers: Notifiers,
+        router: axum::Router,
+        settings: &Settings,
+    ) -> Self {
+        Self {
+            app,
+            store,
+            #[cfg(feature = "local")]
+            sqlite,
+            notifiers,
+            router,
+            checkpoint_every: Duration::from_secs(settings.audit_checkpoint_secs.max(1)),
+            last_checkpoint: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Checkpoints the audit head if this process has not in the configured interval. A chain
+    /// that does not verify is logged (and the `outlay_audit_broken` gauge set), not signed.
+    pub async fn checkpoint_if_due(&self) -> anyhow::Result<()> {
+        {
+            let mut last = self.last_checkpoint.lock().expect("not poisoned");
+            if last.is_some_and(|t| t.elapsed() < self.checkpoint_every) {
+                return Ok(());
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        self.app.checkpoint_audit().await?;
+        Ok(())
+    }
+
     /// Closes the database cleanly (SQLite checkpoints its log).
     pub async fn close(&self) {
         #[cfg(feature = "local")]
@@ -137,6 +175,9 @@ impl Built {
             (chrono::Utc::now() - t).num_milliseconds() as f64 / 1000.0
         });
         metrics::gauge!("outlay_outbox_oldest_age_seconds").set(age.max(0.0));
+        if let Err(e) = self.checkpoint_if_due().await {
+            tracing::error!(error = ?e, "the audit checkpoint failed");
+        }
         Ok(done)
     }
 

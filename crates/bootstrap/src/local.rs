@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use outlay_app::{App, Ports, SystemClock, UuidV7};
+use outlay_anchor::{FileLog, KeyFile};
+use outlay_app::{Anchor, App, Ports, SystemClock, UuidV7};
 use outlay_auth::{LocalIdentity, TokenSettings};
 use outlay_blobs::LocalBlobs;
 use outlay_notify::{Email, Events, Mailer, Notifiers, Webhook};
@@ -32,6 +33,10 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
     )?);
     let notifiers = notifiers(settings)?;
     let notify = notify_settings(settings, notifiers.events.is_some());
+    let audit_key = settings
+        .audit_key_file
+        .clone()
+        .unwrap_or_else(|| dir.join("audit-key.pem"));
     let ports = Ports {
         store: store.clone(),
         blobs: Arc::new(LocalBlobs::open(&dir.join("receipts"))?),
@@ -41,16 +46,29 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
         verifier: identity,
         identities: None,
         hosted: None,
+        anchor: Anchor {
+            signer: Arc::new(
+                KeyFile::from_pem(&private_file(&audit_key, KeyFile::generate_pem)?)
+                    .with_context(|| format!("{} is not the audit key", audit_key.display()))?,
+            ),
+            log: Arc::new(FileLog::new(
+                settings
+                    .audit_checkpoints_file
+                    .clone()
+                    .unwrap_or_else(|| dir.join("audit-checkpoints.jsonl")),
+            )),
+        },
     };
     let app = App::new(ports, notify, secret_file(&dir.join("upload-key"))?);
     let router = crate::router(settings, &app, secret_file(&dir.join("session-key"))?).await?;
-    Ok(Built {
+    Ok(Built::new(
         app,
-        store: store.clone(),
-        sqlite: Some(store),
+        store.clone(),
+        Some(store),
         notifiers,
         router,
-    })
+        settings,
+    ))
 }
 
 fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
@@ -92,10 +110,15 @@ fn private_directory(dir: &Path) -> anyhow::Result<()> {
 
 /// A 32-byte random secret kept in a file readable by its owner only, made on first start.
 fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    private_file(path, random_key)
+}
+
+/// The bytes of a file readable by its owner only, which `make` fills on first start.
+fn private_file(path: &Path, make: fn() -> anyhow::Result<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
     if let Ok(bytes) = std::fs::read(path) {
         return Ok(bytes);
     }
-    let secret = random_key()?;
+    let secret = make()?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -80,6 +80,23 @@ pub struct Settings {
     /// The first retry of a failed delivery waits this long; each later one twice as long
     /// (`OUTLAY_RETRY_BASE_MS`).
     pub retry_base_ms: u64,
+    /// The P-256 PKCS#8 PEM key that signs audit checkpoints; generated on first start if
+    /// missing (`OUTLAY_AUDIT_KEY_FILE`; default `<data_dir>/audit-key.pem`). Keep it, and the
+    /// checkpoint log, away from the database for the checkpoints to prove anything against
+    /// whoever holds the database file.
+    pub audit_key_file: Option<PathBuf>,
+    /// The append-only checkpoint log (`OUTLAY_AUDIT_CHECKPOINTS_FILE`; default
+    /// `<data_dir>/audit-checkpoints.jsonl`).
+    pub audit_checkpoints_file: Option<PathBuf>,
+    /// How often the audit head is checkpointed, in seconds (`OUTLAY_AUDIT_CHECKPOINT_SECS`);
+    /// every verification checkpoints it too.
+    pub audit_checkpoint_secs: u64,
+    /// The KMS key (`ECC_NIST_P256`, sign and verify) that signs checkpoints on AWS
+    /// (`OUTLAY_AUDIT_KMS_KEY_ID`).
+    pub audit_kms_key_id: Option<String>,
+    /// The S3 bucket, with Object Lock in compliance mode, that keeps checkpoints on AWS
+    /// (`OUTLAY_AUDIT_BUCKET`).
+    pub audit_bucket: Option<String>,
 }
 
 /// A secret setting: used, never shown in logs or debug output.
@@ -124,6 +141,11 @@ impl Default for Settings {
             ses_from: None,
             dispatch_interval_ms: 1000,
             retry_base_ms: 5000,
+            audit_key_file: None,
+            audit_checkpoints_file: None,
+            audit_checkpoint_secs: 3600,
+            audit_kms_key_id: None,
+            audit_bucket: None,
         }
     }
 }
@@ -141,7 +163,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 28] = [
+    const KEYS: [&'static str; 33] = [
         "addr",
         "data_dir",
         "token_ttl_secs",
@@ -170,6 +192,11 @@ impl Settings {
         "ses_from",
         "dispatch_interval_ms",
         "retry_base_ms",
+        "audit_key_file",
+        "audit_checkpoints_file",
+        "audit_checkpoint_secs",
+        "audit_kms_key_id",
+        "audit_bucket",
     ];
 
     /// Loads the settings from every source, later ones winning.

@@ -127,6 +127,15 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
+    /// Continues a chain whose event `seq` is known to have `hash`.
+    pub fn after(seq: i64, hash: &str) -> Self {
+        Self {
+            prev_hash: hash.to_owned(),
+            next_seq: seq + 1,
+            checked: 0,
+        }
+    }
+
     /// Checks the next event.
     pub fn push(&mut self, event: &AuditEvent) -> Result<(), BrokenEvent> {
         let broken = |reason: &str| BrokenEvent {

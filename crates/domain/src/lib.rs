@@ -2,6 +2,7 @@
 //! machine, policy and the audit hash chain. No IO, no async, no frameworks.
 
 pub mod audit;
+pub mod checkpoint;
 pub mod exchange;
 pub mod expense;
 pub mod ids;
@@ -13,6 +14,7 @@ pub mod user;
 pub mod workflow;
 
 pub use audit::{AuditEvent, AuditRecord, BrokenEvent, ChainVerifier};
+pub use checkpoint::{AnchoredVerifier, Checkpoint, CheckpointKey};
 pub use exchange::{ExchangeRate, Rate};
 pub use expense::{Expense, ExpenseDetails, ExpenseError};
 pub use ids::{ExpenseId, IdError, ReportId, UserId};

@@ -1,4 +1,5 @@
-//! `GET /api/v1/audit/verify`: recompute the audit hash chain.
+//! `GET /api/v1/audit/verify`: recompute the audit hash chain, hold it to its signed
+//! checkpoints and checkpoint the head.
 
 use axum::Json;
 use axum::extract::State;
@@ -18,6 +19,13 @@ pub struct VerifyView {
     pub ok: bool,
     /// How many events verified.
     pub events: u64,
+    /// How many signed checkpoints the chain was held to.
+    pub checkpoints: u64,
+    /// The fingerprint (SHA-256 of the DER public key, hex) of the checkpoint signing key.
+    pub key: String,
+    /// The head's seq, if this verification checkpointed it (the head was new).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpointed_seq: Option<i64>,
     /// The first bad event, when not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken_event: Option<BrokenView>,
@@ -40,6 +48,9 @@ async fn verify(State(state): State<AppState>, Auth(caller): Auth) -> Result<Jso
     Ok(Json(VerifyView {
         ok: v.ok,
         events: v.events,
+        checkpoints: v.checkpoints,
+        key: v.key,
+        checkpointed_seq: v.signed.map(|cp| cp.seq),
         broken_event: v.broken.map(|b| BrokenView {
             seq: b.seq,
             reason: b.reason,

@@ -79,12 +79,32 @@ enum AdminCommand {
         #[arg(long)]
         manager: Option<String>,
     },
+    /// Create the demo company's users (and the default policy) in the configured store and
+    /// identity provider, where missing; the password is OUTLAY_DEMO_PASSWORD or the demo's.
+    SeedDemo(DataDir),
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exits 1 and names the first bad event if it is broken.
-    Verify(DataDir),
+    /// Recompute the hash chain and hold it to every signed checkpoint, then checkpoint the
+    /// head; exits 1 and names the first bad event if it is broken. With --bundle, checks an
+    /// exported bundle offline instead.
+    Verify {
+        #[command(flatten)]
+        dir: DataDir,
+        /// An audit bundle written by `outlay audit export`, checked without the data.
+        #[arg(long, conflicts_with = "data_dir")]
+        bundle: Option<PathBuf>,
+    },
+    /// Write the audit bundle (public key, checkpoints, events; JSON lines) for offline
+    /// verification. Exits 1 if the chain does not verify (the bundle is written all the same).
+    Export {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -159,11 +179,48 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Audit {
-            command: AuditCommand::Verify(dir),
+        Command::Admin {
+            command: AdminCommand::SeedDemo(dir),
         } => {
             let built = build(dir.data_dir, None).await?;
-            let v = built.app.verify_audit(None).await?;
+            outlay_bootstrap::seed_demo(&built.app).await?;
+            built.close().await;
+            println!("the demo company's users are in place");
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { dir, bundle },
+        } => {
+            let v = match bundle {
+                Some(path) => {
+                    let file = std::fs::File::open(&path)
+                        .with_context(|| format!("Failed to open {}", path.display()))?;
+                    outlay_app::verify_bundle(std::io::BufReader::new(file))?
+                }
+                None => {
+                    let built = build(dir.data_dir, None).await?;
+                    let v = built.app.verify_audit(None).await?;
+                    built.close().await;
+                    v
+                }
+            };
+            println!("{}", serde_json::to_string(&v)?);
+            if !v.ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Export { dir, out },
+        } => {
+            let built = build(dir.data_dir, None).await?;
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(&out)
+                    .with_context(|| format!("Failed to create {}", out.display()))?,
+            );
+            let v = built.app.export_audit(&mut file).await?;
+            std::io::Write::flush(&mut file)?;
+            file.into_inner()?.sync_all()?;
             built.close().await;
             println!("{}", serde_json::to_string(&v)?);
             if !v.ok {

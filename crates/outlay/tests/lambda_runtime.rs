@@ -160,6 +160,11 @@ async fn the_bootstrap_serves_healthz_and_an_authenticated_expense_as_lambda_run
             "OUTLAY_RECEIPTS_BUCKET",
             settings.receipts_bucket.as_deref().expect("a bucket"),
         )
+        .env(
+            "OUTLAY_AUDIT_BUCKET",
+            settings.audit_bucket.as_deref().expect("a bucket"),
+        )
+        .env("OUTLAY_AUDIT_KMS_KEY_ID", &stack.kms_key)
         .env("OUTLAY_COGNITO_USER_POOL_ID", &stack.pool)
         .env("OUTLAY_COGNITO_CLIENT_ID", &stack.client_id)
         .env("OUTLAY_SES_FROM", "outlay@example.com")

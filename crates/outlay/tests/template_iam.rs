@@ -90,7 +90,7 @@ fn allowed_actions() -> BTreeSet<String> {
         {
             let service_action = word.trim_start_matches('-');
             if let Some((service, action)) = service_action.split_once(':')
-                && ["dynamodb", "s3", "sns", "ses", "cognito-idp"].contains(&service)
+                && ["dynamodb", "s3", "sns", "ses", "cognito-idp", "kms"].contains(&service)
                 && action.chars().all(|c| c.is_ascii_alphanumeric())
                 && !action.is_empty()
             {
@@ -110,6 +110,8 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
         ("notify/src", "aws-sdk-sesv2", "ses"),
         ("notify/src", "aws-sdk-sns", "sns"),
         ("auth/src", "aws-sdk-cognitoidentityprovider", "cognito-idp"),
+        ("anchor/src", "aws-sdk-kms", "kms"),
+        ("anchor/src", "aws-sdk-s3", "s3"),
     ];
     // Operations whose IAM actions are named otherwise, and the one the function never runs.
     let actions_of: BTreeMap<&str, Vec<&str>> = BTreeMap::from([
@@ -120,6 +122,8 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
         ),
         // A copy reads the source and writes the target.
         ("s3:copy_object", vec!["GetObject", "PutObject"]),
+        // Listing versions is authorised on the bucket as ListBucketVersions.
+        ("s3:list_object_versions", vec!["ListBucketVersions"]),
         // Only tests and `scripts/moto-stack.sh` create the table; the template owns it.
         ("dynamodb:create_table", vec![]),
     ]);
@@ -150,6 +154,7 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
     // The scan found what the adapters are known to call, so an empty result cannot pass.
     for known in [
         "dynamodb:transact_write_items",
+        "kms:sign",
         "s3:put_object",
         "cognito-idp:admin_create_user",
     ] {

@@ -441,6 +441,16 @@ impl Store for DynamoStore {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
+        let Some(head) = self.get("AUDIT#HEAD".into(), "HEAD").await? else {
+            return Ok(None);
+        };
+        match (get_n(&head, "seq"), get_s(&head, "hash")) {
+            (Some(seq), Some(hash)) => Ok(Some((seq, hash.to_owned()))),
+            _ => Err(anyhow::anyhow!("the audit head item has no seq or hash").into()),
+        }
+    }
+
     async fn users_with_role(&self, role: Role) -> StoreResult<Vec<User>> {
         let items = self
             .all(Query::on(Some("gsi1"), "USERS".into(), true))

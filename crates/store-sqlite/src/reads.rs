@@ -274,6 +274,11 @@ impl Store for SqliteStore {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
+        // The last event is the head: appends chain onto it, there is nothing kept apart.
+        Ok(None)
+    }
+
     async fn users_with_role(&self, role: Role) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(
             "SELECT * FROM users WHERE active = 1 AND (',' || roles || ',') LIKE ? ORDER BY email",

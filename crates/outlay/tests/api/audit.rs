@@ -74,3 +74,290 @@ async fn an_honest_chain_verifies_and_an_edited_event_is_named() {
     assert_eq!(code, 1);
     assert_eq!(cli["broken"]["seq"], 5, "{cli}");
 }
+
+/// Every audit row, as the chain holds it.
+async fn events(db: &mut sqlx::SqliteConnection) -> Vec<outlay_domain::AuditEvent> {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq")
+        .fetch_all(&mut *db)
+        .await
+        .expect("read");
+    rows.iter()
+        .map(|r| outlay_domain::AuditEvent {
+            seq: r.get("seq"),
+            record: outlay_domain::AuditRecord {
+                at: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>("at"))
+                    .expect("a time")
+                    .to_utc(),
+                actor_id: r.get("actor_id"),
+                action: r.get("action"),
+                entity_kind: r.get("entity_kind"),
+                entity_id: r.get("entity_id"),
+                source: r.get("source"),
+                before: r.get("before"),
+                after: r.get("after"),
+            },
+            prev_hash: r.get("prev_hash"),
+            hash: r.get("hash"),
+        })
+        .collect()
+}
+
+async fn without_triggers(app: &crate::helpers::TestApp) -> sqlx::SqliteConnection {
+    let mut db = connect(app).await;
+    for t in ["audit_events_no_update", "audit_events_no_delete"] {
+        sqlx::query(&format!("DROP TRIGGER {t}"))
+            .execute(&mut db)
+            .await
+            .expect("dropped");
+    }
+    db
+}
+
+fn checkpoint_lines(app: &crate::helpers::TestApp) -> usize {
+    std::fs::read_to_string(app.dir.path().join("audit-checkpoints.jsonl"))
+        .map_or(0, |t| t.lines().count())
+}
+
+#[tokio::test]
+async fn every_verification_checkpoints_a_new_head_once() {
+    // GIVEN some history
+    let app = spawn_app().await;
+    let r = app.report("employee", &["20.00"]).await;
+    // WHEN the admin verifies twice
+    let first = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(first.body["ok"], true, "{:?}", first.body);
+    let head = first.body["events"].as_i64().expect("a count");
+    assert_eq!(first.body["checkpointed_seq"], head, "{:?}", first.body);
+    let fingerprint = first.body["key"].as_str().expect("a key").to_owned();
+    assert_eq!(fingerprint.len(), 64);
+    let second = app.get("admin", "/api/v1/audit/verify").await;
+    // THEN the second holds the chain to the first's checkpoint and signs nothing new
+    assert_eq!(second.body["checkpoints"], 1, "{:?}", second.body);
+    assert!(second.body.get("checkpointed_seq").is_none());
+    // AND a new head is checkpointed by the next verification, which holds both
+    app.must("employee", &r, "submit", json!({})).await;
+    let third = app.get("admin", "/api/v1/audit/verify").await;
+    assert!(third.body["checkpointed_seq"].as_i64() > Some(head));
+    let fourth = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(
+        (
+            &fourth.body["ok"],
+            &fourth.body["checkpoints"],
+            &fourth.body["key"]
+        ),
+        (&json!(true), &json!(2), &json!(fingerprint))
+    );
+    // AND the periodic checkpoint (the dispatcher's) has nothing new to sign
+    let periodic = app.built.app.checkpoint_audit().await.expect("checked");
+    assert!(periodic.ok && periodic.signed.is_none(), "{periodic:?}");
+    // AND nobody else may verify
+    assert_eq!(
+        app.get("finance", "/api/v1/audit/verify").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn cutting_events_off_the_end_is_caught_by_the_last_checkpoint() {
+    crate::local_only!("it edits the SQLite file directly");
+    // GIVEN a checkpointed history
+    let app = spawn_app().await;
+    let r = app.report("employee", &["20.00"]).await;
+    app.must("employee", &r, "submit", json!({})).await;
+    let end = app.audit_events().await as i64;
+    // WHEN an attacker with the file drops the triggers and deletes the last three events
+    let mut db = without_triggers(&app).await;
+    sqlx::query("DELETE FROM audit_events WHERE seq > ?")
+        .bind(end - 3)
+        .execute(&mut db)
+        .await
+        .expect("deleted");
+    db.close().await.expect("closed");
+    // THEN the API and the command line name the checkpoint and the chain's end
+    let v = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], false, "{:?}", v.body);
+    let reason = format!("checkpoint 1 at seq {end}, chain ends at {}", end - 3);
+    assert!(
+        v.body["broken_event"]["reason"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&reason)),
+        "{:?}",
+        v.body
+    );
+    let (code, cli) = verify_cli(app.dir.path());
+    assert_eq!(code, 1, "{cli}");
+    // AND new events chained onto the shortened tail, and a checkpoint of the new head, do not
+    // hide it: the periodic checkpoint refuses to sign, and verify names the rewritten event
+    let lines = checkpoint_lines(&app);
+    for _ in 0..2 {
+        app.report("employee", &["5.00"]).await;
+    }
+    let periodic = app.built.app.checkpoint_audit().await.expect("checked");
+    assert!(!periodic.ok && periodic.signed.is_none(), "{periodic:?}");
+    assert_eq!(checkpoint_lines(&app), lines, "nothing was signed");
+    let v = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], false, "{:?}", v.body);
+    assert_eq!(v.body["broken_event"]["seq"], end, "{:?}", v.body);
+    assert!(
+        v.body["broken_event"]["reason"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&format!("event {end} differs from checkpoint 1"))),
+        "{:?}",
+        v.body
+    );
+}
+
+#[tokio::test]
+async fn rewriting_an_event_and_rehashing_the_rest_is_caught_by_the_checkpoint() {
+    crate::local_only!("it edits the SQLite file directly");
+    // GIVEN a checkpointed history
+    let app = spawn_app().await;
+    let r = app.report("employee", &["20.00"]).await;
+    app.must("employee", &r, "submit", json!({})).await;
+    let end = app.audit_events().await as i64;
+    // WHEN an attacker edits event 5 and re-hashes every event after it, so that the chain
+    // holds together on its own
+    let mut db = without_triggers(&app).await;
+    let mut prev: Option<outlay_domain::AuditEvent> = None;
+    for mut e in events(&mut db).await {
+        if e.seq == 5 {
+            e.record.after = Some("{\"forged\":true}".into());
+        }
+        if e.seq >= 5 {
+            let p = prev.as_ref().expect("event 4");
+            let sealed = outlay_domain::audit::seal(Some((&p.hash, p.seq)), e.record.clone());
+            sqlx::query("UPDATE audit_events SET after = ?, prev_hash = ?, hash = ? WHERE seq = ?")
+                .bind(&sealed.record.after)
+                .bind(&sealed.prev_hash)
+                .bind(&sealed.hash)
+                .bind(e.seq)
+                .execute(&mut db)
+                .await
+                .expect("rewritten");
+            e = sealed;
+        }
+        prev = Some(e);
+    }
+    db.close().await.expect("closed");
+    // THEN the chain alone would pass, but the checkpoint at its old head does not
+    let v = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], false, "{:?}", v.body);
+    assert_eq!(v.body["broken_event"]["seq"], end, "{:?}", v.body);
+    assert_eq!(
+        v.body["broken_event"]["reason"],
+        format!(
+            "event {end} differs from checkpoint 1: the chain was rewritten at or after event 1"
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_exported_bundle_verifies_offline_and_any_edit_to_it_is_caught() {
+    crate::local_only!("it runs the command line on the data directory");
+    let app = spawn_app().await;
+    let r = app.report("employee", &["20.00"]).await;
+    app.must("employee", &r, "submit", json!({})).await;
+    let bundle = app.dir.path().join("bundle.jsonl");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_outlay"))
+            .args(args)
+            .env("OUTLAY_LOG", "warn")
+            .output()
+            .expect("the binary runs");
+        let body: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out.status.code(), body)
+    };
+    // WHEN the operator exports the bundle
+    let dir = app.dir.path().to_str().expect("a path").to_owned();
+    let path = bundle.to_str().expect("a path").to_owned();
+    let (code, exported) = cli(&["audit", "export", "--data-dir", &dir, "--out", &path]);
+    assert_eq!(code, Some(0), "{exported}");
+    // THEN it verifies with nothing but itself, naming the key it was checked against
+    let (code, offline) = cli(&["audit", "verify", "--bundle", &path]);
+    assert_eq!(code, Some(0), "{offline}");
+    assert_eq!(offline["events"], exported["events"]);
+    assert_eq!(offline["key"], exported["key"]);
+    assert!(offline["checkpoints"].as_u64() >= Some(1), "{offline}");
+    // AND an edited event, or events cut from the end, fail it
+    let text = std::fs::read_to_string(&bundle).expect("written");
+    let edited = text.replacen("\"report.submit\"", "\"report.forged\"", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&bundle, &edited).expect("edited");
+    let (code, v) = cli(&["audit", "verify", "--bundle", &path]);
+    assert_eq!((code, &v["ok"]), (Some(1), &json!(false)), "{v}");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&bundle, lines[..lines.len() - 2].join("\n")).expect("cut");
+    let (code, v) = cli(&["audit", "verify", "--bundle", &path]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(
+        v["broken"]["reason"]
+            .as_str()
+            .is_some_and(|m| m.contains("chain ends at")),
+        "{v}"
+    );
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn on_dynamodb_verify_holds_the_events_to_the_chain_head_and_the_locked_log() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    if !crate::helpers::on_aws() {
+        eprintln!("AWS backend only: it edits DynamoDB and the S3 checkpoint log directly");
+        return;
+    }
+    // GIVEN a checkpointed history (KMS signed it, S3 keeps it) and events after it
+    let app = spawn_app().await;
+    app.audit_events().await;
+    app.report("employee", &["5.00"]).await;
+    let stack = app.aws.as_ref().expect("the AWS stack");
+    let events = app
+        .built
+        .app
+        .store()
+        .audit_page(0, 10_000)
+        .await
+        .expect("read");
+    let end = events.last().expect("events").seq;
+    // WHEN the last event's item is deleted (as the role could, but for its IAM deny)
+    aws_sdk_dynamodb::Client::new(&stack.config)
+        .delete_item()
+        .table_name("outlay-test")
+        .key("pk", AttributeValue::S("AUDIT".into()))
+        .key("sk", AttributeValue::S(format!("{end:020}")))
+        .send()
+        .await
+        .expect("deleted");
+    // THEN verify reads AUDIT#HEAD and names the gap
+    let v = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], false, "{:?}", v.body);
+    let reason = v.body["broken_event"]["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains(&format!("head is at seq {end}, chain ends at {}", end - 1)),
+        "{reason}"
+    );
+
+    // AND a checkpoint forged into the bucket (not signed by the KMS key) is refused
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.config)
+            .force_path_style(true)
+            .build(),
+    );
+    let forged = json!({"seq": 1, "hash": "00", "at": "2026-01-01T00:00:00Z",
+        "key": v.body["key"], "signature": "MEQCIA=="});
+    s3.put_object()
+        .bucket(crate::aws::AUDIT_BUCKET)
+        .key("checkpoints/00000000000000000001-0000000000000.json")
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .body(forged.to_string().into_bytes().into())
+        .send()
+        .await
+        .expect("put");
+    let v = app.get("admin", "/api/v1/audit/verify").await;
+    let reason = v.body["broken_event"]["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("is not signed by the audit key"),
+        "{reason}"
+    );
+}

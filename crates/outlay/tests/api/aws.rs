@@ -8,6 +8,11 @@ use aws_sdk_cognitoidentityprovider::config::SharedCredentialsProvider;
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType,
 };
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+use aws_sdk_s3::types::{
+    DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+    ObjectLockRule,
+};
 use outlay_bootstrap::Settings;
 use outlay_store_conformance::moto::Moto;
 
@@ -17,7 +22,13 @@ pub struct AwsStack {
     pub config: SdkConfig,
     pub pool: String,
     pub client_id: String,
+    /// The KMS key that signs audit checkpoints.
+    #[allow(dead_code)] // read by the Lambda runtime test, which shares this module
+    pub kms_key: String,
 }
+
+/// The bucket that keeps audit checkpoints.
+pub const AUDIT_BUCKET: &str = "outlay-audit";
 
 impl AwsStack {
     /// Creates the stack's resources and points `settings` at them. `None` outside CI when
@@ -47,6 +58,44 @@ impl AwsStack {
             .send()
             .await
             .expect("the bucket");
+        // The checkpoint log: its own bucket, Object Lock in compliance mode by default.
+        s3.create_bucket()
+            .bucket(AUDIT_BUCKET)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .expect("the audit bucket");
+        s3.put_object_lock_configuration()
+            .bucket(AUDIT_BUCKET)
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .rule(
+                        ObjectLockRule::builder()
+                            .default_retention(
+                                DefaultRetention::builder()
+                                    .mode(ObjectLockRetentionMode::Compliance)
+                                    .days(1)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("the audit bucket's lock");
+        let kms_key = aws_sdk_kms::Client::new(&config)
+            .create_key()
+            .key_spec(KeySpec::EccNistP256)
+            .key_usage(KeyUsageType::SignVerify)
+            .description("Outlay audit checkpoints")
+            .send()
+            .await
+            .expect("the audit key")
+            .key_metadata()
+            .map(|k| k.key_id().to_owned())
+            .expect("a key id");
         let sns = aws_sdk_sns::Client::new(&config);
         let topic = sns
             .create_topic()
@@ -110,6 +159,8 @@ impl AwsStack {
         settings.store = "dynamodb".into();
         settings.dynamodb_table = Some(table.into());
         settings.receipts_bucket = Some("outlay-receipts".into());
+        settings.audit_bucket = Some(AUDIT_BUCKET.into());
+        settings.audit_kms_key_id = Some(kms_key.clone());
         settings.cognito_user_pool_id = Some(pool.clone());
         settings.cognito_client_id = Some(client_id.clone());
         settings.sns_topic_arn = Some(topic);
@@ -119,6 +170,7 @@ impl AwsStack {
             config,
             pool,
             client_id,
+            kms_key,
         })
     }
 
