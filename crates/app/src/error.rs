@@ -59,7 +59,8 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(m),
-            StoreError::BadCursor => AppError::BadInput("the cursor is not valid".into()),
+            // A cursor is opaque: one this server did not make is well-formed text it cannot use.
+            StoreError::BadCursor => AppError::Unprocessable("the cursor is not valid".into()),
             StoreError::Unavailable(e) => AppError::Internal(e),
         }
     }
@@ -84,4 +85,28 @@ macro_rules! bad_input_from {
         }
     )*};
 }
-bad_input_from!(MoneyError, ExpenseError, UserError, IdError, PolicyError);
+bad_input_from!(ExpenseError, UserError, IdError);
+
+/// The document's syntax (400) against what is refused by a rule about its values (422): an
+/// amount that is a plain decimal but zero, finer than the currency's minor unit, or too large.
+impl From<MoneyError> for AppError {
+    fn from(e: MoneyError) -> Self {
+        match e {
+            MoneyError::UnknownCurrency(_) | MoneyError::Malformed(_) => {
+                AppError::BadInput(e.to_string())
+            }
+            MoneyError::Zero
+            | MoneyError::TooManyDecimals { .. }
+            | MoneyError::Overflow(_)
+            | MoneyError::CurrencyMismatch(..) => AppError::Unprocessable(e.to_string()),
+        }
+    }
+}
+
+/// A well-formed policy that is not consistent (amounts outside the base currency, no or
+/// repeated categories).
+impl From<PolicyError> for AppError {
+    fn from(e: PolicyError) -> Self {
+        AppError::Unprocessable(e.to_string())
+    }
+}

@@ -62,6 +62,14 @@ pub struct ExpensePatch {
     pub justification: Option<String>,
 }
 
+/// A repeat of a create whose result has since been deleted: answering the first answer again
+/// would hand out the id of something that no longer exists.
+pub(crate) fn gone(kind: &str, id: impl std::fmt::Display) -> AppError {
+    AppError::Conflict(format!(
+        "this Idempotency-Key created {kind} {id}, which has since been deleted"
+    ))
+}
+
 fn parse_date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
@@ -88,7 +96,8 @@ fn parse_details(
     let details = ExpenseDetails::new(parse_date(date)?, merchant, category, description, amount)?;
     if policy.category(details.category()).is_none() {
         let names: Vec<&str> = policy.categories.iter().map(|c| c.name.as_str()).collect();
-        return Err(AppError::BadInput(format!(
+        // The policy is data: a category it lacks is well-formed, just not one of this company's.
+        return Err(AppError::Unprocessable(format!(
             "unknown category `{}`; use one of: {}",
             details.category(),
             names.join(", ")
@@ -111,50 +120,55 @@ impl App {
         input: ExpenseInput,
         idem: Option<&Idempotency>,
     ) -> Result<ExpenseInfo> {
-        self.once(caller.user.id, idem, async || {
-            let policy = self.policy_or_default().await?;
-            let details = parse_details(
-                &policy,
-                &input.date,
-                &input.merchant,
-                &input.category,
-                input.description.as_deref().unwrap_or(""),
-                &input.amount,
-                &input.currency,
-            )?;
-            let now = self.clock.now();
-            let mut expense = Expense {
-                id: ExpenseId::from_uuid(self.ids.new_id()),
-                owner_id: caller.user.id,
-                details,
-                base_amount: None,
-                exchange_rate: None,
-                report_id: None,
-                justification: justification(input.justification.as_deref())?,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            self.convert(&policy, &mut expense).await?;
-            let audit = self.audit_record(
-                Some(caller),
-                "expense.create",
-                "expense",
-                expense.id,
-                None::<&Expense>,
-                Some(&expense),
-            )?;
-            let write = Write::PutExpense {
-                expense: expense.clone(),
-                expected_version: None,
-            };
-            let info = self.describe(&policy, expense).await?;
-            Ok((
-                info,
-                Change::one(write, audit).guarded([Guard::user(&caller.user)]),
-            ))
-        })
-        .await
+        let created = self
+            .once(caller.user.id, idem, async || {
+                let policy = self.policy_or_default().await?;
+                let details = parse_details(
+                    &policy,
+                    &input.date,
+                    &input.merchant,
+                    &input.category,
+                    input.description.as_deref().unwrap_or(""),
+                    &input.amount,
+                    &input.currency,
+                )?;
+                let now = self.clock.now();
+                let mut expense = Expense {
+                    id: ExpenseId::from_uuid(self.ids.new_id()),
+                    owner_id: caller.user.id,
+                    details,
+                    base_amount: None,
+                    exchange_rate: None,
+                    report_id: None,
+                    justification: justification(input.justification.as_deref())?,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.convert(&policy, &mut expense).await?;
+                let audit = self.audit_record(
+                    Some(caller),
+                    "expense.create",
+                    "expense",
+                    expense.id,
+                    None::<&Expense>,
+                    Some(&expense),
+                )?;
+                let write = Write::PutExpense {
+                    expense: expense.clone(),
+                    expected_version: None,
+                };
+                let info = self.describe(&policy, expense).await?;
+                Ok((
+                    info,
+                    Change::one(write, audit).guarded([Guard::user(&caller.user)]),
+                ))
+            })
+            .await?;
+        if idem.is_some() && self.store.expense(created.expense.id).await?.is_none() {
+            return Err(gone("expense", created.expense.id));
+        }
+        Ok(created)
     }
 
     /// One of the caller's own expenses, with its receipts and violations.

@@ -14,6 +14,17 @@ impl App {
         self.policy_or_default().await
     }
 
+    /// The policy's category names, for the API document (served to anyone).
+    pub async fn categories(&self) -> Result<Vec<String>> {
+        Ok(self
+            .policy_or_default()
+            .await?
+            .categories
+            .into_iter()
+            .map(|c| c.name)
+            .collect())
+    }
+
     /// Replaces the policy (finance).
     pub async fn put_policy(&self, caller: &Caller, policy: Policy) -> Result<Policy> {
         require(caller, Role::Finance)?;
@@ -55,16 +66,25 @@ impl App {
             .iter()
             .enumerate()
             .map(|(i, (date, currency, rate))| {
-                let at = |e: String| AppError::BadInput(format!("rates[{i}]: {e}"));
-                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
-                    .map_err(|_| at(format!("date `{date}` is not YYYY-MM-DD")))?;
-                let currency = Currency::parse(currency).map_err(|e| at(e.to_string()))?;
+                let at = |e: AppError| match e {
+                    AppError::BadInput(m) => AppError::BadInput(format!("rates[{i}]: {m}")),
+                    AppError::Unprocessable(m) => {
+                        AppError::Unprocessable(format!("rates[{i}]: {m}"))
+                    }
+                    other => other,
+                };
+                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                    at(AppError::BadInput(format!(
+                        "date `{date}` is not YYYY-MM-DD"
+                    )))
+                })?;
+                let currency = Currency::parse(currency).map_err(|e| at(e.into()))?;
                 if currency == base {
-                    return Err(at(format!(
+                    return Err(at(AppError::Unprocessable(format!(
                         "{currency} is the base currency; its rate is always 1"
-                    )));
+                    ))));
                 }
-                let rate = Rate::parse(rate).map_err(|e| at(format!("rate: {e}")))?;
+                let rate = Rate::parse(rate).map_err(|e| at(e.into()))?;
                 Ok(ExchangeRate {
                     date,
                     currency,
@@ -72,6 +92,19 @@ impl App {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // The same day and currency twice: the later one is the rate, as it would be if sent
+        // in two requests (and one transaction names each stored rate once).
+        let mut parsed: Vec<ExchangeRate> =
+            parsed.into_iter().rev().fold(Vec::new(), |mut kept, r| {
+                if !kept
+                    .iter()
+                    .any(|k: &ExchangeRate| k.date == r.date && k.currency == r.currency)
+                {
+                    kept.push(r);
+                }
+                kept
+            });
+        parsed.reverse();
         let audit = self.audit_record(
             Some(caller),
             "exchange_rates.put",

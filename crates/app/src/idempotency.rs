@@ -16,11 +16,13 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
-    /// Checks a key (1 to 200 printable ASCII characters) and fingerprints the request.
+    /// Checks a key (16 to 200 printable ASCII characters: long enough that two clients'
+    /// keys do not meet by chance; a UUID is the usual choice) and fingerprints the request.
     pub fn parse(key: &str, method: &str, path: &str, body: &[u8]) -> Result<Self> {
-        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        if !(16..=200).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(AppError::BadInput(
-                "Idempotency-Key must be 1 to 200 printable ASCII characters".into(),
+                "Idempotency-Key must be 16 to 200 printable ASCII characters, such as a UUID"
+                    .into(),
             ));
         }
         let mut h = Sha256::new();

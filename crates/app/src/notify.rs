@@ -290,6 +290,12 @@ impl App {
         caller: &Caller,
         ids: Option<Vec<uuid::Uuid>>,
     ) -> Result<()> {
+        // Each id once: a transaction names each item once.
+        let ids = ids.map(|mut ids| {
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        });
         let write = Write::ReadNotifications {
             user: caller.user.id,
             ids,

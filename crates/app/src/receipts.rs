@@ -87,7 +87,8 @@ fn check_size(size: u64) -> Result<()> {
 fn check_content(kind: ReceiptType, bytes: &[u8]) -> Result<String> {
     check_size(bytes.len() as u64)?;
     if ReceiptType::sniff(bytes) != Some(kind) {
-        return Err(AppError::UnsupportedMedia(format!(
+        // A supported type whose bytes say otherwise: the request is well-formed, its file is not.
+        return Err(AppError::Unprocessable(format!(
             "the file's content is not {}",
             kind.mime()
         )));
@@ -147,45 +148,50 @@ impl App {
         bytes: Vec<u8>,
         idem: Option<&Idempotency>,
     ) -> Result<Receipt> {
-        self.once(caller.user.id, idem, async || {
-            let (expense, guards) = self.receiving_expense(caller, expense_id).await?;
-            let kind = declared_type(content_type)?;
-            let sha256 = check_content(kind, &bytes)?;
-            let receipt = Receipt {
-                id: ReceiptId::from_uuid(self.ids.new_id()),
-                expense_id: expense.id,
-                owner_id: caller.user.id,
-                state: ReceiptState::Stored,
-                content_type: kind,
-                size: bytes.len() as u64,
-                sha256: Some(sha256.clone()),
-                filename: safe_filename(filename, kind),
-                created_at: self.clock.now(),
-            };
-            let size = receipt.size;
-            self.blobs
-                .put(&stored_key(receipt.id, &sha256), bytes)
-                .await?;
-            metrics::counter!("outlay_receipts_stored_total").increment(1);
-            metrics::counter!("outlay_receipt_bytes_total").increment(size);
-            let audit = self.audit_record(
-                Some(caller),
-                "receipt.attach",
-                "expense",
-                expense.id,
-                None::<&Receipt>,
-                Some(&receipt),
-            )?;
-            let change = Change::one(
-                Write::PutReceipt {
-                    receipt: receipt.clone(),
-                    expected: None,
-                },
-                audit,
-            );
-            Ok((receipt, self.touching(&expense, change, guards)))
-        })
-        .await
+        let attached = self
+            .once(caller.user.id, idem, async || {
+                let (expense, guards) = self.receiving_expense(caller, expense_id).await?;
+                let kind = declared_type(content_type)?;
+                let sha256 = check_content(kind, &bytes)?;
+                let receipt = Receipt {
+                    id: ReceiptId::from_uuid(self.ids.new_id()),
+                    expense_id: expense.id,
+                    owner_id: caller.user.id,
+                    state: ReceiptState::Stored,
+                    content_type: kind,
+                    size: bytes.len() as u64,
+                    sha256: Some(sha256.clone()),
+                    filename: safe_filename(filename, kind),
+                    created_at: self.clock.now(),
+                };
+                let size = receipt.size;
+                self.blobs
+                    .put(&stored_key(receipt.id, &sha256), bytes)
+                    .await?;
+                metrics::counter!("outlay_receipts_stored_total").increment(1);
+                metrics::counter!("outlay_receipt_bytes_total").increment(size);
+                let audit = self.audit_record(
+                    Some(caller),
+                    "receipt.attach",
+                    "expense",
+                    expense.id,
+                    None::<&Receipt>,
+                    Some(&receipt),
+                )?;
+                let change = Change::one(
+                    Write::PutReceipt {
+                        receipt: receipt.clone(),
+                        expected: None,
+                    },
+                    audit,
+                );
+                Ok((receipt, self.touching(&expense, change, guards)))
+            })
+            .await?;
+        if idem.is_some() && self.store.receipt(attached.id).await?.is_none() {
+            return Err(crate::expenses::gone("receipt", attached.id));
+        }
+        Ok(attached)
     }
 
     /// Starts a two-step upload: a pending receipt and a short-lived URL to PUT the file to.

@@ -213,7 +213,6 @@ impl App {
             }
         };
         let state = state
-            .filter(|s| !s.is_empty())
             .map(|s| {
                 ReportState::parse(s).ok_or_else(|| {
                     AppError::BadInput(format!(

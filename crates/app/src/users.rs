@@ -243,7 +243,7 @@ impl App {
         self.store
             .user(id)
             .await?
-            .ok_or_else(|| AppError::BadInput(format!("manager {id} does not exist")))
+            .ok_or_else(|| AppError::Unprocessable(format!("manager {id} does not exist")))
     }
 
     /// Hashes a new password in one of the bounded hashing slots.

@@ -29,6 +29,10 @@ pub fn text_field(
     required: bool,
     max: usize,
 ) -> Result<String, ExpenseError> {
+    // The length counts as sent, so that padding cannot carry more than `max` characters in.
+    if value.chars().count() > max {
+        return Err(ExpenseError::TooLong { field, max });
+    }
     // Control characters go first, so that what is left is trimmed and checked as it is kept:
     // "\u{7}" is empty, not a one-character title.
     let cleaned: String = value

@@ -16,6 +16,10 @@ macro_rules! id_type {
 
             /// Parses the textual form; anything else is refused.
             pub fn parse(s: &str) -> Result<Self, crate::ids::IdError> {
+                // Only the hyphenated form ids are written in, not the braced, URN or bare forms.
+                if s.len() != 36 {
+                    return Err(crate::ids::IdError(stringify!($name)));
+                }
                 uuid::Uuid::try_parse(s)
                     .map(Self)
                     .map_err(|_| crate::ids::IdError(stringify!($name)))

@@ -55,6 +55,17 @@ impl Currency {
         Ok(Self(currency))
     }
 
+    /// Every currency [`Currency::parse`] accepts, by code.
+    pub fn all() -> Vec<Self> {
+        let letters = b'A'..=b'Z';
+        letters
+            .clone()
+            .flat_map(|a| letters.clone().map(move |b| (a, b)))
+            .flat_map(|(a, b)| (b'A'..=b'Z').map(move |c| [a, b, c]))
+            .filter_map(|code| Self::parse(std::str::from_utf8(&code).ok()?).ok())
+            .collect()
+    }
+
     /// The three-letter code.
     pub fn code(&self) -> &'static str {
         self.0.code()
@@ -308,5 +319,22 @@ mod tests {
             let parsed = Money::parse(&s, usd()).expect("valid");
             prop_assert_eq!(parsed.minor(), whole as i64 * 100 + i64::from(cents));
         }
+    }
+}
+
+#[cfg(test)]
+mod all_currencies {
+    use super::Currency;
+
+    #[test]
+    fn every_currency_is_listed_once_in_code_order() {
+        let all = Currency::all();
+        assert!(all.len() > 150, "{}", all.len());
+        let codes: Vec<&str> = all.iter().map(Currency::code).collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
+        for code in ["USD", "EUR", "JPY", "KWD"] {
+            assert!(codes.contains(&code), "{code}");
+        }
+        assert!(!codes.contains(&"XAU"), "metals have no minor unit");
     }
 }

@@ -81,12 +81,12 @@ impl Email {
         let e = s.trim().to_lowercase();
         let invalid = || UserError::InvalidEmail(s.chars().take(80).collect());
         let (local, domain) = e.split_once('@').ok_or_else(invalid)?;
+        // At most 254 characters as sent; a domain of two or more non-empty labels.
         let ok = !local.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
+            && domain.split('.').count() >= 2
+            && domain.split('.').all(|label| !label.is_empty())
             && !domain.contains('@')
-            && e.len() <= 254
+            && s.chars().count() <= 254
             && !e.chars().any(|c| c.is_whitespace() || c.is_control());
         if ok { Ok(Self(e)) } else { Err(invalid()) }
     }
@@ -119,7 +119,7 @@ impl fmt::Display for Email {
 /// Checks a display name: trimmed, 1 to 200 characters, no control characters.
 pub fn parse_name(s: &str) -> Result<String, UserError> {
     let name = s.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    if name.is_empty() || s.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(UserError::InvalidName);
     }
     Ok(name.to_owned())

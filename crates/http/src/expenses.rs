@@ -21,18 +21,25 @@ use crate::views::{ExpenseView, PageView};
 #[serde(deny_unknown_fields)]
 pub struct ExpenseRequest {
     /// `YYYY-MM-DD`.
+    #[schema(schema_with = crate::apidoc::date)]
     pub date: String,
     /// Where the money was spent.
+    #[schema(schema_with = crate::apidoc::text_200)]
     pub merchant: String,
     /// A policy category (travel, meals, ...).
+    #[schema(schema_with = crate::apidoc::category)]
     pub category: String,
     /// An exact decimal string such as `"123.45"`, with no more decimals than the currency has.
+    #[schema(schema_with = crate::apidoc::amount)]
     pub amount: String,
     /// ISO 4217 code.
+    #[schema(schema_with = crate::apidoc::currency)]
     pub currency: String,
     /// Free text.
+    #[schema(schema_with = crate::apidoc::optional_text_2000)]
     pub description: Option<String>,
     /// Why a soft policy rule should be waived.
+    #[schema(schema_with = crate::apidoc::optional_text_2000)]
     pub justification: Option<String>,
 }
 
@@ -41,18 +48,25 @@ pub struct ExpenseRequest {
 #[serde(deny_unknown_fields)]
 pub struct ExpensePatchRequest {
     /// New date.
+    #[schema(schema_with = crate::apidoc::date_or_null)]
     pub date: Option<String>,
     /// New merchant.
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
     pub merchant: Option<String>,
     /// New category.
+    #[schema(schema_with = crate::apidoc::category_or_null)]
     pub category: Option<String>,
     /// New amount.
+    #[schema(schema_with = crate::apidoc::amount_or_null)]
     pub amount: Option<String>,
     /// New currency.
+    #[schema(schema_with = crate::apidoc::currency_or_null)]
     pub currency: Option<String>,
     /// New description.
+    #[schema(schema_with = crate::apidoc::optional_text_2000)]
     pub description: Option<String>,
     /// New justification.
+    #[schema(schema_with = crate::apidoc::optional_text_2000)]
     pub justification: Option<String>,
 }
 

@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use outlay_app::{AppError, Caller, Idempotency};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -51,7 +52,7 @@ impl FromRequestParts<AppState> for ClientAddress {
     }
 }
 
-/// The version in an `If-Match` header (`3` or `"3"`), if any.
+/// The version in an `If-Match` header (`3`, `"3"` or `W/"3"`), if any.
 pub struct IfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
@@ -64,7 +65,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         value
             .to_str()
             .ok()
-            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+            .map(|v| v.trim())
+            .map(|v| v.strip_prefix("W/").unwrap_or(v))
+            .map(|v| {
+                v.strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v)
+            })
+            .filter(|v| (1..=18).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|v| v.parse::<i64>().ok())
             .map(|v| IfMatch(Some(v)))
             .ok_or_else(|| {
@@ -122,7 +130,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             ));
         }
         let text: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
-        let value = serde_json::from_slice(text)
+        let json: serde_json::Value = serde_json::from_slice(text)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        // Every body is an object; serde would also read a struct from an array (`[null]`).
+        if !json.is_object() {
+            return Err(ApiError::BadRequest(
+                "invalid JSON body: expected an object".into(),
+            ));
+        }
+        let value = serde_json::from_value(json)
             .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
         let idempotency = key
             .map(|k| Idempotency::parse(&k, method.as_str(), &path, &bytes))
@@ -152,4 +168,16 @@ pub fn path_id<T>(
     parse: impl Fn(&str) -> Result<T, outlay_domain::IdError>,
 ) -> Result<T, ApiError> {
     parse(raw).map_err(|_| ApiError::App(AppError::NotFound(kind)))
+}
+
+/// A JSON integer as JSON Schema has it: `394` or `394.0`, not `394.5` nor a negative.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number of bytes")))
 }

@@ -17,10 +17,13 @@ use crate::extract::{Auth, JsonBody};
 #[serde(deny_unknown_fields)]
 pub struct RateItem {
     /// `YYYY-MM-DD`.
+    #[schema(schema_with = crate::apidoc::date)]
     pub date: String,
     /// ISO 4217 code (not the base currency).
+    #[schema(schema_with = crate::apidoc::currency)]
     pub currency: String,
     /// A positive decimal string, at most 12 decimals.
+    #[schema(schema_with = crate::apidoc::rate)]
     pub rate: String,
 }
 
@@ -29,6 +32,7 @@ pub struct RateItem {
 #[serde(deny_unknown_fields)]
 pub struct RatesRequest {
     /// 1 to 1,000 rates; a rate for the same day and currency is replaced.
+    #[schema(min_items = 1, max_items = 1000)]
     pub rates: Vec<RateItem>,
 }
 
@@ -41,24 +45,93 @@ pub struct RatesView {
     pub rates: Vec<RateItem>,
 }
 
+/// An amount in a currency (for the policy: in its base currency).
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the shape of `outlay_domain::Money` on the wire, for the document
+struct MoneyDoc {
+    #[schema(schema_with = crate::apidoc::amount)]
+    amount: String,
+    #[schema(schema_with = crate::apidoc::currency)]
+    currency: String,
+}
+
+/// How a rule's violation is treated: `hard` blocks submission, `soft` needs a justification.
+#[derive(ToSchema, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum SeverityDoc {
+    Hard,
+    Soft,
+}
+
+/// A category and its optional per-expense limit.
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CategoryDoc {
+    /// The name: 1 to 50 lower-case letters, digits, `-` or `_`, unique.
+    #[schema(schema_with = crate::apidoc::category_name)]
+    name: String,
+    /// The per-expense limit.
+    limit: Option<MoneyDoc>,
+    /// Default `soft`.
+    #[serde(default)]
+    limit_severity: Option<SeverityDoc>,
+}
+
+/// The expense policy, as GET answers it and PUT takes it. Every amount is in the base
+/// currency; a well-formed policy that breaks that, has no categories or repeats one, or has
+/// an amount of zero gets 422.
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the shape of `outlay_domain::Policy` on the wire, for the document
+struct PolicyDoc {
+    /// The currency reports are totalled and paid in.
+    #[schema(schema_with = crate::apidoc::currency)]
+    base_currency: String,
+    /// Report totals strictly above this need the senior level.
+    senior_threshold: MoneyDoc,
+    /// The categories expenses may use.
+    #[schema(min_items = 1)]
+    categories: Vec<CategoryDoc>,
+    /// A receipt is required from this amount.
+    receipt_required_from: Option<MoneyDoc>,
+    /// Default `hard`.
+    #[serde(default)]
+    receipt_severity: Option<SeverityDoc>,
+    /// Expenses older than this many days break the policy.
+    #[schema(schema_with = crate::apidoc::days_or_null)]
+    max_age_days: Option<u32>,
+    /// How duplicates are treated, if they are checked.
+    duplicates: Option<SeverityDoc>,
+    /// The currencies expenses may be in; empty or absent means any.
+    #[serde(default)]
+    #[schema(schema_with = crate::apidoc::currencies_or_null)]
+    allowed_currencies: Option<Vec<String>>,
+}
+
 /// The expense policy (everyone may read it).
 #[utoipa::path(get, path = "/policy", tag = "finance", security(("bearer" = [])),
-    responses((status = 200, description = "The policy: base_currency, senior_threshold, categories (name, limit, limit_severity), receipt_required_from, receipt_severity, max_age_days, duplicates, allowed_currencies", body = Object)))]
+    responses((status = 200, body = PolicyDoc)))]
 async fn get_policy(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Policy>> {
     Ok(Json(state.app.policy(&caller).await?))
 }
 
 /// Replaces the expense policy (finance). Amounts are `{"amount","currency"}` in the base
-/// currency; severities are `hard` or `soft`.
+/// currency; severities are `hard` or `soft`. JSON that is not a valid policy gets 422.
 #[utoipa::path(put, path = "/policy", tag = "finance", security(("bearer" = [])),
-    request_body(content = Object, description = "The whole policy, as GET answers it"),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    request_body = PolicyDoc,
+    responses((status = 200, body = PolicyDoc), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn put_policy(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    body: JsonBody<Policy>,
+    body: JsonBody<serde_json::Value>,
 ) -> Result<Json<Policy>> {
-    Ok(Json(state.app.put_policy(&caller, body.value).await?))
+    // Well-formed JSON that is not a policy, or a policy whose values the domain refuses.
+    let policy: Policy = serde_json::from_value(body.value)
+        .map_err(|e| outlay_app::AppError::Unprocessable(format!("not a valid policy: {e}")))?;
+    Ok(Json(state.app.put_policy(&caller, policy).await?))
 }
 
 fn view(base: outlay_domain::Currency, rates: Vec<outlay_domain::ExchangeRate>) -> RatesView {

@@ -1,6 +1,7 @@
 //! Outlay's HTTP API: one axum [`Router`], built in [`router`] from each resource's own
 //! `router()`, with its error shape, request ids, logs, metrics and OpenAPI document.
 
+mod apidoc;
 pub mod audit;
 pub mod error;
 pub mod expenses;
@@ -17,10 +18,12 @@ pub mod views;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::routing::get;
+use axum::{Json, Router};
+use error::ApiError;
 use metrics_exporter_prometheus::PrometheusHandle;
 use outlay_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -183,6 +186,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = routes();
+    apidoc::complete(&mut doc);
     doc.paths
         .paths
         .insert("/openapi.json".into(), openapi_path());
@@ -213,21 +217,17 @@ pub fn router(app: App, web: WebConfig) -> Router {
         session_key: Arc::new(web.session_key),
     };
     let (api, _) = routes();
-    let doc = Arc::new(
-        openapi()
-            .to_json()
-            .expect("the OpenAPI document serialises"),
-    );
+    let mut doc = serde_json::to_value(openapi()).expect("the OpenAPI document serialises");
+    apidoc::add_links(&mut doc);
+    let doc = Arc::new(doc);
     let request_id = HeaderName::from_static("x-request-id");
     api.route(
         "/openapi.json",
-        get(move || {
+        get(move |State(state): State<AppState>| {
             let doc = doc.clone();
             async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    doc.as_str().to_owned(),
-                )
+                let names = state.app.categories().await?;
+                Ok::<_, ApiError>(Json(apidoc::with_categories(&doc, &names)))
             }
         }),
     )

@@ -63,6 +63,7 @@ pub struct NotificationsView {
 #[serde(deny_unknown_fields)]
 pub struct ReadRequest {
     /// These ids; absent for all.
+    #[schema(schema_with = crate::apidoc::ids_or_null)]
     pub ids: Option<Vec<String>>,
 }
 
@@ -99,9 +100,13 @@ async fn read(
         .map(|ids| {
             ids.iter()
                 .map(|i| {
-                    uuid::Uuid::try_parse(i).map_err(|_| {
-                        ApiError::BadRequest(format!("`{i}` is not a notification id"))
-                    })
+                    // The hyphenated form only, as ids are written.
+                    (i.len() == 36)
+                        .then(|| uuid::Uuid::try_parse(i).ok())
+                        .flatten()
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(format!("`{i}` is not a notification id"))
+                        })
                 })
                 .collect::<Result<Vec<_>>>()
         })

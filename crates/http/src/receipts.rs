@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use outlay_domain::{ExpenseId, MAX_RECEIPT_BYTES, ReceiptId};
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, Result};
-use crate::extract::{Auth, JsonBody, path_id};
+use crate::extract::{ApiQuery, Auth, JsonBody, path_id};
 use crate::views::ReceiptView;
 
 /// A two-step upload request.
@@ -23,8 +23,11 @@ pub struct UploadRequest {
     /// The file's name (only a sanitised form is kept).
     pub filename: Option<String>,
     /// `image/jpeg`, `image/png` or `application/pdf`.
+    #[schema(schema_with = crate::apidoc::receipt_type)]
     pub content_type: String,
     /// Exact size in bytes, at most 10 MB.
+    #[schema(minimum = 1, maximum = 10_485_760)]
+    #[serde(deserialize_with = "crate::extract::whole_number")]
     pub size: u64,
 }
 
@@ -41,6 +44,7 @@ pub struct UploadResponse {
 
 /// The signature of an upload URL.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadSignature {
     /// Unix time after which the URL is refused.
     pub expires: i64,
@@ -174,7 +178,7 @@ async fn start_upload(
 async fn receive_upload(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(sig): Query<UploadSignature>,
+    ApiQuery(sig): ApiQuery<UploadSignature>,
     req: Request,
 ) -> Result<StatusCode> {
     let id = ReceiptId::parse(&id).map_err(|_| {

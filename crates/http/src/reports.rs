@@ -20,23 +20,30 @@ use crate::views::{AuditEventView, PageView, ReportView};
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     /// Short title.
+    #[schema(schema_with = crate::apidoc::text_200)]
     pub title: String,
     /// Business purpose.
     #[serde(default)]
+    #[schema(schema_with = crate::apidoc::text_2000)]
     pub purpose: String,
     /// 1 to 100 of the caller's expenses that are in no report.
+    #[schema(schema_with = crate::apidoc::ids)]
     pub expense_ids: Vec<String>,
 }
 
 /// Which reports to list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `mine` (default), `approvals` (waiting for me, oldest first), `decided` (reports I decided a step of) or `all` (finance).
+    #[param(schema_with = crate::apidoc::scope)]
     pub scope: Option<String>,
     /// Only reports in this state.
+    #[param(schema_with = crate::apidoc::report_state)]
     pub state: Option<String>,
     /// 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -52,6 +59,7 @@ pub struct EmptyRequest {}
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequest {
     /// A comment for the record.
+    #[schema(schema_with = crate::apidoc::optional_text_1000)]
     pub comment: Option<String>,
 }
 
@@ -60,6 +68,7 @@ pub struct ApproveRequest {
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     /// Why; shown to the owner.
+    #[schema(schema_with = crate::apidoc::text_1000)]
     pub reason: String,
 }
 
@@ -68,6 +77,7 @@ pub struct RejectRequest {
 #[serde(deny_unknown_fields)]
 pub struct PayRequest {
     /// The bank transfer or payroll reference.
+    #[schema(schema_with = crate::apidoc::text_200)]
     pub reference: String,
 }
 

@@ -20,15 +20,20 @@ use crate::views::{PageView, UserView};
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     /// Email (the login).
+    #[schema(schema_with = crate::apidoc::email)]
     pub email: String,
     /// Display name.
+    #[schema(schema_with = crate::apidoc::name)]
     pub name: String,
     /// Local password, 12 to 256 characters.
+    #[schema(schema_with = crate::apidoc::password)]
     pub password: Option<String>,
     /// Roles: employee, manager, finance, admin (employee is always included).
     #[serde(default)]
+    #[schema(schema_with = crate::apidoc::roles)]
     pub roles: Vec<String>,
     /// Whom the user reports to.
+    #[schema(schema_with = crate::apidoc::id_or_null)]
     pub manager_id: Option<String>,
 }
 
@@ -37,14 +42,17 @@ pub struct NewUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct UserPatchRequest {
     /// New name.
+    #[schema(schema_with = crate::apidoc::name_or_null)]
     pub name: Option<String>,
     /// New password.
+    #[schema(schema_with = crate::apidoc::password)]
     pub password: Option<String>,
     /// New roles.
+    #[schema(schema_with = crate::apidoc::roles_or_null)]
     pub roles: Option<Vec<String>>,
     /// New manager, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::apidoc::id_or_null)]
     pub manager_id: Option<Option<String>>,
     /// Activate or deactivate.
     pub active: Option<bool>,
@@ -60,8 +68,10 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
 /// Paging.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

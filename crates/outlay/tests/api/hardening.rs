@@ -343,7 +343,7 @@ async fn a_receipt_idempotency_key_reused_with_other_bytes_is_refused() {
                 .uri(format!("/api/v1/expenses/{e}/receipts"))
                 .header("authorization", format!("Bearer {token}"))
                 .header("content-type", "image/png")
-                .header("idempotency-key", "receipt-1")
+                .header("idempotency-key", "receipt-key-000001")
                 .body(Body::from(bytes))
                 .expect("a request");
             app.send(req).await

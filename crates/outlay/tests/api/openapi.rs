@@ -73,3 +73,83 @@ async fn metrics_count_requests_by_route_template_and_responses_carry_a_request_
     );
     assert!(text.contains("outlay_http_request_duration_seconds_bucket"));
 }
+
+#[tokio::test]
+async fn the_document_states_what_the_server_checks_and_every_status_it_answers() {
+    let app = spawn_app().await;
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, None, &[])
+        .await
+        .body;
+    let mut secured = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let statuses = op["responses"].as_object().expect("responses");
+            let needs_token = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().all(|r| r.get("bearer").is_some()));
+            if needs_token {
+                secured += 1;
+                assert!(statuses.contains_key("401"), "{method} {path} lacks 401");
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if ["limit", "cursor", "scope", "state", "expires", "signature"]
+                    .contains(&p["name"].as_str().unwrap_or(""))
+                {
+                    assert_eq!(p["in"], "query", "{method} {path}: {}", p["name"]);
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for s in ["400", "413", "415", "422"] {
+                    assert!(statuses.contains_key(s), "{method} {path} lacks {s}");
+                }
+            }
+        }
+    }
+    assert!(secured >= 30, "{secured} operations need a token");
+    let token = &doc["paths"]["/api/v1/auth/token"]["post"]["responses"];
+    assert!(token["429"]["headers"]["Retry-After"].is_object());
+    assert!(token["503"].is_object());
+    // Receipts are binary, in any of the three types, both ways.
+    let upload = &doc["paths"]["/api/v1/expenses/{id}/receipts"]["post"]["requestBody"]["content"];
+    let download = &doc["paths"]["/api/v1/receipts/{id}"]["get"]["responses"]["200"]["content"];
+    for t in ["application/pdf", "image/jpeg", "image/png"] {
+        assert_eq!(upload[t]["schema"]["format"], "binary", "{t}");
+        assert_eq!(download[t]["schema"]["format"], "binary", "{t}");
+    }
+    // The constraints the server enforces.
+    let schemas = &doc["components"]["schemas"];
+    let expense = &schemas["ExpenseRequest"]["properties"];
+    assert_eq!(expense["date"]["format"], "date");
+    assert!(expense["amount"]["pattern"].is_string());
+    assert!(
+        expense["currency"]["enum"]
+            .as_array()
+            .is_some_and(|c| c.len() > 150)
+    );
+    assert_eq!(
+        expense["category"]["enum"],
+        serde_json::json!(["travel", "meals", "lodging", "office", "software", "other"]),
+        "the policy's categories"
+    );
+    assert_eq!(
+        schemas["ReportRequest"]["properties"]["title"]["maxLength"],
+        200
+    );
+    assert!(schemas["ReportRequest"]["properties"]["title"]["pattern"].is_string());
+    assert_eq!(
+        schemas["RatesRequest"]["properties"]["rates"]["minItems"],
+        1
+    );
+    assert_eq!(
+        schemas["NewUserRequest"]["properties"]["roles"]["items"]["enum"],
+        serde_json::json!(["employee", "manager", "finance", "admin"])
+    );
+    assert!(schemas["PolicyDoc"]["properties"]["categories"].is_object());
+    let submit = &doc["paths"]["/api/v1/reports/{id}/submit"]["post"]["parameters"];
+    let key = submit
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "Idempotency-Key"))
+        .expect("the header");
+    assert_eq!(key["schema"]["pattern"], "^[!-~]{16,200}$");
+}

@@ -227,7 +227,11 @@ async fn finance_sets_the_policy_and_everyone_reads_it() {
             &[],
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an amount outside the base currency"
+    );
     let mut unknown = changed.clone();
     unknown["colour"] = json!("red");
     assert_eq!(
@@ -240,7 +244,8 @@ async fn finance_sets_the_policy_and_everyone_reads_it() {
         )
         .await
         .status,
-        StatusCode::BAD_REQUEST
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "JSON that is not a policy"
     );
 
     // The new rules apply: GBP is not allowed, and lodging over 300.00 is now hard.
@@ -359,9 +364,23 @@ async fn a_foreign_expense_converts_at_the_rate_of_its_own_date_and_a_missing_ra
     );
     assert_eq!(submitted.body["currency"], "USD");
 
-    // Bad rates are refused whole.
+    // Bad rates are refused whole: a rate for the base currency is well-formed, but no rate.
+    let base = app
+        .call(
+            Method::PUT,
+            "/api/v1/exchange-rates",
+            Some("finance"),
+            Some(json!({"rates": [{"date": days_ago(1), "currency": "USD", "rate": "1"}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        base.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        base.body
+    );
     for bad in [
-        json!({"rates": [{"date": days_ago(1), "currency": "USD", "rate": "1"}]}),
         json!({"rates": [{"date": days_ago(1), "currency": "EUR", "rate": "-1"}]}),
         json!({"rates": [{"date": "yesterday", "currency": "EUR", "rate": "1"}]}),
         json!({"rates": []}),

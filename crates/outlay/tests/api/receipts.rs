@@ -186,14 +186,14 @@ async fn files_that_are_not_what_they_claim_or_too_big_are_refused() {
     let r = app.upload("employee", &e, "image/png", script).await;
     assert_eq!(
         r.status,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "a script named .png: {:?}",
         r.body
     );
     let r = app.upload("employee", &e, "image/png", pdf()).await;
     assert_eq!(
         r.status,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "a PDF declared as PNG"
     );
     let r = app
@@ -350,7 +350,7 @@ async fn a_two_step_upload_whose_content_is_not_the_declared_type_is_refused_at_
             json!({}),
         )
         .await;
-    assert_eq!(done.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(done.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

@@ -199,7 +199,7 @@ async fn a_stale_if_match_answers_409_and_changes_nothing() {
 async fn an_idempotency_key_replay_has_one_effect_and_the_first_answer() {
     let app = spawn_app().await;
     let body = json!({"date": crate::helpers::days_ago(2), "merchant": "Taxi", "category": "travel", "amount": "23.50", "currency": "USD"});
-    let key = [("idempotency-key", "expense-create-1")];
+    let key = [("idempotency-key", "expense-create-000001")];
     let first = app
         .call(
             Method::POST,
@@ -246,7 +246,7 @@ async fn an_idempotency_key_replay_has_one_effect_and_the_first_answer() {
     let r = app.report("employee", &["10.00"]).await;
     app.must("employee", &r, "submit", json!({})).await;
     let approve = format!("/api/v1/reports/{r}/approve");
-    let key = [("idempotency-key", "approve-1")];
+    let key = [("idempotency-key", "approve-key-000001")];
     let a = app
         .call(
             Method::POST,

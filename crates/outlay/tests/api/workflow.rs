@@ -261,5 +261,9 @@ async fn lists_are_paged_with_cursors() {
     unique.dedup();
     assert_eq!(unique.len(), 5, "no expense is listed twice");
     let bad = app.get("employee", "/api/v1/expenses?cursor=zz").await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a cursor the server did not make"
+    );
 }
