@@ -240,6 +240,26 @@ impl PageRequest {
             cursor: cursor.filter(|c| !c.is_empty()),
         })
     }
+
+    /// The sort key the cursor names, if there is a cursor.
+    pub fn after(&self) -> Result<Option<String>, crate::StoreError> {
+        self.cursor.as_deref().map(decode_cursor).transpose()
+    }
+}
+
+/// A cursor is the hex of the last item's sort key, so that clients treat it as opaque.
+pub fn encode_cursor(key: impl AsRef<[u8]>) -> String {
+    hex::encode(key)
+}
+
+/// The sort key of a cursor [`encode_cursor`] made; anything else is [`StoreError::BadCursor`].
+///
+/// [`StoreError::BadCursor`]: crate::StoreError::BadCursor
+pub fn decode_cursor(cursor: &str) -> Result<String, crate::StoreError> {
+    hex::decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(crate::StoreError::BadCursor)
 }
 
 /// A page of items and the cursor of the next one.

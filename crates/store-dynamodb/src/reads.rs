@@ -50,19 +50,6 @@ impl Query<'_> {
     }
 }
 
-/// Reads a cursor: the hex of the last item's sort key.
-pub(crate) fn cursor(req: &PageRequest) -> Result<Option<String>, StoreError> {
-    req.cursor
-        .as_deref()
-        .map(|c| {
-            hex::decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or(StoreError::BadCursor)
-        })
-        .transpose()
-}
-
 pub(crate) fn unavailable(e: impl std::fmt::Display, what: &str) -> StoreError {
     StoreError::Unavailable(anyhow::anyhow!("Failed to {what}: {e}"))
 }
@@ -136,7 +123,7 @@ impl DynamoStore {
             taken
                 .last()
                 .and_then(|i| get_s(i, sk_name))
-                .map(hex::encode)
+                .map(outlay_app::encode_cursor)
         } else {
             None
         };
@@ -227,7 +214,7 @@ impl Store for DynamoStore {
 
     async fn users(&self, req: &PageRequest) -> StoreResult<Page<User>> {
         let mut q = Query::on(Some("gsi1"), "USERS".into(), true);
-        q.sk = cursor(req)?.map(|c| (">", c));
+        q.sk = req.after()?.map(|c| (">", c));
         self.page(q, req, body).await
     }
 
@@ -246,7 +233,7 @@ impl Store for DynamoStore {
         req: &PageRequest,
     ) -> StoreResult<Page<Expense>> {
         let mut q = Query::on(Some("gsi1"), format!("OWNER#{owner}#EXPENSES"), false);
-        q.sk = cursor(req)?.map(|c| ("<", c));
+        q.sk = req.after()?.map(|c| ("<", c));
         self.page(q, req, body).await
     }
 
@@ -271,7 +258,7 @@ impl Store for DynamoStore {
     }
 
     async fn reports(&self, query: &ReportQuery, req: &PageRequest) -> StoreResult<Page<Report>> {
-        let after = cursor(req)?;
+        let after = req.after()?;
         match &query.scope {
             ReportScope::Mine(owner) => {
                 let mut q = Query::on(Some("gsi1"), format!("OWNER#{owner}#REPORTS"), false);
@@ -345,7 +332,7 @@ impl Store for DynamoStore {
                 more |= reports.len() > want;
                 reports.truncate(want);
                 let next_cursor = if more {
-                    reports.last().map(|(k, _)| hex::encode(k))
+                    reports.last().map(|(k, _)| outlay_app::encode_cursor(k))
                 } else {
                     None
                 };
@@ -526,7 +513,7 @@ impl Store for DynamoStore {
         req: &PageRequest,
     ) -> StoreResult<Page<Notification>> {
         let mut q = Query::on(None, format!("NOTE#{user}"), false);
-        q.sk = cursor(req)?.map(|c| ("<", c));
+        q.sk = req.after()?.map(|c| ("<", c));
         self.page(q, req, |i| {
             let mut n: Notification = body(i)?;
             n.read_at = get_s(i, "read_at")

@@ -14,7 +14,9 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
-use crate::rows::{self, decode_cursor, encode_cursor, read_error};
+use outlay_app::encode_cursor;
+
+use crate::rows::{self, read_error};
 
 /// Splits `limit + 1` fetched rows into a page and the next cursor.
 fn page<T>(
@@ -86,7 +88,7 @@ impl Store for SqliteStore {
     }
 
     async fn users(&self, req: &PageRequest) -> StoreResult<Page<User>> {
-        let after = decode_cursor(req.cursor.as_deref())?.unwrap_or_default();
+        let after = req.after()?.unwrap_or_default();
         let rows = sqlx::query("SELECT * FROM users WHERE email > ? ORDER BY email LIMIT ?")
             .bind(after)
             .bind(i64::from(req.limit) + 1)
@@ -106,7 +108,7 @@ impl Store for SqliteStore {
         owner: UserId,
         req: &PageRequest,
     ) -> StoreResult<Page<Expense>> {
-        let before = decode_cursor(req.cursor.as_deref())?.unwrap_or_else(|| FAR.to_owned());
+        let before = req.after()?.unwrap_or_else(|| FAR.to_owned());
         let rows = sqlx::query(
             "SELECT body FROM expenses WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
         )
@@ -134,7 +136,7 @@ impl Store for SqliteStore {
     }
 
     async fn reports(&self, query: &ReportQuery, req: &PageRequest) -> StoreResult<Page<Report>> {
-        let cursor = decode_cursor(req.cursor.as_deref())?;
+        let cursor = req.after()?;
         let state = query.state.map(|s| s.as_str());
         let limit = i64::from(req.limit) + 1;
         let rows = match &query.scope {
@@ -359,7 +361,7 @@ impl Store for SqliteStore {
         user: UserId,
         req: &PageRequest,
     ) -> StoreResult<Page<Notification>> {
-        let before = decode_cursor(req.cursor.as_deref())?.unwrap_or_else(|| FAR.to_owned());
+        let before = req.after()?.unwrap_or_else(|| FAR.to_owned());
         let rows = sqlx::query(
             "SELECT body, read_at FROM notifications WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
         )

@@ -78,22 +78,6 @@ pub(crate) fn audit_event(row: &SqliteRow) -> anyhow::Result<AuditEvent> {
     })
 }
 
-/// Cursors are the hex of the last item's sort key, so clients treat them as opaque.
-pub(crate) fn encode_cursor(key: &str) -> String {
-    hex::encode(key)
-}
-
-pub(crate) fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, StoreError> {
-    cursor
-        .map(|c| {
-            hex::decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or(StoreError::BadCursor)
-        })
-        .transpose()
-}
-
 /// Maps a database error to a store error: constraint violations are conflicts.
 pub(crate) fn db_error(e: sqlx::Error, conflict: &str) -> StoreError {
     match &e {

@@ -462,7 +462,7 @@ async fn spend(State(state): State<AppState>, session: Session) -> Response {
 /// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection advice):
 /// spreadsheets skip leading spaces before they look for `=`, so the first character after
 /// any whitespace decides.
-fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     let formula =
         s.starts_with(['\t', '\r']) || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
     if formula {

@@ -10,7 +10,7 @@
 
 mod admin;
 mod expenses;
-mod finance;
+pub(crate) mod finance;
 mod hosted;
 mod reports;
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# A short run of every cargo-fuzz target (fuzz/fuzz_targets) from its committed corpus
+# (fuzz/corpus): each must run FUZZ_SECONDS (default 15) without a crash. Needs the nightly
+# toolchain and cargo-fuzz (installed if missing). Sanitizers are off (`-s none`) to keep the
+# build short; a longer local session can drop `-s none` for AddressSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+seconds=${FUZZ_SECONDS:-15}
+cargo +nightly fuzz build --dev -s none
+for target in $(cargo +nightly fuzz list); do
+  echo "== fuzz $target for ${seconds}s"
+  # New finds go to a scratch folder: the committed corpus stays as reviewed.
+  scratch=$(mktemp -d)
+  cargo +nightly fuzz run --dev -s none "$target" "$scratch" "corpus/$target" -- \
+    -max_total_time="$seconds" -max_len=4096 2>&1 | grep -E '^Done|ERROR|panicked|SUMMARY' || true
+  rm -rf "$scratch"
+  if ls "artifacts/$target"/crash-* >/dev/null 2>&1; then
+    echo "fuzz $target crashed: fuzz/artifacts/$target" >&2
+    exit 1
+  fi
+done
