@@ -32,7 +32,7 @@ fn page<T>(
         .map(map)
         .collect::<anyhow::Result<Vec<T>>>()?;
     let next_cursor = if more {
-        items.last().map(|i| encode_cursor(&key(i)))
+        items.last().map(|i| encode_cursor(key(i)))
     } else {
         None
     };
