@@ -9,6 +9,7 @@ mod hardening;
 mod helpers;
 mod hosted_ui;
 mod input;
+mod model;
 mod notifications;
 mod openapi;
 mod policy;
