@@ -12,11 +12,18 @@ for target in $(cargo +nightly fuzz list); do
   echo "== fuzz $target for ${seconds}s"
   # New finds go to a scratch folder: the committed corpus stays as reviewed.
   scratch=$(mktemp -d)
+  log="$scratch.log"
+  rm -rf "artifacts/$target"
+  code=0
   cargo +nightly fuzz run --dev -s none "$target" "$scratch" "corpus/$target" -- \
-    -max_total_time="$seconds" -max_len=4096 2>&1 | grep -E '^Done|ERROR|panicked|SUMMARY' || true
+    -max_total_time="$seconds" -max_len=4096 -timeout=10 >"$log" 2>&1 || code=$?
+  grep -E '^Done' "$log" || true
   rm -rf "$scratch"
-  if ls "artifacts/$target"/crash-* >/dev/null 2>&1; then
-    echo "fuzz $target crashed: fuzz/artifacts/$target" >&2
+  # A crash, a hang, running out of memory or not starting at all: each fails the smoke run.
+  if [ "$code" != 0 ] || [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
+    tail -n 40 "$log" >&2
+    echo "fuzz $target failed (exit $code); inputs in fuzz/artifacts/$target" >&2
     exit 1
   fi
+  rm -f "$log"
 done

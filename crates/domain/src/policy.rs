@@ -90,12 +90,12 @@ impl Policy {
             let ok = !c.name.is_empty()
                 && c.name.len() <= 50
                 && c.name == c.name.to_lowercase()
-                && c.name
-                    .chars()
-                    .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '-');
+                && c.name.chars().all(|ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-'
+                });
             if !ok {
                 return Err(PolicyError::Categories(format!(
-                    "category `{}` must be 1 to 50 lower-case letters, digits, - or _",
+                    "category `{}` must be 1 to 50 of a-z, 0-9, - or _",
                     c.name
                 )));
             }

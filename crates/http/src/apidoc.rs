@@ -44,12 +44,9 @@ fn currency_builder() -> ObjectBuilder {
         ))
 }
 
-/// Currencies, or `null`.
-pub fn currencies_or_null() -> Schema {
-    ArrayBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
-        .items(currency_builder())
-        .into()
+/// Currencies.
+pub fn currencies() -> Schema {
+    ArrayBuilder::new().items(currency_builder()).into()
 }
 
 /// A currency, or `null`.
@@ -62,14 +59,13 @@ pub fn currency_or_null() -> Schema {
     nullable(string()).enum_values(Some(codes)).into()
 }
 
-const AMOUNT: &str = r"^[0-9]{1,14}(\.[0-9]{1,4})?$";
 const AMOUNT_TEXT: &str = "A plain decimal such as \"123.45\": more than zero, and with no more \
     decimals than the currency has (USD 2, JPY 0, KWD 3); otherwise 422";
 
 /// A plain decimal amount.
 pub fn amount() -> Schema {
     string()
-        .pattern(Some(AMOUNT))
+        .pattern(Some(outlay_domain::Money::pattern()))
         .description(Some(AMOUNT_TEXT))
         .examples(["12.50"])
         .into()
@@ -78,7 +74,7 @@ pub fn amount() -> Schema {
 /// An amount, or `null`.
 pub fn amount_or_null() -> Schema {
     nullable(string())
-        .pattern(Some(AMOUNT))
+        .pattern(Some(outlay_domain::Money::pattern()))
         .description(Some(AMOUNT_TEXT))
         .into()
 }
@@ -106,9 +102,14 @@ pub fn id_or_null() -> Schema {
     nullable(uuid()).into()
 }
 
-/// Ids, at least one.
+/// Ids, 1 to 100, each once.
 pub fn ids() -> Schema {
-    ArrayBuilder::new().items(uuid()).min_items(Some(1)).into()
+    ArrayBuilder::new()
+        .items(uuid())
+        .min_items(Some(1))
+        .max_items(Some(100))
+        .unique_items(true)
+        .into()
 }
 
 /// Ids, or `null`.
@@ -220,8 +221,8 @@ pub fn with_categories(doc: &serde_json::Value, names: &[String]) -> serde_json:
     doc
 }
 
-/// A category's name in the policy (the domain's rule is Unicode-aware; a name this pattern
-/// does not cover gets 422).
+/// A category's name in the policy (the domain's rule, `Policy::validate`; a repeated name gets
+/// 422).
 pub fn category_name() -> Schema {
     string().pattern(Some("^[a-z0-9_-]{1,50}$")).into()
 }

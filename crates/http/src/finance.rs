@@ -57,10 +57,11 @@ struct MoneyDoc {
 }
 
 /// How a rule's violation is treated: `hard` blocks submission, `soft` needs a justification.
-#[derive(ToSchema, Deserialize)]
+#[derive(ToSchema, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[allow(dead_code)]
 enum SeverityDoc {
+    #[default]
     Hard,
     Soft,
 }
@@ -77,7 +78,7 @@ struct CategoryDoc {
     limit: Option<MoneyDoc>,
     /// Default `soft`.
     #[serde(default)]
-    limit_severity: Option<SeverityDoc>,
+    limit_severity: SeverityDoc,
 }
 
 /// The expense policy, as GET answers it and PUT takes it. Every amount is in the base
@@ -99,7 +100,7 @@ struct PolicyDoc {
     receipt_required_from: Option<MoneyDoc>,
     /// Default `hard`.
     #[serde(default)]
-    receipt_severity: Option<SeverityDoc>,
+    receipt_severity: SeverityDoc,
     /// Expenses older than this many days break the policy.
     #[schema(schema_with = crate::apidoc::days_or_null)]
     max_age_days: Option<u32>,
@@ -107,8 +108,8 @@ struct PolicyDoc {
     duplicates: Option<SeverityDoc>,
     /// The currencies expenses may be in; empty or absent means any.
     #[serde(default)]
-    #[schema(schema_with = crate::apidoc::currencies_or_null)]
-    allowed_currencies: Option<Vec<String>>,
+    #[schema(schema_with = crate::apidoc::currencies)]
+    allowed_currencies: Vec<String>,
 }
 
 /// The expense policy (everyone may read it).

@@ -187,6 +187,9 @@ async fn cutting_events_off_the_end_is_caught_by_the_last_checkpoint() {
     );
     let (code, cli) = verify_cli(app.dir.path());
     assert_eq!(code, 1, "{cli}");
+    // AND the periodic checkpoint, which reads only from its last checkpoint on, sees it too
+    let periodic = app.built.app.checkpoint_audit().await.expect("checked");
+    assert!(!periodic.ok && periodic.signed.is_none(), "{periodic:?}");
     // AND new events chained onto the shortened tail, and a checkpoint of the new head, do not
     // hide it: the periodic checkpoint refuses to sign, and verify names the rewritten event
     let lines = checkpoint_lines(&app);

@@ -224,6 +224,16 @@ async fn run(commands: Vec<(Act, usize, usize, bool)>) -> Result<(), TestCaseErr
         };
         let expected = model[i].apply(act, who);
         let answer = app.act(who, &ids[i], action, body).await;
+        // A refusal is a refusal: not allowed (403), not visible (404), not now (409) or not
+        // with this content (422); never a 400 for a well-formed request, never a 5xx.
+        prop_assert!(
+            answer.status.is_success() || [403, 404, 409, 422].contains(&answer.status.as_u16()),
+            "step {}: {} {}: {:?}",
+            n,
+            who,
+            action,
+            answer.body
+        );
         prop_assert_eq!(
             answer.status.is_success(),
             expected,
