@@ -62,14 +62,6 @@ pub struct ExpensePatch {
     pub justification: Option<String>,
 }
 
-/// A repeat of a create whose result has since been deleted: answering the first answer again
-/// would hand out the id of something that no longer exists.
-pub(crate) fn gone(kind: &str, id: impl std::fmt::Display) -> AppError {
-    AppError::Conflict(format!(
-        "this Idempotency-Key created {kind} {id}, which has since been deleted"
-    ))
-}
-
 fn parse_date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
@@ -166,7 +158,7 @@ impl App {
             })
             .await?;
         if idem.is_some() && self.store.expense(created.expense.id).await?.is_none() {
-            return Err(gone("expense", created.expense.id));
+            return Err(crate::idempotency::gone("expense", created.expense.id));
         }
         Ok(created)
     }

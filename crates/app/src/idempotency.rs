@@ -90,3 +90,11 @@ impl App {
         Ok(Some(answer))
     }
 }
+
+/// A repeat of a create whose result has since been deleted: answering the first answer again
+/// would hand out the id of something that no longer exists.
+pub(crate) fn gone(kind: &str, id: impl std::fmt::Display) -> AppError {
+    AppError::Conflict(format!(
+        "this Idempotency-Key created {kind} {id}, which has since been deleted"
+    ))
+}

@@ -189,7 +189,7 @@ impl App {
             })
             .await?;
         if idem.is_some() && self.store.receipt(attached.id).await?.is_none() {
-            return Err(crate::expenses::gone("receipt", attached.id));
+            return Err(crate::idempotency::gone("receipt", attached.id));
         }
         Ok(attached)
     }

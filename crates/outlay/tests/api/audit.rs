@@ -13,15 +13,24 @@ async fn connect(app: &crate::helpers::TestApp) -> sqlx::SqliteConnection {
         .expect("the database opens")
 }
 
-fn verify_cli(dir: &std::path::Path) -> (i32, serde_json::Value) {
+/// Runs the `outlay` binary; answers its exit code and its standard output as JSON.
+fn cli(args: &[&str]) -> (i32, serde_json::Value) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_outlay"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir)
+        .args(args)
         .env("OUTLAY_LOG", "warn")
         .output()
         .expect("the binary runs");
     let body = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out.status.code().unwrap_or(-1), body)
+}
+
+fn verify_cli(dir: &std::path::Path) -> (i32, serde_json::Value) {
+    cli(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        dir.to_str().expect("a path"),
+    ])
 }
 
 #[tokio::test]
@@ -262,24 +271,14 @@ async fn an_exported_bundle_verifies_offline_and_any_edit_to_it_is_caught() {
     let r = app.report("employee", &["20.00"]).await;
     app.must("employee", &r, "submit", json!({})).await;
     let bundle = app.dir.path().join("bundle.jsonl");
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_outlay"))
-            .args(args)
-            .env("OUTLAY_LOG", "warn")
-            .output()
-            .expect("the binary runs");
-        let body: serde_json::Value =
-            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-        (out.status.code(), body)
-    };
     // WHEN the operator exports the bundle
     let dir = app.dir.path().to_str().expect("a path").to_owned();
     let path = bundle.to_str().expect("a path").to_owned();
     let (code, exported) = cli(&["audit", "export", "--data-dir", &dir, "--out", &path]);
-    assert_eq!(code, Some(0), "{exported}");
+    assert_eq!(code, 0, "{exported}");
     // THEN it verifies with nothing but itself, naming the key it was checked against
     let (code, offline) = cli(&["audit", "verify", "--bundle", &path]);
-    assert_eq!(code, Some(0), "{offline}");
+    assert_eq!(code, 0, "{offline}");
     assert_eq!(offline["events"], exported["events"]);
     assert_eq!(offline["key"], exported["key"]);
     assert!(offline["checkpoints"].as_u64() >= Some(1), "{offline}");
@@ -289,11 +288,11 @@ async fn an_exported_bundle_verifies_offline_and_any_edit_to_it_is_caught() {
     assert_ne!(edited, text);
     std::fs::write(&bundle, &edited).expect("edited");
     let (code, v) = cli(&["audit", "verify", "--bundle", &path]);
-    assert_eq!((code, &v["ok"]), (Some(1), &json!(false)), "{v}");
+    assert_eq!((code, &v["ok"]), (1, &json!(false)), "{v}");
     let lines: Vec<&str> = text.lines().collect();
     std::fs::write(&bundle, lines[..lines.len() - 2].join("\n")).expect("cut");
     let (code, v) = cli(&["audit", "verify", "--bundle", &path]);
-    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(code, 1, "{v}");
     assert!(
         v["broken"]["reason"]
             .as_str()
