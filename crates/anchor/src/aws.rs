@@ -10,7 +10,7 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
-use outlay_app::{AuditSigner, CheckpointLog};
+use outlay_app::{AuditSigner, CheckpointEntries, CheckpointLog};
 use outlay_domain::Checkpoint;
 
 /// Signs with an asymmetric KMS key.
@@ -127,7 +127,7 @@ impl CheckpointLog for S3Log {
         Ok(())
     }
 
-    async fn checkpoints(&self) -> anyhow::Result<Vec<Checkpoint>> {
+    async fn checkpoints(&self) -> anyhow::Result<CheckpointEntries> {
         // Every version of every key: overwriting a key cannot hide what it held.
         let mut versions = Vec::new();
         let (mut key_marker, mut version_marker) = (None, None);
@@ -158,27 +158,44 @@ impl CheckpointLog for S3Log {
             }
         }
         versions.sort();
-        let mut out = Vec::with_capacity(versions.len());
-        for (key, _, version) in versions {
-            let object = self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .version_id(&version)
-                .send()
-                .await
-                .map_err(|e| s3_error(e, "Failed to read an audit checkpoint"))?;
-            let bytes = object
-                .body
-                .collect()
-                .await
-                .context("Failed to read an audit checkpoint")?
-                .into_bytes();
-            out.push(
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{key} (version {version}) is not a checkpoint"))?,
-            );
+        // The versions are read 16 at a time: one after another, a few thousand of them would
+        // take longer than API Gateway waits.
+        let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+        let mut reads = tokio::task::JoinSet::new();
+        for (n, (key, _, version)) in versions.into_iter().enumerate() {
+            let (client, bucket, limit) = (self.client.clone(), self.bucket.clone(), limit.clone());
+            reads.spawn(async move {
+                let _slot = limit.acquire_owned().await?;
+                let object = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .version_id(&version)
+                    .send()
+                    .await
+                    .map_err(|e| s3_error(e, "Failed to read an audit checkpoint"))?;
+                let bytes = object
+                    .body
+                    .collect()
+                    .await
+                    .context("Failed to read an audit checkpoint")?
+                    .into_bytes();
+                let entry = serde_json::from_slice::<Checkpoint>(&bytes)
+                    .map_err(|_| format!("{key} (version {version}) is not a checkpoint"));
+                anyhow::Ok((n, entry))
+            });
+        }
+        let mut read = Vec::new();
+        while let Some(done) = reads.join_next().await {
+            read.push(done.context("A checkpoint read failed")??);
+        }
+        read.sort_by_key(|(n, _)| *n);
+        let mut out = CheckpointEntries::default();
+        for (_, entry) in read {
+            match entry {
+                Ok(cp) => out.checkpoints.push(cp),
+                Err(note) => out.unreadable.push(note),
+            }
         }
         Ok(out)
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use outlay_app::{AuditSigner, CheckpointLog};
+use outlay_app::{AuditSigner, CheckpointEntries, CheckpointLog};
 use outlay_domain::Checkpoint;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
@@ -111,27 +111,31 @@ impl CheckpointLog for FileLog {
         .await?
     }
 
-    async fn checkpoints(&self) -> anyhow::Result<Vec<Checkpoint>> {
+    async fn checkpoints(&self) -> anyhow::Result<CheckpointEntries> {
         let text = match tokio::fs::read_to_string(&self.path).await {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(CheckpointEntries::default());
+            }
             Err(e) => {
                 return Err(e).with_context(|| format!("Failed to read {}", self.path.display()));
             }
         };
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| {
-                serde_json::from_str(l).with_context(|| {
-                    format!(
-                        "line {} of {} is not a checkpoint",
-                        i + 1,
-                        self.path.display()
-                    )
-                })
-            })
-            .collect()
+        let mut entries = CheckpointEntries::default();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str(line) {
+                Ok(cp) => entries.checkpoints.push(cp),
+                Err(_) => entries.unreadable.push(format!(
+                    "line {} of {} is not a checkpoint",
+                    i + 1,
+                    self.path.display()
+                )),
+            }
+        }
+        Ok(entries)
     }
 }
 
@@ -164,10 +168,45 @@ mod tests {
         let cp = Checkpoint::signed(3, "ab", at, key.fingerprint().to_owned(), &der);
         assert!(key.signed(&cp));
         let log = FileLog::new(dir.path().join("checkpoints.jsonl"));
-        assert!(log.checkpoints().await.expect("empty").is_empty());
+        assert!(
+            log.checkpoints()
+                .await
+                .expect("empty")
+                .checkpoints
+                .is_empty()
+        );
         log.append(&cp).await.expect("appended");
         log.append(&cp).await.expect("appended");
-        assert_eq!(log.checkpoints().await.expect("read"), vec![cp.clone(), cp]);
+        let read = log.checkpoints().await.expect("read");
+        assert_eq!(read.checkpoints, vec![cp.clone(), cp]);
+        assert!(read.unreadable.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_line_that_is_not_a_checkpoint_is_named_and_the_others_still_read() {
+        // GIVEN a log with a good checkpoint, a garbage line, then another checkpoint
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("checkpoints.jsonl");
+        let log = FileLog::new(&path);
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a time");
+        let cp = Checkpoint::signed(1, "ab", at, "k".into(), b"sig");
+        log.append(&cp).await.expect("appended");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"{\"seq\": \"garbage\n"))
+            .expect("written");
+        log.append(&cp).await.expect("appended");
+        // WHEN it is read
+        let read = log.checkpoints().await.expect("read, not refused");
+        // THEN both checkpoints are there and the bad line is named
+        assert_eq!(read.checkpoints, vec![cp.clone(), cp]);
+        assert_eq!(read.unreadable.len(), 1);
+        assert!(
+            read.unreadable[0].starts_with("line 2 of"),
+            "{:?}",
+            read.unreadable
+        );
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub struct Verification {
     pub signed: Option<Checkpoint>,
     /// The first bad event.
     pub broken: Option<BrokenEvent>,
+    /// Entries of the checkpoint log that were set aside: not checkpoints at all, or not
+    /// signed by the key. They prove nothing either way, but someone wrote them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
 }
 
 impl Verification {
@@ -39,6 +43,7 @@ impl Verification {
             key: key.fingerprint().to_owned(),
             signed: None,
             broken: None,
+            set_aside: Vec::new(),
         }
     }
 }
@@ -75,9 +80,9 @@ impl App {
             require(c, Role::Admin)?;
         }
         let key = self.checkpoint_key().await?;
-        let checkpoints = self.anchor.log.checkpoints().await?;
+        let (checkpoints, set_aside) = self.trusted_checkpoints(&key).await?;
         let walked = self.walk(&key, &checkpoints, None).await?;
-        self.conclude(&key, &checkpoints, walked).await
+        self.conclude(&key, &checkpoints, set_aside, walked).await
     }
 
     /// The periodic checkpoint: checks only the events since the last checkpoint and signs the
@@ -85,7 +90,7 @@ impl App {
     /// names the problem (and signs nothing).
     pub async fn checkpoint_audit(&self) -> Result<Verification> {
         let key = self.checkpoint_key().await?;
-        let checkpoints = self.anchor.log.checkpoints().await?;
+        let (checkpoints, set_aside) = self.trusted_checkpoints(&key).await?;
         let walked = match checkpoints.iter().max_by_key(|cp| cp.seq) {
             Some(last) => match self.walk(&key, &checkpoints, Some(last)).await? {
                 Ok(v) => Ok(v),
@@ -93,7 +98,7 @@ impl App {
             },
             None => self.walk(&key, &checkpoints, None).await?,
         };
-        self.conclude(&key, &checkpoints, walked).await
+        self.conclude(&key, &checkpoints, set_aside, walked).await
     }
 
     /// Writes the audit bundle: a header with the public key, every checkpoint, then every
@@ -105,9 +110,9 @@ impl App {
         // One read of the log (on S3, a GET per version): the checkpoints verified against are
         // the ones exported, with the one this verification signed.
         let key = self.checkpoint_key().await?;
-        let mut checkpoints = self.anchor.log.checkpoints().await?;
+        let (mut checkpoints, set_aside) = self.trusted_checkpoints(&key).await?;
         let walked = self.walk(&key, &checkpoints, None).await?;
-        let verification = self.conclude(&key, &checkpoints, walked).await?;
+        let verification = self.conclude(&key, &checkpoints, set_aside, walked).await?;
         checkpoints.extend(verification.signed.clone());
         let der = self.anchor.signer.public_key().await?;
         let mut line = |l: &BundleLine| -> Result<()> {
@@ -142,6 +147,21 @@ impl App {
         Ok(CheckpointKey::from_der(&der).map_err(anyhow::Error::msg)?)
     }
 
+    /// The log's checkpoints that `key` signed, and a note for every entry set aside.
+    async fn trusted_checkpoints(
+        &self,
+        key: &CheckpointKey,
+    ) -> Result<(Vec<Checkpoint>, Vec<String>)> {
+        let entries = self.anchor.log.checkpoints().await?;
+        let (signed, unsigned) = key.sort_out(entries.checkpoints);
+        let set_aside: Vec<String> = entries.unreadable.into_iter().chain(unsigned).collect();
+        for note in &set_aside {
+            tracing::warn!(entry = %note, "an audit checkpoint log entry was set aside");
+        }
+        metrics::gauge!("outlay_audit_checkpoints_set_aside").set(set_aside.len() as f64);
+        Ok((signed, set_aside))
+    }
+
     /// Walks the chain from the start, or from `from` (a checkpoint already held), to the end.
     async fn walk(
         &self,
@@ -174,10 +194,14 @@ impl App {
                 )));
             }
         }
+        // The store's head first (after the checkpoints, which it must reach), then the events
+        // up to it: events appended during the walk are left for the next verification.
+        let head = self.store.audit_head().await?;
+        let end = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
         let mut after = from.map_or(0, |cp| cp.seq);
-        loop {
+        while after < end {
             let events = self.store.audit_page(after, PAGE).await?;
-            for e in &events {
+            for e in events.iter().take_while(|e| e.seq <= end) {
                 if let Err(broken) = verifier.push(e) {
                     return Ok(Err((verifier.checked(), broken)));
                 }
@@ -188,9 +212,7 @@ impl App {
             }
         }
         let checked = verifier.checked();
-        Ok(verifier
-            .finish(self.store.audit_head().await?)
-            .map_err(|b| (checked, b)))
+        Ok(verifier.finish(head).map_err(|b| (checked, b)))
     }
 
     /// Signs a head that verified, unless the log already holds it; reports a broken chain.
@@ -198,9 +220,11 @@ impl App {
         &self,
         key: &CheckpointKey,
         checkpoints: &[Checkpoint],
+        set_aside: Vec<String>,
         walked: Result<Verified, (u64, BrokenEvent)>,
     ) -> Result<Verification> {
         let mut v = Verification::against(key);
+        v.set_aside = set_aside;
         match walked {
             Err((events, broken)) => {
                 tracing::error!(seq = broken.seq, reason = %broken.reason, "the audit chain does not verify");
@@ -285,7 +309,9 @@ pub fn verify_bundle(input: impl std::io::BufRead) -> anyhow::Result<Verificatio
             }
             BundleLine::Event(e) => {
                 if verifier.is_none() {
-                    match AnchoredVerifier::new(&key, &checkpoints) {
+                    let (signed, set_aside) = key.sort_out(std::mem::take(&mut checkpoints));
+                    v.set_aside = set_aside;
+                    match AnchoredVerifier::new(&key, &signed) {
                         Ok(started) => verifier = Some(started),
                         Err(broken) => {
                             fail(&mut v, 0, broken);
@@ -304,7 +330,11 @@ pub fn verify_bundle(input: impl std::io::BufRead) -> anyhow::Result<Verificatio
     }
     let walker = match verifier {
         Some(w) => w,
-        None => match AnchoredVerifier::new(&key, &checkpoints) {
+        None => match AnchoredVerifier::new(&key, &{
+            let (signed, set_aside) = key.sort_out(checkpoints);
+            v.set_aside = set_aside;
+            signed
+        }) {
             Ok(w) => w,
             Err(broken) => {
                 fail(&mut v, 0, broken);

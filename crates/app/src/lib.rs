@@ -35,9 +35,9 @@ pub use idempotency::Idempotency;
 pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
-    AccessToken, AuditSigner, BlobStore, CheckpointLog, Clock, HostedLogin, IdGen, IdentityAdmin,
-    IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin, SessionInfo, SignInStart,
-    Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
+    AccessToken, AuditSigner, BlobStore, CheckpointEntries, CheckpointLog, Clock, HostedLogin,
+    IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin,
+    SessionInfo, SignInStart, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
 };
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};

@@ -144,8 +144,19 @@ pub trait AuditSigner: Send + Sync {
 pub trait CheckpointLog: Send + Sync {
     /// Appends one checkpoint.
     async fn append(&self, checkpoint: &Checkpoint) -> anyhow::Result<()>;
-    /// Every checkpoint ever appended, in the order they were appended.
-    async fn checkpoints(&self) -> anyhow::Result<Vec<Checkpoint>>;
+    /// Every checkpoint ever appended, in the order they were appended, and where the log
+    /// holds something that is not one.
+    async fn checkpoints(&self) -> anyhow::Result<CheckpointEntries>;
+}
+
+/// What a checkpoint log holds.
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointEntries {
+    /// The entries that read as checkpoints (signed or not), in the order they were appended.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Each entry that is not a checkpoint at all, named by where it is (a line, an object
+    /// version). The log cannot be cleaned, so such entries are reported, not fatal.
+    pub unreadable: Vec<String>,
 }
 
 /// Files: receipts, under keys the server chooses.

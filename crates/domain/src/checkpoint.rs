@@ -97,6 +97,28 @@ impl CheckpointKey {
                 .verify(&Checkpoint::message(cp.seq, &cp.hash, cp.at), &signature)
                 .is_ok()
     }
+
+    /// The checkpoints this key signed, in log order, and a note naming each one it did not
+    /// (numbered from 1 in log order). A checkpoint without the key's signature proves nothing,
+    /// so it is set aside and reported: refusing the whole chain over it would let anyone who can
+    /// write to the log (which keeps everything for years) stop every verification.
+    pub fn sort_out(&self, checkpoints: Vec<Checkpoint>) -> (Vec<Checkpoint>, Vec<String>) {
+        let mut signed = Vec::with_capacity(checkpoints.len());
+        let mut set_aside = Vec::new();
+        for (i, cp) in checkpoints.into_iter().enumerate() {
+            if self.signed(&cp) {
+                signed.push(cp);
+            } else {
+                set_aside.push(format!(
+                    "checkpoint {} (seq {}) is not signed by the audit key {}",
+                    i + 1,
+                    cp.seq,
+                    self.fingerprint
+                ));
+            }
+        }
+        (signed, set_aside)
+    }
 }
 
 /// Walks the chain like [`ChainVerifier`] and also holds it to every checkpoint: the event at
@@ -365,6 +387,26 @@ mod tests {
             walk(&key, &[cp], &events).is_err(),
             "another key's signature"
         );
+    }
+
+    #[test]
+    fn checkpoints_the_key_did_not_sign_are_set_aside_and_named() {
+        // GIVEN a log with a good checkpoint between a forged one and another key's
+        let (sk, key) = key();
+        let events = chain(3);
+        let mut forged = checkpoint(&sk, &key, &events[2]);
+        forged.seq = 2;
+        let good = checkpoint(&sk, &key, &events[2]);
+        let other = SigningKey::from_slice(&[9; 32]).expect("a scalar");
+        let foreign = checkpoint(&other, &key, &events[1]);
+        // WHEN they are sorted out
+        let (signed, set_aside) = key.sort_out(vec![forged, good.clone(), foreign]);
+        // THEN only the good one is kept, the chain verifies against it, and both others are named
+        assert_eq!(signed, vec![good]);
+        assert_eq!(set_aside.len(), 2, "{set_aside:?}");
+        assert!(set_aside[0].starts_with("checkpoint 1 (seq 2) is not signed"));
+        assert!(set_aside[1].starts_with("checkpoint 3 (seq 2) is not signed"));
+        assert!(walk(&key, &signed, &events).is_ok());
     }
 
     #[test]

@@ -192,7 +192,9 @@ pub fn category_or_null() -> Schema {
 }
 
 /// The links between operations that schemathesis cannot infer, added to the JSON (utoipa
-/// 5.5 writes a link's fields in snake case): a new expense can go into a new report.
+/// 5.5 writes a link's fields in snake case): a new expense can go into a new report, and the
+/// first item of a list can be read, changed or decided. A list is how a client finds work that
+/// someone else started, such as the reports waiting in an approver's queue.
 pub fn add_links(doc: &mut serde_json::Value) {
     doc["paths"]["/api/v1/expenses"]["post"]["responses"]["201"]["links"] = serde_json::json!({
         "NewReport": {
@@ -203,6 +205,45 @@ pub fn add_links(doc: &mut serde_json::Value) {
             "x-schemathesis": {"merge_body": false}
         }
     });
+    let lists: [(&str, &[&str]); 3] = [
+        (
+            "/api/v1/reports",
+            &[
+                "get_report",
+                "history",
+                "submit",
+                "withdraw",
+                "approve",
+                "reject",
+                "pay",
+            ],
+        ),
+        (
+            "/api/v1/expenses",
+            &[
+                "get_expense",
+                "update_expense",
+                "delete_expense",
+                "attach",
+                "start_upload",
+            ],
+        ),
+        ("/api/v1/users", &["update_user"]),
+    ];
+    for (path, targets) in lists {
+        let links: serde_json::Map<String, serde_json::Value> = targets
+            .iter()
+            .map(|op| {
+                let link = serde_json::json!({
+                    "operationId": op,
+                    "description": "The list's first item",
+                    "parameters": {"path.id": "$response.body#/items/0/id"}
+                });
+                (format!("FirstItem_{op}"), link)
+            })
+            .collect();
+        doc["paths"][path]["get"]["responses"]["200"]["links"] = links.into();
+    }
 }
 
 /// The document with the policy's categories as they are now.

@@ -29,6 +29,10 @@ pub struct VerifyView {
     /// The first bad event, when not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken_event: Option<BrokenView>,
+    /// Checkpoint log entries that were set aside (not checkpoints, or not signed by the key):
+    /// they prove nothing, but someone wrote them to a log only the application should write.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
 }
 
 /// The first bad event.
@@ -55,6 +59,7 @@ async fn verify(State(state): State<AppState>, Auth(caller): Auth) -> Result<Jso
             seq: b.seq,
             reason: b.reason,
         }),
+        set_aside: v.set_aside,
     }))
 }
 

@@ -88,6 +88,9 @@ impl DynamoStore {
                 .set_expression_attribute_values(Some(values.clone()))
                 .set_expression_attribute_names(Some(names.clone()))
                 .scan_index_forward(q.forward)
+                // The table itself reads consistently (an index cannot): the audit walk and the
+                // read-set guards must see every write that came before.
+                .consistent_read(q.index.is_none())
                 .limit(page_size)
                 .set_exclusive_start_key(start.take());
             if let Some((filter, _)) = &q.filter {

@@ -262,6 +262,12 @@ async fn audit(State(state): State<AppState>, session: Session) -> Response {
                 (v.events) " events before it verified."
             }
         }
+        @if !v.set_aside.is_empty() {
+            div.error role="alert" {
+                p { "The checkpoint log holds entries that the audit key did not sign. They were set aside; find out who wrote them:" }
+                ul { @for note in &v.set_aside { li { (note) } } }
+            }
+        }
     };
     page(&state, &session, "Audit verification", body).await
 }

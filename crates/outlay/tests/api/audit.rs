@@ -168,6 +168,61 @@ async fn every_verification_checkpoints_a_new_head_once() {
 }
 
 #[tokio::test]
+async fn entries_of_the_checkpoint_log_that_the_key_did_not_sign_are_set_aside_and_named() {
+    crate::local_only!("it writes to the local checkpoint log directly");
+    // GIVEN a checkpointed history
+    let app = spawn_app().await;
+    app.report("employee", &["20.00"]).await;
+    let first = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(first.body["ok"], true, "{:?}", first.body);
+    // WHEN someone appends a garbage line and a checkpoint with a signature of nothing
+    let log = app.dir.path().join("audit-checkpoints.jsonl");
+    let mut forged: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&log)
+            .expect("the log")
+            .lines()
+            .next()
+            .expect("a checkpoint"),
+    )
+    .expect("JSON");
+    forged["seq"] = json!(1);
+    let lines = format!("not a checkpoint\n{forged}\n");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()))
+        .expect("appended");
+    // THEN verification still holds the chain to the real checkpoint, and names both entries
+    let v = app.get("admin", "/api/v1/audit/verify").await;
+    assert_eq!(
+        (&v.body["ok"], &v.body["checkpoints"]),
+        (&json!(true), &json!(1)),
+        "{:?}",
+        v.body
+    );
+    assert_eq!(
+        v.body["set_aside"],
+        json!([
+            format!("line 2 of {} is not a checkpoint", log.display()),
+            format!(
+                "checkpoint 2 (seq 1) is not signed by the audit key {}",
+                v.body["key"].as_str().expect("a key")
+            ),
+        ])
+    );
+    // AND the admin's audit page shows them
+    let (_, session) = app
+        .form_login("admin@example.com", outlay_bootstrap::DEMO_PASSWORD, &[])
+        .await;
+    let page = app.page("/admin/audit", &session.expect("signed in")).await;
+    let html = page.body.as_str().unwrap_or_default();
+    assert!(
+        html.contains("did not sign") && html.contains("checkpoint 2 (seq 1)"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn cutting_events_off_the_end_is_caught_by_the_last_checkpoint() {
     crate::local_only!("it edits the SQLite file directly");
     // GIVEN a checkpointed history
@@ -340,7 +395,9 @@ async fn on_dynamodb_verify_holds_the_events_to_the_chain_head_and_the_locked_lo
         "{reason}"
     );
 
-    // AND a checkpoint forged into the bucket (not signed by the KMS key) is refused
+    // AND a checkpoint forged into the bucket (not signed by the KMS key) and an object that
+    // is no checkpoint at all are set aside and named, not fatal: the locked bucket keeps them
+    // for years
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&stack.config)
             .force_path_style(true)
@@ -348,18 +405,36 @@ async fn on_dynamodb_verify_holds_the_events_to_the_chain_head_and_the_locked_lo
     );
     let forged = json!({"seq": 1, "hash": "00", "at": "2026-01-01T00:00:00Z",
         "key": v.body["key"], "signature": "MEQCIA=="});
-    s3.put_object()
-        .bucket(crate::aws::AUDIT_BUCKET)
-        .key("checkpoints/00000000000000000001-0000000000000.json")
-        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-        .body(forged.to_string().into_bytes().into())
-        .send()
-        .await
-        .expect("put");
+    for (key, body) in [
+        (
+            "00000000000000000001-0000000000000.json",
+            forged.to_string(),
+        ),
+        (
+            "00000000000000000002-0000000000000.json",
+            "not json".to_owned(),
+        ),
+    ] {
+        s3.put_object()
+            .bucket(crate::aws::AUDIT_BUCKET)
+            .key(format!("checkpoints/{key}"))
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .body(body.into_bytes().into())
+            .send()
+            .await
+            .expect("put");
+    }
     let v = app.get("admin", "/api/v1/audit/verify").await;
+    let set_aside = v.body["set_aside"].to_string();
+    assert!(
+        set_aside.contains("is not signed by the audit key")
+            && set_aside.contains("00000000000000000002-0000000000000.json (version"),
+        "{:?}",
+        v.body
+    );
     let reason = v.body["broken_event"]["reason"].as_str().unwrap_or("");
     assert!(
-        reason.contains("is not signed by the audit key"),
+        reason.contains(&format!("head is at seq {end}")),
         "{reason}"
     );
 }
