@@ -128,17 +128,8 @@ impl App {
         for cp in checkpoints {
             line(&BundleLine::Checkpoint(cp))?;
         }
-        let mut after = 0;
-        loop {
-            let events = self.store.audit_page(after, PAGE).await?;
-            for e in &events {
-                line(&BundleLine::Event(e.clone()))?;
-            }
-            match events.last() {
-                Some(last) if events.len() == PAGE as usize => after = last.seq,
-                _ => break,
-            }
-        }
+        self.each_event(0, i64::MAX, |e| line(&BundleLine::Event(e.clone())))
+            .await??;
         Ok(verification)
     }
 
@@ -198,12 +189,27 @@ impl App {
         // up to it: events appended during the walk are left for the next verification.
         let head = self.store.audit_head().await?;
         let end = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
-        let mut after = from.map_or(0, |cp| cp.seq);
+        let start = from.map_or(0, |cp| cp.seq);
+        if let Err(broken) = self.each_event(start, end, |e| verifier.push(e)).await? {
+            return Ok(Err((verifier.checked(), broken)));
+        }
+        let checked = verifier.checked();
+        Ok(verifier.finish(head).map_err(|b| (checked, b)))
+    }
+
+    /// Hands each event after `after`, up to `end`, to `visit` in chain order, a page at a time;
+    /// stops at the first error `visit` returns and answers it.
+    async fn each_event<E>(
+        &self,
+        mut after: i64,
+        end: i64,
+        mut visit: impl FnMut(&AuditEvent) -> Result<(), E>,
+    ) -> Result<Result<(), E>> {
         while after < end {
             let events = self.store.audit_page(after, PAGE).await?;
             for e in events.iter().take_while(|e| e.seq <= end) {
-                if let Err(broken) = verifier.push(e) {
-                    return Ok(Err((verifier.checked(), broken)));
+                if let Err(stop) = visit(e) {
+                    return Ok(Err(stop));
                 }
             }
             match events.last() {
@@ -211,8 +217,7 @@ impl App {
                 _ => break,
             }
         }
-        let checked = verifier.checked();
-        Ok(verifier.finish(head).map_err(|b| (checked, b)))
+        Ok(Ok(()))
     }
 
     /// Signs a head that verified, unless the log already holds it; reports a broken chain.

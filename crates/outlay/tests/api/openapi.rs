@@ -45,6 +45,42 @@ async fn the_openapi_document_covers_every_route() {
 }
 
 #[tokio::test]
+async fn the_document_is_served_while_the_policy_cannot_be_read_and_links_lists_to_their_items() {
+    crate::local_only!("it breaks the policy in the SQLite file directly");
+    // GIVEN a server whose stored policy no longer reads
+    let app = spawn_app().await;
+    let url = format!("sqlite://{}", app.dir.path().join("outlay.db").display());
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("the database opens");
+    sqlx::query("UPDATE settings SET value = 'not json' WHERE key = 'policy'")
+        .execute(&mut db)
+        .await
+        .expect("edited");
+    // WHEN the document is asked for
+    let r = app
+        .call(Method::GET, "/openapi.json", None, None, &[])
+        .await;
+    // THEN it is served, with the default policy's categories
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let categories =
+        &r.body["components"]["schemas"]["ExpenseRequest"]["properties"]["category"]["enum"];
+    assert!(
+        categories
+            .as_array()
+            .is_some_and(|c| c.contains(&"meals".into())),
+        "{categories}"
+    );
+    // AND a list's first item leads to the decisions on it
+    let links = &r.body["paths"]["/api/v1/reports"]["get"]["responses"]["200"]["links"];
+    assert_eq!(links["FirstItem_approve"]["operationId"], "approve");
+    assert_eq!(
+        links["FirstItem_pay"]["parameters"]["path.id"],
+        "$response.body#/items/0/id"
+    );
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_template_and_responses_carry_a_request_id() {
     let app = spawn_app().await;
     let r = app.get("employee", "/api/v1/me").await;
