@@ -42,6 +42,7 @@ pub async fn run_all(fresh: Fresh<'_>) {
     notifications_and_the_outbox(fresh().await).await;
     shared_secrets_are_written_once(fresh().await).await;
     a_change_commits_only_if_what_it_read_is_unchanged(fresh().await).await;
+    concurrent_changes_commit_or_fail_each_on_its_own(fresh().await).await;
 }
 
 /// Guards: a change commits only if every user, expense, report and the policy it was decided
@@ -439,6 +440,77 @@ pub async fn a_change_commits_whole_or_not_at_all(store: Arc<dyn FullStore>) {
         1,
         "no audit event was appended"
     );
+}
+
+/// Many changes at once (which a store may write together, as SQLite's group commit does): each
+/// commits whole or not at all on its own, a failing one spoils none of the others, and the
+/// audit chain holds exactly the events of those that committed.
+pub async fn concurrent_changes_commit_or_fail_each_on_its_own(store: Arc<dyn FullStore>) {
+    let u = user(1, &[], None);
+    commit(store.as_ref(), put_user(&u)).await;
+    // GIVEN 48 changes at once, every third of them doomed by a stale second write
+    let doomed = |n: u128| n % 3 == 0;
+    let tasks: Vec<_> = (100..148u128)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let e = expense(n, 1);
+                let mut writes = vec![Write::PutExpense {
+                    expense: e.clone(),
+                    expected_version: None,
+                }];
+                if doomed(n) {
+                    let mut stale = expense(n + 1000, 1);
+                    stale.version = 5;
+                    writes.push(Write::PutExpense {
+                        expense: stale,
+                        expected_version: Some(4),
+                    });
+                }
+                let change = Change {
+                    guards: vec![Guard::user(&user(1, &[], None))],
+                    writes,
+                    audit: vec![audit("expense.create", e.id)],
+                    idempotency: None,
+                    outbox: vec![],
+                };
+                (n, store.commit(change).await)
+            })
+        })
+        .collect();
+    // WHEN they have all been answered
+    let mut committed = 0;
+    for task in tasks {
+        let (n, result) = task.await.expect("the task ran");
+        let id = ExpenseId::from_uuid(uuid::Uuid::from_u128(n));
+        let stored = store.expense(id).await.expect("read");
+        // THEN each doomed change failed alone and left nothing; every other one is there
+        if doomed(n) {
+            assert!(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "change {n}: {result:?}"
+            );
+            assert_eq!(stored, None, "change {n}'s first write was rolled back");
+        } else {
+            assert!(result.is_ok(), "change {n}: {result:?}");
+            assert!(
+                stored.is_some(),
+                "change {n} was acknowledged but not stored"
+            );
+            committed += 1;
+        }
+    }
+    // AND the chain holds the user's event and one per committed change, verifiably
+    let events = store.audit_page(0, 1000).await.expect("read");
+    assert_eq!(
+        events.len(),
+        1 + committed,
+        "one event per committed change"
+    );
+    let mut v = ChainVerifier::default();
+    for e in &events {
+        v.push(e).expect("each event verifies");
+    }
 }
 
 /// Events are numbered from 1, chained, verifiable, and found by entity.

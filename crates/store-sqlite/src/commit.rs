@@ -1,35 +1,31 @@
-//! Committing a change: its writes, its chained audit events and its idempotency record, in
-//! one transaction on the single writer connection.
+//! Writing a change: its guards, its writes, its chained audit events, its outbox rows and its
+//! idempotency record, inside the transaction the group committer ([`crate::group`]) holds.
 
 use outlay_app::{Change, Guard, StoreError, StoreResult, Write};
 use outlay_domain::{Level, Outcome, Report, audit};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::rows::{self, db_error, json};
 
 const STALE: &str = "it was changed by someone else in the meantime; reload it and try again";
 
-pub(crate) async fn commit(pool: &SqlitePool, change: Change) -> StoreResult<()> {
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| db_error(e, "could not start a transaction"))?;
-    // The one writer connection serialises transactions, so what the guards see here cannot
-    // change before the writes below commit.
+/// Writes `change` in `tx` (a savepoint of the group's transaction). The one writer connection
+/// serialises changes, so what the guards see here cannot change before the writes below.
+pub(crate) async fn write(tx: &mut Transaction<'_, Sqlite>, change: Change) -> StoreResult<()> {
     for guard in &change.guards {
-        check(&mut tx, guard).await?;
+        check(tx, guard).await?;
     }
     for write in &change.writes {
-        apply(&mut tx, write).await?;
+        apply(tx, write).await?;
     }
-    append_audit(&mut tx, change.audit).await?;
+    append_audit(tx, change.audit).await?;
     for m in &change.outbox {
         sqlx::query("INSERT INTO outbox (id, created_at, deliver_after, attempts, body) VALUES (?, ?, ?, 0, ?)")
             .bind(m.id.to_string())
             .bind(rows::time(m.created_at))
             .bind(rows::time(m.deliver_after))
             .bind(json(m)?)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(|e| db_error(e, "this message is already in the outbox"))?;
     }
@@ -43,13 +39,11 @@ pub(crate) async fn commit(pool: &SqlitePool, change: Change) -> StoreResult<()>
         .bind(&i.fingerprint)
         .bind(&i.response)
         .bind(rows::time(i.created_at))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| db_error(e, "this Idempotency-Key is being used by another request"))?;
     }
-    tx.commit()
-        .await
-        .map_err(|e| db_error(e, "could not commit the transaction"))
+    Ok(())
 }
 
 /// Fails with a conflict unless the guarded row is as the use case read it.

@@ -1,11 +1,13 @@
 //! The SQLite adapter of Outlay's [`Store`](outlay_app::Store) port.
 //!
 //! Durability: WAL with `synchronous=FULL`, so a transaction that has been acknowledged
-//! survives a power cut. Every change is written by one writer connection inside one
-//! transaction (its writes, its chained audit events and its idempotency record); readers use
-//! their own pool and never block the writer.
+//! survives a power cut. Every change is written by one writer connection, in one savepoint
+//! (its writes, its chained audit events and its idempotency record) of a transaction that the
+//! changes waiting at the same moment share ([`group`]: group commit, one fsync for all of
+//! them); readers use their own pool and never block the writer.
 
 mod commit;
+mod group;
 mod outbox;
 mod reads;
 mod rows;
@@ -23,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    committer: group::GroupCommitter,
 }
 
 impl SqliteStore {
@@ -47,7 +50,12 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("Failed to open the database's readers")?;
-        Ok(Self { reader, writer })
+        let committer = group::GroupCommitter::start(writer.clone());
+        Ok(Self {
+            reader,
+            writer,
+            committer,
+        })
     }
 
     /// Runs `PRAGMA integrity_check` and answers its verdict (`ok` when healthy).

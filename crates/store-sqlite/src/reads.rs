@@ -388,6 +388,6 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, change: Change) -> StoreResult<()> {
-        crate::commit::commit(&self.writer, change).await
+        self.committer.commit(change).await
     }
 }
