@@ -449,7 +449,7 @@ pub async fn concurrent_changes_commit_or_fail_each_on_its_own(store: Arc<dyn Fu
     let u = user(1, &[], None);
     commit(store.as_ref(), put_user(&u)).await;
     // GIVEN 48 changes at once, every third of them doomed by a stale second write
-    let doomed = |n: u128| n % 3 == 0;
+    let doomed = |n: u128| n.is_multiple_of(3);
     let tasks: Vec<_> = (100..148u128)
         .map(|n| {
             let store = store.clone();
