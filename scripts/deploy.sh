@@ -2,7 +2,8 @@
 # Packages the bootstrap and deploys infra/template.yaml with the AWS CLI, then prints the
 # stack's outputs. Needs AWS credentials, an S3 bucket for the package (ARTIFACT_BUCKET), and:
 #   STACK (default outlay-prod), STAGE (prod), SENDER_EMAIL, ALARM_EMAIL, AUTH_DOMAIN_PREFIX,
-#   ARCH (x86_64), BASE_CURRENCY (USD), WEB_ORIGIN (optional).
+#   ARCH (x86_64), BASE_CURRENCY (USD), WEB_ORIGIN (optional), DASHBOARD (true for the
+#   CloudWatch dashboard, $3 a month; off by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${ARTIFACT_BUCKET:?set ARTIFACT_BUCKET to an S3 bucket for the package}"
@@ -18,6 +19,7 @@ params=(
   "SenderEmail=$SENDER_EMAIL" "AlarmEmail=$ALARM_EMAIL" "AuthDomainPrefix=$AUTH_DOMAIN_PREFIX"
 )
 [ -n "${WEB_ORIGIN:-}" ] && params+=("WebOrigin=$WEB_ORIGIN")
+[ "${DASHBOARD:-false}" = true ] && params+=("CreateDashboard=true")
 aws cloudformation deploy \
   --template-file target/lambda/packaged.yaml \
   --stack-name "$stack" \

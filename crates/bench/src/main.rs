@@ -1,0 +1,214 @@
+//! `outlay-bench`: Outlay's benchmark suite. It starts the real `outlay` binary on a fresh data
+//! directory, drives it over HTTP with `wrk`, and prints each figure as a ratio against a
+//! baseline measured in the same run on the same machine, since absolute times on a shared
+//! machine say little. `--smoke` runs every step briefly, to keep the suite working in CI; it
+//! asserts nothing about speed.
+//!
+//! Run it with the release build: `cargo build --release -p outlay -p outlay-bench &&
+//! target/release/outlay-bench` (or `scripts/bench.sh`). `docs/benchmarks.md` has the results.
+
+mod server;
+mod sqlite_loop;
+mod wrk;
+
+use std::time::Duration;
+
+use clap::Parser;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::server::Server;
+use crate::wrk::{Load, Measured};
+
+/// Outlay's benchmarks, as ratios against baselines measured in the same run.
+#[derive(Parser)]
+struct Args {
+    /// A short run of every step (CI): about a second each, few connections.
+    #[arg(long)]
+    smoke: bool,
+    /// Seconds per load.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections of the write and read loads.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+}
+
+/// One line of the results.
+struct Figure {
+    what: &'static str,
+    measured: String,
+    baseline: String,
+    ratio: f64,
+    goal: &'static str,
+    met: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (seconds, connections) = if args.smoke {
+        (1, 4)
+    } else {
+        (args.seconds, args.connections)
+    };
+    let d = Duration::from_secs(seconds);
+    let scratch = tempfile::Builder::new()
+        .prefix("outlay-bench-")
+        .tempdir_in(std::env::temp_dir())?;
+    let binary = server::outlay_binary()?;
+    println!(
+        "outlay-bench: {} s per load, {connections} connections, {} on {} cores",
+        seconds,
+        binary.display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut figures = Vec::new();
+
+    // Writes: the durable POST against one transaction per fsync.
+    let loop_rate = sqlite_loop::insert_loop(scratch.path(), d).await?;
+    let log = scratch.path().join("server.log");
+    let server = Server::start(&binary, &scratch.path().join("data"), &log).await?;
+    let employee = server.token("employee").await?;
+    let auth = ("authorization", format!("Bearer {employee}"));
+    let day = chrono::Utc::now().date_naive().to_string();
+    let expense = json!({"date": day, "merchant": "Bench Supplies", "category": "office",
+        "amount": "12.34", "currency": "USD", "description": "benchmark"});
+    let post = wrk::run(
+        &Load {
+            url: server.url("/api/v1/expenses"),
+            method: "POST",
+            headers: vec![auth.clone()],
+            body: Some(expense.to_string()),
+        },
+        connections,
+        d,
+        scratch.path(),
+    )?;
+    figures.push(Figure {
+        what: "durable POST /api/v1/expenses vs a single-row INSERT transaction loop",
+        measured: format!(
+            "{:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
+            post.rate, post.p50_ms, post.p99_ms
+        ),
+        baseline: format!("{loop_rate:.0} tx/s"),
+        ratio: post.rate / loop_rate,
+        goal: ">= 2.0 (and p99 <= 20 ms)",
+        met: post.rate / loop_rate >= 2.0 && post.p99_ms <= 20.0,
+    });
+
+    // Reads: an authenticated report against a bare route of the same server.
+    let get = |path: &str, headers: Vec<(&'static str, String)>| Load {
+        url: server.url(path),
+        method: "GET",
+        headers,
+        body: None,
+    };
+    let some = server
+        .call(&employee, Method::GET, "/api/v1/expenses?limit=1", json!(null))
+        .await?;
+    let expense_id = some["items"][0]["id"].clone();
+    let report = server
+        .call(
+            &employee,
+            Method::POST,
+            "/api/v1/reports",
+            json!({"title": "Bench", "expense_ids": [expense_id]}),
+        )
+        .await?;
+    let report_path = format!("/api/v1/reports/{}", report["id"].as_str().unwrap_or(""));
+    let bare = wrk::run(
+        &get("/assets/app.css", vec![]),
+        connections,
+        d,
+        scratch.path(),
+    )?;
+    let one = wrk::run(
+        &get(&report_path, vec![auth.clone()]),
+        connections,
+        d,
+        scratch.path(),
+    )?;
+    figures.push(ratio_of_rates(
+        "authenticated GET /api/v1/reports/{id} vs the bare /assets/app.css",
+        one,
+        bare,
+        ">= 0.5",
+        0.5,
+    ));
+
+    // A page of my expenses, one request at a time, against the bare route's latency.
+    let bare_1 = wrk::run(&get("/assets/app.css", vec![]), 1, d, scratch.path())?;
+    let page = wrk::run(
+        &get("/api/v1/expenses?limit=50", vec![auth.clone()]),
+        1,
+        d,
+        scratch.path(),
+    )?;
+    figures.push(Figure {
+        what: "my expenses, a 50-item page, p50 at one connection",
+        measured: format!("{:.2} ms", page.p50_ms),
+        baseline: format!("bare route {:.2} ms", bare_1.p50_ms),
+        ratio: page.p50_ms / bare_1.p50_ms,
+        goal: "p50 <= 2 ms",
+        met: page.p50_ms <= 2.0,
+    });
+
+    // Memory: the peak after the loads and a burst of sign-ins with unknown emails.
+    let logins: Vec<_> = (0..if args.smoke { 20 } else { 200 })
+        .map(|n| {
+            let url = server.url("/api/v1/auth/token");
+            tokio::spawn(async move {
+                let body = json!({"email": format!("nobody{n}@example.com"), "password": "wrong-password"});
+                reqwest::Client::new().post(url).json(&body).send().await
+            })
+        })
+        .collect();
+    for l in logins {
+        l.await??;
+    }
+    let peak = server.peak_rss_mib()?;
+    figures.push(Figure {
+        what: "peak RSS after the loads and 200 concurrent sign-ins with unknown emails",
+        measured: format!("{peak:.1} MiB"),
+        baseline: "goal 64 MB".into(),
+        ratio: peak / (64_000_000.0 / 1_048_576.0),
+        goal: "<= 1.0",
+        met: peak * 1_048_576.0 <= 64_000_000.0,
+    });
+
+    println!();
+    for f in &figures {
+        println!("{}", f.what);
+        println!(
+            "  {} | baseline {} | ratio {:.2} | goal {} | {}",
+            f.measured,
+            f.baseline,
+            f.ratio,
+            f.goal,
+            if f.met { "met" } else { "NOT met" }
+        );
+    }
+    if args.smoke {
+        println!("\n(smoke run: too short for the figures to mean anything)");
+    }
+    Ok(())
+}
+
+fn ratio_of_rates(
+    what: &'static str,
+    measured: Measured,
+    baseline: Measured,
+    goal: &'static str,
+    at_least: f64,
+) -> Figure {
+    let ratio = measured.rate / baseline.rate;
+    Figure {
+        what,
+        measured: format!("{:.0} req/s, p99 {:.1} ms", measured.rate, measured.p99_ms),
+        baseline: format!("{:.0} req/s", baseline.rate),
+        ratio,
+        goal,
+        met: ratio >= at_least,
+    }
+}
