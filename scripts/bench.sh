@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 profile=${PROFILE:-release}
-cargo build --locked --profile "$profile" -p outlay --bin outlay -p outlay-bench
+cargo build --locked --profile "$profile" -p outlay -p outlay-bench --bins
 dir=target/$profile
 [ "$profile" = dev ] && dir=target/debug
 OUTLAY_BIN="$PWD/$dir/outlay" "$dir/outlay-bench" "$@"

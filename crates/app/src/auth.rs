@@ -8,7 +8,7 @@
 //! many accounts. The counts are this process's (one machine signs in here; on AWS, Cognito
 //! does and throttles itself).
 //!
-//! Password hashing (Argon2id, about 19 MiB and tens of milliseconds each) runs at most
+//! Password hashing (Argon2id, 7 MiB and tens of milliseconds each) runs at most
 //! [`HashingSlots`]' number of cores at once, with a short queue behind; past that the answer
 //! is 503 with `Retry-After`, so that a flood of sign-ins can neither exhaust memory nor the
 //! CPU that everything else needs.

@@ -105,7 +105,12 @@ async fn main() -> anyhow::Result<()> {
         body: None,
     };
     let some = server
-        .call(&employee, Method::GET, "/api/v1/expenses?limit=1", json!(null))
+        .call(
+            &employee,
+            Method::GET,
+            "/api/v1/expenses?limit=1",
+            json!(null),
+        )
         .await?;
     let expense_id = some["items"][0]["id"].clone();
     let report = server

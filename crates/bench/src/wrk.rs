@@ -63,10 +63,7 @@ pub fn run(
         .context("Failed to run wrk (apt-get install wrk)")?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        bail!(
-            "wrk failed: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
     }
     let m = parse(&text).with_context(|| format!("Failed to read wrk's report:\n{text}"))?;
     if m.not_ok * 100 > m.requests {
