@@ -186,33 +186,52 @@ impl App {
     ) -> Result<Page<ExpenseInfo>> {
         let page = self.store.expenses_of_owner(caller.user.id, page).await?;
         let policy = self.policy_or_default().await?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for e in page.items {
-            items.push(self.describe(&policy, e).await?);
-        }
         Ok(Page {
-            items,
+            items: self.describe_many(&policy, page.items).await?,
             next_cursor: page.next_cursor,
         })
     }
 
     /// An expense with its receipts and the rules it breaks today.
     pub(crate) async fn describe(&self, policy: &Policy, expense: Expense) -> Result<ExpenseInfo> {
-        let receipts = self.store.receipts_of_expense(expense.id).await?;
-        let facts = Facts {
-            today: self.clock.now().date_naive(),
-            receipts: receipts
-                .iter()
-                .filter(|r| r.state == ReceiptState::Stored)
-                .count(),
-            duplicate: self.store.has_duplicate(&expense).await?,
-        };
-        let violations = policy.evaluate(&expense, &facts);
-        Ok(ExpenseInfo {
-            expense,
-            receipts,
-            violations,
-        })
+        let mut one = self.describe_many(policy, vec![expense]).await?;
+        Ok(one.pop().expect("one expense in, one out"))
+    }
+
+    /// [`App::describe`] for many expenses, with their receipts and duplicates read in one go.
+    pub(crate) async fn describe_many(
+        &self,
+        policy: &Policy,
+        expenses: Vec<Expense>,
+    ) -> Result<Vec<ExpenseInfo>> {
+        if expenses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<ExpenseId> = expenses.iter().map(|e| e.id).collect();
+        let receipts = self.store.receipts_of_expenses(&ids).await?;
+        let duplicates = self.store.have_duplicates(&expenses).await?;
+        let today = self.clock.now().date_naive();
+        Ok(expenses
+            .into_iter()
+            .zip(receipts)
+            .zip(duplicates)
+            .map(|((expense, receipts), duplicate)| {
+                let facts = Facts {
+                    today,
+                    receipts: receipts
+                        .iter()
+                        .filter(|r| r.state == ReceiptState::Stored)
+                        .count(),
+                    duplicate,
+                };
+                let violations = policy.evaluate(&expense, &facts);
+                ExpenseInfo {
+                    expense,
+                    receipts,
+                    violations,
+                }
+            })
+            .collect())
     }
 
     /// Converts the expense into the base currency at the rate of its own date (the nearest

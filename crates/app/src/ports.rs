@@ -75,6 +75,25 @@ pub trait Store: Send + Sync {
     /// Whether another expense of the same owner has the same date, amount, currency and
     /// merchant (case and surrounding spaces ignored).
     async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool>;
+    /// The receipts of each of `expenses`, oldest first, in the order of `expenses`: a page's
+    /// worth at once. The default asks [`Store::receipts_of_expense`] for each; a store that can
+    /// answer in one query should.
+    async fn receipts_of_expenses(&self, expenses: &[ExpenseId]) -> StoreResult<Vec<Vec<Receipt>>> {
+        let mut out = Vec::with_capacity(expenses.len());
+        for id in expenses {
+            out.push(self.receipts_of_expense(*id).await?);
+        }
+        Ok(out)
+    }
+    /// [`Store::has_duplicate`] for each of `expenses`, in their order. The default asks for
+    /// each; a store that can answer in one query should.
+    async fn have_duplicates(&self, expenses: &[Expense]) -> StoreResult<Vec<bool>> {
+        let mut out = Vec::with_capacity(expenses.len());
+        for e in expenses {
+            out.push(self.has_duplicate(e).await?);
+        }
+        Ok(out)
+    }
     /// The latest rate of `currency` on or before `date`.
     async fn rate_on_or_before(
         &self,

@@ -177,11 +177,7 @@ impl App {
 
     async fn describe_all(&self, expenses: Vec<Expense>) -> Result<Vec<ExpenseInfo>> {
         let policy = self.policy_or_default().await?;
-        let mut out = Vec::with_capacity(expenses.len());
-        for e in expenses {
-            out.push(self.describe(&policy, e).await?);
-        }
-        Ok(out)
+        self.describe_many(&policy, expenses).await
     }
 
     /// Lists reports: the caller's own, those waiting for the caller's decision, or (finance)
@@ -325,8 +321,8 @@ impl App {
             }
         }
         let mut blocking = Vec::new();
-        for e in expenses.iter() {
-            let info = self.describe(policy, e.clone()).await?;
+        for info in self.describe_many(policy, expenses.to_vec()).await? {
+            let e = &info.expense;
             blocking.extend(
                 policy
                     .blocking(e, &info.violations)

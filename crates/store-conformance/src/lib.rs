@@ -995,6 +995,15 @@ pub async fn receipts_rates_and_duplicates(store: Arc<dyn FullStore>) {
         s.receipts_of_expense(e.id).await.expect("read"),
         vec![receipt.clone()]
     );
+    // A page's receipts at once: in the order asked, repeats and expenses without any included
+    let none = ExpenseId::from_uuid(uuid::Uuid::from_u128(99));
+    assert_eq!(
+        s.receipts_of_expenses(&[none, e.id, e.id])
+            .await
+            .expect("read"),
+        vec![vec![], vec![receipt.clone()], vec![receipt.clone()]]
+    );
+    assert!(s.receipts_of_expenses(&[]).await.expect("read").is_empty());
     commit(
         s,
         Change::one(
@@ -1035,6 +1044,13 @@ pub async fn receipts_rates_and_duplicates(store: Arc<dyn FullStore>) {
     )
     .expect("valid");
     assert!(!s.has_duplicate(&other_day).await.expect("read"));
+    assert_eq!(
+        s.have_duplicates(&[other_day.clone(), e.clone(), twin.clone()])
+            .await
+            .expect("read"),
+        vec![false, true, true],
+        "the duplicates of a page at once, in its order"
+    );
 
     let eur = Currency::parse("EUR").expect("EUR");
     let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).expect("a day");

@@ -9,6 +9,8 @@
 mod commit;
 mod group;
 mod outbox;
+#[cfg(test)]
+mod plans;
 mod reads;
 mod rows;
 

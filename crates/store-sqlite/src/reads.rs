@@ -16,7 +16,7 @@ use sqlx::sqlite::SqliteRow;
 use crate::SqliteStore;
 use outlay_app::encode_cursor;
 
-use crate::rows::{self, read_error};
+use crate::rows::{self, json, read_error};
 
 /// Splits `limit + 1` fetched rows into a page and the next cursor.
 fn page<T>(
@@ -56,6 +56,26 @@ impl SqliteStore {
         Ok(row.as_ref().map(rows::body).transpose()?)
     }
 }
+
+/// My expenses, newest first (`expenses_by_owner`).
+pub(crate) const EXPENSES_OF_OWNER: &str =
+    "SELECT body FROM expenses WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+/// A report's expenses (`expenses_by_report`).
+pub(crate) const EXPENSES_OF_REPORT: &str =
+    "SELECT body FROM expenses WHERE report_id = ? ORDER BY id";
+/// The receipts of a page of expenses (`receipts_by_expense`, one probe per expense).
+pub(crate) const RECEIPTS_OF_EXPENSES: &str = "SELECT expense_id, body FROM receipts
+     WHERE expense_id IN (SELECT value FROM json_each(?)) ORDER BY expense_id, id";
+/// Which of a page of expenses have a duplicate (`expenses_duplicates`, one probe each).
+pub(crate) const HAVE_DUPLICATES: &str =
+    "SELECT k.value ->> 0 FROM json_each(?) AS k WHERE EXISTS (
+     SELECT 1 FROM expenses x WHERE x.owner_id = k.value ->> 1 AND x.spent_on = k.value ->> 2
+     AND x.amount = k.value ->> 3 AND x.currency = k.value ->> 4
+     AND x.merchant_key = k.value ->> 5 AND x.id <> k.value ->> 0)";
+/// My reports, newest first (`reports_by_owner`).
+pub(crate) const REPORTS_OF_OWNER: &str =
+    "SELECT body FROM reports WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)
+     AND id < ?3 ORDER BY id DESC LIMIT ?4";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -109,20 +129,18 @@ impl Store for SqliteStore {
         req: &PageRequest,
     ) -> StoreResult<Page<Expense>> {
         let before = req.after()?.unwrap_or_else(|| FAR.to_owned());
-        let rows = sqlx::query(
-            "SELECT body FROM expenses WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(owner.to_string())
-        .bind(before)
-        .bind(i64::from(req.limit) + 1)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(read_error)?;
+        let rows = sqlx::query(EXPENSES_OF_OWNER)
+            .bind(owner.to_string())
+            .bind(before)
+            .bind(i64::from(req.limit) + 1)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
         page(rows, req.limit, rows::body, |e: &Expense| e.id.to_string())
     }
 
     async fn expenses_of_report(&self, report: ReportId) -> StoreResult<Vec<Expense>> {
-        let rows = sqlx::query("SELECT body FROM expenses WHERE report_id = ? ORDER BY id")
+        let rows = sqlx::query(EXPENSES_OF_REPORT)
             .bind(report.to_string())
             .fetch_all(&self.reader)
             .await
@@ -140,10 +158,7 @@ impl Store for SqliteStore {
         let state = query.state.map(|s| s.as_str());
         let limit = i64::from(req.limit) + 1;
         let rows = match &query.scope {
-            ReportScope::Mine(owner) => sqlx::query(
-                "SELECT body FROM reports WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)
-                 AND id < ?3 ORDER BY id DESC LIMIT ?4",
-            )
+            ReportScope::Mine(owner) => sqlx::query(REPORTS_OF_OWNER)
             .bind(owner.to_string())
             .bind(state)
             .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
@@ -322,6 +337,55 @@ impl Store for SqliteStore {
         .await
         .map_err(read_error)?;
         Ok(found.is_some())
+    }
+
+    async fn receipts_of_expenses(&self, expenses: &[ExpenseId]) -> StoreResult<Vec<Vec<Receipt>>> {
+        let ids: Vec<String> = expenses.iter().map(ToString::to_string).collect();
+        let rows = sqlx::query(RECEIPTS_OF_EXPENSES)
+            .bind(json(&ids)?)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
+        let mut by_expense = std::collections::HashMap::<String, Vec<Receipt>>::new();
+        for row in &rows {
+            let expense: String = row.try_get("expense_id").map_err(read_error)?;
+            by_expense
+                .entry(expense)
+                .or_default()
+                .push(rows::body(row)?);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| by_expense.get(id).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    async fn have_duplicates(&self, expenses: &[Expense]) -> StoreResult<Vec<bool>> {
+        let keys: Vec<serde_json::Value> = expenses
+            .iter()
+            .map(|e| {
+                let d = &e.details;
+                serde_json::json!([
+                    e.id.to_string(),
+                    e.owner_id.to_string(),
+                    d.date().to_string(),
+                    d.amount().amount_string(),
+                    d.amount().currency().code(),
+                    rows::merchant_key(d.merchant())
+                ])
+            })
+            .collect();
+        // One probe of the duplicates index per expense, in one statement.
+        let found: Vec<String> = sqlx::query_scalar(HAVE_DUPLICATES)
+            .bind(json(&keys)?)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
+        let found: std::collections::HashSet<String> = found.into_iter().collect();
+        Ok(expenses
+            .iter()
+            .map(|e| found.contains(&e.id.to_string()))
+            .collect())
     }
 
     async fn rate_on_or_before(

@@ -1,0 +1,81 @@
+//! `EXPLAIN QUERY PLAN` of the list queries: each reads through an index and none scans a
+//! table, so a page costs the same at any size of the table.
+
+use sqlx::Row;
+
+use crate::SqliteStore;
+use crate::reads::{
+    EXPENSES_OF_OWNER, EXPENSES_OF_REPORT, HAVE_DUPLICATES, RECEIPTS_OF_EXPENSES, REPORTS_OF_OWNER,
+};
+
+/// The plan's steps, one line each, with its parameters bound to `binds`.
+async fn plan(store: &SqliteStore, sql: &str, binds: &[&str]) -> Vec<String> {
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let mut query = sqlx::query(&explain);
+    for b in binds {
+        query = query.bind(*b);
+    }
+    query
+        .fetch_all(&store.reader)
+        .await
+        .expect("explained")
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_list_query_reads_through_an_index_and_scans_no_table() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(&dir.path().join("outlay.db"))
+        .await
+        .expect("opens");
+    sqlx::query("ANALYZE")
+        .execute(&store.writer)
+        .await
+        .expect("analysed");
+    let cases: [(&str, &str, &[&str], &str); 5] = [
+        (
+            "my expenses",
+            EXPENSES_OF_OWNER,
+            &["u", "z", "51"],
+            "expenses_by_owner",
+        ),
+        (
+            "a report's expenses",
+            EXPENSES_OF_REPORT,
+            &["r"],
+            "expenses_by_report",
+        ),
+        (
+            "a page's receipts",
+            RECEIPTS_OF_EXPENSES,
+            &["[\"e\"]"],
+            "receipts_by_expense",
+        ),
+        (
+            "a page's duplicates",
+            HAVE_DUPLICATES,
+            &["[[\"e\",\"u\",\"2026-01-01\",\"1.00\",\"USD\",\"m\"]]"],
+            "expenses_duplicates",
+        ),
+        (
+            "my reports",
+            REPORTS_OF_OWNER,
+            &["u", "draft", "z", "51"],
+            "reports_by_owner",
+        ),
+    ];
+    for (what, sql, binds, index) in cases {
+        let steps = plan(&store, sql, binds).await;
+        let text = steps.join(" | ");
+        assert!(text.contains(index), "{what} does not use {index}: {text}");
+        for step in &steps {
+            let scans_a_table = step.starts_with("SCAN ")
+                && !step.contains("VIRTUAL TABLE")
+                && !step.contains("USING INDEX")
+                && !step.contains("USING COVERING INDEX");
+            assert!(!scans_a_table, "{what} scans a table: {text}");
+        }
+    }
+}
