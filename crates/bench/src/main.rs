@@ -36,7 +36,7 @@ struct Args {
 
 /// One line of the results.
 struct Figure {
-    what: &'static str,
+    what: String,
     measured: String,
     baseline: String,
     ratio: f64,
@@ -86,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
         scratch.path(),
     )?;
     figures.push(Figure {
-        what: "durable POST /api/v1/expenses vs a single-row INSERT transaction loop",
+        what: "durable POST /api/v1/expenses vs a single-row INSERT transaction loop".into(),
         measured: format!(
             "{:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
             post.rate, post.p50_ms, post.p99_ms
@@ -135,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
         scratch.path(),
     )?;
     figures.push(ratio_of_rates(
-        "authenticated GET /api/v1/reports/{id} vs the bare /assets/app.css",
+        "authenticated GET /api/v1/reports/{id} vs the bare /assets/app.css".into(),
         one,
         bare,
         ">= 0.5",
@@ -151,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
         scratch.path(),
     )?;
     figures.push(Figure {
-        what: "my expenses, a 50-item page, p50 at one connection",
+        what: "my expenses, a 50-item page, p50 at one connection".into(),
         measured: format!("{:.2} ms", page.p50_ms),
         baseline: format!("bare route {:.2} ms", bare_1.p50_ms),
         ratio: page.p50_ms / bare_1.p50_ms,
@@ -160,7 +160,8 @@ async fn main() -> anyhow::Result<()> {
     });
 
     // Memory: the peak after the loads and a burst of sign-ins with unknown emails.
-    let logins: Vec<_> = (0..if args.smoke { 20 } else { 200 })
+    let sign_ins = if args.smoke { 20 } else { 200 };
+    let logins: Vec<_> = (0..sign_ins)
         .map(|n| {
             let url = server.url("/api/v1/auth/token");
             tokio::spawn(async move {
@@ -174,7 +175,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let peak = server.peak_rss_mib()?;
     figures.push(Figure {
-        what: "peak RSS after the loads and 200 concurrent sign-ins with unknown emails",
+        what: format!(
+            "peak RSS after the loads and {sign_ins} concurrent sign-ins with unknown emails"
+        ),
         measured: format!("{peak:.1} MiB"),
         baseline: "goal 64 MB".into(),
         ratio: peak / (64_000_000.0 / 1_048_576.0),
@@ -201,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn ratio_of_rates(
-    what: &'static str,
+    what: String,
     measured: Measured,
     baseline: Measured,
     goal: &'static str,
