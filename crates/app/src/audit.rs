@@ -298,6 +298,12 @@ pub fn verify_bundle(input: impl std::io::BufRead) -> anyhow::Result<Verificatio
         v.events = checked;
         v.broken = Some(broken);
     };
+    // The walk starts from the checkpoints the key signed; the others are named.
+    let start = |checkpoints: Vec<Checkpoint>, v: &mut Verification| {
+        let (signed, set_aside) = key.sort_out(checkpoints);
+        v.set_aside = set_aside;
+        AnchoredVerifier::new(&key, &signed)
+    };
     for (n, line) in lines.enumerate() {
         let line = line?;
         let parsed: BundleLine = serde_json::from_str(&line)
@@ -314,9 +320,7 @@ pub fn verify_bundle(input: impl std::io::BufRead) -> anyhow::Result<Verificatio
             }
             BundleLine::Event(e) => {
                 if verifier.is_none() {
-                    let (signed, set_aside) = key.sort_out(std::mem::take(&mut checkpoints));
-                    v.set_aside = set_aside;
-                    match AnchoredVerifier::new(&key, &signed) {
+                    match start(std::mem::take(&mut checkpoints), &mut v) {
                         Ok(started) => verifier = Some(started),
                         Err(broken) => {
                             fail(&mut v, 0, broken);
@@ -335,11 +339,7 @@ pub fn verify_bundle(input: impl std::io::BufRead) -> anyhow::Result<Verificatio
     }
     let walker = match verifier {
         Some(w) => w,
-        None => match AnchoredVerifier::new(&key, &{
-            let (signed, set_aside) = key.sort_out(checkpoints);
-            v.set_aside = set_aside;
-            signed
-        }) {
+        None => match start(checkpoints, &mut v) {
             Ok(w) => w,
             Err(broken) => {
                 fail(&mut v, 0, broken);

@@ -322,21 +322,9 @@ impl Store for SqliteStore {
     }
 
     async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool> {
-        let d = &expense.details;
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM expenses WHERE owner_id = ? AND spent_on = ? AND amount = ? AND currency = ?
-             AND merchant_key = ? AND id <> ? LIMIT 1",
-        )
-        .bind(expense.owner_id.to_string())
-        .bind(d.date().to_string())
-        .bind(d.amount().amount_string())
-        .bind(d.amount().currency().code())
-        .bind(rows::merchant_key(d.merchant()))
-        .bind(expense.id.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(read_error)?;
-        Ok(found.is_some())
+        // What makes a duplicate is stated once, in HAVE_DUPLICATES.
+        let found = self.have_duplicates(std::slice::from_ref(expense)).await?;
+        Ok(found.first().copied().unwrap_or(false))
     }
 
     async fn receipts_of_expenses(&self, expenses: &[ExpenseId]) -> StoreResult<Vec<Vec<Receipt>>> {
