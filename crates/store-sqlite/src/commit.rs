@@ -342,7 +342,19 @@ async fn put_report(
         .execute(&mut **tx)
         .await,
     };
-    one_row(done.map_err(|e| db_error(e, "this report already exists"))?)
+    one_row(done.map_err(|e| db_error(e, "this report already exists"))?)?;
+    if !report.deciders.is_empty() {
+        sqlx::query(
+            "INSERT OR IGNORE INTO report_deciders (user_id, report_id)
+             SELECT value, ?1 FROM json_each(?2)",
+        )
+        .bind(report.id.to_string())
+        .bind(json(&report.deciders)?)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error(e, STALE))?;
+    }
+    Ok(())
 }
 
 async fn append_audit(

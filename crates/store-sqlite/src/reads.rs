@@ -77,6 +77,34 @@ pub(crate) const REPORTS_OF_OWNER: &str =
     "SELECT body FROM reports WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)
      AND id < ?3 ORDER BY id DESC LIMIT ?4";
 
+/// Every report but drafts, newest first (`all`, through the primary key).
+pub(crate) const ALL_REPORTS: &str =
+    "SELECT body FROM reports WHERE state <> 'draft' AND id < ?1 ORDER BY id DESC LIMIT ?2";
+/// The reports in one state, newest first (`all` with a state, `reports_by_state_and_id`).
+pub(crate) const ALL_REPORTS_IN_STATE: &str = "SELECT body FROM reports
+     WHERE state = ?1 AND state <> 'draft' AND id < ?2 ORDER BY id DESC LIMIT ?3";
+/// The reports a user has decided a step of, newest first (`report_deciders`' key).
+pub(crate) const REPORTS_DECIDED_BY: &str = "SELECT r.body
+     FROM report_deciders AS d JOIN reports AS r ON r.id = d.report_id
+     WHERE d.user_id = ?1 AND (?2 IS NULL OR r.state = ?2) AND d.report_id < ?3
+     ORDER BY d.report_id DESC LIMIT ?4";
+/// A user's approvals queue, oldest submission first: the manager and senior steps assigned
+/// to them (`reports_by_assignee`) and, for finance, the finance step of reports they neither
+/// own nor approved earlier (`reports_by_state`). Each half reads at most one page in index
+/// order, so the queue costs the same at any size of the table; an `OR` of the two would scan.
+pub(crate) const APPROVALS: &str = "SELECT body FROM (
+     SELECT * FROM (SELECT body, submitted_at, id FROM reports
+         WHERE assignee_id = ?1 AND state IN ('pending_manager', 'pending_senior')
+           AND (?3 IS NULL OR state = ?3) AND (submitted_at, id) > (?4, ?5)
+         ORDER BY submitted_at, id LIMIT ?6)
+     UNION ALL
+     SELECT * FROM (SELECT body, submitted_at, id FROM reports
+         WHERE ?2 AND state = 'pending_finance' AND (?3 IS NULL OR state = ?3)
+           AND (submitted_at, id) > (?4, ?5) AND owner_id <> ?1
+           AND NOT EXISTS (SELECT 1 FROM json_each(reports.prior_approvers) WHERE value = ?1)
+         ORDER BY submitted_at, id LIMIT ?6))
+     ORDER BY submitted_at, id LIMIT ?6";
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -159,46 +187,34 @@ impl Store for SqliteStore {
         let limit = i64::from(req.limit) + 1;
         let rows = match &query.scope {
             ReportScope::Mine(owner) => sqlx::query(REPORTS_OF_OWNER)
-            .bind(owner.to_string())
-            .bind(state)
+                .bind(owner.to_string())
+                .bind(state)
+                .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
+                .bind(limit),
+            ReportScope::All => match state {
+                None => sqlx::query(ALL_REPORTS),
+                Some(state) => sqlx::query(ALL_REPORTS_IN_STATE).bind(state),
+            }
             .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
             .bind(limit),
-            ReportScope::All => sqlx::query(
-                "SELECT body FROM reports WHERE state <> 'draft' AND (?1 IS NULL OR state = ?1)
-                 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-            )
-            .bind(state)
-            .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
-            .bind(limit),
-            ReportScope::DecidedBy(user) => sqlx::query(
-                "SELECT body FROM reports WHERE EXISTS (SELECT 1 FROM json_each(reports.body, '$.deciders') WHERE value = ?1)
-                 AND (?2 IS NULL OR state = ?2) AND id < ?3 ORDER BY id DESC LIMIT ?4",
-            )
-            .bind(user.to_string())
-            .bind(state)
-            .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
-            .bind(limit),
+            ReportScope::DecidedBy(user) => sqlx::query(REPORTS_DECIDED_BY)
+                .bind(user.to_string())
+                .bind(state)
+                .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
+                .bind(limit),
             ReportScope::Approvals { user, finance } => {
                 let (at, id) = match cursor.as_deref().map(|c| c.split_once('|')) {
                     None => (String::new(), String::new()),
                     Some(Some((at, id))) => (at.to_owned(), id.to_owned()),
                     Some(None) => return Err(outlay_app::StoreError::BadCursor),
                 };
-                sqlx::query(
-                    "SELECT body FROM reports
-                     WHERE ((state IN ('pending_manager', 'pending_senior') AND assignee_id = ?1)
-                         OR (?2 AND state = 'pending_finance' AND owner_id <> ?1
-                             AND NOT EXISTS (SELECT 1 FROM json_each(reports.prior_approvers) WHERE value = ?1)))
-                       AND (?3 IS NULL OR state = ?3)
-                       AND (submitted_at, id) > (?4, ?5)
-                     ORDER BY submitted_at, id LIMIT ?6",
-                )
-                .bind(user.to_string())
-                .bind(*finance)
-                .bind(state)
-                .bind(at)
-                .bind(id)
-                .bind(limit)
+                sqlx::query(APPROVALS)
+                    .bind(user.to_string())
+                    .bind(*finance)
+                    .bind(state)
+                    .bind(at)
+                    .bind(id)
+                    .bind(limit)
             }
         }
         .fetch_all(&self.reader)
