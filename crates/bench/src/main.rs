@@ -7,6 +7,7 @@
 //! Run it with the release build: `cargo build --release -p outlay -p outlay-bench &&
 //! target/release/outlay-bench` (or `scripts/bench.sh`). `docs/benchmarks.md` has the results.
 
+mod seed;
 mod server;
 mod sqlite_loop;
 mod wrk;
@@ -32,6 +33,9 @@ struct Args {
     /// Concurrent connections of the write and read loads.
     #[arg(long, default_value_t = 32)]
     connections: u32,
+    /// Reports in the large company of the list benchmark (its baseline has 1%).
+    #[arg(long, default_value_t = 1_000_000)]
+    reports: u64,
 }
 
 /// One line of the results.
@@ -185,6 +189,14 @@ async fn main() -> anyhow::Result<()> {
         met: peak * 1_048_576.0 <= 64_000_000.0,
     });
 
+    // Lists: each list's p99 at the full size of the company against 1% of it.
+    let (small, large) = if args.smoke {
+        (200, 2_000)
+    } else {
+        (args.reports / 100, args.reports)
+    };
+    figures.extend(lists(&binary, scratch.path(), small, large, d).await?);
+
     println!();
     for f in &figures {
         println!("{}", f.what);
@@ -201,6 +213,91 @@ async fn main() -> anyhow::Result<()> {
         println!("\n(smoke run: too short for the figures to mean anything)");
     }
     Ok(())
+}
+
+/// The lists that must cost the same at any size: who asks, and the first page's path.
+const LISTS: [(&str, &str, &str); 6] = [
+    ("my expenses", "employee", "/api/v1/expenses?limit=50"),
+    ("my reports", "employee", "/api/v1/reports?limit=50"),
+    (
+        "a manager's approvals",
+        "manager",
+        "/api/v1/reports?scope=approvals&limit=50",
+    ),
+    (
+        "finance's approvals",
+        "finance",
+        "/api/v1/reports?scope=approvals&limit=50",
+    ),
+    (
+        "the reports finance decided",
+        "finance",
+        "/api/v1/reports?scope=decided&limit=50",
+    ),
+    (
+        "all reports",
+        "finance",
+        "/api/v1/reports?scope=all&limit=50",
+    ),
+];
+
+/// Seeds a company of `small` reports, measures every list at one connection, grows it to
+/// `large` and measures again.
+async fn lists(
+    binary: &std::path::Path,
+    scratch: &std::path::Path,
+    small: u64,
+    large: u64,
+    d: Duration,
+) -> anyhow::Result<Vec<Figure>> {
+    let data = scratch.join("lists");
+    let db = data.join("outlay.db");
+    let log = scratch.join("lists.log");
+    drop(Server::start(binary, &data, &log).await?);
+    let mut measured = Vec::new();
+    let mut size = 0;
+    for target in [small, large] {
+        let started = std::time::Instant::now();
+        seed::grow(&db, size, target).await?;
+        size = target;
+        println!(
+            "seeded {size} reports in {:.0} s ({:.1} GB)",
+            started.elapsed().as_secs_f64(),
+            std::fs::metadata(&db)?.len() as f64 / 1e9
+        );
+        let server = Server::start(binary, &data, &log).await?;
+        let mut at_size = Vec::new();
+        for (_, who, path) in LISTS {
+            let token = server.token(who).await?;
+            let first = server.call(&token, Method::GET, path, json!(null)).await?;
+            if first["items"].as_array().is_none_or(Vec::is_empty) {
+                anyhow::bail!("{path} is empty for {who} at {size} reports: the seed is wrong");
+            }
+            let load = Load {
+                url: server.url(path),
+                method: "GET",
+                headers: vec![("authorization", format!("Bearer {token}"))],
+                body: None,
+            };
+            at_size.push(wrk::run(&load, 1, d, scratch)?);
+        }
+        measured.push(at_size);
+    }
+    Ok(LISTS
+        .iter()
+        .zip(measured[0].iter().zip(&measured[1]))
+        .map(|((what, ..), (at_small, at_large))| {
+            let ratio = at_large.p99_ms / at_small.p99_ms;
+            Figure {
+                what: format!("{what}: p99 at {large} reports vs at {small}, one connection"),
+                measured: format!("p99 {:.2} ms", at_large.p99_ms),
+                baseline: format!("p99 {:.2} ms", at_small.p99_ms),
+                ratio,
+                goal: "<= 1.5",
+                met: ratio <= 1.5,
+            }
+        })
+        .collect())
 }
 
 fn ratio_of_rates(

@@ -91,7 +91,10 @@ async fn every_list_query_reads_through_an_index_and_scans_no_table() {
             "the reports I decided",
             REPORTS_DECIDED_BY,
             &["u", "paid", "z", "51"],
-            &["d USING PRIMARY KEY (user_id=? AND report_id<?)", "sqlite_autoindex_reports_1 (id=?)"],
+            &[
+                "d USING PRIMARY KEY (user_id=? AND report_id<?)",
+                "sqlite_autoindex_reports_1 (id=?)",
+            ],
         ),
         (
             "my approvals",
