@@ -7,6 +7,7 @@
 //! Run it with the release build: `cargo build --release -p outlay -p outlay-bench &&
 //! target/release/outlay-bench` (or `scripts/bench.sh`). `docs/benchmarks.md` has the results.
 
+mod cold_start;
 mod seed;
 mod server;
 mod sqlite_loop;
@@ -196,6 +197,41 @@ async fn main() -> anyhow::Result<()> {
         (args.reports / 100, args.reports)
     };
     figures.extend(lists(&binary, scratch.path(), small, large, d).await?);
+
+    // The Lambda cold start against a minimal lambda_runtime hello of the same build.
+    match std::env::var_os("OUTLAY_BENCH_LAMBDA_ENV") {
+        Some(env) => {
+            let env = cold_start::exports(std::path::Path::new(&env))?;
+            let hello = binary.with_file_name("lambda-hello");
+            let runs = if args.smoke { 1 } else { 9 };
+            let (mut outlay, mut baseline) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                baseline.push(cold_start::cold_start(&hello, &[]).await?);
+                outlay.push(cold_start::cold_start(&binary, &env).await?);
+            }
+            let (o, h) = (
+                cold_start::median(&mut outlay),
+                cold_start::median(&mut baseline),
+            );
+            let ratio = o.as_secs_f64() / h.as_secs_f64();
+            figures.push(Figure {
+                what: format!(
+                    "Lambda bootstrap, exec to its answer to GET /healthz (DynamoDB in moto), median of {runs}, vs a lambda_runtime hello"
+                ),
+                measured: format!("{:.1} ms", o.as_secs_f64() * 1e3),
+                baseline: format!("{:.1} ms", h.as_secs_f64() * 1e3),
+                ratio,
+                goal: "<= 1.5",
+                met: ratio <= 1.5,
+            });
+        }
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            anyhow::bail!("OUTLAY_BENCH_LAMBDA_ENV is not set: run the suite with scripts/bench.sh")
+        }
+        None => println!(
+            "the Lambda cold start is skipped: OUTLAY_BENCH_LAMBDA_ENV names no stack (scripts/bench.sh starts one in moto)"
+        ),
+    }
 
     println!();
     for f in &figures {
