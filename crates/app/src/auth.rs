@@ -61,7 +61,7 @@ impl Default for LoginAttempts {
     }
 }
 
-fn throttled(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> AppError {
+fn throttled(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> AppError {
     let wait = not_until.wait_time_from(DefaultClock::default().now());
     tracing::warn!("sign-in attempts throttled");
     metrics::counter!("outlay_login_throttled_total").increment(1);

@@ -122,23 +122,7 @@ impl App {
                     *expense = e.clone();
                 }
             }
-            let report = Report {
-                id,
-                owner_id: caller.user.id,
-                title,
-                purpose,
-                state: ReportState::Draft,
-                version: 1,
-                total: total(&expenses)?,
-                steps: vec![],
-                submissions: 0,
-                submitted_at: None,
-                rejection_reason: None,
-                payment: None,
-                deciders: BTreeSet::new(),
-                created_at: now,
-                updated_at: now,
-            };
+            let report = Report::draft(id, caller.user.id, title, purpose, total(&expenses)?, now);
             writes.insert(
                 0,
                 Write::PutReport {

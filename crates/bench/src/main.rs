@@ -297,9 +297,9 @@ async fn lists(
         seed::grow(&db, size, target).await?;
         size = target;
         println!(
-            "seeded {size} reports in {:.0} s ({:.1} GB)",
+            "seeded {size} reports in {:.0} s ({:.0} MB)",
             started.elapsed().as_secs_f64(),
-            std::fs::metadata(&db)?.len() as f64 / 1e9
+            std::fs::metadata(&db)?.len() as f64 / 1e6
         );
         let server = Server::start(binary, &data, &log).await?;
         let mut at_size = Vec::new();

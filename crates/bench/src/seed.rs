@@ -223,23 +223,14 @@ fn report(
     let id = ReportId::from_uuid(uuid::Uuid::now_v7());
     let mut expense = expense(owner, n, policy)?;
     expense.report_id = Some(id);
-    let draft = Report {
+    let draft = Report::draft(
         id,
-        owner_id: owner.id,
-        title: format!("Trip {n}"),
-        purpose: "generated for the list benchmark".into(),
-        state: ReportState::Draft,
-        version: 1,
-        total: expense.base_amount,
-        steps: vec![],
-        submissions: 0,
-        submitted_at: None,
-        rejection_reason: None,
-        payment: None,
-        deciders: BTreeSet::new(),
-        created_at: now,
-        updated_at: now,
-    };
+        owner.id,
+        format!("Trip {n}"),
+        "generated for the list benchmark".into(),
+        expense.base_amount,
+        now,
+    );
     let route = Route {
         manager: Some(line.manager.id),
         senior: None,

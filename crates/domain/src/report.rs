@@ -182,6 +182,35 @@ pub struct Report {
 }
 
 impl Report {
+    /// A new draft of `owner_id`'s, whose expenses total `total` (in the base currency, when
+    /// every one of them has a base amount).
+    pub fn draft(
+        id: ReportId,
+        owner_id: UserId,
+        title: String,
+        purpose: String,
+        total: Option<Money>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            owner_id,
+            title,
+            purpose,
+            state: ReportState::Draft,
+            version: 1,
+            total,
+            steps: vec![],
+            submissions: 0,
+            submitted_at: None,
+            rejection_reason: None,
+            payment: None,
+            deciders: BTreeSet::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The first undecided step of the current submission, while pending.
     pub fn current_step(&self) -> Option<&Step> {
         if !self.state.is_pending() {

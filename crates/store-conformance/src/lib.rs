@@ -1114,6 +1114,40 @@ pub async fn notifications_and_the_outbox(store: Arc<dyn FullStore>) {
             .collect::<Vec<_>>(),
         [uid(1)]
     );
+    // A role granted and taken, and a holder deactivated, show in the next read.
+    let update = |u: User| {
+        let mut next = u.clone();
+        next.version += 1;
+        Change::one(
+            Write::PutUser {
+                user: next,
+                password_hash: None,
+                expected_version: Some(u.version),
+            },
+            audit("user.update", u.id),
+        )
+    };
+    commit(s, update(user(2, &[Role::Finance, Role::Admin], None))).await;
+    commit(s, update(user(1, &[], None))).await;
+    let holders = |role| async move {
+        s.users_with_role(role)
+            .await
+            .expect("read")
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(holders(Role::Finance).await, [uid(2)]);
+    assert_eq!(holders(Role::Admin).await, [uid(2)]);
+    let mut inactive = user(2, &[Role::Finance, Role::Admin], None);
+    inactive.version = 2;
+    inactive.active = false;
+    commit(s, update(inactive)).await;
+    assert!(holders(Role::Finance).await.is_empty());
+    let mut regranted = user(1, &[Role::Finance], None);
+    regranted.version = 2;
+    commit(s, update(regranted)).await;
+    assert_eq!(holders(Role::Finance).await, [uid(1)]);
     let note = |n: u128| Notification {
         id: uuid::Uuid::from_u128(n),
         user_id: uid(1),

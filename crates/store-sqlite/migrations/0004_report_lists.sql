@@ -13,3 +13,31 @@ INSERT INTO report_deciders (user_id, report_id)
 
 -- All reports in one state, newest first (finance's `all` list with a state filter).
 CREATE INDEX reports_by_state_and_id ON reports (state, id);
+
+-- The holders of each role (`roles` is comma-separated), kept by triggers: notifications find
+-- finance or the admins through this key instead of matching every user's roles text.
+CREATE TABLE user_roles (
+    role    TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users (id),
+    PRIMARY KEY (role, user_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX user_roles_by_user ON user_roles (user_id);
+INSERT INTO user_roles (role, user_id)
+    SELECT r.value, u.id FROM users AS u, json_each('["' || replace(u.roles, ',', '","') || '"]') AS r
+    WHERE r.value <> '';
+CREATE TRIGGER user_roles_on_insert AFTER INSERT ON users
+BEGIN
+    INSERT INTO user_roles (role, user_id)
+        SELECT value, NEW.id FROM json_each('["' || replace(NEW.roles, ',', '","') || '"]')
+        WHERE value <> '';
+END;
+CREATE TRIGGER user_roles_on_update AFTER UPDATE OF roles ON users
+BEGIN
+    DELETE FROM user_roles WHERE user_id = OLD.id;
+    INSERT INTO user_roles (role, user_id)
+        SELECT value, NEW.id FROM json_each('["' || replace(NEW.roles, ',', '","') || '"]')
+        WHERE value <> '';
+END;
+
+-- The newest exchange rates first (the rates list).
+CREATE INDEX exchange_rates_by_day ON exchange_rates (day DESC, currency);

@@ -105,6 +105,23 @@ pub(crate) const APPROVALS: &str = "SELECT body FROM (
          ORDER BY submitted_at, id LIMIT ?6))
      ORDER BY submitted_at, id LIMIT ?6";
 
+/// Users by email (`sqlite_autoindex_users_2`, the email's uniqueness).
+pub(crate) const USERS: &str = "SELECT * FROM users WHERE email > ? ORDER BY email LIMIT ?";
+/// The active holders of a role (`user_roles`' key), by email.
+pub(crate) const USERS_WITH_ROLE: &str = "SELECT u.* FROM user_roles AS r
+     JOIN users AS u ON u.id = r.user_id WHERE r.role = ? AND u.active = 1 ORDER BY u.email";
+/// The audit trail of one entity (`audit_by_entity`).
+pub(crate) const AUDIT_OF_ENTITY: &str =
+    "SELECT * FROM audit_events WHERE entity_kind = ? AND entity_id = ? ORDER BY seq";
+/// The audit trail in order, a page at a time (the key, `seq`).
+pub(crate) const AUDIT_PAGE: &str = "SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?";
+/// The newest exchange rates (`exchange_rates_by_day`).
+pub(crate) const RATES: &str =
+    "SELECT currency, day, rate FROM exchange_rates ORDER BY day DESC, currency LIMIT ?";
+/// A user's notifications, newest first (`notifications_by_user`).
+pub(crate) const NOTIFICATIONS_OF_USER: &str = "SELECT body, read_at FROM notifications
+     WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -137,7 +154,7 @@ impl Store for SqliteStore {
 
     async fn users(&self, req: &PageRequest) -> StoreResult<Page<User>> {
         let after = req.after()?.unwrap_or_default();
-        let rows = sqlx::query("SELECT * FROM users WHERE email > ? ORDER BY email LIMIT ?")
+        let rows = sqlx::query(USERS)
             .bind(after)
             .bind(i64::from(req.limit) + 1)
             .fetch_all(&self.reader)
@@ -280,14 +297,12 @@ impl Store for SqliteStore {
     }
 
     async fn audit_of(&self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query(
-            "SELECT * FROM audit_events WHERE entity_kind = ? AND entity_id = ? ORDER BY seq",
-        )
-        .bind(entity_kind)
-        .bind(entity_id)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(read_error)?;
+        let rows = sqlx::query(AUDIT_OF_ENTITY)
+            .bind(entity_kind)
+            .bind(entity_id)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
         Ok(rows
             .iter()
             .map(rows::audit_event)
@@ -295,7 +310,7 @@ impl Store for SqliteStore {
     }
 
     async fn audit_page(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
+        let rows = sqlx::query(AUDIT_PAGE)
             .bind(after_seq)
             .bind(i64::from(limit))
             .fetch_all(&self.reader)
@@ -313,13 +328,11 @@ impl Store for SqliteStore {
     }
 
     async fn users_with_role(&self, role: Role) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query(
-            "SELECT * FROM users WHERE active = 1 AND (',' || roles || ',') LIKE ? ORDER BY email",
-        )
-        .bind(format!("%,{},%", role.as_str()))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(read_error)?;
+        let rows = sqlx::query(USERS_WITH_ROLE)
+            .bind(role.as_str())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
         Ok(rows.iter().map(rows::user).collect::<anyhow::Result<_>>()?)
     }
 
@@ -411,13 +424,11 @@ impl Store for SqliteStore {
     }
 
     async fn rates(&self, limit: u32) -> StoreResult<Vec<ExchangeRate>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT currency, day, rate FROM exchange_rates ORDER BY day DESC, currency LIMIT ?",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(read_error)?;
+        let rows: Vec<(String, String, String)> = sqlx::query_as(RATES)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
         Ok(rows
             .iter()
             .map(|(c, d, r)| rows::rate(c, d, r))
@@ -430,15 +441,13 @@ impl Store for SqliteStore {
         req: &PageRequest,
     ) -> StoreResult<Page<Notification>> {
         let before = req.after()?.unwrap_or_else(|| FAR.to_owned());
-        let rows = sqlx::query(
-            "SELECT body, read_at FROM notifications WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(user.to_string())
-        .bind(before)
-        .bind(i64::from(req.limit) + 1)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(read_error)?;
+        let rows = sqlx::query(NOTIFICATIONS_OF_USER)
+            .bind(user.to_string())
+            .bind(before)
+            .bind(i64::from(req.limit) + 1)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(read_error)?;
         page(rows, req.limit, rows::notification, |n: &Notification| {
             n.id.to_string()
         })
