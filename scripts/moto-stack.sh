@@ -16,6 +16,8 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 pid=$!
+# Until the stack is ready, a failure stops moto too.
+trap 'kill "$pid" 2>/dev/null' ERR
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null && break; sleep 0.1; done
 export OUTLAY_DEMO_PASSWORD=${OUTLAY_DEMO_PASSWORD:-Demo-password-2026!}
 env_out=${OUTLAY_STACK_ENV:-$(mktemp)}

@@ -202,12 +202,21 @@ async fn main() -> anyhow::Result<()> {
     match std::env::var_os("OUTLAY_BENCH_LAMBDA_ENV") {
         Some(env) => {
             let env = cold_start::exports(std::path::Path::new(&env))?;
+            if !env
+                .iter()
+                .any(|(k, v)| k == "OUTLAY_STORE" && v == "dynamodb")
+            {
+                anyhow::bail!("OUTLAY_BENCH_LAMBDA_ENV names no DynamoDB stack");
+            }
+            let lambda = std::env::var_os("OUTLAY_LAMBDA_BIN")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| binary.clone());
             let hello = binary.with_file_name("lambda-hello");
             let runs = if args.smoke { 1 } else { 9 };
             let (mut outlay, mut baseline) = (Vec::new(), Vec::new());
             for _ in 0..runs {
                 baseline.push(cold_start::cold_start(&hello, &[]).await?);
-                outlay.push(cold_start::cold_start(&binary, &env).await?);
+                outlay.push(cold_start::cold_start(&lambda, &env).await?);
             }
             let (o, h) = (
                 cold_start::median(&mut outlay),

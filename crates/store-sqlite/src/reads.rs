@@ -88,14 +88,20 @@ pub(crate) const REPORTS_DECIDED_BY: &str = "SELECT r.body
      FROM report_deciders AS d JOIN reports AS r ON r.id = d.report_id
      WHERE d.user_id = ?1 AND (?2 IS NULL OR r.state = ?2) AND d.report_id < ?3
      ORDER BY d.report_id DESC LIMIT ?4";
-/// A user's approvals queue, oldest submission first: the manager and senior steps assigned
-/// to them (`reports_by_assignee`) and, for finance, the finance step of reports they neither
-/// own nor approved earlier (`reports_by_state`). Each half reads at most one page in index
-/// order, so the queue costs the same at any size of the table; an `OR` of the two would scan.
+/// A user's approvals queue, oldest submission first: the manager steps and the senior steps
+/// assigned to them (`reports_by_assignee`, one state each) and, for finance, the finance step
+/// of reports they neither own nor approved earlier (`reports_by_state`). Each part reads at
+/// most one page in index order and only the three pages are merged, so the queue costs the
+/// same at any size of the table; an `OR` of the parts would scan it.
 pub(crate) const APPROVALS: &str = "SELECT body FROM (
      SELECT * FROM (SELECT body, submitted_at, id FROM reports
-         WHERE assignee_id = ?1 AND state IN ('pending_manager', 'pending_senior')
-           AND (?3 IS NULL OR state = ?3) AND (submitted_at, id) > (?4, ?5)
+         WHERE assignee_id = ?1 AND state = 'pending_manager' AND (?3 IS NULL OR state = ?3)
+           AND (submitted_at, id) > (?4, ?5)
+         ORDER BY submitted_at, id LIMIT ?6)
+     UNION ALL
+     SELECT * FROM (SELECT body, submitted_at, id FROM reports
+         WHERE assignee_id = ?1 AND state = 'pending_senior' AND (?3 IS NULL OR state = ?3)
+           AND (submitted_at, id) > (?4, ?5)
          ORDER BY submitted_at, id LIMIT ?6)
      UNION ALL
      SELECT * FROM (SELECT body, submitted_at, id FROM reports
