@@ -199,48 +199,7 @@ async fn main() -> anyhow::Result<()> {
     figures.extend(lists(&binary, scratch.path(), small, large, d).await?);
 
     // The Lambda cold start against a minimal lambda_runtime hello of the same build.
-    match std::env::var_os("OUTLAY_BENCH_LAMBDA_ENV") {
-        Some(env) => {
-            let env = cold_start::exports(std::path::Path::new(&env))?;
-            if !env
-                .iter()
-                .any(|(k, v)| k == "OUTLAY_STORE" && v == "dynamodb")
-            {
-                anyhow::bail!("OUTLAY_BENCH_LAMBDA_ENV names no DynamoDB stack");
-            }
-            let lambda = std::env::var_os("OUTLAY_LAMBDA_BIN")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| binary.clone());
-            let hello = binary.with_file_name("lambda-hello");
-            let runs = if args.smoke { 1 } else { 9 };
-            let (mut outlay, mut baseline) = (Vec::new(), Vec::new());
-            for _ in 0..runs {
-                baseline.push(cold_start::cold_start(&hello, &[]).await?);
-                outlay.push(cold_start::cold_start(&lambda, &env).await?);
-            }
-            let (o, h) = (
-                cold_start::median(&mut outlay),
-                cold_start::median(&mut baseline),
-            );
-            let ratio = o.as_secs_f64() / h.as_secs_f64();
-            figures.push(Figure {
-                what: format!(
-                    "Lambda bootstrap, exec to its answer to GET /healthz (DynamoDB in moto), median of {runs}, vs a lambda_runtime hello"
-                ),
-                measured: format!("{:.1} ms", o.as_secs_f64() * 1e3),
-                baseline: format!("{:.1} ms", h.as_secs_f64() * 1e3),
-                ratio,
-                goal: "<= 1.5",
-                met: ratio <= 1.5,
-            });
-        }
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            anyhow::bail!("OUTLAY_BENCH_LAMBDA_ENV is not set: run the suite with scripts/bench.sh")
-        }
-        None => println!(
-            "the Lambda cold start is skipped: OUTLAY_BENCH_LAMBDA_ENV names no stack (scripts/bench.sh starts one in moto)"
-        ),
-    }
+    figures.extend(lambda_cold_start(&binary, if args.smoke { 1 } else { 9 }).await?);
 
     println!();
     for f in &figures {
@@ -343,6 +302,57 @@ async fn lists(
             }
         })
         .collect())
+}
+
+/// The Lambda package's cold start against `lambda-hello`, `runs` of each in turn, in the
+/// stack that `OUTLAY_BENCH_LAMBDA_ENV` names (scripts/bench.sh starts it in moto); skipped,
+/// outside CI, when there is none.
+async fn lambda_cold_start(
+    binary: &std::path::Path,
+    runs: usize,
+) -> anyhow::Result<Option<Figure>> {
+    let Some(env) = std::env::var_os("OUTLAY_BENCH_LAMBDA_ENV") else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            anyhow::bail!(
+                "OUTLAY_BENCH_LAMBDA_ENV is not set: run the suite with scripts/bench.sh"
+            );
+        }
+        println!(
+            "the Lambda cold start is skipped: OUTLAY_BENCH_LAMBDA_ENV names no stack (scripts/bench.sh starts one in moto)"
+        );
+        return Ok(None);
+    };
+    let env = cold_start::exports(std::path::Path::new(&env))?;
+    if !env
+        .iter()
+        .any(|(k, v)| k == "OUTLAY_STORE" && v == "dynamodb")
+    {
+        anyhow::bail!("OUTLAY_BENCH_LAMBDA_ENV names no DynamoDB stack");
+    }
+    let lambda = std::env::var_os("OUTLAY_LAMBDA_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| binary.to_owned());
+    let hello = binary.with_file_name("lambda-hello");
+    let (mut outlay, mut baseline) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        baseline.push(cold_start::cold_start(&hello, &[]).await?);
+        outlay.push(cold_start::cold_start(&lambda, &env).await?);
+    }
+    let (o, h) = (
+        cold_start::median(&mut outlay),
+        cold_start::median(&mut baseline),
+    );
+    let ratio = o.as_secs_f64() / h.as_secs_f64();
+    Ok(Some(Figure {
+        what: format!(
+            "Lambda bootstrap, exec to its answer to GET /healthz (DynamoDB in moto), median of {runs}, vs a lambda_runtime hello"
+        ),
+        measured: format!("{:.1} ms", o.as_secs_f64() * 1e3),
+        baseline: format!("{:.1} ms", h.as_secs_f64() * 1e3),
+        ratio,
+        goal: "<= 1.5",
+        met: ratio <= 1.5,
+    }))
 }
 
 fn ratio_of_rates(

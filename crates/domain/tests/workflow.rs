@@ -57,23 +57,14 @@ fn world() -> World {
 }
 
 fn draft() -> Report {
-    Report {
-        id: ReportId::from_uuid(uuid::Uuid::from_u128(99)),
-        owner_id: id(1),
-        title: "Trip".into(),
-        purpose: "Customer visit".into(),
-        state: ReportState::Draft,
-        version: 1,
-        total: Some(usd("1500.00")),
-        steps: vec![],
-        submissions: 0,
-        submitted_at: None,
-        rejection_reason: None,
-        payment: None,
-        deciders: BTreeSet::new(),
-        created_at: now(),
-        updated_at: now(),
-    }
+    Report::draft(
+        ReportId::from_uuid(uuid::Uuid::from_u128(99)),
+        id(1),
+        "Trip".into(),
+        "Customer visit".into(),
+        Some(usd("1500.00")),
+        now(),
+    )
 }
 
 fn submit(total: &str) -> Command {
