@@ -7,9 +7,14 @@ copy of the whole table, so two transactions that run at once in its threaded se
 interleave, and a rollback can even undo the other's committed writes. Serialising requests
 gives back the isolation that the real service guarantees, which Outlay's read-set guards
 rely on. Same arguments as `moto_server` (-H HOST -p PORT).
+
+It also stops when its standard input closes, so that a test process that keeps one server
+for all its tests (and cannot stop it on exit) leaves none behind.
 """
 
 import argparse
+import os
+import sys
 import threading
 
 from moto.moto_server.werkzeug_app import (
@@ -37,6 +42,8 @@ def main():
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
     args = parser.parse_args()
+    if not sys.stdin.isatty():
+        threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use outlay_domain::{Currency, Money, Report, ReportState, Role, UserId};
+use outlay_domain::access;
+use outlay_domain::{Currency, Money, Report, ReportState, Role, User, UserId};
 
 use crate::{App, Caller, PageRequest, ReportQuery, ReportScope, Result, require};
 
@@ -60,6 +61,36 @@ impl App {
                 None => return Ok(out),
             }
         }
+    }
+
+    /// The approved reports waiting for payment (finance), each with why the caller may not pay
+    /// it, if they may not ([`access::may_pay`]).
+    pub async fn payables(&self, caller: &Caller) -> Result<Vec<(Report, Option<&'static str>)>> {
+        let approved = self
+            .all_reports(caller, Some(ReportState::Approved))
+            .await?;
+        let mut owners: BTreeMap<UserId, Option<User>> = BTreeMap::new();
+        let mut out = Vec::with_capacity(approved.len());
+        for report in approved {
+            let owner = match owners.get(&report.owner_id) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = self.store.user(report.owner_id).await?;
+                    owners.insert(report.owner_id, o.clone());
+                    o
+                }
+            };
+            let refusal = match owner {
+                Some(owner) => match access::may_pay(&caller.user, &owner, &report) {
+                    Ok(()) => None,
+                    Err(access::Denied::Forbidden(why)) => Some(why),
+                    Err(access::Denied::NotNow) => Some("it is not approved"),
+                },
+                None => Some("its owner is gone"),
+            };
+            out.push((report, refusal));
+        }
+        Ok(out)
     }
 
     /// Every submitted report, optionally in one state (finance), walking all pages.

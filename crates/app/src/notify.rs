@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use outlay_domain::{Level, Report, ReportState, Role, User, UserId};
+use outlay_domain::access::{self, Queue};
+use outlay_domain::{Report, ReportState, Role, User, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::{App, Caller, Change, Page, PageRequest, Result, Write};
@@ -124,6 +125,7 @@ impl App {
     pub(crate) async fn notices(
         &self,
         actor: &Caller,
+        owner: &User,
         before: &Report,
         after: &Report,
         change: &mut Change,
@@ -153,7 +155,7 @@ impl App {
                 ),
                 (_, ReportState::Approved) => (
                     "report.approved",
-                    self.eligible_finance(after, true).await?,
+                    self.eligible_finance(owner, after).await?,
                     format!(
                         "Report \"{title}\" ({}) is approved and waits for payment",
                         total(after)
@@ -161,12 +163,9 @@ impl App {
                     true,
                 ),
                 (_, s) if s.is_pending() => {
-                    let who = match after.current_step() {
-                        Some(step) if step.level != Level::Finance => {
-                            self.users(&step.approver_id.into_iter().collect::<Vec<_>>())
-                                .await?
-                        }
-                        _ => self.eligible_finance(after, false).await?,
+                    let who = match access::queue_keys(after).queue {
+                        Some(Queue::Approver(id)) => self.users(&[id]).await?,
+                        _ => self.eligible_finance(owner, after).await?,
                     };
                     let event = if before.state.is_pending() {
                         "report.approved_step"
@@ -256,18 +255,18 @@ impl App {
         Ok(out)
     }
 
-    /// Finance users who may act next: never the owner, never an earlier approver (and for
-    /// payment, not the finance approver either).
-    async fn eligible_finance(&self, report: &Report, paying: bool) -> Result<Vec<User>> {
+    /// The finance users who may take the report of `owner` next: decide its finance step, or
+    /// pay it once approved.
+    async fn eligible_finance(&self, owner: &User, report: &Report) -> Result<Vec<User>> {
         let finance = self.store.users_with_role(Role::Finance).await?;
+        let paying = report.state == ReportState::Approved;
         Ok(finance
             .into_iter()
-            .filter(|u| u.id != report.owner_id)
             .filter(|u| {
                 if paying {
-                    !report.approvers().any(|a| a == u.id)
+                    access::may_pay(u, owner, report).is_ok()
                 } else {
-                    !report.approved_before_finance(u.id)
+                    access::may_decide(u, owner, report).is_ok()
                 }
             })
             .collect())

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use outlay_domain::access;
 use outlay_domain::expense::text_field;
 use outlay_domain::{
     AuditEvent, Command, Expense, ExpenseId, Money, Report, ReportId, ReportState, Role, Route,
@@ -32,6 +33,8 @@ pub struct ReportDetails {
     pub report: Report,
     /// Its expenses, oldest first, with their receipts and violations.
     pub expenses: Vec<ExpenseInfo>,
+    /// What the caller may do to it now.
+    pub actions: Vec<access::Action>,
 }
 
 /// A transition asked of a report.
@@ -144,7 +147,15 @@ impl App {
                 ..Change::default()
             };
             let expenses = self.describe_all(expenses).await?;
-            Ok((ReportDetails { report, expenses }, change))
+            let actions = access::actions(&caller.user, &caller.user, &report);
+            Ok((
+                ReportDetails {
+                    report,
+                    expenses,
+                    actions,
+                },
+                change,
+            ))
         })
         .await
     }
@@ -153,7 +164,13 @@ impl App {
     pub async fn report(&self, caller: &Caller, id: ReportId) -> Result<ReportDetails> {
         let report = self.visible_report(caller, id).await?;
         let expenses = self.store.expenses_of_report(id).await?;
+        let owner = if report.owner_id == caller.user.id {
+            caller.user.clone()
+        } else {
+            self.user_or_gone(report.owner_id).await?
+        };
         Ok(ReportDetails {
+            actions: access::actions(&caller.user, &owner, &report),
             report,
             expenses: self.describe_all(expenses).await?,
         })
@@ -178,7 +195,7 @@ impl App {
             "mine" => ReportScope::Mine(user.id),
             "approvals" => ReportScope::Approvals {
                 user: user.id,
-                finance: user.has(Role::Finance),
+                finance: access::queues_of(user).contains(&access::Queue::Finance),
             },
             "all" => {
                 crate::require(caller, Role::Finance)?;
@@ -266,10 +283,12 @@ impl App {
                     report: next.clone(),
                     expected_version: Some(report.version),
                 });
-                self.notices(caller, &report, &next, &mut change).await?;
+                self.notices(caller, &owner, &report, &next, &mut change)
+                    .await?;
                 let expenses = self.describe_all(expenses).await?;
                 Ok((
                     ReportDetails {
+                        actions: access::actions(&caller.user, &owner, &next),
                         report: next,
                         expenses,
                     },
@@ -349,29 +368,20 @@ impl App {
         }
     }
 
-    /// The owner always; once submitted, also its approvers, the owner's management chain
-    /// and finance.
+    /// Whether `user` may see `report` ([`access::sight`]); the owner's reporting line is read
+    /// only when the answer depends on it.
     pub(crate) async fn can_see(&self, user: &User, report: &Report) -> Result<bool> {
-        if report.owner_id == user.id {
-            return Ok(true);
+        let sight = access::sight(user, report);
+        if sight != access::Sight::IfInLine {
+            return Ok(sight.given(user.id, &access::Line::default()));
         }
-        if report.submissions == 0 {
-            return Ok(false);
-        }
-        if user.has(Role::Finance)
-            || report.deciders.contains(&user.id)
-            || report.steps.iter().any(|s| s.approver_id == Some(user.id))
-        {
-            return Ok(true);
-        }
-        let (manager, senior) = self.chain_of(report.owner_id).await?;
-        Ok(manager.is_some_and(|m| m.id == user.id) || senior.is_some_and(|s| s.id == user.id))
-    }
-
-    /// The owner's manager and the manager's manager, as stored.
-    async fn chain_of(&self, owner: outlay_domain::UserId) -> Result<(Option<User>, Option<User>)> {
-        let owner = self.store.user(owner).await?;
-        self.line_above(owner.as_ref()).await
+        let owner = self.store.user(report.owner_id).await?;
+        let (manager, senior) = self.line_above(owner.as_ref()).await?;
+        let line = access::Line {
+            manager: manager.map(|m| m.id),
+            senior: senior.map(|s| s.id),
+        };
+        Ok(sight.given(user.id, &line))
     }
 
     async fn line_above(&self, owner: Option<&User>) -> Result<(Option<User>, Option<User>)> {
@@ -402,23 +412,18 @@ impl App {
         policy: &outlay_domain::Policy,
     ) -> Result<(Route, Vec<User>)> {
         let (manager, senior) = self.line_above(Some(owner)).await?;
-        let line: Vec<User> = manager.iter().chain(senior.iter()).cloned().collect();
-        let present =
-            |u: Option<User>| u.filter(|u| u.active && u.has(Role::Manager)).map(|u| u.id);
         let total = total(expenses)?.ok_or_else(|| {
             AppError::Unprocessable(format!(
                 "every expense needs an amount in the base currency {}: add an exchange rate for the other currencies first",
                 policy.base_currency
             ))
         })?;
-        Ok((
-            Route {
-                manager: present(manager),
-                senior: present(senior),
-                total,
-                senior_threshold: policy.senior_threshold,
-            },
-            line,
-        ))
+        let route = Route::through(
+            manager.as_ref(),
+            senior.as_ref(),
+            total,
+            policy.senior_threshold,
+        );
+        Ok((route, manager.into_iter().chain(senior).collect()))
     }
 }

@@ -1,6 +1,7 @@
 //! Outlay's pure domain: money, users and roles, expenses, reports, the approval state
 //! machine, policy and the audit hash chain. No IO, no async, no frameworks.
 
+pub mod access;
 pub mod audit;
 pub mod checkpoint;
 pub mod exchange;

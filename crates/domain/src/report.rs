@@ -227,14 +227,4 @@ impl Report {
             .filter(|d| d.outcome == Outcome::Approved)
             .map(|d| d.by)
     }
-
-    /// Whether `user` approved a step of the current submission other than finance's.
-    pub fn approved_before_finance(&self, user: UserId) -> bool {
-        self.steps.iter().any(|s| {
-            s.level != Level::Finance
-                && s.decision
-                    .as_ref()
-                    .is_some_and(|d| d.by == user && d.outcome == Outcome::Approved)
-        })
-    }
 }

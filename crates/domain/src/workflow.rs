@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::access::{self, Denied};
 use crate::expense::text_field;
 use crate::{
     Decision, Level, Money, Outcome, Payment, Report, ReportState, Role, Step, User, UserId,
@@ -21,6 +22,27 @@ pub struct Route {
     pub total: Money,
     /// Totals strictly above this need the senior level.
     pub senior_threshold: Money,
+}
+
+impl Route {
+    /// The route of a report of `owner` totalling `total`, through the owner's `manager` and
+    /// the manager's manager `senior` as stored: a level counts only with an active manager in
+    /// it.
+    pub fn through(
+        manager: Option<&User>,
+        senior: Option<&User>,
+        total: Money,
+        senior_threshold: Money,
+    ) -> Self {
+        let present =
+            |u: Option<&User>| u.filter(|u| u.active && u.has(Role::Manager)).map(|u| u.id);
+        Self {
+            manager: present(manager),
+            senior: present(senior),
+            total,
+            senior_threshold,
+        }
+    }
 }
 
 /// What an actor asks of a report.
@@ -79,10 +101,18 @@ pub enum Refusal {
     Invalid(String),
 }
 
-/// Segregation of duties between accounts: see [`User::independent_of`].
-const PUPPET: Refusal = Refusal::Forbidden(
-    "segregation of duties: you and the report's owner have had power over each other's accounts (created, roles, manager or password)",
-);
+impl Refusal {
+    /// The refusal of `command` on `report` that [`access`] denied.
+    fn of(denied: Denied, command: &Command, report: &Report) -> Self {
+        match denied {
+            Denied::Forbidden(why) => Refusal::Forbidden(why),
+            Denied::NotNow => Refusal::WrongState {
+                command: command.name(),
+                state: report.state,
+            },
+        }
+    }
+}
 
 /// Decides `command` by `actor` on `report` (whose owner is `owner`) at `now`.
 pub fn decide(
@@ -93,21 +123,11 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Report, Refusal> {
     debug_assert_eq!(owner.id, report.owner_id, "the owner given is the report's");
-    let is_owner = actor.id == report.owner_id;
-
-    let wrong_state = || Refusal::WrongState {
-        command: command.name(),
-        state: report.state,
-    };
+    let denied = |d| Refusal::of(d, &command, report);
     let mut next = report.clone();
     match &command {
         Command::Submit(route) => {
-            if !is_owner {
-                return Err(Refusal::Forbidden("only the owner can submit a report"));
-            }
-            if !report.state.is_editable() {
-                return Err(wrong_state());
-            }
+            access::may_submit(actor, report).map_err(denied)?;
             next.steps = plan(report.owner_id, route);
             next.state = next.steps[0].level.pending_state();
             next.submissions += 1;
@@ -115,12 +135,7 @@ pub fn decide(
             next.rejection_reason = None;
         }
         Command::Withdraw => {
-            if !is_owner {
-                return Err(Refusal::Forbidden("only the owner can withdraw a report"));
-            }
-            if !report.state.is_pending() || report.steps.iter().any(|s| s.decision.is_some()) {
-                return Err(wrong_state());
-            }
+            access::may_withdraw(actor, report).map_err(denied)?;
             next.state = ReportState::Draft;
             next.steps.clear();
         }
@@ -131,53 +146,27 @@ pub fn decide(
                 .transpose()
                 .map_err(|e| Refusal::Invalid(e.to_string()))?
                 .filter(|c| !c.is_empty());
-            decide_step(
-                actor,
-                owner,
-                report,
-                &mut next,
-                Outcome::Approved,
-                note,
-                now,
-            )
-            .map_err(|r| r.unwrap_or_else(wrong_state))?;
+            let index = access::may_decide(actor, owner, report).map_err(denied)?;
+            record(&mut next, index, actor.id, Outcome::Approved, note, now);
         }
         Command::Reject { reason } => {
             let reason = text_field("reason", reason, true, 1000)
                 .map_err(|e| Refusal::Invalid(e.to_string()))?;
-            decide_step(
-                actor,
-                owner,
-                report,
+            let index = access::may_decide(actor, owner, report).map_err(denied)?;
+            record(
                 &mut next,
+                index,
+                actor.id,
                 Outcome::Rejected,
                 Some(reason.clone()),
                 now,
-            )
-            .map_err(|r| r.unwrap_or_else(wrong_state))?;
+            );
             next.rejection_reason = Some(reason);
         }
         Command::Pay { reference } => {
             let reference = text_field("reference", reference, true, 200)
                 .map_err(|e| Refusal::Invalid(e.to_string()))?;
-            if is_owner {
-                return Err(Refusal::Forbidden("nobody pays their own report"));
-            }
-            if !actor.has(Role::Finance) {
-                return Err(Refusal::Forbidden("only finance can pay a report"));
-            }
-            if !actor.independent_of(owner) {
-                return Err(PUPPET);
-            }
-            if report.state != ReportState::Approved {
-                return Err(wrong_state());
-            }
-            // Every decider of every submission, not only the current one's approvers.
-            if report.deciders.contains(&actor.id) || report.approvers().any(|a| a == actor.id) {
-                return Err(Refusal::Forbidden(
-                    "segregation of duties: whoever decided a step of a report cannot also pay it",
-                ));
-            }
+            access::may_pay(actor, owner, report).map_err(denied)?;
             next.state = ReportState::Paid;
             next.payment = Some(Payment {
                 reference,
@@ -213,63 +202,23 @@ fn plan(owner: UserId, route: &Route) -> Vec<Step> {
     steps
 }
 
-/// Records `outcome` on the current step. `Err(None)` means "wrong state" (the caller names the
-/// command); `Err(Some(_))` is any other refusal.
-fn decide_step(
-    actor: &User,
-    owner: &User,
-    report: &Report,
+/// Records `outcome` by `by` on step `index`, which [`access::may_decide`] allowed, and moves
+/// the report on.
+fn record(
     next: &mut Report,
+    index: usize,
+    by: UserId,
     outcome: Outcome,
     note: Option<String>,
     now: DateTime<Utc>,
-) -> Result<(), Option<Refusal>> {
-    if actor.id == report.owner_id {
-        return Err(Some(Refusal::Forbidden(
-            "nobody approves or rejects their own report",
-        )));
-    }
-    if !actor.independent_of(owner) {
-        return Err(Some(PUPPET));
-    }
-    let Some(index) = report
-        .current_step()
-        .and_then(|cur| report.steps.iter().position(|s| std::ptr::eq(s, cur)))
-    else {
-        return Err(None);
-    };
-    let step = &report.steps[index];
-    let allowed = match step.level {
-        Level::Manager | Level::Senior => {
-            step.approver_id == Some(actor.id) && actor.has(Role::Manager)
-        }
-        Level::Finance => {
-            if actor.has(Role::Finance) && report.approved_before_finance(actor.id) {
-                return Err(Some(Refusal::Forbidden(
-                    "segregation of duties: you approved an earlier step of this report",
-                )));
-            }
-            actor.has(Role::Finance)
-        }
-    };
-    if !allowed {
-        // Someone with a part in this report, just not now, meets a state conflict;
-        // anyone else has no business deciding it.
-        let has_part = actor.has(Role::Finance)
-            || report.steps.iter().any(|s| s.approver_id == Some(actor.id));
-        return Err(if has_part {
-            None
-        } else {
-            Some(Refusal::Forbidden("you are not the approver of this step"))
-        });
-    }
+) {
     next.steps[index].decision = Some(Decision {
-        by: actor.id,
+        by,
         outcome,
         at: now,
         note,
     });
-    next.deciders.insert(actor.id);
+    next.deciders.insert(by);
     next.state = match outcome {
         Outcome::Rejected => ReportState::Rejected,
         Outcome::Approved => next
@@ -277,5 +226,4 @@ fn decide_step(
             .get(index + 1)
             .map_or(ReportState::Approved, |s| s.level.pending_state()),
     };
-    Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use outlay_domain::{
     Command, Currency, Level, Money, Outcome, Refusal, Report, ReportId, ReportState, Role, Route,
-    User, UserId, decide,
+    User, UserId, access, decide,
 };
 use proptest::prelude::*;
 
@@ -387,6 +387,32 @@ proptest! {
             if let Some(p) = &report.payment {
                 prop_assert_ne!(p.by, report.owner_id);
                 prop_assert!(!report.deciders.contains(&p.by), "the payer decided a step, in this or an earlier submission");
+            }
+            // The actions `access` offers are exactly the commands the state machine accepts.
+            for actor in cast {
+                let offered = access::actions(actor, &w.owner, &report);
+                for (action, command) in [
+                    (access::Action::Submit, submit("10.00")),
+                    (access::Action::Withdraw, Command::Withdraw),
+                    (access::Action::Approve, approve()),
+                    (access::Action::Reject, Command::Reject { reason: "No".into() }),
+                    (access::Action::Pay, Command::Pay { reference: "TX".into() }),
+                ] {
+                    let accepted = decide(actor, &w.owner, &report, command, now()).is_ok();
+                    prop_assert_eq!(offered.contains(&action), accepted, "{:?} by {}", action, actor.name);
+                }
+                // The queue keys put the report where exactly its deciders look.
+                let keys = access::queue_keys(&report);
+                let in_queue = access::queues_of(actor).into_iter().any(|q| {
+                    keys.queue == Some(q)
+                        && (q != access::Queue::Finance || !keys.barred.contains(&actor.id))
+                });
+                let decides = access::may_decide(actor, &w.owner, &report).is_ok();
+                prop_assert_eq!(in_queue, decides, "queue of {}", actor.name);
+                // Whoever may act sees the report.
+                if !offered.is_empty() {
+                    prop_assert_eq!(access::sight(actor, &report), access::Sight::Visible);
+                }
             }
             // A pending state names the level of its current step.
             if let Some(step) = report.current_step() {

@@ -243,6 +243,10 @@ pub struct ReportView {
     /// Its expenses (on a single report).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expenses: Option<Vec<ExpenseView>>,
+    /// What the caller may do to it now (on a single report): `submit`, `withdraw`, `approve`,
+    /// `reject`, `pay`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -284,6 +288,7 @@ impl From<Report> for ReportView {
             }),
             violations: vec![],
             expenses: None,
+            actions: None,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -309,6 +314,7 @@ impl From<ReportDetails> for ReportView {
             })
             .collect();
         view.expenses = Some(d.expenses.into_iter().map(ExpenseView::from).collect());
+        view.actions = Some(d.actions.iter().map(serde_plain).collect());
         view
     }
 }

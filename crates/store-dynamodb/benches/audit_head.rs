@@ -19,8 +19,8 @@ use chrono::Utc;
 use outlay_app::notify::Notification;
 use outlay_app::{Change, Write};
 use outlay_domain::{AuditRecord, UserId};
-use outlay_store_conformance::moto::Moto;
 use outlay_store_dynamodb::DynamoStore;
+use outlay_test_support::moto::Moto;
 
 const PER_WRITER: usize = 25;
 
@@ -106,7 +106,7 @@ async fn round(store: &Arc<DynamoStore>, writers: usize, make: fn(usize) -> Chan
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
-    let moto = Moto::start("the audit-head benchmark").expect("moto_server is installed");
+    let moto = Moto::start("the audit-head benchmark");
     let config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .endpoint_url(&moto.url)

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use anyhow::Context;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use outlay_domain::{Expense, Level, Outcome, Report, ReportState, User};
+use outlay_domain::access::{self, Queue};
+use outlay_domain::{Expense, Report, ReportState, User};
 
 /// An item.
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -124,19 +125,13 @@ pub(crate) fn queue_sk(r: &Report) -> String {
 }
 
 pub(crate) fn report_item(r: &Report) -> anyhow::Result<Item> {
-    let prior: Vec<AttributeValue> = r
-        .steps
-        .iter()
-        .filter(|st| st.level != Level::Finance)
-        .filter_map(|st| st.decision.as_ref())
-        .filter(|d| d.outcome == Outcome::Approved)
-        .map(|d| s(d.by.to_string()))
-        .collect();
+    let keys = access::queue_keys(r);
+    let barred = keys.barred.iter().map(|u| s(u.to_string())).collect();
     let mut more = vec![
         ("version", n(r.version)),
         ("state", s(r.state.as_str())),
         ("owner_id", s(r.owner_id.to_string())),
-        ("prior_approvers", AttributeValue::L(prior)),
+        ("barred", AttributeValue::L(barred)),
         ("gsi1pk", s(format!("OWNER#{}#REPORTS", r.owner_id))),
         ("gsi1sk", s(r.id.to_string())),
         ("gsi3pk", s(format!("STATE#{}", r.state.as_str()))),
@@ -146,16 +141,11 @@ pub(crate) fn report_item(r: &Report) -> anyhow::Result<Item> {
         more.push(("gsi4pk", s("SUBMITTED")));
         more.push(("gsi4sk", s(r.id.to_string())));
     }
-    // The queue follows the state, as the relational stores' columns do.
-    let queue = match r.state {
-        ReportState::PendingFinance => Some("QUEUE#FINANCE".to_owned()),
-        ReportState::PendingManager | ReportState::PendingSenior => r
-            .current_step()
-            .filter(|st| st.level != Level::Finance)
-            .and_then(|st| st.approver_id)
-            .map(|a| format!("QUEUE#{a}")),
-        _ => None,
-    };
+    // The queue keys are the domain's, as the relational stores' columns are.
+    let queue = keys.queue.map(|q| match q {
+        Queue::Approver(a) => format!("QUEUE#{a}"),
+        Queue::Finance => "QUEUE#FINANCE".to_owned(),
+    });
     if let Some(q) = queue {
         more.push(("gsi2pk", s(q)));
         more.push(("gsi2sk", s(queue_sk(r))));

@@ -314,7 +314,7 @@ impl Store for DynamoStore {
                     let mut fin = Query::on(Some("gsi2"), "QUEUE#FINANCE".into(), true);
                     fin.sk = after.map(|c| (">", c));
                     fin.filter = Some((
-                        "owner_id <> :me AND NOT contains(prior_approvers, :me)",
+                        "NOT contains(barred, :me)",
                         vec![(":me", s(user.to_string()))],
                     ));
                     let (f, m) = self.query(&fin, want).await?;

@@ -1,11 +1,10 @@
 //! The store conformance suite against DynamoDB (moto server on loopback).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use outlay_store_conformance::moto::Moto;
 use outlay_store_dynamodb::DynamoStore;
+use outlay_test_support::moto::Moto;
 
 fn client(url: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
@@ -17,20 +16,16 @@ fn client(url: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-#[tokio::test]
-async fn dynamodb_passes_the_store_conformance_suite() {
-    let Some(moto) = Moto::start("dynamodb_passes_the_store_conformance_suite") else {
-        return;
-    };
-    let url = moto.url.clone();
-    let counter = Arc::new(AtomicUsize::new(0));
-    let fresh = move || {
-        let (url, n) = (url.clone(), counter.fetch_add(1, Ordering::SeqCst));
-        Box::pin(async move {
-            let store = DynamoStore::new(client(&url), format!("outlay-{n}"));
-            store.create_table().await.expect("the table is created");
-            Arc::new(store) as Arc<dyn outlay_store_conformance::FullStore>
-        }) as outlay_store_conformance::FreshStore
-    };
-    outlay_store_conformance::run_all(&fresh).await;
+/// A fresh table of its own, in the moto server all the checks share.
+async fn fresh() -> outlay_store_conformance::Fresh {
+    let moto = Moto::shared("the DynamoDB conformance suite");
+    let table = format!("outlay-{}", uuid::Uuid::new_v4().simple());
+    let store = DynamoStore::new(client(&moto.url), table);
+    store.create_table().await.expect("the table is created");
+    Arc::new(store)
 }
+
+outlay_store_conformance::conformance_tests!(
+    #[ignore = "needs moto_server: `bash .ci/run` runs it (cargo test -- --include-ignored)"]
+    fresh
+);

@@ -2,7 +2,8 @@
 //! idempotency record, inside the transaction the group committer ([`crate::group`]) holds.
 
 use outlay_app::{Change, Guard, StoreError, StoreResult, Write};
-use outlay_domain::{Level, Outcome, Report, audit};
+use outlay_domain::access::{self, Queue};
+use outlay_domain::{Report, audit};
 use sqlx::{Sqlite, Transaction};
 
 use crate::rows::{self, db_error, json};
@@ -297,24 +298,16 @@ async fn put_report(
     report: &Report,
     expected_version: Option<i64>,
 ) -> StoreResult<()> {
-    let assignee = report
-        .current_step()
-        .filter(|s| s.level != Level::Finance)
-        .and_then(|s| s.approver_id)
-        .map(|a| a.to_string());
-    let prior: Vec<String> = report
-        .steps
-        .iter()
-        .filter(|s| s.level != Level::Finance)
-        .filter_map(|s| s.decision.as_ref())
-        .filter(|d| d.outcome == Outcome::Approved)
-        .map(|d| d.by.to_string())
-        .collect();
+    let keys = access::queue_keys(report);
+    let queue = keys.queue.map(|q| match q {
+        Queue::Approver(id) => id.to_string(),
+        Queue::Finance => "finance".to_owned(),
+    });
     let submitted = report.submitted_at.map(rows::time);
     let body = json(report)?;
     let done = match expected_version {
         None => sqlx::query(
-            "INSERT INTO reports (id, owner_id, state, version, submitted_at, assignee_id, prior_approvers, body)
+            "INSERT INTO reports (id, owner_id, state, version, submitted_at, queue, barred, body)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(report.id.to_string())
@@ -322,20 +315,20 @@ async fn put_report(
         .bind(report.state.as_str())
         .bind(report.version)
         .bind(submitted)
-        .bind(assignee)
-        .bind(json(&prior)?)
+        .bind(&queue)
+        .bind(json(&keys.barred)?)
         .bind(body)
         .execute(&mut **tx)
         .await,
         Some(v) => sqlx::query(
-            "UPDATE reports SET state = ?, version = ?, submitted_at = ?, assignee_id = ?,
-             prior_approvers = ?, body = ? WHERE id = ? AND version = ?",
+            "UPDATE reports SET state = ?, version = ?, submitted_at = ?, queue = ?, barred = ?,
+             body = ? WHERE id = ? AND version = ?",
         )
         .bind(report.state.as_str())
         .bind(report.version)
         .bind(submitted)
-        .bind(assignee)
-        .bind(json(&prior)?)
+        .bind(&queue)
+        .bind(json(&keys.barred)?)
         .bind(body)
         .bind(report.id.to_string())
         .bind(v)

@@ -88,26 +88,20 @@ pub(crate) const REPORTS_DECIDED_BY: &str = "SELECT r.body
      FROM report_deciders AS d JOIN reports AS r ON r.id = d.report_id
      WHERE d.user_id = ?1 AND (?2 IS NULL OR r.state = ?2) AND d.report_id < ?3
      ORDER BY d.report_id DESC LIMIT ?4";
-/// A user's approvals queue, oldest submission first: the manager steps and the senior steps
-/// assigned to them (`reports_by_assignee`, one state each) and, for finance, the finance step
-/// of reports they neither own nor approved earlier (`reports_by_state`). Each part reads at
-/// most one page in index order and only the three pages are merged, so the queue costs the
-/// same at any size of the table; an `OR` of the parts would scan it.
+/// A user's approvals queue, oldest submission first: the reports in their own queue and, for
+/// finance, those in the finance queue they are not barred from (`reports_by_queue`, the
+/// domain's queue keys). Each part reads at most one page in index order and only the two
+/// pages are merged, so the queue costs the same at any size of the table; an `OR` of the parts
+/// would scan it.
 pub(crate) const APPROVALS: &str = "SELECT body FROM (
      SELECT * FROM (SELECT body, submitted_at, id FROM reports
-         WHERE assignee_id = ?1 AND state = 'pending_manager' AND (?3 IS NULL OR state = ?3)
-           AND (submitted_at, id) > (?4, ?5)
+         WHERE queue = ?1 AND (?3 IS NULL OR state = ?3) AND (submitted_at, id) > (?4, ?5)
          ORDER BY submitted_at, id LIMIT ?6)
      UNION ALL
      SELECT * FROM (SELECT body, submitted_at, id FROM reports
-         WHERE assignee_id = ?1 AND state = 'pending_senior' AND (?3 IS NULL OR state = ?3)
+         WHERE ?2 AND queue = 'finance' AND (?3 IS NULL OR state = ?3)
            AND (submitted_at, id) > (?4, ?5)
-         ORDER BY submitted_at, id LIMIT ?6)
-     UNION ALL
-     SELECT * FROM (SELECT body, submitted_at, id FROM reports
-         WHERE ?2 AND state = 'pending_finance' AND (?3 IS NULL OR state = ?3)
-           AND (submitted_at, id) > (?4, ?5) AND owner_id <> ?1
-           AND NOT EXISTS (SELECT 1 FROM json_each(reports.prior_approvers) WHERE value = ?1)
+           AND NOT EXISTS (SELECT 1 FROM json_each(reports.barred) WHERE value = ?1)
          ORDER BY submitted_at, id LIMIT ?6))
      ORDER BY submitted_at, id LIMIT ?6";
 

@@ -4,21 +4,15 @@ use std::sync::Arc;
 
 use outlay_store_sqlite::SqliteStore;
 
-#[tokio::test]
-async fn sqlite_passes_the_store_conformance_suite() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let root = dir.path().to_owned();
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    let fresh = move || {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let path = root.join(format!("db-{n}.sqlite"));
-        Box::pin(async move {
-            Arc::new(SqliteStore::open(&path).await.expect("the store opens"))
-                as Arc<dyn outlay_store_conformance::FullStore>
-        }) as outlay_store_conformance::FreshStore
-    };
-    outlay_store_conformance::run_all(&fresh).await;
+/// A fresh store in a database file of its own; the directory goes when the process ends.
+async fn fresh() -> outlay_store_conformance::Fresh {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory"));
+    let path = dir.path().join(format!("{}.sqlite", uuid::Uuid::now_v7()));
+    Arc::new(SqliteStore::open(&path).await.expect("the store opens"))
 }
+
+outlay_store_conformance::conformance_tests!(fresh);
 
 #[tokio::test]
 async fn the_database_is_durable_and_checked() {

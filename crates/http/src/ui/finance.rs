@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum_extra::extract::Form;
 use maud::{Markup, PreEscaped, html};
 use outlay_app::Action;
-use outlay_domain::{CategoryRule, Currency, Money, Policy, ReportId, ReportState, Role, Severity};
+use outlay_domain::{CategoryRule, Currency, Money, Policy, ReportId, Role, Severity};
 use serde::Deserialize;
 
 use super::{ErrorPage, Session, alert, csrf, message, money, page, url, when};
@@ -47,15 +47,12 @@ async fn payments_page(
         return r.into_response();
     }
     let (approved, people) = match tokio::try_join!(
-        state
-            .app
-            .all_reports(&session.caller, Some(ReportState::Approved)),
+        state.app.payables(&session.caller),
         state.app.people(&session.caller)
     ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
-    let me = session.caller.user.id;
     let body = html! {
         p { "Approved reports waiting for payment. You cannot pay a report you approved or your own." }
         @if let Some(n) = notice { p.ok role="status" { (n) } }
@@ -66,10 +63,9 @@ async fn payments_page(
                 div.table-wrap { table {
                     thead { tr { th { span.sr-only { "Select" } } th { "Report" } th { "Employee" } th.num { "Total" } th { "Approved" } } }
                     tbody {
-                        @for r in &approved {
-                            @let mine = r.owner_id == me || r.approvers().any(|a| a == me);
-                            tr {
-                                td { input type="checkbox" name="ids" value=(r.id) disabled[mine] aria-label=(format!("Select {}", r.title)); }
+                        @for (r, refusal) in &approved {
+                            tr title=[refusal.map(|why| format!("You cannot pay this report: {why}."))] {
+                                td { input type="checkbox" name="ids" value=(r.id) disabled[refusal.is_some()] aria-label=(format!("Select {}", r.title)); }
                                 td { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
                                 td { (people.get(&r.owner_id).map_or("", |p| p.name.as_str())) }
                                 td.num { (money(r.total)) }

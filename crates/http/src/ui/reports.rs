@@ -11,7 +11,8 @@ use axum::routing::{get, post};
 use axum_extra::extract::Form;
 use maud::{Markup, html};
 use outlay_app::{Action, PageRequest, Person, ReportDetails};
-use outlay_domain::{ExpenseId, Level, Report, ReportId, ReportState, Role, UserId};
+use outlay_domain::access;
+use outlay_domain::{ExpenseId, Report, ReportId, Role, UserId};
 use serde::Deserialize;
 
 use super::{ErrorPage, Session, alert, csrf, message, money, page, state_badge, url, when};
@@ -169,30 +170,20 @@ fn report_id(raw: &str) -> Result<ReportId, ErrorPage> {
         .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such report.".into()))
 }
 
-/// The actions this user might take on the report now; the use cases decide for certain.
+/// The actions the caller may take on the report now, as the domain answers them.
 fn actions(state: &AppState, session: &Session, d: &ReportDetails) -> Markup {
     let r = &d.report;
-    let me = session.caller.user.id;
     let base = format!("/reports/{}", r.id);
-    let owner = r.owner_id == me;
-    let step = r.current_step();
-    let deciding = step.is_some_and(|s| match s.level {
-        Level::Manager | Level::Senior => s.approver_id == Some(me),
-        Level::Finance => session.has(Role::Finance) && !owner && !r.approved_before_finance(me),
-    });
-    let paying = r.state == ReportState::Approved
-        && session.has(Role::Finance)
-        && !owner
-        && !r.approvers().any(|a| a == me);
+    let may = |a: access::Action| d.actions.contains(&a);
     html! {
         div.actions {
-            @if owner && r.state.is_editable() {
+            @if may(access::Action::Submit) {
                 form method="post" action=(url(state, &format!("{base}/submit"))) { (csrf(session)) button type="submit" { "Submit for approval" } }
             }
-            @if owner && r.state.is_pending() && r.steps.iter().all(|s| s.decision.is_none()) {
+            @if may(access::Action::Withdraw) {
                 form method="post" action=(url(state, &format!("{base}/withdraw"))) { (csrf(session)) button.secondary type="submit" { "Withdraw" } }
             }
-            @if deciding {
+            @if may(access::Action::Approve) {
                 form.card method="post" action=(url(state, &format!("{base}/approve"))) {
                     (csrf(session))
                     label { "Comment (optional)" input type="text" name="comment" maxlength="1000"; }
@@ -204,7 +195,7 @@ fn actions(state: &AppState, session: &Session, d: &ReportDetails) -> Markup {
                     button.danger type="submit" { "Reject" }
                 }
             }
-            @if paying {
+            @if may(access::Action::Pay) {
                 form.card method="post" action=(url(state, &format!("{base}/pay"))) {
                     (csrf(session))
                     label { "Payment reference" input type="text" name="reference" maxlength="200" required; }

@@ -14,7 +14,7 @@ use aws_sdk_s3::types::{
     ObjectLockRule,
 };
 use outlay_bootstrap::Settings;
-use outlay_store_conformance::moto::Moto;
+use outlay_test_support::moto::Moto;
 
 /// A stack on moto.
 pub struct AwsStack {
@@ -31,10 +31,9 @@ pub struct AwsStack {
 pub const AUDIT_BUCKET: &str = "outlay-audit";
 
 impl AwsStack {
-    /// Creates the stack's resources and points `settings` at them. `None` outside CI when
-    /// moto is missing.
-    pub async fn start(settings: &mut Settings) -> Option<AwsStack> {
-        let moto = Moto::start("the API suite on the AWS backend")?;
+    /// Creates the stack's resources and points `settings` at them; fails without moto.
+    pub async fn start(settings: &mut Settings) -> AwsStack {
+        let moto = Moto::start("the API suite on the AWS backend");
         let config = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&moto.url)
@@ -165,13 +164,13 @@ impl AwsStack {
         settings.cognito_client_id = Some(client_id.clone());
         settings.sns_topic_arn = Some(topic);
         settings.ses_from = Some("outlay@example.com".into());
-        Some(AwsStack {
+        AwsStack {
             _moto: moto,
             config,
             pool,
             client_id,
             kms_key,
-        })
+        }
     }
 
     /// A Cognito access token for a user (ADMIN_USER_PASSWORD_AUTH, as the test client allows).

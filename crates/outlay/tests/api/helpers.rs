@@ -76,11 +76,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     change(&mut settings);
     #[cfg(feature = "aws")]
     let aws = if on_aws() {
-        Some(
-            crate::aws::AwsStack::start(&mut settings)
-                .await
-                .expect("moto is installed (CI=true requires it)"),
-        )
+        Some(crate::aws::AwsStack::start(&mut settings).await)
     } else {
         None
     };

@@ -1,17 +1,22 @@
 //! A moto server on a free loopback port, for tests of the AWS adapters.
 //!
 //! It is found as `$OUTLAY_MOTO_SERVER`, or `.venv/bin/moto_server` in the workspace (which
-//! `.ci/run` creates). Without it, tests fail under `CI=true` and say loudly that they did not
-//! run otherwise.
+//! `.ci/run` creates). A test that needs it is `#[ignore]`d with that reason, so that
+//! `cargo test` lists it as not run; `.ci/run` runs it with `--include-ignored`, and a test that
+//! runs without moto fails.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A running moto server; stopped when dropped.
 #[derive(Debug)]
 pub struct Moto {
     child: Child,
+    /// Its standard input: `scripts/moto-serial.py` stops when it closes, that is when this
+    /// process ends, even if `Drop` never runs (a server kept in a `static`).
+    _stdin: Option<ChildStdin>,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
 }
@@ -38,31 +43,27 @@ fn binary() -> Option<(PathBuf, Vec<String>)> {
 }
 
 impl Moto {
-    /// Starts moto, or answers `None` (outside CI) when it is not installed. Under `CI=true` a
-    /// missing moto is a failure.
-    pub fn start(test: &str) -> Option<Moto> {
+    /// Starts moto; fails the test if it is not installed.
+    pub fn start(test: &str) -> Moto {
         let Some((bin, first)) = binary() else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test} needs moto_server: run `bash .ci/run`, or `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`"
+            panic!(
+                "{test} needs moto_server: run `bash .ci/run`, or `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements.txt`"
             );
-            eprintln!(
-                "NOT RUN: {test} needs moto_server (python3 -m venv .venv && .venv/bin/pip install 'moto[server]')"
-            );
-            return None;
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .args(first)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
         let moto = Moto {
+            _stdin: child.stdin.take(),
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
@@ -71,6 +72,13 @@ impl Moto {
             assert!(Instant::now() < deadline, "moto_server did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(moto)
+        moto
+    }
+
+    /// One server for every test of this process, started by the first that asks; it stops
+    /// when the process ends.
+    pub fn shared(test: &str) -> &'static Moto {
+        static SHARED: OnceLock<Moto> = OnceLock::new();
+        SHARED.get_or_init(|| Moto::start(test))
     }
 }

@@ -1,0 +1,277 @@
+//! Who may act on a report: the one place for seeing, deciding and paying, for the actions a
+//! user has now, and for the queue keys the stores index on.
+//!
+//! Every other part asks here: the state machine ([`crate::workflow::decide`]) before a
+//! transition, the application before it shows a report or routes a notification, the web UI
+//! for the buttons it draws, and each store for the columns its approvals queue reads. A rule of
+//! segregation of duties is changed here and nowhere else.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Level, Report, ReportState, Role, User, UserId};
+
+/// The owner's reporting line above them, as stored (whatever their roles or status now): who
+/// keeps seeing the owner's submitted reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Line {
+    /// The owner's manager.
+    pub manager: Option<UserId>,
+    /// The manager's manager.
+    pub senior: Option<UserId>,
+}
+
+impl Line {
+    /// Whether `user` is in the line.
+    pub fn holds(&self, user: UserId) -> bool {
+        self.manager == Some(user) || self.senior == Some(user)
+    }
+}
+
+/// Whether a user sees a report, as far as the report alone tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    /// Yes.
+    Visible,
+    /// No.
+    Hidden,
+    /// Only if the user is in the owner's reporting line ([`Sight::given`]).
+    IfInLine,
+}
+
+impl Sight {
+    /// The answer, given the owner's reporting line.
+    pub fn given(self, user: UserId, line: &Line) -> bool {
+        match self {
+            Sight::Visible => true,
+            Sight::Hidden => false,
+            Sight::IfInLine => line.holds(user),
+        }
+    }
+}
+
+/// Who sees a report: the owner always; once submitted, also finance, everyone who approves or
+/// decided a step of it, and the owner's reporting line.
+pub fn sight(user: &User, report: &Report) -> Sight {
+    if report.owner_id == user.id {
+        Sight::Visible
+    } else if report.submissions == 0 {
+        Sight::Hidden
+    } else if user.has(Role::Finance)
+        || report.deciders.contains(&user.id)
+        || report.steps.iter().any(|s| s.approver_id == Some(user.id))
+    {
+        Sight::Visible
+    } else {
+        Sight::IfInLine
+    }
+}
+
+/// Why a user may not act on a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// Not at all (role, ownership, segregation of duties), with the reason.
+    Forbidden(&'static str),
+    /// Maybe later or earlier, but not in the report's current state.
+    NotNow,
+}
+
+/// Segregation of duties between accounts: see [`User::independent_of`].
+const PUPPET: Denied = Denied::Forbidden(
+    "segregation of duties: you and the report's owner have had power over each other's accounts (created, roles, manager or password)",
+);
+
+/// Whether `actor` may submit the report.
+pub fn may_submit(actor: &User, report: &Report) -> Result<(), Denied> {
+    if actor.id != report.owner_id {
+        Err(Denied::Forbidden("only the owner can submit a report"))
+    } else if !report.state.is_editable() {
+        Err(Denied::NotNow)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `actor` may withdraw the report: its owner, before anyone decided.
+pub fn may_withdraw(actor: &User, report: &Report) -> Result<(), Denied> {
+    if actor.id != report.owner_id {
+        Err(Denied::Forbidden("only the owner can withdraw a report"))
+    } else if !report.state.is_pending() || report.steps.iter().any(|s| s.decision.is_some()) {
+        Err(Denied::NotNow)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `actor` may approve or reject the current step of the report of `owner`, and if so
+/// which step it is (its index).
+///
+/// A manager or senior step is decided by its named approver, who must hold the manager role.
+/// The finance step by anyone with the finance role who did not approve an earlier step. Never
+/// by the owner, nor by anyone not independent of the owner.
+pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, Denied> {
+    if actor.id == report.owner_id {
+        return Err(Denied::Forbidden(
+            "nobody approves or rejects their own report",
+        ));
+    }
+    if !actor.independent_of(owner) {
+        return Err(PUPPET);
+    }
+    let Some(index) = current_index(report) else {
+        return Err(Denied::NotNow);
+    };
+    let step = &report.steps[index];
+    let allowed = match step.level {
+        Level::Manager | Level::Senior => {
+            step.approver_id == Some(actor.id) && actor.has(Role::Manager)
+        }
+        Level::Finance => {
+            if actor.has(Role::Finance) && approved_before_finance(report, actor.id) {
+                return Err(Denied::Forbidden(
+                    "segregation of duties: you approved an earlier step of this report",
+                ));
+            }
+            actor.has(Role::Finance)
+        }
+    };
+    if allowed {
+        return Ok(index);
+    }
+    // Someone with a part in this report, just not now, meets a state conflict; anyone else
+    // has no business deciding it.
+    let has_part =
+        actor.has(Role::Finance) || report.steps.iter().any(|s| s.approver_id == Some(actor.id));
+    Err(if has_part {
+        Denied::NotNow
+    } else {
+        Denied::Forbidden("you are not the approver of this step")
+    })
+}
+
+/// Whether `actor` may mark the approved report of `owner` paid: finance, independent of the
+/// owner, and nobody who decided any step of any of its submissions.
+pub fn may_pay(actor: &User, owner: &User, report: &Report) -> Result<(), Denied> {
+    if actor.id == report.owner_id {
+        return Err(Denied::Forbidden("nobody pays their own report"));
+    }
+    if !actor.has(Role::Finance) {
+        return Err(Denied::Forbidden("only finance can pay a report"));
+    }
+    if !actor.independent_of(owner) {
+        return Err(PUPPET);
+    }
+    if report.state != ReportState::Approved {
+        return Err(Denied::NotNow);
+    }
+    if report.deciders.contains(&actor.id) || report.approvers().any(|a| a == actor.id) {
+        return Err(Denied::Forbidden(
+            "segregation of duties: whoever decided a step of a report cannot also pay it",
+        ));
+    }
+    Ok(())
+}
+
+/// What a user can do to a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Send it for approval.
+    Submit,
+    /// Take it back before anyone decided.
+    Withdraw,
+    /// Approve the current step.
+    Approve,
+    /// Reject the current step.
+    Reject,
+    /// Mark it paid.
+    Pay,
+}
+
+/// The actions `actor` may take on the report of `owner` now. The state machine still decides
+/// each one for certain (a submission needs expenses that pass the policy, say).
+pub fn actions(actor: &User, owner: &User, report: &Report) -> Vec<Action> {
+    let mut out = Vec::new();
+    if may_submit(actor, report).is_ok() {
+        out.push(Action::Submit);
+    }
+    if may_withdraw(actor, report).is_ok() {
+        out.push(Action::Withdraw);
+    }
+    if may_decide(actor, owner, report).is_ok() {
+        out.extend([Action::Approve, Action::Reject]);
+    }
+    if may_pay(actor, owner, report).is_ok() {
+        out.push(Action::Pay);
+    }
+    out
+}
+
+/// A queue of reports waiting for a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Queue {
+    /// A manager or senior step, waiting for this approver.
+    Approver(UserId),
+    /// The finance step, which any eligible finance user may take.
+    Finance,
+}
+
+/// What a store indexes a report on for the approvals queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueKeys {
+    /// The queue the report waits in, if it waits.
+    pub queue: Option<Queue>,
+    /// Who may not take it from the finance queue, though they hold the finance role: the owner
+    /// and whoever approved an earlier step of this submission, in id order. Independence of
+    /// the owner is not in it (it needs the actor's account); the state machine refuses that.
+    pub barred: Vec<UserId>,
+}
+
+/// The queue keys of a report.
+pub fn queue_keys(report: &Report) -> QueueKeys {
+    let queue = current_index(report).map(|i| {
+        let step = &report.steps[i];
+        match (step.level, step.approver_id) {
+            (Level::Manager | Level::Senior, Some(a)) => Queue::Approver(a),
+            _ => Queue::Finance,
+        }
+    });
+    let mut barred: Vec<UserId> = std::iter::once(report.owner_id)
+        .chain(earlier_approvers(report))
+        .collect();
+    barred.sort_unstable();
+    barred.dedup();
+    QueueKeys { queue, barred }
+}
+
+/// The queues `user` takes reports from: their own, and finance's if they hold the role.
+pub fn queues_of(user: &User) -> Vec<Queue> {
+    let mut out = vec![Queue::Approver(user.id)];
+    if user.has(Role::Finance) {
+        out.push(Queue::Finance);
+    }
+    out
+}
+
+/// The index of the current step, while the report is pending.
+fn current_index(report: &Report) -> Option<usize> {
+    if !report.state.is_pending() {
+        return None;
+    }
+    report.steps.iter().position(|s| s.decision.is_none())
+}
+
+/// Who approved a step of the current submission before finance's.
+fn earlier_approvers(report: &Report) -> impl Iterator<Item = UserId> + '_ {
+    report
+        .steps
+        .iter()
+        .filter(|s| s.level != Level::Finance)
+        .filter_map(|s| s.decision.as_ref())
+        .filter(|d| d.outcome == crate::Outcome::Approved)
+        .map(|d| d.by)
+}
+
+/// Whether `user` approved a step of the current submission other than finance's.
+fn approved_before_finance(report: &Report, user: UserId) -> bool {
+    earlier_approvers(report).any(|a| a == user)
+}
