@@ -81,13 +81,19 @@ impl LocalIdentity {
             std::fs::read(key_path)
                 .with_context(|| format!("Failed to read the token key {}", key_path.display()))?
         } else {
-            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-                .map_err(|_| anyhow::anyhow!("Failed to generate a token key"))?;
-            write_private(key_path, pkcs8.as_ref())?;
+            let pkcs8 = Self::generate_pkcs8()?;
+            write_private(key_path, &pkcs8)?;
             tracing::info!(path = %key_path.display(), "generated a new token signing key");
-            pkcs8.as_ref().to_vec()
+            pkcs8
         };
         Self::from_pkcs8(&pkcs8, settings)
+    }
+
+    /// A new PKCS#8 Ed25519 key.
+    pub fn generate_pkcs8() -> anyhow::Result<Vec<u8>> {
+        Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .map(|k| k.as_ref().to_vec())
+            .map_err(|_| anyhow::anyhow!("Failed to generate a token key"))
     }
 
     /// Uses a PKCS#8 Ed25519 key.

@@ -20,6 +20,15 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> anyhow::Result<&'a str
         .with_context(|| format!("{name} is required when OUTLAY_STORE=dynamodb"))
 }
 
+/// Creates the DynamoDB table if it is missing (the template creates it in a deployment).
+pub(crate) async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let config = aws_config::load_from_env().await;
+    let table = required(&settings.dynamodb_table, "OUTLAY_DYNAMODB_TABLE")?;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)
+        .ensure_table()
+        .await
+}
+
 /// Builds the application on AWS services configured from the environment.
 pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
     build_with_config(settings, aws_config::load_from_env().await).await

@@ -60,10 +60,10 @@ pub struct Built {
 pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
     match settings.store.as_str() {
         #[cfg(feature = "local")]
-        "sqlite" => local::build(settings).await,
+        "sqlite" | "postgres" => local::build(settings).await,
         #[cfg(not(feature = "local"))]
-        "sqlite" => anyhow::bail!(
-            "this binary is the AWS build, without SQLite: set OUTLAY_STORE=dynamodb and its settings"
+        "sqlite" | "postgres" => anyhow::bail!(
+            "this binary is the AWS build, without SQLite or PostgreSQL: set OUTLAY_STORE=dynamodb and its settings"
         ),
         #[cfg(feature = "aws")]
         "dynamodb" => aws::build(settings).await,
@@ -71,7 +71,19 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
         "dynamodb" => {
             anyhow::bail!("OUTLAY_STORE=dynamodb needs the binary built with `--features aws`")
         }
-        other => anyhow::bail!("OUTLAY_STORE must be sqlite or dynamodb, not {other}"),
+        other => anyhow::bail!("OUTLAY_STORE must be sqlite, postgres or dynamodb, not {other}"),
+    }
+}
+
+/// Creates or upgrades the store the settings choose, and nothing else: the SQLite file's or
+/// the PostgreSQL database's migrations, or the DynamoDB table if it is missing.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    match settings.store.as_str() {
+        #[cfg(feature = "local")]
+        "sqlite" | "postgres" => local::migrate(settings).await,
+        #[cfg(feature = "aws")]
+        "dynamodb" => aws::migrate(settings).await,
+        other => anyhow::bail!("this binary cannot migrate OUTLAY_STORE={other}"),
     }
 }
 

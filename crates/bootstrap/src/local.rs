@@ -1,5 +1,11 @@
 //! The one-machine mode: SQLite and receipts under the data directory, the local identity,
 //! email by SMTP or to the data directory's mail folder, and a signed webhook.
+//!
+//! With `OUTLAY_STORE=postgres` the data lives in PostgreSQL instead, and several instances
+//! may share it: the keys that every instance must sign with (tokens, sessions, upload links)
+//! are kept in the database, the first instance's winning, unless `OUTLAY_TOKEN_KEY_FILE`
+//! names a token key file. Receipts, mail and the audit checkpoint log stay under the data
+//! directory, which the instances then share (docs/stores.md).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,26 +17,92 @@ use outlay_app::{Anchor, App, Ports, SystemClock, UuidV7};
 use outlay_auth::{LocalIdentity, TokenSettings};
 use outlay_blobs::LocalBlobs;
 use outlay_notify::{Email, Events, Mailer, Notifiers, Webhook};
+use outlay_store_postgres::PgStore;
 use outlay_store_sqlite::SqliteStore;
 
-use crate::{Built, Settings, notify_settings, random_key};
+use crate::{Backend, Built, Settings, notify_settings, random_key};
 
-/// Opens the data directory's database (migrating it) and builds the application.
+/// The database the settings name, opened and migrated: SQLite's file under the data
+/// directory, or PostgreSQL's.
+enum Database {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PgStore>),
+}
+
+impl Database {
+    async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(match settings.store.as_str() {
+            "postgres" => {
+                let url = settings
+                    .database_url
+                    .as_ref()
+                    .context("OUTLAY_DATABASE_URL is required when OUTLAY_STORE=postgres")?;
+                Self::Postgres(Arc::new(PgStore::open(&url.0).await?))
+            }
+            _ => Self::Sqlite(Arc::new(
+                SqliteStore::open(&settings.data_dir.join("outlay.db")).await?,
+            )),
+        })
+    }
+
+    fn store(&self) -> Arc<dyn Backend> {
+        match self {
+            Self::Sqlite(s) => s.clone(),
+            Self::Postgres(p) => p.clone(),
+        }
+    }
+
+    /// A key every instance signs with: a file of the data directory on one machine, a row
+    /// of the shared database otherwise.
+    async fn secret(
+        &self,
+        dir: &Path,
+        name: &str,
+        make: fn() -> anyhow::Result<Vec<u8>>,
+    ) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Self::Sqlite(_) => private_file(&dir.join(name), make),
+            Self::Postgres(p) => {
+                Ok(outlay_app::Store::shared_secret(p.as_ref(), name, &make()?).await?)
+            }
+        }
+    }
+}
+
+/// Creates or upgrades the database.
+pub(crate) async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    if settings.store == "sqlite" {
+        private_directory(&settings.data_dir)?;
+    }
+    match Database::open(settings).await? {
+        Database::Sqlite(s) => s.close().await,
+        Database::Postgres(p) => p.pool().close().await,
+    }
+    Ok(())
+}
+
+/// Opens the database (migrating it) and builds the application.
 pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
     let dir = &settings.data_dir;
     private_directory(dir)?;
-    let store = Arc::new(SqliteStore::open(&dir.join("outlay.db")).await?);
-    let identity = Arc::new(LocalIdentity::load_or_create(
-        &settings
-            .token_key_file
-            .clone()
-            .unwrap_or_else(|| dir.join("token-key.pk8")),
-        TokenSettings {
-            issuer: settings.token_issuer.clone(),
-            audience: settings.token_audience.clone(),
-            ttl: Duration::from_secs(settings.token_ttl_secs),
-        },
-    )?);
+    let db = Database::open(settings).await?;
+    let store = db.store();
+    let tokens = TokenSettings {
+        issuer: settings.token_issuer.clone(),
+        audience: settings.token_audience.clone(),
+        ttl: Duration::from_secs(settings.token_ttl_secs),
+    };
+    let identity = Arc::new(match (&db, &settings.token_key_file) {
+        (Database::Postgres(_), None) => LocalIdentity::from_pkcs8(
+            &db.secret(dir, "token-key", LocalIdentity::generate_pkcs8)
+                .await?,
+            tokens,
+        )?,
+        (_, file) => LocalIdentity::load_or_create(
+            &file.clone().unwrap_or_else(|| dir.join("token-key.pk8")),
+            tokens,
+        )?,
+    });
     let notifiers = notifiers(settings)?;
     let notify = notify_settings(settings, notifiers.events.is_some());
     let audit_key = settings
@@ -59,16 +131,18 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
             )),
         },
     };
-    let app = App::new(ports, notify, secret_file(&dir.join("upload-key"))?);
-    let router = crate::router(settings, &app, secret_file(&dir.join("session-key"))?).await?;
-    Ok(Built::new(
-        app,
-        store.clone(),
-        Some(store),
-        notifiers,
-        router,
-        settings,
-    ))
+    let app = App::new(
+        ports,
+        notify,
+        db.secret(dir, "upload-key", random_key).await?,
+    );
+    let session_key = db.secret(dir, "session-key", random_key).await?;
+    let router = crate::router(settings, &app, session_key).await?;
+    let sqlite = match db {
+        Database::Sqlite(s) => Some(s),
+        Database::Postgres(_) => None,
+    };
+    Ok(Built::new(app, store, sqlite, notifiers, router, settings))
 }
 
 fn notifiers(settings: &Settings) -> anyhow::Result<Notifiers> {
@@ -106,11 +180,6 @@ fn private_directory(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
     Ok(())
-}
-
-/// A 32-byte random secret kept in a file readable by its owner only, made on first start.
-fn secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    private_file(path, random_key)
 }
 
 /// The bytes of a file readable by its owner only, which `make` fills on first start.

@@ -55,9 +55,13 @@ pub struct Settings {
     /// Approvers get one daily email at this UTC hour instead of one per report
     /// (`OUTLAY_APPROVER_DIGEST_HOUR`, 0 to 23).
     pub approver_digest_hour: Option<u32>,
-    /// Where data lives: `sqlite` (default) or `dynamodb` (`OUTLAY_STORE`; the AWS mode needs
-    /// the binary built with the `aws` feature).
+    /// Where data lives: `sqlite` (default), `postgres` (several instances on one database)
+    /// or `dynamodb` (`OUTLAY_STORE`; the AWS mode needs the binary built with the `aws`
+    /// feature).
     pub store: String,
+    /// The PostgreSQL database, `postgres://user:password@host:5432/db`
+    /// (`OUTLAY_DATABASE_URL`), with `OUTLAY_STORE=postgres`.
+    pub database_url: Option<Secret>,
     /// The DynamoDB table (`OUTLAY_DYNAMODB_TABLE`).
     pub dynamodb_table: Option<String>,
     /// The S3 bucket for receipts (`OUTLAY_RECEIPTS_BUCKET`).
@@ -131,6 +135,7 @@ impl Default for Settings {
             webhook_secret: None,
             approver_digest_hour: None,
             store: "sqlite".into(),
+            database_url: None,
             dynamodb_table: None,
             receipts_bucket: None,
             cognito_user_pool_id: None,

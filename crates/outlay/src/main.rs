@@ -130,9 +130,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(place) => serve(place, false).await,
         Command::Demo(place) => serve(place, true).await,
         Command::Migrate(dir) => {
-            let built = build(dir.data_dir, None).await?;
-            built.close().await;
-            println!("database is up to date");
+            let settings = Settings::load(&Overrides {
+                addr: None,
+                data_dir: dir.data_dir,
+            })?;
+            outlay_bootstrap::migrate(&settings).await?;
+            println!("the {} store is up to date", settings.store);
             Ok(())
         }
         Command::Admin {

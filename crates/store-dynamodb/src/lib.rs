@@ -85,6 +85,26 @@ impl DynamoStore {
         Ok(Self::new(Client::new(&config), table))
     }
 
+    /// Creates the table if it does not exist (`outlay migrate`).
+    pub async fn ensure_table(&self) -> anyhow::Result<()> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                self.create_table().await
+            }
+            Err(e) => Err(anyhow::Error::new(e).context("Failed to describe the table")),
+        }
+    }
+
     /// Creates the table as the CloudFormation template declares it (for tests and local
     /// stacks; in AWS the template creates it).
     pub async fn create_table(&self) -> anyhow::Result<()> {

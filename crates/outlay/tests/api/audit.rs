@@ -35,7 +35,7 @@ fn verify_cli(dir: &std::path::Path) -> (i32, serde_json::Value) {
 
 #[tokio::test]
 async fn an_honest_chain_verifies_and_an_edited_event_is_named() {
-    crate::local_only!("it edits the SQLite file directly");
+    crate::sqlite_only!("it edits the SQLite file directly");
     // GIVEN a report that went through the workflow
     let app = spawn_app().await;
     let r = app.report("employee", &["1500.00"]).await;
@@ -224,7 +224,7 @@ async fn entries_of_the_checkpoint_log_that_the_key_did_not_sign_are_set_aside_a
 
 #[tokio::test]
 async fn cutting_events_off_the_end_is_caught_by_the_last_checkpoint() {
-    crate::local_only!("it edits the SQLite file directly");
+    crate::sqlite_only!("it edits the SQLite file directly");
     // GIVEN a checkpointed history
     let app = spawn_app().await;
     let r = app.report("employee", &["20.00"]).await;
@@ -277,7 +277,7 @@ async fn cutting_events_off_the_end_is_caught_by_the_last_checkpoint() {
 
 #[tokio::test]
 async fn rewriting_an_event_and_rehashing_the_rest_is_caught_by_the_checkpoint() {
-    crate::local_only!("it edits the SQLite file directly");
+    crate::sqlite_only!("it edits the SQLite file directly");
     // GIVEN a checkpointed history
     let app = spawn_app().await;
     let r = app.report("employee", &["20.00"]).await;
@@ -321,7 +321,7 @@ async fn rewriting_an_event_and_rehashing_the_rest_is_caught_by_the_checkpoint()
 
 #[tokio::test]
 async fn an_exported_bundle_verifies_offline_and_any_edit_to_it_is_caught() {
-    crate::local_only!("it runs the command line on the data directory");
+    crate::sqlite_only!("it runs the command line on the data directory");
     let app = spawn_app().await;
     let r = app.report("employee", &["20.00"]).await;
     app.must("employee", &r, "submit", json!({})).await;

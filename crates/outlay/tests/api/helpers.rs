@@ -19,20 +19,40 @@ pub struct TestApp {
     tokens: Mutex<HashMap<String, String>>,
     #[cfg(feature = "aws")]
     pub aws: Option<crate::aws::AwsStack>,
+    /// The database, on the PostgreSQL backend.
+    _postgres: Option<outlay_test_support::postgres::PgDatabase>,
+}
+
+/// The backend the suite runs on: `OUTLAY_TEST_BACKEND`, `sqlite` (default), `postgres` or
+/// `aws`.
+pub fn backend() -> String {
+    std::env::var("OUTLAY_TEST_BACKEND").unwrap_or_else(|_| "sqlite".to_owned())
 }
 
 /// Whether the suite runs on the AWS backend.
 pub fn on_aws() -> bool {
-    std::env::var("OUTLAY_TEST_BACKEND").as_deref() == Ok("aws")
+    backend() == "aws"
 }
 
-/// Ends a test that only means something on the local backend (it edits the SQLite file,
-/// reads the local mail folder or token key, or relies on local login), saying so.
+/// Ends a test that only means something on the local backends (it reads the local mail
+/// folder or token key, or relies on local login), saying so.
 #[macro_export]
 macro_rules! local_only {
     ($why:literal) => {
         if $crate::helpers::on_aws() {
-            eprintln!("local backend only: {}", $why);
+            eprintln!("local backends only: {}", $why);
+            return;
+        }
+    };
+}
+
+/// Ends a test that only means something on SQLite (it edits the database file, or runs the
+/// command line on the data directory), saying so.
+#[macro_export]
+macro_rules! sqlite_only {
+    ($why:literal) => {
+        if $crate::helpers::backend() != "sqlite" {
+            eprintln!("SQLite backend only: {}", $why);
             return;
         }
     };
@@ -74,6 +94,15 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     .expect("default settings load");
     settings.metrics_token = Some(outlay_bootstrap::Secret(METRICS_TOKEN.into()));
     change(&mut settings);
+    let postgres = match backend().as_str() {
+        "postgres" => {
+            let db = outlay_test_support::postgres::PgDatabase::create("the API suite").await;
+            settings.store = "postgres".into();
+            settings.database_url = Some(outlay_bootstrap::Secret(db.url.clone()));
+            Some(db)
+        }
+        _ => None,
+    };
     #[cfg(feature = "aws")]
     let aws = if on_aws() {
         Some(crate::aws::AwsStack::start(&mut settings).await)
@@ -104,6 +133,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         tokens: Mutex::new(HashMap::new()),
         #[cfg(feature = "aws")]
         aws,
+        _postgres: postgres,
     }
 }
 

@@ -46,7 +46,7 @@ async fn the_openapi_document_covers_every_route() {
 
 #[tokio::test]
 async fn the_document_is_served_while_the_policy_cannot_be_read_and_links_lists_to_their_items() {
-    crate::local_only!("it breaks the policy in the SQLite file directly");
+    crate::sqlite_only!("it breaks the policy in the SQLite file directly");
     // GIVEN a server whose stored policy no longer reads
     let app = spawn_app().await;
     let url = format!("sqlite://{}", app.dir.path().join("outlay.db").display());

@@ -213,7 +213,7 @@ async fn files_that_are_not_what_they_claim_or_too_big_are_refused() {
 
 #[tokio::test]
 async fn the_two_step_upload_works_and_its_url_cannot_be_tampered_with_or_reused_late() {
-    crate::local_only!("it forges Outlay's own signed upload URLs");
+    crate::sqlite_only!("it forges upload URLs with the key file of the data directory");
     let app = spawn_app().await;
     let e = bare_expense(&app, "employee", "80.00").await;
     let file = pdf();

@@ -46,7 +46,7 @@ fn sign(pkcs8: &[u8], claims: &serde_json::Value) -> String {
 
 #[tokio::test]
 async fn only_valid_tokens_of_this_server_are_accepted() {
-    crate::local_only!("it signs tokens with the local key");
+    crate::sqlite_only!("it signs tokens with the key file of the data directory");
     let app = spawn_app().await;
     let employee = app.user_id("employee").await;
     let manager = app.user_id("manager").await;
