@@ -168,9 +168,10 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 33] = [
+    const KEYS: [&'static str; 34] = [
         "addr",
         "data_dir",
+        "database_url",
         "token_ttl_secs",
         "token_key_file",
         "token_issuer",
