@@ -16,6 +16,7 @@ pub mod notify;
 pub mod ports;
 mod receipts;
 mod reports;
+pub mod transfer;
 mod users;
 
 use std::sync::Arc;

@@ -87,15 +87,14 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     }
 }
 
-/// The last steps of every backend: the default policy in place, then the router over the app.
+/// The last step of every backend: the router over the app. The default policy is stored by
+/// the server when it starts ([`Built::ensure_defaults`]), not here: an import needs the store
+/// as empty as it was.
 pub(crate) async fn router(
     settings: &Settings,
     app: &App,
     session_key: Vec<u8>,
 ) -> anyhow::Result<axum::Router> {
-    app.ensure_policy()
-        .await
-        .context("Failed to store the default policy")?;
     // Links are absolute only from what the operator configured: a request's Host is the
     // client's to choose, and reflecting it would let a forged one into upload URLs.
     let public_url = settings
@@ -162,6 +161,15 @@ impl Built {
         }
         self.app.checkpoint_audit().await?;
         Ok(())
+    }
+
+    /// What a serving deployment needs stored before its first request: the default policy,
+    /// if none is.
+    pub async fn ensure_defaults(&self) -> anyhow::Result<()> {
+        self.app
+            .ensure_policy()
+            .await
+            .context("Failed to store the default policy")
     }
 
     /// Closes the database cleanly (SQLite checkpoints its log).

@@ -60,6 +60,25 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Write every entity of the store, the audit chain and checkpoints included, as JSON
+    /// lines (to move to another store with `import`). It holds password hashes: keep it as
+    /// safe as the database.
+    Export {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Where to write it (created readable by its owner only).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load an export into an empty store (any OUTLAY_STORE) and checkpoint log, after
+    /// verifying its audit chain and checkpoints.
+    Import {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The export to load.
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -226,6 +245,33 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export { dir, out } => {
+            let built = build(dir.data_dir, None).await?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = std::io::BufWriter::new(
+                options
+                    .open(&out)
+                    .with_context(|| format!("Failed to create {}", out.display()))?,
+            );
+            let lines = built.app.export_all(&mut file).await?;
+            std::io::Write::flush(&mut file)?;
+            file.into_inner()?.sync_all()?;
+            built.close().await;
+            println!("{}", serde_json::json!({ "lines": lines }));
+            Ok(())
+        }
+        Command::Import { dir, file } => {
+            let built = build(dir.data_dir, None).await?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("Failed to open {}", file.display()))?;
+            let done = built.app.import_all(std::io::BufReader::new(input)).await;
+            built.close().await;
+            println!("{}", serde_json::to_string(&done?)?);
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Export { dir, out },
         } => {
@@ -256,6 +302,7 @@ async fn lambda() -> anyhow::Result<()> {
     outlay_bootstrap::init_logs(&settings);
     let metrics = outlay_bootstrap::lambda::init_metrics(&settings)?;
     let built = std::sync::Arc::new(outlay_bootstrap::build(&settings).await?);
+    built.ensure_defaults().await?;
     outlay_bootstrap::lambda::run(built, metrics)
         .await
         .map_err(|e| anyhow::anyhow!("the Lambda runtime failed: {e}"))
@@ -288,6 +335,7 @@ async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
     let settings = Settings::load(&overrides)?;
     outlay_bootstrap::init_logs(&settings);
     let built = std::sync::Arc::new(outlay_bootstrap::build(&settings).await?);
+    built.ensure_defaults().await?;
     if demo {
         outlay_bootstrap::seed_demo(&built.app).await?;
     }

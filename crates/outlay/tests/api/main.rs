@@ -16,5 +16,6 @@ mod policy;
 mod races;
 mod receipts;
 mod tokens;
+mod transfer;
 mod transitions;
 mod workflow;

@@ -1,0 +1,171 @@
+//! Moving a deployment between stores: an export of SQLite, imported into PostgreSQL, exported
+//! and imported into DynamoDB (moto), exports the same bytes as the first; each import checks
+//! the audit chain, and a broken export is refused before anything is written.
+
+use axum::http::{Method, StatusCode};
+use outlay_app::AppError;
+use outlay_bootstrap::Built;
+use serde_json::json;
+
+use crate::helpers::{days_ago, spawn_app};
+
+async fn export(built: &Built) -> Vec<u8> {
+    let mut out = vec![];
+    built
+        .app
+        .export_all(&mut out)
+        .await
+        .expect("the export is written");
+    out
+}
+
+/// A fresh deployment on `store` in `dir`, built as `outlay import` builds it.
+async fn empty(store: &str, dir: &std::path::Path, url: Option<String>) -> Built {
+    let mut settings = outlay_bootstrap::Settings::load(&outlay_bootstrap::Overrides {
+        addr: None,
+        data_dir: Some(dir.to_owned()),
+    })
+    .expect("settings");
+    settings.store = store.into();
+    settings.database_url = url.map(outlay_bootstrap::Secret);
+    outlay_bootstrap::build(&settings).await.expect("built")
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and moto_server: `bash .ci/run` runs it (cargo test -- --include-ignored)"]
+async fn an_export_moves_from_sqlite_to_postgres_to_dynamodb_unchanged() {
+    crate::sqlite_only!("it starts from SQLite itself");
+    // GIVEN a SQLite deployment with a bit of everything: paid and pending reports, receipts,
+    // rates, read and unread notifications, and a checkpointed audit chain.
+    let app = spawn_app().await;
+    let paid = app.report("employee", &["120.00", "30.00"]).await;
+    app.must("employee", &paid, "submit", json!({})).await;
+    app.must("manager", &paid, "approve", json!({"comment": "ok"}))
+        .await;
+    app.must("finance", &paid, "approve", json!({})).await;
+    app.must("payer", &paid, "pay", json!({"reference": "TX-1"}))
+        .await;
+    let pending = app.report("employee", &["12.50"]).await;
+    app.must("employee", &pending, "submit", json!({})).await;
+    let rates = json!({"rates": [{"date": days_ago(3), "currency": "EUR", "rate": "1.1"}]});
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/exchange-rates",
+            Some("finance"),
+            Some(rates),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = app
+        .post("employee", "/api/v1/notifications/read", json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(app.get("admin", "/api/v1/audit/verify").await.body["ok"] == true);
+    let first = export(&app.built).await;
+    let text = String::from_utf8(first.clone()).expect("UTF-8");
+    for kind in [
+        "header",
+        "user",
+        "policy",
+        "rate",
+        "report",
+        "expense",
+        "receipt",
+        "notification",
+        "audit",
+        "checkpoint",
+    ] {
+        assert!(
+            text.contains(&format!("{{\"kind\":\"{kind}\"")),
+            "the export holds a {kind}"
+        );
+    }
+
+    // WHEN it is imported into PostgreSQL, exported, and imported into DynamoDB
+    let db = outlay_test_support::postgres::PgDatabase::create("the export round trip").await;
+    let pg_dir = tempfile::tempdir().expect("a directory");
+    let pg = empty("postgres", pg_dir.path(), Some(db.url.clone())).await;
+    pg.app
+        .import_all(first.as_slice())
+        .await
+        .expect("PostgreSQL takes the export");
+    let second = export(&pg).await;
+    assert_eq!(
+        pg.app.verify_audit(None).await.expect("verified").ok,
+        true,
+        "the chain verifies after the import"
+    );
+
+    let aws_dir = tempfile::tempdir().expect("a directory");
+    let mut settings = outlay_bootstrap::Settings::load(&outlay_bootstrap::Overrides {
+        addr: None,
+        data_dir: Some(aws_dir.path().to_owned()),
+    })
+    .expect("settings");
+    let stack = crate::aws::AwsStack::start(&mut settings).await;
+    let dynamo = outlay_bootstrap::build_with_config(&settings, stack.config.clone())
+        .await
+        .expect("built on moto");
+    dynamo
+        .app
+        .import_all(second.as_slice())
+        .await
+        .expect("DynamoDB takes the export");
+    let third = export(&dynamo).await;
+
+    // THEN every export is the first, byte for byte
+    assert_eq!(
+        String::from_utf8(second).expect("UTF-8"),
+        text,
+        "SQLite → PostgreSQL"
+    );
+    assert_eq!(
+        String::from_utf8(third).expect("UTF-8"),
+        text,
+        "PostgreSQL → DynamoDB"
+    );
+
+    // AND an import into a store that holds data is refused
+    let again = pg.app.import_all(first.as_slice()).await;
+    assert!(matches!(again, Err(AppError::Conflict(_))), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_broken_export_is_refused_before_anything_is_written() {
+    crate::sqlite_only!("it imports into SQLite");
+    let app = spawn_app().await;
+    app.report("employee", &["10.00"]).await;
+    let text = String::from_utf8(export(&app.built).await).expect("UTF-8");
+    // One audit event's record changed: its hash no longer follows.
+    let tampered = text.replacen(
+        "\"action\":\"report.create\"",
+        "\"action\":\"report.delete\"",
+        1,
+    );
+    assert_ne!(tampered, text);
+    let dir = tempfile::tempdir().expect("a directory");
+    let target = empty("sqlite", dir.path(), None).await;
+    let refused = target.app.import_all(tampered.as_bytes()).await;
+    match refused {
+        Err(AppError::BadInput(m)) => assert!(m.contains("audit chain breaks"), "{m}"),
+        other => panic!("a broken chain is refused: {other:?}"),
+    }
+    let nothing = export(&target).await;
+    assert_eq!(
+        String::from_utf8(nothing).expect("UTF-8").lines().count(),
+        1,
+        "nothing was written: the export is its header alone"
+    );
+    // The untouched export loads.
+    target
+        .app
+        .import_all(text.as_bytes())
+        .await
+        .expect("the intact export loads");
+    assert_eq!(
+        String::from_utf8(export(&target).await).expect("UTF-8"),
+        text
+    );
+}
