@@ -124,8 +124,10 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
         ("s3:copy_object", vec!["GetObject", "PutObject"]),
         // Listing versions is authorised on the bucket as ListBucketVersions.
         ("s3:list_object_versions", vec!["ListBucketVersions"]),
-        // Only tests and `scripts/moto-stack.sh` create the table; the template owns it.
+        // Only tests, `scripts/moto-stack.sh` and an operator's `outlay migrate` create (or
+        // look for) the table; in a deployment the template owns it.
         ("dynamodb:create_table", vec![]),
+        ("dynamodb:describe_table", vec![]),
     ]);
     let allowed = allowed_actions();
     let mut called = BTreeSet::new();
