@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Lambda package: the lean outlay binary (`--no-default-features --features aws`: no
-# SQLite, no SMTP), named `bootstrap`, for the provided.al2023 runtime (glibc 2.34), zipped into
+# SQLite, no SMTP; with DATABASE=aurora-postgresql, `aws,postgres`), named `bootstrap`, for the provided.al2023 runtime (glibc 2.34), zipped into
 # target/lambda/outlay.zip.
 #
 # It links against glibc 2.34 with cargo-zigbuild (zig from the `ziglang` package), then checks
@@ -20,8 +20,13 @@ case "$arch" in
 esac
 profile=${PROFILE:-release}
 dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
-features=(--no-default-features --features aws)
-leaked=$(cargo tree --locked -p outlay -e normal "${features[@]}" | grep -E -o '(sqlx|lettre|libsqlite3-sys) v[0-9.]+' | sort -u || true)
+# DATABASE=aurora-postgresql adds the PostgreSQL store, for the template's Aurora variant.
+case "${DATABASE:-dynamodb}" in
+  dynamodb) features=(--no-default-features --features aws); forbidden='sqlx|lettre|libsqlite3-sys' ;;
+  aurora-postgresql) features=(--no-default-features --features aws,postgres); forbidden='sqlx-sqlite|lettre|libsqlite3-sys' ;;
+  *) echo "DATABASE must be dynamodb or aurora-postgresql" >&2; exit 2 ;;
+esac
+leaked=$(cargo tree --locked -p outlay -e normal "${features[@]}" | grep -E -o "($forbidden) v[0-9.]+" | sort -u || true)
 if [ -n "$leaked" ]; then
   echo "the Lambda build must carry no SQLite or SMTP code, but depends on: $leaked" >&2
   exit 1

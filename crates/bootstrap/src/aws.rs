@@ -1,23 +1,23 @@
-//! The AWS-backed mode: DynamoDB, S3, Cognito, SES and SNS, configured from `OUTLAY_*` and
-//! the standard `AWS_*` variables (`AWS_REGION`; `AWS_ENDPOINT_URL` points every client at one
-//! endpoint, such as a moto server in tests).
+//! The AWS-backed mode: DynamoDB (or Aurora PostgreSQL through RDS Proxy), S3, Cognito, SES
+//! and SNS, configured from `OUTLAY_*` and the standard `AWS_*` variables (`AWS_REGION`;
+//! `AWS_ENDPOINT_URL` points every client at one endpoint, such as a moto server in tests).
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use outlay_anchor::{KmsSigner, S3Log};
-use outlay_app::{Anchor, App, Ports, Store, SystemClock, UuidV7};
+use outlay_app::{Anchor, App, Ports, SystemClock, UuidV7};
 use outlay_auth::{CognitoAdmin, CognitoHostedUi, CognitoVerifier};
 use outlay_blobs::S3Blobs;
 use outlay_notify::{Events, Mailer, Notifiers, Ses, Sns};
 use outlay_store_dynamodb::DynamoStore;
 
-use crate::{Built, Settings, notify_settings, random_key};
+use crate::{Backend, Built, Settings, notify_settings, random_key};
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> anyhow::Result<&'a str> {
     value
         .as_deref()
-        .with_context(|| format!("{name} is required when OUTLAY_STORE=dynamodb"))
+        .with_context(|| format!("{name} is required in the AWS mode"))
 }
 
 /// Creates the DynamoDB table if it is missing (the template creates it in a deployment).
@@ -27,6 +27,64 @@ pub(crate) async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)
         .ensure_table()
         .await
+}
+
+/// The PostgreSQL store at `OUTLAY_DATABASE_URL`: with `OUTLAY_DATABASE_IAM_AUTH`, signed in
+/// with IAM tokens made from the function's credentials and renewed well before they lapse, so
+/// that the pool's new connections always have a good one. It does not migrate: the function's
+/// database login may not change the schema; an operator runs `outlay migrate` (docs/aws.md).
+#[cfg(feature = "postgres")]
+async fn postgres(
+    settings: &Settings,
+    config: &aws_config::SdkConfig,
+    region: &str,
+) -> anyhow::Result<Arc<dyn Backend>> {
+    use aws_credential_types::provider::ProvideCredentials;
+    use outlay_store_postgres::{PgConnectOptions, PgStore};
+
+    let url = settings
+        .database_url
+        .as_ref()
+        .context("OUTLAY_DATABASE_URL is required when OUTLAY_STORE=postgres")?;
+    let options: PgConnectOptions = url
+        .0
+        .parse()
+        .context("OUTLAY_DATABASE_URL is not a PostgreSQL URL")?;
+    if !settings.database_iam_auth {
+        return Ok(Arc::new(PgStore::connect_with(options).await?));
+    }
+    let credentials = config
+        .credentials_provider()
+        .context("IAM database authentication needs AWS credentials")?;
+    let region = region.to_owned();
+    let token = move |c: &aws_credential_types::Credentials, o: &PgConnectOptions| {
+        crate::rds::auth_token(
+            c,
+            &region,
+            o.get_host(),
+            o.get_port(),
+            o.get_username(),
+            std::time::SystemTime::now(),
+        )
+    };
+    let first = token(&credentials.provide_credentials().await?, &options)?;
+    let store = PgStore::connect_with(options.clone().password(&first)).await?;
+    let pool = store.pool().clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(crate::rds::TOKEN_LIFETIME / 3).await;
+            let renewed = credentials
+                .provide_credentials()
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|c| token(&c, &options));
+            match renewed {
+                Ok(t) => pool.set_connect_options(options.clone().password(&t)),
+                Err(e) => tracing::warn!(error = %e, "the database token was not renewed"),
+            }
+        }
+    });
+    Ok(Arc::new(store))
 }
 
 /// Builds the application on AWS services configured from the environment.
@@ -45,7 +103,6 @@ pub async fn build_with_config(
         .region()
         .map(ToString::to_string)
         .context("AWS_REGION is required")?;
-    let table = required(&settings.dynamodb_table, "OUTLAY_DYNAMODB_TABLE")?;
     let bucket = required(&settings.receipts_bucket, "OUTLAY_RECEIPTS_BUCKET")?;
     let pool = required(
         &settings.cognito_user_pool_id,
@@ -54,10 +111,14 @@ pub async fn build_with_config(
     let client_id = required(&settings.cognito_client_id, "OUTLAY_COGNITO_CLIENT_ID")?;
     let from = required(&settings.ses_from, "OUTLAY_SES_FROM")?;
 
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        table,
-    ));
+    let store: Arc<dyn Backend> = match settings.store.as_str() {
+        #[cfg(feature = "postgres")]
+        "postgres" => postgres(settings, &config, &region).await?,
+        _ => Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            required(&settings.dynamodb_table, "OUTLAY_DYNAMODB_TABLE")?,
+        )),
+    };
     // A custom endpoint (moto, LocalStack) serves buckets by path, not by host name.
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)

@@ -8,6 +8,8 @@ mod demo;
 /// The Lambda entry point.
 #[cfg(feature = "aws")]
 pub mod lambda;
+#[cfg(all(feature = "aws", feature = "postgres"))]
+mod rds;
 mod settings;
 
 #[cfg(not(any(feature = "local", feature = "aws")))]
@@ -59,6 +61,10 @@ pub struct Built {
 /// Builds the application on the backend the settings choose.
 pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
     match settings.store.as_str() {
+        // PostgreSQL with Cognito configured is the AWS mode on Aurora (the template's
+        // Database = aurora-postgresql); without, the one-machine mode on a shared database.
+        #[cfg(all(feature = "aws", feature = "postgres"))]
+        "postgres" if settings.cognito_user_pool_id.is_some() => aws::build(settings).await,
         #[cfg(feature = "local")]
         "sqlite" | "postgres" => local::build(settings).await,
         #[cfg(not(feature = "local"))]

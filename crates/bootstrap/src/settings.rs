@@ -62,6 +62,9 @@ pub struct Settings {
     /// The PostgreSQL database, `postgres://user:password@host:5432/db`
     /// (`OUTLAY_DATABASE_URL`), with `OUTLAY_STORE=postgres`.
     pub database_url: Option<Secret>,
+    /// Sign in to PostgreSQL with an IAM token made from the AWS credentials instead of a
+    /// password (`OUTLAY_DATABASE_IAM_AUTH`; RDS Proxy, Aurora, RDS).
+    pub database_iam_auth: bool,
     /// The DynamoDB table (`OUTLAY_DYNAMODB_TABLE`).
     pub dynamodb_table: Option<String>,
     /// The S3 bucket for receipts (`OUTLAY_RECEIPTS_BUCKET`).
@@ -136,6 +139,7 @@ impl Default for Settings {
             approver_digest_hour: None,
             store: "sqlite".into(),
             database_url: None,
+            database_iam_auth: false,
             dynamodb_table: None,
             receipts_bucket: None,
             cognito_user_pool_id: None,
@@ -168,10 +172,11 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 34] = [
+    const KEYS: [&'static str; 35] = [
         "addr",
         "data_dir",
         "database_url",
+        "database_iam_auth",
         "token_ttl_secs",
         "token_key_file",
         "token_issuer",

@@ -38,7 +38,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+pub use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::PgPoolOptions;
 
 /// Outlay's data in a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -53,6 +54,12 @@ impl PgStore {
         let options: PgConnectOptions = url
             .parse()
             .context("OUTLAY_DATABASE_URL is not a PostgreSQL URL")?;
+        Self::connect_with(options).await
+    }
+
+    /// Connects with `options`; [`PgStore::pool`]'s `set_connect_options` changes them for
+    /// the connections opened later (a renewed IAM token).
+    pub async fn connect_with(options: PgConnectOptions) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))

@@ -23,15 +23,16 @@ pub struct TestApp {
     _postgres: Option<outlay_test_support::postgres::PgDatabase>,
 }
 
-/// The backend the suite runs on: `OUTLAY_TEST_BACKEND`, `sqlite` (default), `postgres` or
-/// `aws`.
+/// The backend the suite runs on: `OUTLAY_TEST_BACKEND`, `sqlite` (default), `postgres`,
+/// `aws` (DynamoDB and the rest in moto) or `aws-postgres` (the template's Aurora variant:
+/// PostgreSQL for the store, moto for the rest).
 pub fn backend() -> String {
     std::env::var("OUTLAY_TEST_BACKEND").unwrap_or_else(|_| "sqlite".to_owned())
 }
 
 /// Whether the suite runs on the AWS backend.
 pub fn on_aws() -> bool {
-    backend() == "aws"
+    backend().starts_with("aws")
 }
 
 /// Ends a test that only means something on the local backends (it reads the local mail
@@ -95,7 +96,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     settings.metrics_token = Some(outlay_bootstrap::Secret(METRICS_TOKEN.into()));
     change(&mut settings);
     let postgres = match backend().as_str() {
-        "postgres" => {
+        "postgres" | "aws-postgres" => {
             let db = outlay_test_support::postgres::PgDatabase::create("the API suite").await;
             settings.store = "postgres".into();
             settings.database_url = Some(outlay_bootstrap::Secret(db.url.clone()));
@@ -109,6 +110,18 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     } else {
         None
     };
+    if backend() == "aws-postgres" {
+        settings.store = "postgres".into();
+        // The function does not migrate (its login may not change the schema); an operator
+        // runs `outlay migrate` first.
+        let url = &settings.database_url.as_ref().expect("a database").0;
+        outlay_store_postgres::PgStore::open(url)
+            .await
+            .expect("the database is migrated")
+            .pool()
+            .close()
+            .await;
+    }
     #[cfg(not(feature = "aws"))]
     assert!(!on_aws(), "OUTLAY_TEST_BACKEND=aws needs `--features aws`");
     #[cfg(feature = "aws")]
