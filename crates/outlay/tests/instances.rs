@@ -94,7 +94,11 @@ impl Cluster {
 
     /// Instance `i % 2`.
     fn at(&self, i: usize) -> &str {
-        if i % 2 == 0 { &self.a.url } else { &self.b.url }
+        if i.is_multiple_of(2) {
+            &self.a.url
+        } else {
+            &self.b.url
+        }
     }
 
     async fn token(&self, i: usize, who: &str) -> String {

@@ -42,7 +42,7 @@ impl Outbox for PgStore {
                 Ok((after, m))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        out.sort_by(|a, b| (a.0, a.1.id).cmp(&(b.0, b.1.id)));
+        out.sort_by_key(|a| (a.0, a.1.id));
         Ok(out.into_iter().map(|(_, m)| m).collect())
     }
 
