@@ -51,7 +51,9 @@ async fn postgres(
         .parse()
         .context("OUTLAY_DATABASE_URL is not a PostgreSQL URL")?;
     if !settings.database_iam_auth {
-        return Ok(Arc::new(PgStore::connect_with(options).await?));
+        let store = PgStore::connect_with(options).await?;
+        store.check_schema().await?;
+        return Ok(Arc::new(store));
     }
     let credentials = config
         .credentials_provider()
@@ -69,6 +71,7 @@ async fn postgres(
     };
     let first = token(&credentials.provide_credentials().await?, &options)?;
     let store = PgStore::connect_with(options.clone().password(&first)).await?;
+    store.check_schema().await?;
     let pool = store.pool().clone();
     tokio::spawn(async move {
         loop {

@@ -30,14 +30,24 @@ enum Database {
 }
 
 impl Database {
-    async fn open(settings: &Settings) -> anyhow::Result<Self> {
+    /// Opens the database; SQLite's file is migrated as it opens (its owner is the process),
+    /// PostgreSQL's only by `outlay migrate` (`migrate`), run as the tables' owner: the
+    /// application's own login may not change the schema, so it only checks it.
+    async fn open(settings: &Settings, migrate: bool) -> anyhow::Result<Self> {
         Ok(match settings.store.as_str() {
             "postgres" => {
                 let url = settings
                     .database_url
                     .as_ref()
                     .context("OUTLAY_DATABASE_URL is required when OUTLAY_STORE=postgres")?;
-                Self::Postgres(Arc::new(PgStore::open(&url.0).await?))
+                let store = if migrate {
+                    PgStore::open(&url.0).await?
+                } else {
+                    let store = PgStore::connect(&url.0).await?;
+                    store.check_schema().await?;
+                    store
+                };
+                Self::Postgres(Arc::new(store))
             }
             _ => Self::Sqlite(Arc::new(
                 SqliteStore::open(&settings.data_dir.join("outlay.db")).await?,
@@ -74,7 +84,7 @@ pub(crate) async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     if settings.store == "sqlite" {
         private_directory(&settings.data_dir)?;
     }
-    match Database::open(settings).await? {
+    match Database::open(settings, true).await? {
         Database::Sqlite(s) => s.close().await,
         Database::Postgres(p) => p.pool().close().await,
     }
@@ -85,7 +95,7 @@ pub(crate) async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
     let dir = &settings.data_dir;
     private_directory(dir)?;
-    let db = Database::open(settings).await?;
+    let db = Database::open(settings, false).await?;
     let store = db.store();
     let tokens = TokenSettings {
         issuer: settings.token_issuer.clone(),

@@ -82,9 +82,23 @@ struct Cluster {
 impl Cluster {
     async fn start() -> Cluster {
         let db = PgDatabase::create("the two-instance tests").await;
+        // The operator migrates as the tables' owner; the instances run as Outlay's own login.
+        let migrate = Command::new(env!("CARGO_BIN_EXE_outlay"))
+            .arg("migrate")
+            .env("OUTLAY_STORE", "postgres")
+            .env("OUTLAY_DATABASE_URL", &db.url)
+            .env("OUTLAY_LOG", "warn")
+            .output()
+            .expect("outlay migrate runs");
+        assert!(
+            migrate.status.success(),
+            "{}",
+            String::from_utf8_lossy(&migrate.stderr)
+        );
+        let login = db.app_login().await;
         // The first seeds the demo company; the second serves the same database.
-        let a = Instance::start("demo", &db.url).await;
-        let b = Instance::start("serve", &db.url).await;
+        let a = Instance::start("demo", &login).await;
+        let b = Instance::start("serve", &login).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

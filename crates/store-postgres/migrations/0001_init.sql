@@ -130,14 +130,35 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_by_entity ON audit_events (entity_kind, entity_id, seq);
 
--- The head of the chain, one row: every change that appends locks it, so appends are in one
--- order and each links to the one before.
+-- The head of the chain, one row: every change that appends locks it first, so appends are in
+-- one order. The database keeps it, not the application: each event inserted must follow the
+-- head (the next seq, the head's hash as its prev_hash), and moves it. So nobody can fork the
+-- chain, skip a number, or jam it with an event past the head.
 CREATE TABLE audit_head (
     one  boolean PRIMARY KEY DEFAULT true CHECK (one),
     seq  bigint NOT NULL,
     hash text
 );
 INSERT INTO audit_head (seq, hash) VALUES (0, NULL);
+
+CREATE FUNCTION audit_events_follow_head() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    head_seq  bigint;
+    head_hash text;
+BEGIN
+    SELECT seq, hash INTO head_seq, head_hash FROM audit_head WHERE one FOR UPDATE;
+    IF NEW.seq <> head_seq + 1
+       OR NEW.prev_hash <> coalesce(head_hash, repeat('0', 64)) THEN
+        RAISE EXCEPTION 'audit event % does not follow the head %', NEW.seq, head_seq
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE one;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER audit_events_follow_head BEFORE INSERT ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_follow_head();
 
 -- The audit trail is append-only, for every role (the table's owner included): triggers
 -- refuse to change or remove an event, or to empty the table.
@@ -163,10 +184,44 @@ BEGIN
     END;
     GRANT SELECT, INSERT, UPDATE, DELETE ON users, reports, report_deciders, expenses, receipts,
         exchange_rates, notifications, outbox, idempotency_keys, settings TO outlay_app;
-    GRANT SELECT, UPDATE ON audit_head TO outlay_app;
+    -- Locking the head (SELECT ... FOR UPDATE) needs an UPDATE right on one of its columns;
+    -- `one` can only ever be true, and the head itself is the trigger's to move.
+    GRANT SELECT, UPDATE (one) ON audit_head TO outlay_app;
     GRANT SELECT, INSERT ON audit_events TO outlay_app;
     REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM outlay_app;
+    -- The application checks that the schema is current; it never migrates.
+    GRANT SELECT ON _sqlx_migrations TO outlay_app;
+    REVOKE EXECUTE ON FUNCTION audit_events_follow_head() FROM PUBLIC;
 EXCEPTION WHEN insufficient_privilege THEN
     RAISE NOTICE 'outlay_app was not created or granted: %', SQLERRM;
+END;
+$$;
+
+-- For SQL reporting and BI: a role that reads the business data, and not the keys, password
+-- hashes or idempotency records (`settings`, `users.password_hash`, `idempotency_keys`).
+DO $$
+BEGIN
+    BEGIN
+        CREATE ROLE outlay_reporting NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
+    GRANT SELECT ON reports, report_deciders, expenses, receipts, exchange_rates, notifications,
+        outbox, audit_events TO outlay_reporting;
+    GRANT SELECT (id, email, name, roles, manager_id, active, version, controllers,
+        signed_out_at) ON users TO outlay_reporting;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'outlay_reporting was not created or granted: %', SQLERRM;
+END;
+$$;
+
+-- A session that waits on a lock, or idles inside a transaction, gives up instead of holding
+-- everyone behind the chain's head.
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET lock_timeout = %L', current_database(), '10s');
+    EXECUTE format('ALTER DATABASE %I SET idle_in_transaction_session_timeout = %L',
+        current_database(), '60s');
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'the database''s timeouts were not set: %', SQLERRM;
 END;
 $$;

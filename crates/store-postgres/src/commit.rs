@@ -364,7 +364,8 @@ async fn put_report(
     Ok(())
 }
 
-/// Appends `records` to the chain under the locked head row.
+/// Appends `records` to the chain under the locked head row; the database holds each event to
+/// the head and moves it.
 async fn append_audit(tx: &mut PgConnection, records: Vec<AuditRecord>) -> StoreResult<()> {
     if records.is_empty() {
         return Ok(());
@@ -398,13 +399,6 @@ async fn append_audit(tx: &mut PgConnection, records: Vec<AuditRecord>) -> Store
         .map_err(|e| db_error(e, STALE))?;
         prev = Some((event.hash, event.seq));
     }
-    if let Some((hash, seq)) = prev {
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE one")
-            .bind(seq)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error(e, STALE))?;
-    }
+    // The head moved with each insert (the trigger `audit_events_follow_head`).
     Ok(())
 }

@@ -69,11 +69,34 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    /// Connects and applies the migrations: what a single instance (or a test) does.
+    /// Connects and applies the migrations: `outlay migrate`, run as the tables' owner.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let store = Self::connect(url).await?;
         migrate(&store.pool).await?;
         Ok(store)
+    }
+
+    /// Fails unless every migration this build carries has been applied. The application runs
+    /// as a login that may not change the schema, so it checks instead of migrating.
+    pub async fn check_schema(&self) -> anyhow::Result<()> {
+        let latest = sqlx::migrate!("./migrations")
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .context(
+                    "The database has no Outlay schema that this login can read: run `outlay migrate` as the tables' owner first",
+                )?;
+        anyhow::ensure!(
+            applied.unwrap_or(0) >= latest,
+            "The database is at migration {}, this Outlay needs {latest}: run `outlay migrate` as the tables' owner",
+            applied.unwrap_or(0)
+        );
+        Ok(())
     }
 
     /// The pool, for the migrations and for tests.

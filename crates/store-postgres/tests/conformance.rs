@@ -9,7 +9,18 @@ use outlay_test_support::postgres::PgDatabase;
 /// run's databases when it ends.
 async fn fresh() -> outlay_store_conformance::Fresh {
     let db = PgDatabase::create("the PostgreSQL conformance suite").await;
-    let store = PgStore::open(&db.url).await.expect("the store opens");
+    // Migrated by the owner; every check then runs as the application's login, so the suite
+    // also proves that the role `outlay_app` may do everything a store must.
+    PgStore::open(&db.url)
+        .await
+        .expect("the store migrates")
+        .pool()
+        .close()
+        .await;
+    let store = PgStore::connect(&db.app_login().await)
+        .await
+        .expect("the application connects");
+    store.check_schema().await.expect("the schema is current");
     std::mem::forget(db);
     Arc::new(store)
 }

@@ -114,8 +114,32 @@ async fn the_audit_trail_is_append_only_for_the_application_role_and_the_owner()
         let e = refused(&mut owner, sql).await;
         assert!(e.contains("append-only"), "{sql}: {e}");
     }
+    // Nor move the chain's head, or append an event that does not follow it.
+    let e = refused(&mut app, "UPDATE audit_head SET seq = 0, hash = NULL").await;
+    assert!(e.contains("permission denied"), "{e}");
+    let forged = format!(
+        "INSERT INTO audit_events (seq, at, action, entity_kind, entity_id, prev_hash, hash)
+         VALUES ({}, now(), 'user.delete', 'user', '1', '{}', 'x')",
+        events.len() + 2,
+        events.last().expect("an event").hash
+    );
+    let e = refused(&mut app, &forged).await;
+    assert!(e.contains("does not follow the head"), "{e}");
+    let forked = format!(
+        "INSERT INTO audit_events (seq, at, action, entity_kind, entity_id, prev_hash, hash)
+         VALUES ({}, now(), 'user.delete', 'user', '1', '{}', 'x')",
+        events.len() + 1,
+        events[0].hash
+    );
+    let e = refused(&mut app, &forked).await;
+    assert!(e.contains("does not follow the head"), "{e}");
+    store
+        .commit(new_user(3))
+        .await
+        .expect("the chain goes on after the refusals");
     let still = store.audit_page(0, 10).await.expect("read");
-    assert_eq!(still, events, "nothing of the trail changed");
+    assert_eq!(&still[..2], &events[..], "nothing of the trail changed");
+    assert_eq!(still.len(), 3);
 
     store.pool().close().await;
     let _ = app.close().await;

@@ -58,6 +58,23 @@ impl PgDatabase {
         };
         PgDatabase { url, admin, name }
     }
+
+    /// The URL of a login of this database's own (`<database>_app`) that is a member of the
+    /// role `outlay_app` which the store's migrations create: Outlay as it runs, with no right
+    /// to change the schema or the audit trail. Migrate first.
+    pub async fn app_login(&self) -> String {
+        let login = format!("{}_app", self.name);
+        let mut conn = PgConnection::connect(&self.url)
+            .await
+            .expect("the test database answers");
+        sqlx::query(&format!("CREATE ROLE \"{login}\" LOGIN IN ROLE outlay_app"))
+            .execute(&mut conn)
+            .await
+            .expect("the application's login is created (migrate first)");
+        let _ = conn.close().await;
+        self.url
+            .replacen("://postgres@", &format!("://{login}@"), 1)
+    }
 }
 
 impl Drop for PgDatabase {
@@ -71,10 +88,15 @@ impl Drop for PgDatabase {
                 .expect("a runtime");
             rt.block_on(async move {
                 let mut conn = PgConnection::connect(&admin).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                let dropped =
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await
+                        .ok();
+                let _ = sqlx::query(&format!("DROP ROLE IF EXISTS \"{name}_app\""))
                     .execute(&mut conn)
-                    .await
-                    .ok()
+                    .await;
+                dropped
             })
         })
         .join();

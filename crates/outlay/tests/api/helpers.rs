@@ -98,8 +98,15 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let postgres = match backend().as_str() {
         "postgres" | "aws-postgres" => {
             let db = outlay_test_support::postgres::PgDatabase::create("the API suite").await;
+            // `outlay migrate` as the owner, then Outlay as its own login.
+            outlay_store_postgres::PgStore::open(&db.url)
+                .await
+                .expect("the database is migrated")
+                .pool()
+                .close()
+                .await;
             settings.store = "postgres".into();
-            settings.database_url = Some(outlay_bootstrap::Secret(db.url.clone()));
+            settings.database_url = Some(outlay_bootstrap::Secret(db.app_login().await));
             Some(db)
         }
         _ => None,
@@ -112,15 +119,6 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     };
     if backend() == "aws-postgres" {
         settings.store = "postgres".into();
-        // The function does not migrate (its login may not change the schema); an operator
-        // runs `outlay migrate` first.
-        let url = &settings.database_url.as_ref().expect("a database").0;
-        outlay_store_postgres::PgStore::open(url)
-            .await
-            .expect("the database is migrated")
-            .pool()
-            .close()
-            .await;
     }
     #[cfg(not(feature = "aws"))]
     assert!(!on_aws(), "OUTLAY_TEST_BACKEND=aws needs `--features aws`");

@@ -91,8 +91,14 @@ async fn an_export_moves_from_sqlite_to_postgres_to_dynamodb_unchanged() {
 
     // WHEN it is imported into PostgreSQL, exported, and imported into DynamoDB
     let db = outlay_test_support::postgres::PgDatabase::create("the export round trip").await;
+    outlay_store_postgres::PgStore::open(&db.url)
+        .await
+        .expect("`outlay migrate`")
+        .pool()
+        .close()
+        .await;
     let pg_dir = tempfile::tempdir().expect("a directory");
-    let pg = empty("postgres", pg_dir.path(), Some(db.url.clone())).await;
+    let pg = empty("postgres", pg_dir.path(), Some(db.app_login().await)).await;
     pg.app
         .import_all(first.as_slice())
         .await
