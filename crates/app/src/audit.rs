@@ -133,7 +133,7 @@ impl App {
         Ok(verification)
     }
 
-    async fn checkpoint_key(&self) -> Result<CheckpointKey> {
+    pub(crate) async fn checkpoint_key(&self) -> Result<CheckpointKey> {
         let der = self.anchor.signer.public_key().await?;
         Ok(CheckpointKey::from_der(&der).map_err(anyhow::Error::msg)?)
     }

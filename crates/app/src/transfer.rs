@@ -89,6 +89,11 @@ const CHUNK: usize = 20;
 pub struct Imported {
     /// Lines by kind.
     pub counts: BTreeMap<String, u64>,
+    /// Checkpoints signed by this deployment's audit key, whose signatures were verified.
+    pub checkpoints_verified: u64,
+    /// The fingerprints of other keys that signed checkpoints, with how many each: only held
+    /// to their events' hashes here. Compare them with the keys you know.
+    pub checkpoints_of_other_keys: BTreeMap<String, u64>,
 }
 
 impl App {
@@ -177,8 +182,10 @@ impl App {
     }
 
     /// Loads an export into this deployment, whose store and checkpoint log must be empty. The
-    /// audit chain is verified, and every checkpoint held to its event, before anything is
-    /// written; afterwards the stored chain must be the exported one, hash for hash.
+    /// audit chain is verified, every checkpoint held to its event, and the signatures of
+    /// those this deployment's key made checked, before anything is written; afterwards the
+    /// stored chain must be the exported one, hash for hash. It is not one transaction: if it
+    /// fails part way, start again on a fresh store.
     pub async fn import_all(&self, input: impl std::io::BufRead) -> Result<Imported> {
         let mut imported = Imported::default();
         let (mut users, mut policy, mut rates, mut reports, mut expenses) =
@@ -222,6 +229,25 @@ impl App {
             }
         }
         check_chain(&events, &checkpoints)?;
+        // Signatures: those of this deployment's own key must verify (the key moved with the
+        // data); any other key's are only counted, for the operator to compare.
+        let key = self.checkpoint_key().await?;
+        for cp in &checkpoints {
+            if cp.key == key.fingerprint() {
+                if !key.signed(cp) {
+                    return Err(AppError::BadInput(format!(
+                        "the export's checkpoint at event {} does not verify with this deployment's audit key",
+                        cp.seq
+                    )));
+                }
+                imported.checkpoints_verified += 1;
+            } else {
+                *imported
+                    .checkpoints_of_other_keys
+                    .entry(cp.key.clone())
+                    .or_default() += 1;
+            }
+        }
         self.check_empty().await?;
 
         let mut writes = vec![];

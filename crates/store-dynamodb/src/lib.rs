@@ -85,8 +85,21 @@ impl DynamoStore {
         Ok(Self::new(Client::new(&config), table))
     }
 
-    /// Creates the table if it does not exist (`outlay migrate`).
+    /// Creates the table if it does not exist, and brings older items up to the current
+    /// layout (`outlay migrate`).
     pub async fn ensure_table(&self) -> anyhow::Result<()> {
+        self.ensure_table_exists().await?;
+        let filled = self.backfill_queue_keys().await?;
+        if filled > 0 {
+            tracing::info!(
+                reports = filled,
+                "wrote the finance queue keys of older reports"
+            );
+        }
+        Ok(())
+    }
+
+    async fn ensure_table_exists(&self) -> anyhow::Result<()> {
         match self
             .client
             .describe_table()

@@ -55,6 +55,53 @@ pub(crate) fn unavailable(e: impl std::fmt::Display, what: &str) -> StoreError {
 }
 
 impl DynamoStore {
+    /// Writes `barred` (who may not take a report from the finance queue, by the domain's
+    /// queue keys) onto the reports waiting for finance that were stored before it was kept:
+    /// the finance queue filters on it. Answers how many it wrote.
+    pub(crate) async fn backfill_queue_keys(&self) -> anyhow::Result<usize> {
+        let waiting = Query::on(
+            Some("gsi3"),
+            format!(
+                "STATE#{}",
+                outlay_domain::ReportState::PendingFinance.as_str()
+            ),
+            true,
+        );
+        let (items, _) = self.query(&waiting, 10_000_000).await?;
+        let mut written = 0;
+        for item in items.iter().filter(|i| !i.contains_key("barred")) {
+            let report: Report = body(item)?;
+            let barred = outlay_domain::access::queue_keys(&report)
+                .barred
+                .iter()
+                .map(|u| s(u.to_string()))
+                .collect();
+            let done = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(items::key(format!("REPORT#{}", report.id), "REPORT")))
+                .update_expression("SET barred = :b")
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(barred)")
+                .expression_attribute_values(":b", AttributeValue::L(barred))
+                .send()
+                .await;
+            match done {
+                Ok(_) => written += 1,
+                // Rewritten (with its keys) since it was read: nothing to fill in.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context("Failed to fill in a report's queue keys")
+                    );
+                }
+            }
+        }
+        Ok(written)
+    }
+
     /// Runs a query until `want` items match (or the partition ends). Answers the items and
     /// whether more may follow.
     pub(crate) async fn query(&self, q: &Query<'_>, want: usize) -> StoreResult<(Vec<Item>, bool)> {

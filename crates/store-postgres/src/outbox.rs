@@ -2,6 +2,11 @@
 //! what it hands out: for [`LEASE`] nobody else is handed the same message, and the lease ends
 //! early when the message is marked delivered or failed. A dispatcher that dies holding a lease
 //! leaves its messages to the next one when it runs out (at least once, never twice at once).
+//!
+//! A lease must outlast the delivery of everything handed out with it, or a slow dispatcher's
+//! messages would be handed to another while it still sends them: `due` hands out at most
+//! [`BATCH`] messages, which even at the notifiers' 20-second timeout each take less than the
+//! lease.
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -12,7 +17,10 @@ use crate::PgStore;
 use crate::rows::{self, db_error, read_error};
 
 /// How long a handed-out message is the dispatcher's alone.
-pub const LEASE: TimeDelta = TimeDelta::seconds(60);
+pub const LEASE: TimeDelta = TimeDelta::minutes(10);
+
+/// The most messages one `due` hands out: [`BATCH`] × 20 s stays inside the [`LEASE`].
+pub const BATCH: u32 = 25;
 
 #[async_trait]
 impl Outbox for PgStore {
@@ -28,7 +36,7 @@ impl Outbox for PgStore {
         )
         .bind(now)
         .bind(now + LEASE)
-        .bind(i64::from(limit))
+        .bind(i64::from(limit.min(BATCH)))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_error(e, "busy"))?;

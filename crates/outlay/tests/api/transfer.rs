@@ -17,8 +17,14 @@ async fn export(built: &Built) -> Vec<u8> {
     out
 }
 
-/// A fresh deployment on `store` in `dir`, built as `outlay import` builds it.
-async fn empty(store: &str, dir: &std::path::Path, url: Option<String>) -> Built {
+/// A fresh deployment on `store` in `dir`, built as `outlay import` builds it, signing
+/// checkpoints with the audit key file `audit_key` (moved with the data), or one of its own.
+async fn empty(
+    store: &str,
+    dir: &std::path::Path,
+    url: Option<String>,
+    audit_key: Option<std::path::PathBuf>,
+) -> Built {
     let mut settings = outlay_bootstrap::Settings::load(&outlay_bootstrap::Overrides {
         addr: None,
         data_dir: Some(dir.to_owned()),
@@ -26,6 +32,7 @@ async fn empty(store: &str, dir: &std::path::Path, url: Option<String>) -> Built
     .expect("settings");
     settings.store = store.into();
     settings.database_url = url.map(outlay_bootstrap::Secret);
+    settings.audit_key_file = audit_key;
     outlay_bootstrap::build(&settings).await.expect("built")
 }
 
@@ -98,11 +105,25 @@ async fn an_export_moves_from_sqlite_to_postgres_to_dynamodb_unchanged() {
         .close()
         .await;
     let pg_dir = tempfile::tempdir().expect("a directory");
-    let pg = empty("postgres", pg_dir.path(), Some(db.app_login().await)).await;
-    pg.app
+    // The audit key moves with the data: PostgreSQL checks the checkpoints' signatures.
+    let key = app.dir.path().join("audit-key.pem");
+    let pg = empty(
+        "postgres",
+        pg_dir.path(),
+        Some(db.app_login().await),
+        Some(key),
+    )
+    .await;
+    let imported = pg
+        .app
         .import_all(first.as_slice())
         .await
         .expect("PostgreSQL takes the export");
+    assert!(imported.checkpoints_verified >= 1, "{imported:?}");
+    assert!(
+        imported.checkpoints_of_other_keys.is_empty(),
+        "{imported:?}"
+    );
     let second = export(&pg).await;
     assert!(
         pg.app.verify_audit(None).await.expect("verified").ok,
@@ -119,11 +140,14 @@ async fn an_export_moves_from_sqlite_to_postgres_to_dynamodb_unchanged() {
     let dynamo = outlay_bootstrap::build_with_config(&settings, stack.config.clone())
         .await
         .expect("built on moto");
-    dynamo
+    // KMS signs there: the file key's checkpoints are held to their events and named.
+    let imported = dynamo
         .app
         .import_all(second.as_slice())
         .await
         .expect("DynamoDB takes the export");
+    assert_eq!(imported.checkpoints_verified, 0, "{imported:?}");
+    assert_eq!(imported.checkpoints_of_other_keys.len(), 1, "{imported:?}");
     let third = export(&dynamo).await;
 
     // THEN every export is the first, byte for byte
@@ -148,6 +172,11 @@ async fn a_broken_export_is_refused_before_anything_is_written() {
     crate::sqlite_only!("it imports into SQLite");
     let app = spawn_app().await;
     app.report("employee", &["10.00"]).await;
+    // A checkpoint in the log.
+    assert_eq!(
+        app.get("admin", "/api/v1/audit/verify").await.body["ok"],
+        true
+    );
     let text = String::from_utf8(export(&app.built).await).expect("UTF-8");
     // One audit event's record changed: its hash no longer follows.
     let tampered = text.replacen(
@@ -157,11 +186,24 @@ async fn a_broken_export_is_refused_before_anything_is_written() {
     );
     assert_ne!(tampered, text);
     let dir = tempfile::tempdir().expect("a directory");
-    let target = empty("sqlite", dir.path(), None).await;
+    let target = empty(
+        "sqlite",
+        dir.path(),
+        None,
+        Some(app.dir.path().join("audit-key.pem")),
+    )
+    .await;
     let refused = target.app.import_all(tampered.as_bytes()).await;
     match refused {
         Err(AppError::BadInput(m)) => assert!(m.contains("audit chain breaks"), "{m}"),
         other => panic!("a broken chain is refused: {other:?}"),
+    }
+    // A checkpoint whose signature was changed, by the key this deployment holds, is refused.
+    let forged = forge_signature(&text);
+    assert_ne!(forged, text);
+    match target.app.import_all(forged.as_bytes()).await {
+        Err(AppError::BadInput(m)) => assert!(m.contains("does not verify"), "{m}"),
+        other => panic!("a forged checkpoint is refused: {other:?}"),
     }
     let nothing = export(&target).await;
     assert_eq!(
@@ -179,4 +221,24 @@ async fn a_broken_export_is_refused_before_anything_is_written() {
         String::from_utf8(export(&target).await).expect("UTF-8"),
         text
     );
+}
+
+/// The export with its first checkpoint's signature replaced by another valid-looking one.
+fn forge_signature(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+            if v["kind"] == "checkpoint" {
+                let sig = v["checkpoint"]["signature"].as_str().expect("a signature");
+                let mut bytes: Vec<char> = sig.chars().collect();
+                let i = bytes.len() / 2;
+                bytes[i] = if bytes[i] == 'A' { 'B' } else { 'A' };
+                v["checkpoint"]["signature"] = bytes.into_iter().collect::<String>().into();
+                serde_json::to_string(&v).expect("JSON")
+            } else {
+                l.to_owned()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect()
 }
