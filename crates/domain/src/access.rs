@@ -126,7 +126,7 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
             step.approver_id == Some(actor.id) && actor.has(Role::Manager)
         }
         Level::Finance => {
-            if actor.has(Role::Finance) && approved_before_finance(report, actor.id) {
+            if actor.has(Role::Finance) && barred_from_finance(report).any(|u| u == actor.id) {
                 return Err(Denied::Forbidden(
                     "segregation of duties: you approved an earlier step of this report",
                 ));
@@ -235,9 +235,7 @@ pub fn queue_keys(report: &Report) -> QueueKeys {
             _ => Queue::Finance,
         }
     });
-    let mut barred: Vec<UserId> = std::iter::once(report.owner_id)
-        .chain(earlier_approvers(report))
-        .collect();
+    let mut barred: Vec<UserId> = barred_from_finance(report).collect();
     barred.sort_unstable();
     barred.dedup();
     QueueKeys { queue, barred }
@@ -260,18 +258,16 @@ fn current_index(report: &Report) -> Option<usize> {
     report.steps.iter().position(|s| s.decision.is_none())
 }
 
-/// Who approved a step of the current submission before finance's.
-fn earlier_approvers(report: &Report) -> impl Iterator<Item = UserId> + '_ {
-    report
+/// Who may not decide the finance step of the report, though they hold the finance role: its
+/// owner, and whoever approved an earlier step of this submission. The one statement of the
+/// rule: [`may_decide`] asks it, and [`queue_keys`] hands it to the stores.
+fn barred_from_finance(report: &Report) -> impl Iterator<Item = UserId> + '_ {
+    let earlier_approvers = report
         .steps
         .iter()
         .filter(|s| s.level != Level::Finance)
         .filter_map(|s| s.decision.as_ref())
         .filter(|d| d.outcome == crate::Outcome::Approved)
-        .map(|d| d.by)
-}
-
-/// Whether `user` approved a step of the current submission other than finance's.
-fn approved_before_finance(report: &Report, user: UserId) -> bool {
-    earlier_approvers(report).any(|a| a == user)
+        .map(|d| d.by);
+    std::iter::once(report.owner_id).chain(earlier_approvers)
 }
