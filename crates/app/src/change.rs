@@ -272,6 +272,17 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page of `items`, continuing after the last of them if `more` follow (a store fetches
+    /// one item past the page to know).
+    pub fn new(items: Vec<T>, more: bool, key: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if more {
+            items.last().map(|i| encode_cursor(key(i)))
+        } else {
+            None
+        };
+        Self { items, next_cursor }
+    }
+
     /// Maps the items.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

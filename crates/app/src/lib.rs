@@ -37,7 +37,7 @@ pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
     AccessToken, AuditSigner, BlobStore, CheckpointEntries, CheckpointLog, Clock, HostedLogin,
-    IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin,
+    IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin, STALE,
     SessionInfo, SignInStart, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
 };
 pub use receipts::{ReceiptFile, UploadTicket};

@@ -26,6 +26,16 @@ pub enum StoreError {
     Unavailable(#[from] anyhow::Error),
 }
 
+/// What every store answers when a change's read set, or a version it wrote on, moved on.
+pub const STALE: &str = "it was changed by someone else in the meantime; reload it and try again";
+
+impl StoreError {
+    /// The conflict of a change whose read set, or a version it wrote on, moved on.
+    pub fn stale() -> Self {
+        Self::Conflict(STALE.to_owned())
+    }
+}
+
 /// The result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -85,6 +85,11 @@ impl ExpenseDetails {
     pub fn merchant(&self) -> &str {
         &self.merchant
     }
+    /// The merchant as duplicates are matched on it: surrounding spaces and case ignored.
+    /// Every store keeps it as the key of its duplicates index.
+    pub fn merchant_key(&self) -> String {
+        self.merchant.trim().to_lowercase()
+    }
     /// The policy category (lower-case).
     pub fn category(&self) -> &str {
         &self.category

@@ -79,6 +79,16 @@ pub enum ReceiptState {
     Stored,
 }
 
+impl ReceiptState {
+    /// The snake_case name used on the wire and in storage.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Stored => "stored",
+        }
+    }
+}
+
 /// A receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
@@ -159,5 +169,15 @@ mod tests {
         );
         assert_eq!(safe_filename(None, ReceiptType::Jpeg), "receipt.jpg");
         assert_eq!(safe_filename(Some("…"), ReceiptType::Pdf), "receipt.pdf");
+    }
+
+    #[test]
+    fn a_state_is_stored_as_the_api_names_it() {
+        for state in [ReceiptState::Pending, ReceiptState::Stored] {
+            assert_eq!(
+                serde_json::to_value(state).expect("JSON"),
+                serde_json::Value::from(state.as_str())
+            );
+        }
     }
 }

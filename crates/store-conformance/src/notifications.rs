@@ -34,7 +34,7 @@ pub async fn notifications_and_the_outbox(store: Fresh) {
             Write::AddNotification(note(1)),
             Write::AddNotification(note(2)),
         ],
-        outbox: vec![message(10, 0), message(11, 200)],
+        outbox: vec![message(10, 0), message(11, 180)],
         ..Change::default()
     };
     commit(s, change).await;

@@ -10,14 +10,12 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
-use outlay_app::{Change, Guard, StoreError, StoreResult, Write};
+use outlay_app::{Change, Guard, STALE, StoreError, StoreResult, Write};
 use outlay_domain::audit;
 
 use crate::DynamoStore;
 use crate::items::{self, Item, get_n, get_s, key, n, s, seq_key};
 use crate::reads::{Query, unavailable};
-
-const STALE: &str = "it was changed by someone else in the meantime; reload it and try again";
 
 /// DynamoDB's limit on the items of one transaction.
 const MAX_ITEMS: usize = 100;

@@ -100,7 +100,7 @@ pub(crate) fn dup_key(e: &Expense) -> String {
         d.date(),
         d.amount().amount_string(),
         d.amount().currency(),
-        d.merchant().trim().to_lowercase()
+        d.merchant_key()
     )
 }
 

@@ -1,16 +1,13 @@
 //! Writing a change in one transaction: its guards, its writes, its chained audit events, its
 //! outbox rows and its idempotency record. The locks each step takes are in the crate's doc.
 
-use outlay_app::{Change, Guard, StoreError, StoreResult, Write};
+use outlay_app::{Change, Guard, STALE, StoreError, StoreResult, Write};
 use outlay_domain::access::{self, Queue};
 use outlay_domain::{AuditRecord, Report, audit};
 use sqlx::postgres::PgQueryResult;
 use sqlx::{PgConnection, PgPool};
 
 use crate::rows::{self, db_error, json};
-
-pub(crate) const STALE: &str =
-    "it was changed by someone else in the meantime; reload it and try again";
 
 /// Commits `change` whole, or nothing of it.
 pub(crate) async fn commit(pool: &PgPool, change: Change) -> StoreResult<()> {
@@ -86,7 +83,7 @@ async fn check(tx: &mut PgConnection, guard: &Guard) -> StoreResult<()> {
             return if stored == read {
                 Ok(())
             } else {
-                Err(StoreError::Conflict(STALE.to_owned()))
+                Err(StoreError::stale())
             };
         }
     };
@@ -98,7 +95,7 @@ async fn check(tx: &mut PgConnection, guard: &Guard) -> StoreResult<()> {
     if stored == Some(v) {
         Ok(())
     } else {
-        Err(StoreError::Conflict(STALE.to_owned()))
+        Err(StoreError::stale())
     }
 }
 
@@ -107,7 +104,7 @@ fn one_row(done: PgQueryResult) -> StoreResult<()> {
     if done.rows_affected() == 1 {
         Ok(())
     } else {
-        Err(StoreError::Conflict(STALE.to_owned()))
+        Err(StoreError::stale())
     }
 }
 
@@ -181,7 +178,7 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                     .bind(d.date())
                     .bind(d.amount().amount_string())
                     .bind(d.amount().currency().code())
-                    .bind(rows::merchant_key(d.merchant()))
+                    .bind(d.merchant_key())
                     .execute(&mut *tx)
                     .await,
                     Some(v) => {
@@ -196,7 +193,7 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                         .bind(d.date())
                         .bind(d.amount().amount_string())
                         .bind(d.amount().currency().code())
-                        .bind(rows::merchant_key(d.merchant()))
+                        .bind(d.merchant_key())
                         .bind(expense.id.as_uuid())
                         .bind(v)
                         .execute(&mut *tx)
@@ -225,10 +222,10 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                 sqlx::query(
                     "UPDATE receipts SET state = $1, body = $2::jsonb WHERE id = $3 AND state = $4",
                 )
-                .bind(rows::plain(&receipt.state))
+                .bind(receipt.state.as_str())
                 .bind(json(receipt)?)
                 .bind(receipt.id.as_uuid())
-                .bind(rows::plain(state))
+                .bind(state.as_str())
                 .execute(&mut *tx)
                 .await
             } else {
@@ -239,7 +236,7 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                 .bind(receipt.id.as_uuid())
                 .bind(receipt.expense_id.as_uuid())
                 .bind(receipt.owner_id.as_uuid())
-                .bind(rows::plain(&receipt.state))
+                .bind(receipt.state.as_str())
                 .bind(json(receipt)?)
                 .execute(&mut *tx)
                 .await

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use outlay_app::{
     Change, IdempotencyRecord, Notification, Page, PageRequest, ReportQuery, ReportScope, Store,
-    StoreError, StoreResult, encode_cursor,
+    StoreError, StoreResult,
 };
 use outlay_domain::{
     AuditEvent, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId,
@@ -23,18 +23,12 @@ fn page<T>(
     map: impl Fn(&PgRow) -> anyhow::Result<T>,
     key: impl Fn(&T) -> String,
 ) -> StoreResult<Page<T>> {
-    let more = rows.len() > limit as usize;
     let items = rows
         .iter()
         .take(limit as usize)
         .map(map)
         .collect::<anyhow::Result<Vec<T>>>()?;
-    let next_cursor = if more {
-        items.last().map(|i| encode_cursor(key(i)))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::new(items, rows.len() > limit as usize, key))
 }
 
 /// The id a newest-first page continues below: the cursor's, or above every id.
@@ -411,7 +405,7 @@ impl Store for PgStore {
             cols.2.push(d.date());
             cols.3.push(d.amount().amount_string());
             cols.4.push(d.amount().currency().code().to_owned());
-            cols.5.push(rows::merchant_key(d.merchant()));
+            cols.5.push(d.merchant_key());
         }
         // One probe of the duplicates index per expense, in one statement.
         let found: Vec<uuid::Uuid> = sqlx::query_scalar(

@@ -74,7 +74,7 @@ pub(crate) fn db_error(e: sqlx::Error, conflict: &str) -> StoreError {
         }
         // deadlock_detected, serialization_failure, lock_not_available
         if matches!(d.code().as_deref(), Some("40P01" | "40001" | "55P03")) {
-            return StoreError::Conflict(crate::commit::STALE.to_owned());
+            return StoreError::stale();
         }
     }
     StoreError::Unavailable(anyhow::Error::new(e).context("Failed to write to the database"))
@@ -82,19 +82,6 @@ pub(crate) fn db_error(e: sqlx::Error, conflict: &str) -> StoreError {
 
 pub(crate) fn read_error(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(anyhow::Error::new(e).context("Failed to read from the database"))
-}
-
-/// The key duplicates are matched on: trimmed and lower-case.
-pub(crate) fn merchant_key(merchant: &str) -> String {
-    merchant.trim().to_lowercase()
-}
-
-/// The plain string serde writes for a unit enum (`"stored"`).
-pub(crate) fn plain<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// A notification, with its read time from its column.

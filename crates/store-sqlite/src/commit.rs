@@ -1,14 +1,12 @@
 //! Writing a change: its guards, its writes, its chained audit events, its outbox rows and its
 //! idempotency record, inside the transaction the group committer ([`crate::group`]) holds.
 
-use outlay_app::{Change, Guard, StoreError, StoreResult, Write};
+use outlay_app::{Change, Guard, STALE, StoreError, StoreResult, Write};
 use outlay_domain::access::{self, Queue};
 use outlay_domain::{Report, audit};
 use sqlx::{Sqlite, Transaction};
 
 use crate::rows::{self, db_error, json};
-
-const STALE: &str = "it was changed by someone else in the meantime; reload it and try again";
 
 /// Writes `change` in `tx` (a savepoint of the group's transaction). The one writer connection
 /// serialises changes, so what the guards see here cannot change before the writes below.
@@ -75,7 +73,7 @@ async fn check(tx: &mut Transaction<'_, Sqlite>, guard: &Guard) -> StoreResult<(
             return if stored == read {
                 Ok(())
             } else {
-                Err(StoreError::Conflict(STALE.to_owned()))
+                Err(StoreError::stale())
             };
         }
     };
@@ -88,7 +86,7 @@ async fn check(tx: &mut Transaction<'_, Sqlite>, guard: &Guard) -> StoreResult<(
     if holds {
         Ok(())
     } else {
-        Err(StoreError::Conflict(STALE.to_owned()))
+        Err(StoreError::stale())
     }
 }
 
@@ -97,7 +95,7 @@ fn one_row(done: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
     if done.rows_affected() == 1 {
         Ok(())
     } else {
-        Err(StoreError::Conflict(STALE.to_owned()))
+        Err(StoreError::stale())
     }
 }
 
@@ -167,7 +165,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(d.date().to_string())
                 .bind(d.amount().amount_string())
                 .bind(d.amount().currency().code())
-                .bind(rows::merchant_key(d.merchant()))
+                .bind(d.merchant_key())
                 .execute(&mut **tx)
                 .await,
                 Some(v) => sqlx::query(
@@ -180,7 +178,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(d.date().to_string())
                 .bind(d.amount().amount_string())
                 .bind(d.amount().currency().code())
-                .bind(rows::merchant_key(d.merchant()))
+                .bind(d.merchant_key())
                 .bind(expense.id.to_string())
                 .bind(v)
                 .execute(&mut **tx)
@@ -206,10 +204,10 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
         Write::PutReceipt { receipt, expected } => {
             let done = if let Some(state) = expected {
                 sqlx::query("UPDATE receipts SET state = ?, body = ? WHERE id = ? AND state = ?")
-                    .bind(rows::plain(&receipt.state))
+                    .bind(receipt.state.as_str())
                     .bind(json(receipt)?)
                     .bind(receipt.id.to_string())
-                    .bind(rows::plain(state))
+                    .bind(state.as_str())
                     .execute(&mut **tx)
                     .await
             } else {
@@ -217,7 +215,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                     .bind(receipt.id.to_string())
                     .bind(receipt.expense_id.to_string())
                     .bind(receipt.owner_id.to_string())
-                    .bind(rows::plain(&receipt.state))
+                    .bind(receipt.state.as_str())
                     .bind(json(receipt)?)
                     .execute(&mut **tx)
                     .await

@@ -14,7 +14,6 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
-use outlay_app::encode_cursor;
 
 use crate::rows::{self, json, read_error};
 
@@ -25,18 +24,12 @@ fn page<T>(
     map: impl Fn(&SqliteRow) -> anyhow::Result<T>,
     key: impl Fn(&T) -> String,
 ) -> StoreResult<Page<T>> {
-    let more = rows.len() > limit as usize;
     let items = rows
         .iter()
         .take(limit as usize)
         .map(map)
         .collect::<anyhow::Result<Vec<T>>>()?;
-    let next_cursor = if more {
-        items.last().map(|i| encode_cursor(key(i)))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::new(items, rows.len() > limit as usize, key))
 }
 
 const FAR: &str = "~";
@@ -388,7 +381,7 @@ impl Store for SqliteStore {
                     d.date().to_string(),
                     d.amount().amount_string(),
                     d.amount().currency().code(),
-                    rows::merchant_key(d.merchant())
+                    d.merchant_key()
                 ])
             })
             .collect();

@@ -97,19 +97,6 @@ pub(crate) fn read_error(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(anyhow::Error::new(e).context("Failed to read from the database"))
 }
 
-/// The key duplicates are matched on: trimmed and lower-case.
-pub(crate) fn merchant_key(merchant: &str) -> String {
-    merchant.trim().to_lowercase()
-}
-
-/// The plain string serde writes for a unit enum (`"stored"`).
-pub(crate) fn plain<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 pub(crate) fn rate(
     currency: &str,
     day: &str,
