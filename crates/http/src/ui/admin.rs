@@ -5,13 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum_extra::extract::Form;
 use maud::{Markup, html};
 use outlay_app::{NewUser, PageRequest, UserPatch};
 use outlay_domain::{Role, User, UserId};
 use serde::Deserialize;
 
-use super::{ErrorPage, Session, alert, csrf, message, page, url};
+use super::{CsrfForm, ErrorPage, Session, alert, csrf, message, page, url};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -141,6 +140,7 @@ struct UserForm {
     #[serde(default)]
     active: Option<String>,
 }
+super::csrf_token!(UserForm);
 
 fn roles_of(f: &UserForm) -> Vec<Role> {
     f.roles.iter().filter_map(|r| Role::parse(r).ok()).collect()
@@ -148,12 +148,8 @@ fn roles_of(f: &UserForm) -> Vec<Role> {
 
 async fn create(
     State(state): State<AppState>,
-    session: Session,
-    Form(f): Form<UserForm>,
+    CsrfForm(session, f): CsrfForm<UserForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let new = NewUser {
         email: f.email.clone(),
         name: f.name.clone(),
@@ -208,13 +204,9 @@ async fn edit(State(state): State<AppState>, session: Session, Path(id): Path<St
 
 async fn update(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    Form(f): Form<UserForm>,
+    CsrfForm(session, f): CsrfForm<UserForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let Ok(user_id) = UserId::parse(&id) else {
         return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
     };

@@ -6,13 +6,12 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::Form;
 use maud::{Markup, html};
 use outlay_app::{ExpenseInfo, ExpenseInput, ExpensePatch, PageRequest};
 use outlay_domain::{ExpenseId, Policy, ReceiptId, ReceiptState};
 use serde::Deserialize;
 
-use super::{ErrorPage, Session, alert, csrf, message, money, page, url};
+use super::{CsrfForm, CsrfOnly, ErrorPage, Session, alert, csrf, message, money, page, url};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -45,6 +44,7 @@ pub(super) struct ExpenseForm {
     #[serde(default)]
     justification: String,
 }
+super::csrf_token!(ExpenseForm);
 
 /// The violations of an expense, as a list.
 pub(super) fn violations(info: &ExpenseInfo) -> Markup {
@@ -156,12 +156,8 @@ async fn list(State(state): State<AppState>, session: Session) -> Response {
 
 async fn create(
     State(state): State<AppState>,
-    session: Session,
-    Form(f): Form<ExpenseForm>,
+    CsrfForm(session, f): CsrfForm<ExpenseForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let input = ExpenseInput {
         date: f.date.clone(),
         merchant: f.merchant.clone(),
@@ -278,13 +274,9 @@ async fn show(State(state): State<AppState>, session: Session, Path(id): Path<St
 
 async fn update(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    Form(f): Form<ExpenseForm>,
+    CsrfForm(session, f): CsrfForm<ExpenseForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let id = match expense_id(&id) {
         Ok(id) => id,
         Err(r) => return r.into_response(),
@@ -312,21 +304,11 @@ async fn update(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn delete(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(session, _): CsrfForm<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let id = match expense_id(&id) {
         Ok(id) => id,
         Err(r) => return r.into_response(),
@@ -400,13 +382,9 @@ async fn upload(
 
 async fn delete_receipt(
     State(state): State<AppState>,
-    session: Session,
     Path((id, receipt)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(session, _): CsrfForm<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let (Ok(id), Ok(receipt)) = (ExpenseId::parse(&id), ReceiptId::parse(&receipt)) else {
         return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into())
             .into_response();

@@ -8,13 +8,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum_extra::extract::Form;
 use maud::{Markup, PreEscaped, html};
 use outlay_app::Action;
 use outlay_domain::{CategoryRule, Currency, Money, Policy, ReportId, Role, Severity};
 use serde::Deserialize;
 
-use super::{ErrorPage, Session, alert, csrf, message, money, page, url, when};
+use super::{CsrfForm, ErrorPage, Session, alert, csrf, message, money, page, url, when};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -96,15 +95,12 @@ struct BatchForm {
     #[serde(default)]
     reference: String,
 }
+super::csrf_token!(BatchForm);
 
 async fn pay_batch(
     State(state): State<AppState>,
-    session: Session,
-    Form(f): Form<BatchForm>,
+    CsrfForm(session, f): CsrfForm<BatchForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     if f.ids.is_empty() {
         return payments_page(
             &state,
@@ -228,6 +224,7 @@ struct PolicyForm {
     #[serde(default)]
     cat_severity: Vec<Severity>,
 }
+super::csrf_token!(PolicyForm);
 
 fn parse_policy(base: Currency, f: &PolicyForm) -> Result<Policy, String> {
     let money =
@@ -286,12 +283,8 @@ fn parse_policy(base: Currency, f: &PolicyForm) -> Result<Policy, String> {
 
 async fn save_policy(
     State(state): State<AppState>,
-    session: Session,
-    Form(f): Form<PolicyForm>,
+    CsrfForm(session, f): CsrfForm<PolicyForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let base = match state.app.policy(&session.caller).await {
         Ok(p) => p.base_currency,
         Err(e) => return ErrorPage::from(e).into_response(),
@@ -351,15 +344,12 @@ struct RateForm {
     currency: String,
     rate: String,
 }
+super::csrf_token!(RateForm);
 
 async fn add_rate(
     State(state): State<AppState>,
-    session: Session,
-    Form(f): Form<RateForm>,
+    CsrfForm(session, f): CsrfForm<RateForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     match state
         .app
         .put_rates(

@@ -8,14 +8,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::Form;
 use maud::{Markup, html};
 use outlay_app::{Action, PageRequest, Person, ReportDetails};
 use outlay_domain::access;
 use outlay_domain::{ExpenseId, Report, ReportId, Role, UserId};
 use serde::Deserialize;
 
-use super::{ErrorPage, Session, alert, csrf, message, money, page, state_badge, url, when};
+use super::{
+    CsrfForm, ErrorPage, Session, alert, csrf, message, money, page, state_badge, url, when,
+};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -71,6 +72,7 @@ struct NewReportForm {
     #[serde(default)]
     expense_ids: Vec<String>,
 }
+super::csrf_token!(NewReportForm);
 
 async fn list_page(
     state: &AppState,
@@ -131,12 +133,8 @@ async fn list(State(state): State<AppState>, session: Session) -> Response {
 
 async fn create(
     State(state): State<AppState>,
-    session: Session,
-    Form(f): Form<NewReportForm>,
+    CsrfForm(session, f): CsrfForm<NewReportForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let ids: Result<Vec<ExpenseId>, _> =
         f.expense_ids.iter().map(|i| ExpenseId::parse(i)).collect();
     let result = match ids {
@@ -318,16 +316,13 @@ struct ActionForm {
     reason: Option<String>,
     reference: Option<String>,
 }
+super::csrf_token!(ActionForm);
 
 async fn act(
     State(state): State<AppState>,
-    session: Session,
     Path((id, action)): Path<(String, String)>,
-    Form(f): Form<ActionForm>,
+    CsrfForm(session, f): CsrfForm<ActionForm>,
 ) -> Response {
-    if let Err(r) = session.check(&f.csrf) {
-        return r.into_response();
-    }
     let id = match report_id(&id) {
         Ok(id) => id,
         Err(r) => return r.into_response(),
