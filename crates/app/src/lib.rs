@@ -16,6 +16,7 @@ pub mod notify;
 pub mod ports;
 mod receipts;
 mod reports;
+pub mod reports_csv;
 pub mod transfer;
 mod users;
 

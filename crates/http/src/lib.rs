@@ -26,12 +26,12 @@ use axum::{Json, Router};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use outlay_app::App;
+/// The CSV export's guard against cells a spreadsheet would run as formulas.
+pub use outlay_app::reports_csv::cell as csv_cell;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-/// The CSV export's guard against cells a spreadsheet would run as formulas.
-pub use ui::finance::cell as csv_cell;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;

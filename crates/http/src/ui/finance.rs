@@ -445,102 +445,19 @@ async fn spend(State(state): State<AppState>, session: Session) -> Response {
     page(&state, &session, "Spend", body).await
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection advice):
-/// spreadsheets skip leading spaces before they look for `=`, so the first character after
-/// any whitespace decides.
-pub fn cell(s: &str) -> String {
-    let formula =
-        s.starts_with(['\t', '\r']) || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if formula {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    }
-}
-
 async fn export(State(state): State<AppState>, session: Session) -> Response {
-    if let Err(r) = finance_only(&session) {
-        return r.into_response();
-    }
-    let (reports, people) = match tokio::try_join!(
-        state.app.all_reports(&session.caller, None),
-        state.app.people(&session.caller)
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "report_id",
-        "title",
-        "employee",
-        "email",
-        "state",
-        "total",
-        "currency",
-        "submitted_at",
-        "paid_at",
-        "payment_reference",
-    ];
-    let mut rows = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
-    for r in &reports {
-        let who = people.get(&r.owner_id);
-        rows.push(vec![
-            r.id.to_string(),
-            cell(&r.title),
-            cell(who.map_or("", |p| p.name.as_str())),
-            cell(who.map_or("", |p| p.email.as_str())),
-            r.state.as_str().to_owned(),
-            r.total.map(|t| t.amount_string()).unwrap_or_default(),
-            r.total
-                .map(|t| t.currency().code().to_owned())
-                .unwrap_or_default(),
-            r.submitted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            r.payment
-                .as_ref()
-                .map(|p| p.at.to_rfc3339())
-                .unwrap_or_default(),
-            cell(r.payment.as_ref().map_or("", |p| p.reference.as_str())),
-        ]);
-    }
-    for row in rows {
-        if let Err(e) = out.write_record(&row) {
-            return ErrorPage::from(outlay_app::AppError::Internal(e.into())).into_response();
-        }
-    }
-    let bytes = out.into_inner().unwrap_or_default();
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"outlay-reports.csv\"",
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cell;
-
-    #[test]
-    fn cells_that_a_spreadsheet_would_run_are_defused_even_after_spaces() {
-        for formula in [
-            "=1+1",
-            "+1",
-            "-1",
-            "@SUM(A1)",
-            "\t=1",
-            "  =HYPERLINK(\"x\")",
-            " \u{a0}@x",
-        ] {
-            assert!(cell(formula).starts_with('\''), "{formula:?}");
-        }
-        for plain in ["Hotel", "12.50", " Cafe", ""] {
-            assert_eq!(cell(plain), plain);
-        }
+    match state.app.reports_csv(&session.caller).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"outlay-reports.csv\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => ErrorPage::from(e).into_response(),
     }
 }

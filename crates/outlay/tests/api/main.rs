@@ -4,6 +4,7 @@ mod audit;
 mod authorization;
 #[cfg(feature = "aws")]
 mod aws;
+mod csv;
 mod duties;
 mod hardening;
 mod helpers;

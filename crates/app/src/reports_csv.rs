@@ -1,0 +1,87 @@
+//! Finance's CSV export of reports, safe to open in a spreadsheet.
+
+use crate::{App, AppError, Caller, Result};
+
+/// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection advice):
+/// spreadsheets skip leading spaces before they look for `=`, so the first character after
+/// any whitespace decides.
+pub fn cell(s: &str) -> String {
+    let formula =
+        s.starts_with(['\t', '\r']) || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+impl App {
+    /// Every submitted report as CSV, one row each with its employee (finance).
+    pub async fn reports_csv(&self, caller: &Caller) -> Result<Vec<u8>> {
+        let (reports, people) =
+            tokio::try_join!(self.all_reports(caller, None), self.people(caller))?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "report_id",
+            "title",
+            "employee",
+            "email",
+            "state",
+            "total",
+            "currency",
+            "submitted_at",
+            "paid_at",
+            "payment_reference",
+        ];
+        let mut rows = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
+        for r in &reports {
+            let who = people.get(&r.owner_id);
+            rows.push(vec![
+                r.id.to_string(),
+                cell(&r.title),
+                cell(who.map_or("", |p| p.name.as_str())),
+                cell(who.map_or("", |p| p.email.as_str())),
+                r.state.as_str().to_owned(),
+                r.total.map(|t| t.amount_string()).unwrap_or_default(),
+                r.total
+                    .map(|t| t.currency().code().to_owned())
+                    .unwrap_or_default(),
+                r.submitted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                r.payment
+                    .as_ref()
+                    .map(|p| p.at.to_rfc3339())
+                    .unwrap_or_default(),
+                cell(r.payment.as_ref().map_or("", |p| p.reference.as_str())),
+            ]);
+        }
+        for row in rows {
+            out.write_record(&row)
+                .map_err(|e| AppError::Internal(e.into()))?;
+        }
+        out.into_inner()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_defused_even_after_spaces() {
+        for formula in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\t=1",
+            "  =HYPERLINK(\"x\")",
+            " \u{a0}@x",
+        ] {
+            assert!(cell(formula).starts_with('\''), "{formula:?}");
+        }
+        for plain in ["Hotel", "12.50", " Cafe", ""] {
+            assert_eq!(cell(plain), plain);
+        }
+    }
+}
