@@ -1,7 +1,7 @@
 //! Finance's settings: the expense policy and exchange rates.
 
 use chrono::NaiveDate;
-use outlay_domain::{Currency, ExchangeRate, Policy, Rate, Role};
+use outlay_domain::{CategoryRule, Currency, ExchangeRate, Money, Policy, Rate, Role, Severity};
 
 use crate::{App, AppError, Caller, Change, Guard, Result, Write, require};
 
@@ -124,5 +124,151 @@ impl App {
         require(caller, Role::Finance)?;
         let base = self.policy_or_default().await?.base_currency;
         Ok((base, self.store.rates(MAX_RATES as u32).await?))
+    }
+}
+
+/// A policy as a form or a client enters it: amounts, days and lists as text, each category
+/// as (name, limit, severity); [`PolicyDraft::parse`] reads it in the base currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyDraft {
+    /// The amount above which a report needs the senior level.
+    pub senior_threshold: String,
+    /// From what amount a receipt is required (empty: never).
+    pub receipt_required_from: String,
+    /// How a missing receipt counts.
+    pub receipt_severity: Severity,
+    /// How old an expense may be, in days (empty: any age).
+    pub max_age_days: String,
+    /// `soft`, `hard`, or anything else for not checking duplicates.
+    pub duplicates: String,
+    /// Currency codes separated by commas or spaces (empty: any).
+    pub allowed_currencies: String,
+    /// The categories: name, limit (empty: none) and how going over it counts.
+    pub categories: Vec<(String, String, Severity)>,
+}
+
+impl PolicyDraft {
+    /// The policy the draft says, in the base currency `base`; or what is wrong with it.
+    pub fn parse(&self, base: Currency) -> std::result::Result<Policy, String> {
+        let f = self;
+        let money =
+            |what: &str, s: &str| Money::parse(s.trim(), base).map_err(|e| format!("{what}: {e}"));
+        let optional = |what: &str, s: &str| {
+            if s.trim().is_empty() {
+                Ok(None)
+            } else {
+                money(what, s).map(Some)
+            }
+        };
+        let categories = f
+            .categories
+            .iter()
+            .filter(|(n, _, _)| !n.trim().is_empty())
+            .map(|(n, limit, severity)| {
+                Ok(CategoryRule {
+                    name: n.trim().to_lowercase(),
+                    limit: optional(n, limit)?,
+                    limit_severity: *severity,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, String>>()?;
+        let policy = Policy {
+            base_currency: base,
+            senior_threshold: money("senior threshold", &f.senior_threshold)?,
+            categories,
+            receipt_required_from: optional("receipt required from", &f.receipt_required_from)?,
+            receipt_severity: f.receipt_severity,
+            max_age_days: if f.max_age_days.trim().is_empty() {
+                None
+            } else {
+                Some(
+                    f.max_age_days
+                        .trim()
+                        .parse()
+                        .map_err(|_| "maximum age: a whole number of days".to_owned())?,
+                )
+            },
+            duplicates: match f.duplicates.as_str() {
+                "soft" => Some(Severity::Soft),
+                "hard" => Some(Severity::Hard),
+                _ => None,
+            },
+            allowed_currencies: f
+                .allowed_currencies
+                .split([',', ' '])
+                .filter(|c| !c.is_empty())
+                .map(|c| Currency::parse(&c.to_uppercase()).map_err(|e| e.to_string()))
+                .collect::<Result<_, _>>()?,
+        };
+        policy.validate().map_err(|e| e.to_string())?;
+        Ok(policy)
+    }
+}
+
+impl App {
+    /// Replaces the policy with the one a draft says, in the current base currency (finance).
+    pub async fn put_policy_draft(&self, caller: &Caller, draft: &PolicyDraft) -> Result<Policy> {
+        require(caller, Role::Finance)?;
+        let base = self.policy_or_default().await?.base_currency;
+        let policy = draft.parse(base).map_err(AppError::BadInput)?;
+        self.put_policy(caller, policy).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft() -> PolicyDraft {
+        PolicyDraft {
+            senior_threshold: " 1000.00 ".into(),
+            receipt_required_from: "75".into(),
+            receipt_severity: Severity::Hard,
+            max_age_days: "90".into(),
+            duplicates: "hard".into(),
+            allowed_currencies: "usd, eur GBP".into(),
+            categories: vec![
+                ("Travel ".into(), "500.00".into(), Severity::Soft),
+                ("  ".into(), "1.00".into(), Severity::Hard),
+                ("meals".into(), String::new(), Severity::Hard),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_draft_reads_as_the_policy_it_says() {
+        let usd = Currency::parse("USD").expect("USD");
+        let p = draft().parse(usd).expect("a policy");
+        assert_eq!(
+            p.senior_threshold,
+            Money::parse("1000.00", usd).expect("money")
+        );
+        assert_eq!(
+            p.receipt_required_from,
+            Some(Money::parse("75", usd).expect("money"))
+        );
+        assert_eq!(p.max_age_days, Some(90));
+        assert_eq!(p.duplicates, Some(Severity::Hard));
+        assert_eq!(p.allowed_currencies.len(), 3);
+        let names: Vec<&str> = p.categories.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["travel", "meals"], "blank rows are left out");
+        assert_eq!(p.categories[1].limit, None);
+    }
+
+    #[test]
+    fn a_wrong_field_is_named() {
+        let usd = Currency::parse("USD").expect("USD");
+        let mut d = draft();
+        d.senior_threshold = "lots".into();
+        assert!(d.parse(usd).unwrap_err().starts_with("senior threshold"));
+        let mut d = draft();
+        d.max_age_days = "3.5".into();
+        assert_eq!(
+            d.parse(usd).unwrap_err(),
+            "maximum age: a whole number of days"
+        );
+        let mut d = draft();
+        d.allowed_currencies = "XYZ1".into();
+        assert!(d.parse(usd).is_err());
     }
 }

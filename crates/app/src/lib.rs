@@ -33,6 +33,7 @@ pub use change::{
 pub use change::{decode_cursor, encode_cursor};
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
+pub use finance::PolicyDraft;
 pub use idempotency::Idempotency;
 pub use insights::{Person, Spend, SpendRow};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};

@@ -9,8 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, PreEscaped, html};
-use outlay_app::Action;
-use outlay_domain::{CategoryRule, Currency, Money, Policy, ReportId, Role, Severity};
+use outlay_app::{Action, PolicyDraft};
+use outlay_domain::{Currency, Money, ReportId, Role, Severity};
 use serde::Deserialize;
 
 use super::{CsrfForm, ErrorPage, Session, alert, csrf, message, money, page, url, when};
@@ -226,77 +226,35 @@ struct PolicyForm {
 }
 super::csrf_token!(PolicyForm);
 
-fn parse_policy(base: Currency, f: &PolicyForm) -> Result<Policy, String> {
-    let money =
-        |what: &str, s: &str| Money::parse(s.trim(), base).map_err(|e| format!("{what}: {e}"));
-    let optional = |what: &str, s: &str| {
-        if s.trim().is_empty() {
-            Ok(None)
-        } else {
-            money(what, s).map(Some)
-        }
-    };
-    let categories = f
-        .cat_name
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !n.trim().is_empty())
-        .map(|(i, n)| {
-            Ok(CategoryRule {
-                name: n.trim().to_lowercase(),
-                limit: optional(n, f.cat_limit.get(i).map_or("", String::as_str))?,
-                limit_severity: f.cat_severity.get(i).copied().unwrap_or(Severity::Soft),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let policy = Policy {
-        base_currency: base,
-        senior_threshold: money("senior threshold", &f.senior_threshold)?,
-        categories,
-        receipt_required_from: optional("receipt required from", &f.receipt_required_from)?,
-        receipt_severity: f.receipt_severity,
-        max_age_days: if f.max_age_days.trim().is_empty() {
-            None
-        } else {
-            Some(
-                f.max_age_days
-                    .trim()
-                    .parse()
-                    .map_err(|_| "maximum age: a whole number of days".to_owned())?,
-            )
-        },
-        duplicates: match f.duplicates.as_str() {
-            "soft" => Some(Severity::Soft),
-            "hard" => Some(Severity::Hard),
-            _ => None,
-        },
-        allowed_currencies: f
-            .allowed_currencies
-            .split([',', ' '])
-            .filter(|c| !c.is_empty())
-            .map(|c| Currency::parse(&c.to_uppercase()).map_err(|e| e.to_string()))
-            .collect::<Result<_, _>>()?,
-    };
-    policy.validate().map_err(|e| e.to_string())?;
-    Ok(policy)
-}
-
 async fn save_policy(
     State(state): State<AppState>,
     CsrfForm(session, f): CsrfForm<PolicyForm>,
 ) -> Response {
-    let base = match state.app.policy(&session.caller).await {
-        Ok(p) => p.base_currency,
-        Err(e) => return ErrorPage::from(e).into_response(),
+    let draft = PolicyDraft {
+        senior_threshold: f.senior_threshold,
+        receipt_required_from: f.receipt_required_from,
+        receipt_severity: f.receipt_severity,
+        max_age_days: f.max_age_days,
+        duplicates: f.duplicates,
+        allowed_currencies: f.allowed_currencies,
+        categories: f
+            .cat_name
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                (
+                    name,
+                    f.cat_limit.get(i).cloned().unwrap_or_default(),
+                    f.cat_severity.get(i).copied().unwrap_or(Severity::Soft),
+                )
+            })
+            .collect(),
     };
-    let result = match parse_policy(base, &f) {
-        Ok(p) => state
-            .app
-            .put_policy(&session.caller, p)
-            .await
-            .map_err(|e| message(&e)),
-        Err(e) => Err(e),
-    };
+    let result = state
+        .app
+        .put_policy_draft(&session.caller, &draft)
+        .await
+        .map_err(|e| message(&e));
     match result {
         Ok(_) => policy_page(&state, &session, None, Some("Policy saved.")).await,
         Err(e) => {
