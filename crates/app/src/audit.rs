@@ -199,7 +199,7 @@ impl App {
 
     /// Hands each event after `after`, up to `end`, to `visit` in chain order, a page at a time;
     /// stops at the first error `visit` returns and answers it.
-    async fn each_event<E>(
+    pub(crate) async fn each_event<E>(
         &self,
         mut after: i64,
         end: i64,

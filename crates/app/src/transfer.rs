@@ -78,6 +78,24 @@ pub enum Line {
     },
 }
 
+impl Line {
+    /// The line's `kind`, as the file names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Line::Header { .. } => "header",
+            Line::User { .. } => "user",
+            Line::Policy { .. } => "policy",
+            Line::Rate { .. } => "rate",
+            Line::Report { .. } => "report",
+            Line::Expense { .. } => "expense",
+            Line::Receipt { .. } => "receipt",
+            Line::Notification { .. } => "notification",
+            Line::Audit { .. } => "audit",
+            Line::Checkpoint { .. } => "checkpoint",
+        }
+    }
+}
+
 /// The format this build writes and reads.
 pub const EXPORT_FORMAT: &str = "outlay-export/1";
 
@@ -162,19 +180,8 @@ impl App {
         for notification in notes {
             line(&Line::Notification { notification })?;
         }
-        let mut after = 0;
-        loop {
-            let page = self.store.audit_page(after, 500).await?;
-            for event in &page {
-                line(&Line::Audit {
-                    event: event.clone(),
-                })?;
-            }
-            match page.last() {
-                Some(last) if page.len() == 500 => after = last.seq,
-                _ => break,
-            }
-        }
+        self.each_event(0, i64::MAX, |e| line(&Line::Audit { event: e.clone() }))
+            .await??;
         for checkpoint in self.anchor.log.checkpoints().await?.checkpoints {
             line(&Line::Checkpoint { checkpoint })?;
         }
@@ -196,11 +203,7 @@ impl App {
             let text = text.context("Failed to read the export")?;
             let parsed: Line = serde_json::from_str(&text)
                 .map_err(|e| AppError::BadInput(format!("line {}: {e}", n + 1)))?;
-            let kind = serde_json::to_value(&parsed)
-                .ok()
-                .and_then(|v| v["kind"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *imported.counts.entry(kind).or_default() += 1;
+            *imported.counts.entry(parsed.kind().to_owned()).or_default() += 1;
             match parsed {
                 Line::Header { format } if n == 0 && format == EXPORT_FORMAT => {}
                 Line::Header { format } => {
@@ -308,16 +311,13 @@ impl App {
                 })
                 .await?;
         }
-        let mut stored = vec![];
-        let mut after = 0;
-        loop {
-            let page = self.store.audit_page(after, 500).await?;
-            stored.extend(page.iter().cloned());
-            match page.last() {
-                Some(last) if page.len() == 500 => after = last.seq,
-                _ => break,
-            }
-        }
+        let mut stored = Vec::with_capacity(events.len());
+        self.each_event(0, i64::MAX, |e| {
+            stored.push(e.clone());
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .await?
+        .unwrap_or_else(|never| match never {});
         if stored != events {
             return Err(AppError::Internal(anyhow::anyhow!(
                 "the imported audit chain differs from the exported one"

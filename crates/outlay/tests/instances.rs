@@ -377,12 +377,7 @@ async fn a_web_session_works_on_both_instances_and_a_sign_out_ends_it_on_both() 
         .expect("answers");
     let login_cookie = cookie(&page, "outlay_login").expect("the sign-in page sets its cookie");
     let html = page.text().await.expect("HTML");
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the form carries a token")
-        .to_owned();
+    let csrf = csrf_of(&html);
     let r = c
         .http
         .post(format!("{}/login", c.a.url))
@@ -415,12 +410,7 @@ async fn a_web_session_works_on_both_instances_and_a_sign_out_ends_it_on_both() 
         .text()
         .await
         .expect("HTML");
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page carries a token")
-        .to_owned();
+    let csrf = csrf_of(&html);
     let r = c
         .http
         .post(format!("{}/logout", c.b.url))
@@ -451,4 +441,13 @@ fn cookie(r: &reqwest::Response, name: &str) -> Option<String> {
                 .and_then(|rest| rest.split(';').next())
                 .map(str::to_owned)
         })
+}
+
+/// The CSRF token of a page's first form.
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's form carries a token")
+        .to_owned()
 }

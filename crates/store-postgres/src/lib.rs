@@ -79,11 +79,7 @@ impl PgStore {
     /// Fails unless every migration this build carries has been applied. The application runs
     /// as a login that may not change the schema, so it checks instead of migrating.
     pub async fn check_schema(&self) -> anyhow::Result<()> {
-        let latest = sqlx::migrate!("./migrations")
-            .iter()
-            .map(|m| m.version)
-            .max()
-            .unwrap_or(0);
+        let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
                 .fetch_one(&self.pool)
@@ -105,10 +101,13 @@ impl PgStore {
     }
 }
 
+/// The migrations, embedded once: `migrate` applies them, `check_schema` compares with them.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// Applies the embedded migrations (each in a transaction; several instances starting at once
 /// wait for each other on sqlx's advisory lock).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations")
+    MIGRATOR
         .run(pool)
         .await
         .context("Failed to migrate the database")
