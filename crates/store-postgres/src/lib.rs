@@ -31,6 +31,8 @@
 
 mod commit;
 mod outbox;
+#[cfg(test)]
+mod plans;
 mod reads;
 mod rows;
 

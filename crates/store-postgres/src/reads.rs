@@ -51,27 +51,27 @@ fn queue_after(req: &PageRequest) -> StoreResult<(DateTime<Utc>, uuid::Uuid)> {
 }
 
 /// My expenses, newest first (`expenses_by_owner`).
-const EXPENSES_OF_OWNER: &str = "SELECT body::text AS body FROM expenses
+pub(crate) const EXPENSES_OF_OWNER: &str = "SELECT body::text AS body FROM expenses
      WHERE owner_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
 /// My reports, newest first (`reports_by_owner`).
-const REPORTS_OF_OWNER: &str = "SELECT body::text AS body FROM reports
+pub(crate) const REPORTS_OF_OWNER: &str = "SELECT body::text AS body FROM reports
      WHERE owner_id = $1 AND ($2::text IS NULL OR state = $2) AND id < $3
      ORDER BY id DESC LIMIT $4";
 /// Every report but drafts, newest first (the primary key).
-const ALL_REPORTS: &str = "SELECT body::text AS body FROM reports
+pub(crate) const ALL_REPORTS: &str = "SELECT body::text AS body FROM reports
      WHERE state <> 'draft' AND id < $1 ORDER BY id DESC LIMIT $2";
 /// The reports in one state, newest first (`reports_by_state_and_id`).
-const ALL_REPORTS_IN_STATE: &str = "SELECT body::text AS body FROM reports
+pub(crate) const ALL_REPORTS_IN_STATE: &str = "SELECT body::text AS body FROM reports
      WHERE state = $1 AND state <> 'draft' AND id < $2 ORDER BY id DESC LIMIT $3";
 /// The reports a user decided a step of, newest first (`report_deciders`' key).
-const REPORTS_DECIDED_BY: &str = "SELECT r.body::text AS body
+pub(crate) const REPORTS_DECIDED_BY: &str = "SELECT r.body::text AS body
      FROM report_deciders AS d JOIN reports AS r ON r.id = d.report_id
      WHERE d.user_id = $1 AND ($2::text IS NULL OR r.state = $2) AND d.report_id < $3
      ORDER BY d.report_id DESC LIMIT $4";
 /// A user's approvals queue, oldest submission first: their own queue, and for finance the
 /// finance queue less what they are barred from (`reports_by_queue`: the domain's queue keys,
 /// `outlay_domain::access::queue_keys`). Each part reads one page in index order.
-const APPROVALS: &str = "SELECT body, submitted_at, id FROM (
+pub(crate) const APPROVALS: &str = "SELECT body, submitted_at, id FROM (
      (SELECT body::text AS body, submitted_at, id FROM reports
          WHERE queue = $1 AND ($3::text IS NULL OR state = $3) AND (submitted_at, id) > ($4, $5)
          ORDER BY submitted_at, id LIMIT $6)
@@ -81,6 +81,12 @@ const APPROVALS: &str = "SELECT body, submitted_at, id FROM (
            AND (submitted_at, id) > ($4, $5) AND NOT ($7 = ANY (barred))
          ORDER BY submitted_at, id LIMIT $6)) AS q
      ORDER BY submitted_at, id LIMIT $6";
+/// A user's notifications, newest first (`notifications_by_user`).
+pub(crate) const NOTIFICATIONS_OF_USER: &str = "SELECT body::text AS body, read_at
+     FROM notifications WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+/// The newest exchange rates (`exchange_rates_by_day`).
+pub(crate) const RATES: &str =
+    "SELECT currency, day, rate FROM exchange_rates ORDER BY day DESC, currency LIMIT $1";
 
 impl PgStore {
     /// The JSON body of the one row `query` finds for `id`, decoded.
@@ -451,13 +457,11 @@ impl Store for PgStore {
     }
 
     async fn rates(&self, limit: u32) -> StoreResult<Vec<ExchangeRate>> {
-        let rows: Vec<(String, NaiveDate, String)> = sqlx::query_as(
-            "SELECT currency, day, rate FROM exchange_rates ORDER BY day DESC, currency LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(read_error)?;
+        let rows: Vec<(String, NaiveDate, String)> = sqlx::query_as(RATES)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(read_error)?;
         Ok(rows
             .iter()
             .map(|(c, d, r)| rate(c, *d, r))
@@ -469,16 +473,13 @@ impl Store for PgStore {
         user: UserId,
         req: &PageRequest,
     ) -> StoreResult<Page<Notification>> {
-        let rows = sqlx::query(
-            "SELECT body::text AS body, read_at FROM notifications
-             WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-        )
-        .bind(user.as_uuid())
-        .bind(before(req)?)
-        .bind(i64::from(req.limit) + 1)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(read_error)?;
+        let rows = sqlx::query(NOTIFICATIONS_OF_USER)
+            .bind(user.as_uuid())
+            .bind(before(req)?)
+            .bind(i64::from(req.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(read_error)?;
         page(rows, req.limit, rows::notification, |n: &Notification| {
             n.id.to_string()
         })
