@@ -28,8 +28,19 @@ impl App {
     /// Replaces the policy (finance).
     pub async fn put_policy(&self, caller: &Caller, policy: Policy) -> Result<Policy> {
         require(caller, Role::Finance)?;
-        policy.validate()?;
         let (before, stored) = self.policy_as_stored().await?;
+        self.replace_policy(caller, policy, before, stored).await
+    }
+
+    /// Replaces the policy `before` (as `stored`, which guards the change) with `policy`.
+    async fn replace_policy(
+        &self,
+        caller: &Caller,
+        policy: Policy,
+        before: Policy,
+        stored: Option<Policy>,
+    ) -> Result<Policy> {
+        policy.validate()?;
         if stored.as_ref() == Some(&policy) {
             // Nothing changes, so nothing is written.
             return Ok(policy);
@@ -209,9 +220,12 @@ impl App {
     /// Replaces the policy with the one a draft says, in the current base currency (finance).
     pub async fn put_policy_draft(&self, caller: &Caller, draft: &PolicyDraft) -> Result<Policy> {
         require(caller, Role::Finance)?;
-        let base = self.policy_or_default().await?.base_currency;
-        let policy = draft.parse(base).map_err(AppError::BadInput)?;
-        self.put_policy(caller, policy).await
+        // The base currency read here is the one the change is guarded on.
+        let (before, stored) = self.policy_as_stored().await?;
+        let policy = draft
+            .parse(before.base_currency)
+            .map_err(AppError::BadInput)?;
+        self.replace_policy(caller, policy, before, stored).await
     }
 }
 
