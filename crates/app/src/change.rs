@@ -42,6 +42,9 @@ pub enum Write {
         /// The version the update is based on.
         expected_version: Option<i64>,
     },
+    /// Deletes a report as read (its expenses must have left it in the same change); the
+    /// report's version is the condition, and its deciders name the marks to remove with it.
+    DeleteReport(Report),
     /// Replaces the policy.
     PutPolicy(Policy),
     /// Inserts a receipt (`expected: None`), or updates it if its stored state is still
@@ -260,6 +263,27 @@ pub fn decode_cursor(cursor: &str) -> Result<String, crate::StoreError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or(crate::StoreError::BadCursor)
+}
+
+/// Every item of a paged list, a largest page at a time.
+pub async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, crate::StoreError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = crate::StoreResult<Page<T>>>,
+{
+    let mut req = PageRequest {
+        limit: PageRequest::MAX,
+        cursor: None,
+    };
+    let mut out = vec![];
+    loop {
+        let p = page(req.clone()).await?;
+        out.extend(p.items);
+        match p.next_cursor {
+            Some(c) => req.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// A page of items and the cursor of the next one.

@@ -8,6 +8,7 @@ use outlay_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams};
 use crate::{
     App, AppError, Caller, Change, Guard, Idempotency, Page, PageRequest, Result, Write,
     check_version,
@@ -178,14 +179,47 @@ impl App {
         }
     }
 
-    /// The caller's own expenses, newest first.
+    /// Searches expenses: the caller's own (`mine`), or, for finance, every expense in a
+    /// submitted report (`all`); narrowed and ordered by `params`.
     pub async fn list_expenses(
         &self,
         caller: &Caller,
+        scope: &str,
+        params: &ListParams,
         page: &PageRequest,
     ) -> Result<Page<ExpenseInfo>> {
-        let page = self.store.expenses_of_owner(caller.user.id, page).await?;
+        let scope = match scope {
+            "mine" => ExpenseScope::Owner(caller.user.id),
+            "all" => {
+                crate::require(caller, outlay_domain::Role::Finance)?;
+                ExpenseScope::Submitted
+            }
+            other => {
+                return Err(AppError::BadInput(format!(
+                    "scope `{}` is not one of mine, all",
+                    other.chars().take(20).collect::<String>()
+                )));
+            }
+        };
+        let reported = match params.state.as_deref() {
+            None | Some("") => None,
+            Some("reported") => Some(true),
+            Some("unreported") => Some(false),
+            Some(other) => {
+                return Err(AppError::BadInput(format!(
+                    "state `{}` is not one of reported, unreported",
+                    other.chars().take(20).collect::<String>()
+                )));
+            }
+        };
         let policy = self.policy_or_default().await?;
+        let search = ExpenseSearch {
+            scope,
+            reported,
+            filter: ListFilter::parse(params, policy.base_currency)?,
+            sort: params.sort()?,
+        };
+        let page = self.store.find_expenses(&search, page).await?;
         Ok(Page {
             items: self.describe_many(&policy, page.items).await?,
             next_cursor: page.next_cursor,

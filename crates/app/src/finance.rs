@@ -138,6 +138,33 @@ impl App {
     }
 }
 
+impl App {
+    /// The currencies an expense may be in, each with the day of its newest exchange rate
+    /// (`None`: no rate is known, so an expense in it would have no base amount): the base
+    /// currency first, then the policy's allowed ones, or, where it allows any, each with a rate.
+    pub async fn currency_choices(&self) -> Result<Vec<(Currency, Option<chrono::NaiveDate>)>> {
+        let policy = self.policy_or_default().await?;
+        let rates = self.store.rates(MAX_RATES as u32).await?;
+        let newest = |c: Currency| rates.iter().find(|r| r.currency == c).map(|r| r.date);
+        let mut out = vec![(policy.base_currency, None)];
+        let others: Vec<Currency> = if policy.allowed_currencies.is_empty() {
+            let mut seen: Vec<Currency> = rates.iter().map(|r| r.currency).collect();
+            seen.sort_by(|a, b| a.code().cmp(b.code()));
+            seen.dedup();
+            seen
+        } else {
+            policy.allowed_currencies.clone()
+        };
+        out.extend(
+            others
+                .into_iter()
+                .filter(|c| *c != policy.base_currency)
+                .map(|c| (c, newest(c))),
+        );
+        Ok(out)
+    }
+}
+
 /// A policy as a form or a client enters it: amounts, days and lists as text, each category
 /// as (name, limit, severity); [`PolicyDraft::parse`] reads it in the base currency.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,11 +7,13 @@
 mod audit;
 mod auth;
 pub mod change;
+mod drafts;
 mod error;
 mod expenses;
 mod finance;
 mod idempotency;
 mod insights;
+pub mod lists;
 pub mod notify;
 pub mod ports;
 mod receipts;
@@ -31,11 +33,13 @@ pub use change::{
     Change, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write,
 };
 pub use change::{decode_cursor, encode_cursor};
+pub use drafts::ReportPatch;
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
 pub use finance::PolicyDraft;
 pub use idempotency::Idempotency;
 pub use insights::{Person, Spend, SpendRow};
+pub use lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams, ReportSearch, Sort};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{
     AccessToken, AuditSigner, BlobStore, CheckpointEntries, CheckpointLog, Clock, HostedLogin,

@@ -8,7 +8,8 @@ use outlay_domain::{
     ReceiptId, Report, ReportId, Role, User, UserId,
 };
 
-use crate::change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery};
+use crate::change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, all_pages};
+use crate::lists::{ExpenseScope, ExpenseSearch, Listed, ReportSearch, Sort, page_in_memory};
 use crate::notify::{Delivery, Notification, OutboxMessage};
 
 /// Why the store could not do what was asked.
@@ -120,11 +121,147 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Page<Notification>>;
     /// How many of a user's notifications are unread.
     async fn unread_notifications(&self, user: UserId) -> StoreResult<u64>;
+    /// The expenses a search finds, in its order. The default walks the scope and applies
+    /// [`ListFilter::matches`](crate::lists::ListFilter::matches) in memory; a store that can
+    /// search in a query should.
+    async fn find_expenses(
+        &self,
+        search: &ExpenseSearch,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Expense>> {
+        let candidates = match search.scope {
+            ExpenseScope::Owner(owner) => {
+                if search.reported.is_none()
+                    && search.filter == Default::default()
+                    && search.sort == Sort::Natural
+                {
+                    return self.expenses_of_owner(owner, page).await;
+                }
+                all_pages(|p| async move { self.expenses_of_owner(owner, &p).await }).await?
+            }
+            ExpenseScope::Submitted => {
+                let all = ReportQuery {
+                    scope: crate::ReportScope::All,
+                    state: None,
+                };
+                let all = &all;
+                let reports = all_pages(|p| async move { self.reports(all, &p).await }).await?;
+                let mut out = Vec::new();
+                for r in reports {
+                    out.extend(self.expenses_of_report(r.id).await?);
+                }
+                out
+            }
+        };
+        let names = owner_names(
+            self,
+            candidates.iter().map(|e| e.owner_id),
+            search.filter.q.is_some(),
+        )
+        .await?;
+        let found: Vec<Expense> = candidates
+            .into_iter()
+            .filter(|e| search.reported.is_none_or(|r| e.report_id.is_some() == r))
+            .filter(|e| {
+                let name = names.get(&e.owner_id).map_or("", String::as_str);
+                search.filter.matches(&Listed::expense(e, name))
+            })
+            .collect();
+        page_in_memory(
+            found,
+            search.sort,
+            (|e| e.id.to_string(), true),
+            |e| {
+                (
+                    e.details.date(),
+                    e.base_amount.map(|m| m.minor()),
+                    e.id.to_string(),
+                )
+            },
+            page,
+        )
+    }
+    /// The reports a search finds, in its order. The default walks the query's list and
+    /// applies [`ListFilter::matches`](crate::lists::ListFilter::matches) in memory; a store that
+    /// can search in a query should.
+    async fn find_reports(
+        &self,
+        search: &ReportSearch,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Report>> {
+        if search.is_plain() {
+            return self.reports(&search.query, page).await;
+        }
+        let query = &search.query;
+        let candidates = all_pages(|p| async move { self.reports(query, &p).await }).await?;
+        let names = owner_names(
+            self,
+            candidates.iter().map(|r| r.owner_id),
+            search.filter.q.is_some(),
+        )
+        .await?;
+        let mut found = Vec::new();
+        for r in candidates {
+            let expenses = match search.filter.category {
+                Some(_) => self.expenses_of_report(r.id).await?,
+                None => vec![],
+            };
+            let categories = expenses.iter().map(|e| e.details.category()).collect();
+            let name = names.get(&r.owner_id).map_or("", String::as_str);
+            if search.filter.matches(&Listed::report(&r, name, categories)) {
+                found.push(r);
+            }
+        }
+        let natural: fn(&Report) -> String = match query.scope {
+            crate::ReportScope::Approvals { .. } => |r| {
+                format!(
+                    "{}|{}",
+                    r.submitted_at
+                        .map(outlay_domain::audit::format_time)
+                        .unwrap_or_default(),
+                    r.id
+                )
+            },
+            _ => |r| r.id.to_string(),
+        };
+        let descending = !matches!(query.scope, crate::ReportScope::Approvals { .. });
+        page_in_memory(
+            found,
+            search.sort,
+            (natural, descending),
+            |r| {
+                (
+                    crate::lists::report_day(r),
+                    r.total.map(|m| m.minor()),
+                    r.id.to_string(),
+                )
+            },
+            page,
+        )
+    }
     /// Commits a change atomically: all of it, or (with an error) none of it.
     async fn commit(&self, change: Change) -> StoreResult<()>;
     /// The deployment's secret `name` (session and signing keys shared by every instance): the
     /// one stored, or `candidate` if none was; the first writer wins.
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+}
+
+/// The names of `owners` if `wanted` (for a text search); none otherwise.
+async fn owner_names<S: Store + ?Sized>(
+    store: &S,
+    owners: impl Iterator<Item = UserId>,
+    wanted: bool,
+) -> StoreResult<std::collections::BTreeMap<UserId, String>> {
+    let mut names = std::collections::BTreeMap::new();
+    if wanted {
+        let owners: std::collections::BTreeSet<UserId> = owners.collect();
+        for id in owners {
+            if let Some(u) = store.user(id).await? {
+                names.insert(id, u.name);
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// The outbox as the dispatcher sees it: messages committed with their transitions, handed

@@ -10,6 +10,7 @@ use outlay_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::lists::{ListFilter, ListParams, ReportSearch};
 use crate::{
     App, AppError, Caller, Change, ExpenseInfo, Guard, Idempotency, Page, PageRequest, ReportQuery,
     ReportScope, Result, Write, check_version,
@@ -176,20 +177,32 @@ impl App {
         })
     }
 
-    async fn describe_all(&self, expenses: Vec<Expense>) -> Result<Vec<ExpenseInfo>> {
+    pub(crate) async fn describe_all(&self, expenses: Vec<Expense>) -> Result<Vec<ExpenseInfo>> {
         let policy = self.policy_or_default().await?;
         self.describe_many(&policy, expenses).await
     }
 
-    /// Lists reports: the caller's own, those waiting for the caller's decision, or (finance)
-    /// every submitted report.
+    /// Searches reports: the caller's own (`mine`), those waiting for the caller's decision
+    /// (`approvals`), those the caller decided a step of (`decided`), or, for finance, every
+    /// submitted report (`all`); narrowed and ordered by `params`.
     pub async fn list_reports(
         &self,
         caller: &Caller,
         scope: &str,
-        state: Option<&str>,
+        params: &ListParams,
         page: &PageRequest,
     ) -> Result<Page<Report>> {
+        let search = self.report_search(caller, scope, params).await?;
+        Ok(self.store.find_reports(&search, page).await?)
+    }
+
+    /// The search `scope` and `params` ask for, if the caller may make it.
+    pub(crate) async fn report_search(
+        &self,
+        caller: &Caller,
+        scope: &str,
+        params: &ListParams,
+    ) -> Result<ReportSearch> {
         let user = &caller.user;
         let scope = match scope {
             "mine" => ReportScope::Mine(user.id),
@@ -209,7 +222,10 @@ impl App {
                 )));
             }
         };
-        let state = state
+        let state = params
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty())
             .map(|s| {
                 ReportState::parse(s).ok_or_else(|| {
                     AppError::BadInput(format!(
@@ -219,10 +235,12 @@ impl App {
                 })
             })
             .transpose()?;
-        Ok(self
-            .store
-            .reports(&ReportQuery { scope, state }, page)
-            .await?)
+        let base = self.policy_or_default().await?.base_currency;
+        Ok(ReportSearch {
+            query: ReportQuery { scope, state },
+            filter: ListFilter::parse(params, base)?,
+            sort: params.sort()?,
+        })
     }
 
     /// Applies a transition, checked by the domain's state machine, with its audit event, in
@@ -355,7 +373,7 @@ impl App {
 
     /// The report, if `caller` may see it; otherwise "not found", so that its existence does
     /// not leak.
-    async fn visible_report(&self, caller: &Caller, id: ReportId) -> Result<Report> {
+    pub(crate) async fn visible_report(&self, caller: &Caller, id: ReportId) -> Result<Report> {
         let report = self
             .store
             .report(id)

@@ -1,5 +1,7 @@
 //! Finance's CSV export of reports, safe to open in a spreadsheet.
 
+use crate::change::all_pages;
+use crate::lists::ListParams;
 use crate::{App, AppError, Caller, Result};
 
 /// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection advice):
@@ -16,10 +18,15 @@ pub fn cell(s: &str) -> String {
 }
 
 impl App {
-    /// Every submitted report as CSV, one row each with its employee (finance).
-    pub async fn reports_csv(&self, caller: &Caller) -> Result<Vec<u8>> {
-        let (reports, people) =
-            tokio::try_join!(self.all_reports(caller, None), self.people(caller))?;
+    /// The submitted reports `params` find (all of them if it is empty) as CSV, one row each
+    /// with its employee (finance).
+    pub async fn reports_csv(&self, caller: &Caller, params: &ListParams) -> Result<Vec<u8>> {
+        let search = &self.report_search(caller, "all", params).await?;
+        let store = &self.store;
+        let (reports, people) = tokio::try_join!(
+            async { Ok(all_pages(|p| async move { store.find_reports(search, &p).await }).await?) },
+            self.people(caller)
+        )?;
         let mut out = csv::Writer::from_writer(Vec::new());
         let header = [
             "report_id",

@@ -17,6 +17,7 @@ use outlay_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::change::all_pages;
 use crate::notify::Notification;
 use crate::{App, AppError, Change, PageRequest, ReportQuery, ReportScope, Result, Write};
 
@@ -349,27 +350,6 @@ impl App {
             ));
         }
         Ok(())
-    }
-}
-
-/// Every item of a paged list.
-async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: std::future::Future<Output = crate::StoreResult<crate::Page<T>>>,
-{
-    let mut req = PageRequest {
-        limit: PageRequest::MAX,
-        cursor: None,
-    };
-    let mut out = vec![];
-    loop {
-        let p = page(req.clone()).await?;
-        out.extend(p.items);
-        match p.next_cursor {
-            Some(c) => req.cursor = Some(c),
-            None => return Ok(out),
-        }
     }
 }
 

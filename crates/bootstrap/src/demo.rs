@@ -58,3 +58,212 @@ pub async fn seed_demo(app: &App) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// How much `outlay demo --seed-volume` adds: a few weeks of a real company's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Volume {
+    /// Employees added under the demo managers.
+    pub employees: usize,
+    /// Expenses across them.
+    pub expenses: usize,
+    /// Reports, of five expenses each (the rest stay loose).
+    pub reports: usize,
+}
+
+impl Default for Volume {
+    fn default() -> Self {
+        Self {
+            employees: 24,
+            expenses: 2_000,
+            reports: 300,
+        }
+    }
+}
+
+/// Gives the demo company `volume`'s worth of history, through the use cases as people would
+/// (every step checked, audited and notified): employees under Mia Manager and Sam Senior, their
+/// expenses over the last months, and reports in every state, decided by the demo managers and
+/// finance and paid by Pat Payer. Does nothing if it was seeded before.
+pub async fn seed_volume(app: &App, volume: Volume) -> anyhow::Result<()> {
+    use outlay_app::{Action, Caller, ExpenseInput, NewReport};
+    seed_demo(app).await?;
+    let store = app.store();
+    let email = |n: usize| format!("staff{n:03}@example.com");
+    if store
+        .user_by_email(&Email::parse(&email(0))?)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let demo = |who: &str| {
+        let store = store.clone();
+        let who = who.to_owned();
+        async move {
+            let user = store
+                .user_by_email(&Email::parse(&format!("{who}@example.com"))?)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no demo user {who}"))?;
+            anyhow::Ok(Caller {
+                user,
+                source: None,
+                session: None,
+            })
+        }
+    };
+    let (manager, senior, finance, payer) = (
+        demo("manager").await?,
+        demo("senior").await?,
+        demo("finance").await?,
+        demo("payer").await?,
+    );
+    const FIRST: [&str; 12] = [
+        "Ana", "Ben", "Chloe", "Dev", "Emma", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kira",
+        "Luca",
+    ];
+    const LAST: [&str; 8] = [
+        "Novak", "Okafor", "Petrov", "Quinn", "Rossi", "Sato", "Tanaka", "Weber",
+    ];
+    let mut staff = Vec::with_capacity(volume.employees);
+    for n in 0..volume.employees {
+        // Every fourth reports to Sam Senior, the others to Mia Manager.
+        let boss = if n % 4 == 3 { &senior } else { &manager };
+        let user = app
+            .create_user(
+                None,
+                NewUser {
+                    email: email(n),
+                    name: format!("{} {}", FIRST[n % FIRST.len()], LAST[n % LAST.len()]),
+                    password: Some(demo_password()),
+                    roles: vec![],
+                    manager_id: Some(boss.user.id),
+                },
+            )
+            .await?;
+        staff.push((
+            Caller {
+                user,
+                source: None,
+                session: None,
+            },
+            boss,
+        ));
+    }
+    const MERCHANTS: [(&str, &str); 12] = [
+        ("Lufthansa", "travel"),
+        ("Deutsche Bahn", "travel"),
+        ("Uber", "travel"),
+        ("Pret A Manger", "meals"),
+        ("Blue Bottle Coffee", "meals"),
+        ("Trattoria Roma", "meals"),
+        ("Hilton", "lodging"),
+        ("Premier Inn", "lodging"),
+        ("Staples", "office"),
+        ("IKEA", "office"),
+        ("GitHub", "software"),
+        ("JetBrains", "software"),
+    ];
+    let today = chrono::Utc::now().date_naive();
+    let currency = app.policy(&manager).await?.base_currency;
+    // Each employee's expenses, oldest first, so that their reports group neighbouring days.
+    let mut expenses: Vec<Vec<outlay_domain::ExpenseId>> = vec![Vec::new(); staff.len()];
+    for n in 0..volume.expenses {
+        let who = n % staff.len();
+        let (merchant, category) = MERCHANTS[(n / staff.len() * 5 + who) % MERCHANTS.len()];
+        // Recent enough for the policy's age limit, below its receipt threshold, and distinct.
+        let days_ago = 85 - (n * 85 / volume.expenses.max(1)) as i64;
+        let cents = 500 + (n * 3_137) % 6_900;
+        let info = app
+            .create_expense(
+                &staff[who].0,
+                ExpenseInput {
+                    date: (today - chrono::Duration::days(days_ago)).to_string(),
+                    merchant: merchant.into(),
+                    category: category.into(),
+                    amount: format!("{}.{:02}", cents / 100, cents % 100),
+                    currency: currency.code().into(),
+                    description: Some(format!("{category} for project {}", n % 17 + 1)),
+                    justification: None,
+                },
+                None,
+            )
+            .await?;
+        expenses[who].push(info.expense.id);
+    }
+    let mut cursor = vec![0usize; staff.len()];
+    for r in 0..volume.reports {
+        let who = r % staff.len();
+        let ids: Vec<_> = expenses[who]
+            .iter()
+            .skip(cursor[who])
+            .take(5)
+            .copied()
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        cursor[who] += ids.len();
+        let (employee, boss) = &staff[who];
+        let month = [
+            "Client visit",
+            "Team offsite",
+            "Conference",
+            "Sales trip",
+            "Office",
+        ][r % 5];
+        let details = app
+            .create_report(
+                employee,
+                NewReport {
+                    title: format!("{month} #{}", r + 1),
+                    purpose: format!("{month} for project {}", r % 17 + 1),
+                    expense_ids: ids,
+                },
+                None,
+            )
+            .await?;
+        let id = details.report.id;
+        // Of every ten: one draft, one waiting for its manager, one for finance, one approved,
+        // one rejected, five paid.
+        let stage = r % 10;
+        if stage == 0 {
+            continue;
+        }
+        app.transition(employee, id, Action::Submit, None, None)
+            .await?;
+        match stage {
+            1 => continue,
+            4 => {
+                app.transition(
+                    boss,
+                    id,
+                    Action::Reject("Please split the hotel and the meals.".into()),
+                    None,
+                    None,
+                )
+                .await?;
+                continue;
+            }
+            _ => {}
+        }
+        app.transition(boss, id, Action::Approve(None), None, None)
+            .await?;
+        if stage == 2 {
+            continue;
+        }
+        app.transition(&finance, id, Action::Approve(None), None, None)
+            .await?;
+        if stage == 3 {
+            continue;
+        }
+        app.transition(
+            &payer,
+            id,
+            Action::Pay(format!("BATCH-{:04}", r / 10)),
+            None,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}

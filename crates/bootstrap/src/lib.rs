@@ -32,7 +32,7 @@ pub use aws::build_with_config;
 /// The AWS SDK configuration type, for [`build_with_config`].
 #[cfg(feature = "aws")]
 pub use aws_config::SdkConfig;
-pub use demo::{DEMO_PASSWORD, DEMO_USERS, demo_password, seed_demo};
+pub use demo::{DEMO_PASSWORD, DEMO_USERS, Volume, demo_password, seed_demo, seed_volume};
 pub use settings::{Overrides, Secret, Settings};
 
 /// A store with its outbox: what a deployment's persistence provides.

@@ -91,6 +91,18 @@ pub fn may_submit(actor: &User, report: &Report) -> Result<(), Denied> {
     }
 }
 
+/// Whether `actor` may change the report (title, purpose, expenses) or delete it: its owner,
+/// while it is a draft or rejected.
+pub fn may_edit(actor: &User, report: &Report) -> Result<(), Denied> {
+    if actor.id != report.owner_id {
+        Err(Denied::Forbidden("only the owner can change a report"))
+    } else if !report.state.is_editable() {
+        Err(Denied::NotNow)
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether `actor` may withdraw the report: its owner, before anyone decided.
 pub fn may_withdraw(actor: &User, report: &Report) -> Result<(), Denied> {
     if actor.id != report.owner_id {
@@ -185,6 +197,10 @@ pub enum Action {
     Reject,
     /// Mark it paid.
     Pay,
+    /// Change its title, purpose or expenses.
+    Edit,
+    /// Delete it, freeing its expenses.
+    Delete,
 }
 
 /// The actions `actor` may take on the report of `owner` now. The state machine still decides
@@ -202,6 +218,9 @@ pub fn actions(actor: &User, owner: &User, report: &Report) -> Vec<Action> {
     }
     if may_pay(actor, owner, report).is_ok() {
         out.push(Action::Pay);
+    }
+    if may_edit(actor, report).is_ok() {
+        out.extend([Action::Edit, Action::Delete]);
     }
     out
 }

@@ -112,6 +112,17 @@ pub fn ids() -> Schema {
         .into()
 }
 
+/// 1 to 100 distinct ids, or `null` (a patch leaves them as they are).
+pub fn some_ids_or_null() -> Schema {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(uuid())
+        .min_items(Some(1))
+        .max_items(Some(100))
+        .unique_items(true)
+        .into()
+}
+
 /// Ids, or `null`.
 pub fn ids_or_null() -> Schema {
     ArrayBuilder::new()
@@ -356,12 +367,22 @@ pub fn scope() -> Schema {
         .into()
 }
 
-/// A report state.
-pub fn report_state() -> Schema {
+/// A list's state: a report state, or an expense's `reported` or `unreported`.
+pub fn list_state() -> Schema {
     string()
         .enum_values(Some(
-            outlay_domain::ReportState::ALL.iter().map(|s| s.as_str()),
+            outlay_domain::ReportState::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .chain(["reported", "unreported"]),
         ))
+        .into()
+}
+
+/// A list's order.
+pub fn sort() -> Schema {
+    string()
+        .enum_values(Some(["date", "-date", "amount", "-amount"]))
         .into()
 }
 

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
-use crate::users::PageParams;
+use crate::lists::ListParams;
 use crate::views::{ExpenseView, PageView};
 
 /// A new expense.
@@ -100,17 +100,23 @@ async fn create_expense(
     Ok((StatusCode::CREATED, Json(expense.into())))
 }
 
-/// The caller's expenses, newest first.
-#[utoipa::path(get, path = "/expenses", tag = "expenses", security(("bearer" = [])), params(PageParams),
-    responses((status = 200, body = PageView<ExpenseView>), (status = 401, body = ErrorBody)))]
+/// Searches expenses: the caller's own (`mine`, newest first) or, for finance, every expense in a submitted report (`all`), narrowed and ordered by the list parameters.
+#[utoipa::path(get, path = "/expenses", tag = "expenses", security(("bearer" = [])), params(ListParams),
+    responses((status = 200, body = PageView<ExpenseView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_expenses(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    ApiQuery(q): ApiQuery<PageParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> Result<Json<PageView<ExpenseView>>> {
+    let scope = q.scope.as_deref().unwrap_or("mine");
     let page = state
         .app
-        .list_expenses(&caller, &PageRequest::parse(q.limit, q.cursor)?)
+        .list_expenses(
+            &caller,
+            scope,
+            &q.search(),
+            &PageRequest::parse(q.limit, q.cursor.clone())?,
+        )
         .await?;
     Ok(Json(PageView::from_page(page, ExpenseView::from)))
 }

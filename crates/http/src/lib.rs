@@ -7,6 +7,7 @@ pub mod error;
 pub mod expenses;
 pub mod extract;
 pub mod finance;
+pub mod lists;
 pub mod notifications;
 pub mod ops;
 pub mod receipts;

@@ -6,13 +6,14 @@ use axum::http::StatusCode;
 use outlay_app::{Action, NewReport, PageRequest};
 use outlay_domain::{ExpenseId, ReportId};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
+use crate::lists::ListParams;
 use crate::views::{AuditEventView, PageView, ReportView};
 
 /// A new draft report.
@@ -29,24 +30,6 @@ pub struct ReportRequest {
     /// 1 to 100 of the caller's expenses that are in no report.
     #[schema(schema_with = crate::apidoc::ids)]
     pub expense_ids: Vec<String>,
-}
-
-/// Which reports to list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// `mine` (default), `approvals` (waiting for me, oldest first), `decided` (reports I decided a step of) or `all` (finance).
-    #[param(schema_with = crate::apidoc::scope)]
-    pub scope: Option<String>,
-    /// Only reports in this state.
-    #[param(schema_with = crate::apidoc::report_state)]
-    pub state: Option<String>,
-    /// 1 to 100 (default 50).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 /// Submit or withdraw: an empty object.
@@ -122,7 +105,7 @@ async fn create_report(
     Ok((StatusCode::CREATED, Json(details.into())))
 }
 
-/// Lists reports: `mine`, `approvals` (my queue, oldest first) or `all` (finance).
+/// Searches reports: `mine`, `approvals` (my queue, oldest first), `decided` or `all` (finance), narrowed and ordered by the list parameters.
 #[utoipa::path(get, path = "/reports", tag = "reports", security(("bearer" = [])), params(ListParams),
     responses((status = 200, body = PageView<ReportView>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_reports(
@@ -130,11 +113,11 @@ async fn list_reports(
     Auth(caller): Auth,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> Result<Json<PageView<ReportView>>> {
-    let page = PageRequest::parse(q.limit, q.cursor)?;
+    let page = PageRequest::parse(q.limit, q.cursor.clone())?;
     let scope = q.scope.as_deref().unwrap_or("mine");
     let reports = state
         .app
-        .list_reports(&caller, scope, q.state.as_deref(), &page)
+        .list_reports(&caller, scope, &q.search(), &page)
         .await?;
     Ok(Json(PageView::from_page(reports, ReportView::from)))
 }
@@ -151,6 +134,85 @@ async fn get_report(
     Ok(Json(
         state.app.report(&caller, report_id(&id)?).await?.into(),
     ))
+}
+
+/// A change to a draft or rejected report; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportPatchRequest {
+    /// A new title.
+    #[serde(default)]
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub title: Option<String>,
+    /// A new business purpose.
+    #[serde(default)]
+    #[schema(schema_with = crate::apidoc::optional_text_2000)]
+    pub purpose: Option<String>,
+    /// The report's expenses from now on: 1 to 100 of the caller's, each in this report or in
+    /// none. Those left out are freed; the new ones join.
+    #[serde(default)]
+    #[schema(schema_with = crate::apidoc::some_ids_or_null)]
+    pub expense_ids: Option<Vec<String>>,
+}
+
+/// Renames a draft or rejected report or changes its expenses (its owner); honours `If-Match`.
+#[utoipa::path(patch, path = "/reports/{id}", tag = "reports", security(("bearer" = [])), request_body = ReportPatchRequest,
+    params(("id" = String, Path, description = "Report id"),
+        ("If-Match" = Option<String>, Header, description = "The version the client saw")),
+    responses((status = 200, body = ReportView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Not a draft nor rejected, an expense in another report, or a stale version", body = ErrorBody)))]
+async fn update_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+    body: JsonBody<ReportPatchRequest>,
+) -> Result<Json<ReportView>> {
+    let r = body.value;
+    let expense_ids = r
+        .expense_ids
+        .map(|ids| {
+            ids.iter()
+                .map(|id| {
+                    ExpenseId::parse(id)
+                        .map_err(|e| ApiError::BadRequest(format!("expense_ids: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
+    let patch = outlay_app::ReportPatch {
+        title: r.title,
+        purpose: r.purpose,
+        expense_ids,
+    };
+    let id = report_id(&id)?;
+    tracing::Span::current().record("report_id", tracing::field::display(id));
+    Ok(Json(
+        state
+            .app
+            .update_report(&caller, id, patch, version)
+            .await?
+            .into(),
+    ))
+}
+
+/// Deletes a draft or rejected report (its owner), freeing its expenses; honours `If-Match`.
+#[utoipa::path(delete, path = "/reports/{id}", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Report id"),
+        ("If-Match" = Option<String>, Header, description = "The version the client saw")),
+    responses((status = 204, description = "Deleted; its expenses are in no report"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "Not a draft nor rejected, or a stale version", body = ErrorBody)))]
+async fn delete_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode> {
+    let id = report_id(&id)?;
+    tracing::Span::current().record("report_id", tracing::field::display(id));
+    state.app.delete_report(&caller, id, version).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The report's audit events, oldest first.
@@ -254,7 +316,7 @@ transition!(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_report, list_reports))
-        .routes(routes!(get_report))
+        .routes(routes!(get_report, update_report, delete_report))
         .routes(routes!(history))
         .routes(routes!(submit))
         .routes(routes!(withdraw))

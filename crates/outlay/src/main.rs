@@ -52,7 +52,14 @@ enum Command {
     Serve(Place),
     /// Serve the demo company (six users, the standard policy); without --data-dir, in a
     /// fresh temporary folder.
-    Demo(Place),
+    Demo {
+        #[command(flatten)]
+        place: Place,
+        /// Also give it a few weeks of history: 24 more employees, 2,000 expenses and 300
+        /// reports in every state, made through the use cases (about a minute).
+        #[arg(long)]
+        seed_volume: bool,
+    },
     /// Create or upgrade the database, then exit.
     Migrate(DataDir),
     /// User administration.
@@ -146,8 +153,15 @@ async fn main() -> anyhow::Result<()> {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(place) => serve(place, false).await,
-        Command::Demo(place) => serve(place, true).await,
+        Command::Serve(place) => serve(place, Seed::Nothing).await,
+        Command::Demo { place, seed_volume } => {
+            let seed = if seed_volume {
+                Seed::Volume(outlay_bootstrap::Volume::default())
+            } else {
+                Seed::Demo
+            };
+            serve(place, seed).await
+        }
         Command::Migrate(dir) => {
             let settings = Settings::load(&Overrides {
                 addr: None,
@@ -323,7 +337,18 @@ async fn build(
     outlay_bootstrap::build(&settings).await
 }
 
-async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
+/// What a server seeds before it listens.
+enum Seed {
+    /// Nothing: the data is the operator's.
+    Nothing,
+    /// The demo company.
+    Demo,
+    /// The demo company with a volume of history.
+    Volume(outlay_bootstrap::Volume),
+}
+
+async fn serve(place: Place, seed: Seed) -> anyhow::Result<()> {
+    let demo = !matches!(seed, Seed::Nothing);
     let mut overrides = Overrides {
         addr: place.addr,
         data_dir: place.data_dir,
@@ -336,8 +361,16 @@ async fn serve(place: Place, demo: bool) -> anyhow::Result<()> {
     outlay_bootstrap::init_logs(&settings);
     let built = std::sync::Arc::new(outlay_bootstrap::build(&settings).await?);
     built.ensure_defaults().await?;
-    if demo {
-        outlay_bootstrap::seed_demo(&built.app).await?;
+    match seed {
+        Seed::Volume(volume) => {
+            eprintln!(
+                "seeding {} expenses and {} reports…",
+                volume.expenses, volume.reports
+            );
+            outlay_bootstrap::seed_volume(&built.app, volume).await?;
+        }
+        Seed::Demo => outlay_bootstrap::seed_demo(&built.app).await?,
+        Seed::Nothing => {}
     }
     let dispatcher = built.spawn_dispatcher(std::time::Duration::from_millis(
         settings.dispatch_interval_ms.max(10),

@@ -263,6 +263,22 @@ impl DynamoStore {
                         ops.push(self.put(mark, None, vec![], STALE)?);
                     }
                 }
+                Write::DeleteReport(report) => {
+                    ops.push(self.delete(
+                        key(format!("REPORT#{}", report.id), "REPORT"),
+                        Some("version = :v"),
+                        vec![(":v", n(report.version))],
+                        STALE,
+                    )?);
+                    for decider in &report.deciders {
+                        ops.push(self.delete(
+                            key(format!("DECIDED#{decider}"), report.id.to_string()),
+                            None,
+                            vec![],
+                            STALE,
+                        )?);
+                    }
+                }
                 Write::PutPolicy(policy) => {
                     // The item is named once per transaction, so the change's guard on the
                     // policy (what it read) becomes the put's own condition.

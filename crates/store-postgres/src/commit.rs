@@ -217,6 +217,19 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
             report,
             expected_version,
         } => put_report(tx, report, *expected_version).await,
+        Write::DeleteReport(report) => {
+            sqlx::query("DELETE FROM report_deciders WHERE report_id = $1")
+                .bind(report.id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let done = sqlx::query("DELETE FROM reports WHERE id = $1 AND version = $2")
+                .bind(report.id.as_uuid())
+                .bind(report.version)
+                .execute(&mut *tx)
+                .await;
+            one_row(done.map_err(|e| db_error(e, STALE))?)
+        }
         Write::PutReceipt { receipt, expected } => {
             let done = if let Some(state) = expected {
                 sqlx::query(

@@ -201,6 +201,19 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             report,
             expected_version,
         } => put_report(tx, report, *expected_version).await,
+        Write::DeleteReport(report) => {
+            sqlx::query("DELETE FROM report_deciders WHERE report_id = ?")
+                .bind(report.id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let done = sqlx::query("DELETE FROM reports WHERE id = ? AND version = ?")
+                .bind(report.id.to_string())
+                .bind(report.version)
+                .execute(&mut **tx)
+                .await;
+            one_row(done.map_err(|e| db_error(e, STALE))?)
+        }
         Write::PutReceipt { receipt, expected } => {
             let done = if let Some(state) = expected {
                 sqlx::query("UPDATE receipts SET state = ?, body = ? WHERE id = ? AND state = ?")

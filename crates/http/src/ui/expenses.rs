@@ -2,16 +2,19 @@
 //! previews) and policy violations.
 
 use axum::Router;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use outlay_app::{ExpenseInfo, ExpenseInput, ExpensePatch, PageRequest};
+use outlay_app::{ExpenseInfo, ExpenseInput, ExpensePatch};
 use outlay_domain::{ExpenseId, Policy, ReceiptId, ReceiptState};
 use serde::Deserialize;
 
-use super::{CsrfForm, CsrfOnly, ErrorPage, Session, alert, csrf, message, money, page, url};
+use super::{
+    CsrfForm, CsrfOnly, ErrorPage, ListQuery, SearchOptions, Session, alert, csrf, message, money,
+    page, pager, search_bar, searched, url,
+};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -61,10 +64,18 @@ pub(super) fn violations(info: &ExpenseInfo) -> Markup {
     }
 }
 
+/// What the expense form offers: the policy's categories, the currencies, and whether the
+/// expense needs a justification.
+struct Choices<'a> {
+    policy: &'a Policy,
+    currencies: &'a [(outlay_domain::Currency, Option<chrono::NaiveDate>)],
+    justify: bool,
+}
+
 fn form(
     state: &AppState,
     session: &Session,
-    policy: &Policy,
+    choices: &Choices<'_>,
     action: &str,
     f: &ExpenseForm,
     submit: &str,
@@ -73,20 +84,34 @@ fn form(
         form.card.expense-form method="post" action=(url(state, action)) {
             (csrf(session))
             div.grid {
-                label { "Date" input type="date" name="date" value=(f.date) required; }
+                label { "Date" input type="date" name="date" value=(f.date) max=(session.today()) required; }
                 label { "Merchant" input type="text" name="merchant" value=(f.merchant) maxlength="200" required; }
                 label { "Category"
                     select name="category" required {
-                        @for c in &policy.categories {
+                        @for c in &choices.policy.categories {
                             option value=(c.name) selected[c.name == f.category] { (c.name) }
                         }
                     }
                 }
                 label { "Amount" input type="text" name="amount" value=(f.amount) inputmode="decimal" pattern="[0-9]+(\\.[0-9]+)?" placeholder="12.50" required; }
-                label { "Currency" input type="text" name="currency" value=(f.currency) maxlength="3" pattern="[A-Z]{3}" required; }
+                label { "Currency"
+                    select name="currency" required {
+                        @if !choices.currencies.iter().any(|(c, _)| c.code() == f.currency) && !f.currency.is_empty() {
+                            option value=(f.currency) selected { (f.currency) }
+                        }
+                        @for (i, (c, rate)) in choices.currencies.iter().enumerate() {
+                            option value=(c) selected[c.code() == f.currency] {
+                                (c)
+                                @if i > 0 { @match rate { Some(day) => { " (rate of " (day) ")" } None => { " (no exchange rate yet)" } } }
+                            }
+                        }
+                    }
+                }
             }
             label { "Description" input type="text" name="description" value=(f.description) maxlength="2000"; }
-            label { "Justification (needed for soft policy violations)" textarea name="justification" maxlength="2000" { (f.justification) } }
+            @if choices.justify || !f.justification.is_empty() {
+                label { "Justification (this expense breaks a soft policy rule: say why it is needed)" textarea name="justification" maxlength="2000" { (f.justification) } }
+            }
             button type="submit" { (submit) }
         }
     }
@@ -97,61 +122,81 @@ async fn list_page(
     session: &Session,
     error: Option<&str>,
     f: ExpenseForm,
+    q: &ListQuery,
 ) -> Response {
     let app = &state.app;
-    let (policy, expenses) = match tokio::try_join!(
-        app.policy(&session.caller),
-        app.list_expenses(
-            &session.caller,
-            &PageRequest {
-                limit: 100,
-                cursor: None
-            }
-        )
+    let (policy, currencies) =
+        match tokio::try_join!(app.policy(&session.caller), app.currency_choices()) {
+            Ok(x) => x,
+            Err(e) => return ErrorPage::from(e).into_response(),
+        };
+    let (expenses, search_error) = match searched(
+        app.list_expenses(&session.caller, "mine", &q.search, &q.page())
+            .await,
     ) {
         Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
+        Err(e) => return e.into_response(),
     };
     let mut f = f;
+    let today = session.today();
     if f.currency.is_empty() {
         f.currency = policy.base_currency.code().to_owned();
-        f.date = chrono::Utc::now().date_naive().to_string();
+        f.date = today.to_string();
     }
+    let categories: Vec<String> = policy.categories.iter().map(|c| c.name.clone()).collect();
+    let states = [
+        ("unreported", "Not in a report".to_owned()),
+        ("reported", "In a report".to_owned()),
+    ];
     let body = html! {
         section {
             h2 { "New expense" }
             (alert(error))
-            (form(state, session, &policy, "/expenses", &f, "Add expense"))
+            (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify: false }, "/expenses", &f, "Add expense"))
         }
         section {
             h2 { "Your expenses" }
-            @if expenses.items.is_empty() { p.empty { "No expenses yet." } } @else {
-                div.table-wrap { table {
-                    thead { tr { th { "Date" } th { "Merchant" } th { "Category" } th.num { "Amount" } th.num { "In " (policy.base_currency) } th { "Receipts" } th { "Policy" } th { "Report" } } }
+            (search_bar(state, "/expenses", q, &SearchOptions { categories: &categories, states: &states, people: &[], keep: &[] }))
+            (alert(search_error.as_deref()))
+            @if expenses.items.is_empty() {
+                p.empty { @if q.is_searching() { "No expense matches this search." } @else { "No expenses yet." } }
+            } @else {
+                div.table-wrap { table.cards {
+                    caption.visually-hidden { "Your expenses" }
+                    thead { tr { th scope="col" { "Date" } th scope="col" { "Merchant" } th scope="col" { "Category" } th.num scope="col" { "Amount" } th.num scope="col" { "In " (policy.base_currency) } th scope="col" { "Receipts" } th scope="col" { "Policy" } th scope="col" { "Report" } } }
                     tbody {
                         @for info in &expenses.items {
                             @let e = &info.expense;
                             tr {
-                                td { (e.details.date()) }
-                                td { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } }
-                                td { (e.details.category()) }
-                                td.num { (money(Some(e.details.amount()))) }
-                                td.num { (money(e.base_amount)) }
-                                td { (info.receipts.iter().filter(|r| r.state == ReceiptState::Stored).count()) }
-                                td { @if info.violations.is_empty() { span.ok { "ok" } } @else { span.warn { (info.violations.len()) " issue(s)" } } }
-                                td { @if let Some(r) = e.report_id { a href=(url(state, &format!("/reports/{r}"))) { "report" } } @else { "—" } }
+                                td data-label="Date" { (e.details.date()) }
+                                td data-label="Merchant" { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } }
+                                td data-label="Category" { (e.details.category()) }
+                                td.num data-label="Amount" { (money(Some(e.details.amount()))) }
+                                td.num data-label=(format!("In {}", policy.base_currency)) { (money(e.base_amount)) }
+                                td data-label="Receipts" { (info.receipts.iter().filter(|r| r.state == ReceiptState::Stored).count()) }
+                                td data-label="Policy" { @if info.violations.is_empty() { span.ok { "ok" } } @else { span.warn { (info.violations.len()) " issue(s)" } } }
+                                td data-label="Report" { @if let Some(r) = e.report_id { a href=(url(state, &format!("/reports/{r}"))) { "report" } } @else { "—" } }
                             }
                         }
                     }
                 } }
+                (pager(state, "/expenses", q, &[], expenses.next_cursor.as_deref()))
             }
         }
     };
-    page(state, session, "Expenses", body).await
+    let mut response = page(state, session, "Expenses", body).await;
+    if search_error.is_some() {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
 }
 
-async fn list(State(state): State<AppState>, session: Session) -> Response {
-    list_page(&state, &session, None, ExpenseForm::default()).await
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    list_page(&state, &session, None, ExpenseForm::default(), &q).await
 }
 
 async fn create(
@@ -173,7 +218,7 @@ async fn create(
         }
         Err(e) => {
             let msg = message(&e);
-            let mut r = list_page(&state, &session, Some(&msg), f).await;
+            let mut r = list_page(&state, &session, Some(&msg), f, &ListQuery::default()).await;
             *r.status_mut() = StatusCode::BAD_REQUEST;
             r
         }
@@ -195,10 +240,17 @@ async fn show_page(
         Ok(i) => i,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
-    let policy = match state.app.policy(&session.caller).await {
-        Ok(p) => p,
+    let (policy, currencies) = match tokio::try_join!(
+        state.app.policy(&session.caller),
+        state.app.currency_choices()
+    ) {
+        Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
+    let justify = info
+        .violations
+        .iter()
+        .any(|v| v.severity == outlay_domain::Severity::Soft);
     let e = &info.expense;
     let d = &e.details;
     let f = ExpenseForm {
@@ -220,7 +272,7 @@ async fn show_page(
         section { h2 { "Policy" } @if info.violations.is_empty() { p.ok { "No policy issues." } } @else { (violations(&info)) } }
         section {
             h2 { "Details" }
-            (form(state, session, &policy, &base, &f, "Save"))
+            (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify }, &base, &f, "Save"))
         }
         section {
             h2 { "Receipts" }

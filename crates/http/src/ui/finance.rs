@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -77,7 +77,7 @@ async fn payments_page(
                 button type="submit" { "Pay selected" }
             }
         }
-        p { a href=(url(state, "/reports.csv")) download { "Export all reports (CSV)" } }
+        p { a href=(url(state, "/reports?scope=all")) { "Browse all reports" } " · " a href=(url(state, "/reports.csv")) download { "Export all reports (CSV)" } }
     };
     page(state, session, "Payments", body).await
 }
@@ -403,8 +403,12 @@ async fn spend(State(state): State<AppState>, session: Session) -> Response {
     page(&state, &session, "Spend", body).await
 }
 
-async fn export(State(state): State<AppState>, session: Session) -> Response {
-    match state.app.reports_csv(&session.caller).await {
+async fn export(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<super::ListQuery>,
+) -> Response {
+    match state.app.reports_csv(&session.caller, &q.search).await {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -33,12 +33,14 @@ use crate::AppState;
 
 mod errors;
 mod layout;
+mod lists;
 mod login;
 mod notifications;
 mod session;
 
 pub(crate) use errors::*;
 pub(crate) use layout::*;
+pub(crate) use lists::*;
 pub(crate) use login::*;
 pub(crate) use notifications::*;
 pub(crate) use session::*;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,8 @@ use outlay_domain::{ExpenseId, Report, ReportId, Role, UserId};
 use serde::Deserialize;
 
 use super::{
-    CsrfForm, ErrorPage, Session, alert, csrf, message, money, page, state_badge, url, when,
+    CsrfForm, ErrorPage, ListQuery, SearchOptions, Session, alert, csrf, message, money, page,
+    pager, search_bar, searched, state_badge, url, when, with_search_status,
 };
 use crate::AppState;
 
@@ -43,16 +44,16 @@ pub(super) fn table(
 ) -> Markup {
     html! {
         @if reports.is_empty() { p.empty { "Nothing here." } } @else {
-            div.table-wrap { table {
-                thead { tr { th { "Report" } @if owner { th { "Employee" } } th { "State" } th.num { "Total" } th { "Submitted" } } }
+            div.table-wrap { table.cards {
+                thead { tr { th scope="col" { "Report" } @if owner { th scope="col" { "Employee" } } th scope="col" { "State" } th.num scope="col" { "Total" } th scope="col" { "Submitted" } } }
                 tbody {
                     @for r in reports {
                         tr {
-                            td { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
-                            @if owner { td { (name(people, r.owner_id)) } }
-                            td { (state_badge(r.state)) }
-                            td.num { (money(r.total)) }
-                            td { (r.submitted_at.map(when).unwrap_or_default()) }
+                            td data-label="Report" { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
+                            @if owner { td data-label="Employee" { (name(people, r.owner_id)) } }
+                            td data-label="State" { (state_badge(r.state)) }
+                            td.num data-label="Total" { (money(r.total)) }
+                            td data-label="Submitted" { (r.submitted_at.map_or_else(|| "—".to_owned(), when)) }
                         }
                     }
                 }
@@ -74,30 +75,58 @@ struct NewReportForm {
 }
 super::csrf_token!(NewReportForm);
 
+/// The report states a search offers (drafts only to their owner).
+fn report_states(drafts: bool) -> Vec<(&'static str, String)> {
+    outlay_domain::ReportState::ALL
+        .iter()
+        .filter(|s| drafts || **s != outlay_domain::ReportState::Draft)
+        .map(|s| (s.as_str(), s.as_str().replace('_', " ")))
+        .collect()
+}
+
+/// The people a finance search can pick, by name.
+fn people_options(people: &BTreeMap<UserId, Person>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = people
+        .iter()
+        .map(|(id, p)| (id.to_string(), p.name.clone()))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
 async fn list_page(
     state: &AppState,
     session: &Session,
     error: Option<&str>,
     f: &NewReportForm,
+    q: &ListQuery,
 ) -> Response {
     let app = &state.app;
-    let page_req = PageRequest {
-        limit: 100,
+    let unreported = outlay_app::ListParams {
+        state: Some("unreported".into()),
+        ..outlay_app::ListParams::default()
+    };
+    let free_page = PageRequest {
+        limit: PageRequest::MAX,
         cursor: None,
     };
-    let (reports, expenses, people) = match tokio::try_join!(
-        app.list_reports(&session.caller, "mine", None, &page_req),
-        app.list_expenses(&session.caller, &page_req),
-        app.people(&session.caller)
+    let (expenses, people, categories) = match tokio::try_join!(
+        app.list_expenses(&session.caller, "mine", &unreported, &free_page),
+        app.people(&session.caller),
+        app.categories()
     ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
-    let free: Vec<_> = expenses
-        .items
-        .iter()
-        .filter(|i| i.expense.report_id.is_none())
-        .collect();
+    let (reports, search_error) = match searched(
+        app.list_reports(&session.caller, "mine", &q.search, &q.page())
+            .await,
+    ) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let free = &expenses.items;
+    let states = report_states(true);
     let body = html! {
         section {
             h2 { "New report" }
@@ -107,9 +136,10 @@ async fn list_page(
                     (csrf(session))
                     label { "Title" input type="text" name="title" value=(f.title) maxlength="200" required; }
                     label { "Business purpose" input type="text" name="purpose" value=(f.purpose) maxlength="2000"; }
-                    fieldset {
-                        legend { "Expenses to include" }
-                        @for info in &free {
+                    fieldset.pick {
+                        legend { "Expenses to include (" (free.len()) @if expenses.next_cursor.is_some() { "+" } " not in a report)" }
+                        label.check.select-all { input type="checkbox" data-select-all="expense_ids"; "Select all" }
+                        @for info in free {
                             @let e = &info.expense;
                             label.check {
                                 input type="checkbox" name="expense_ids" value=(e.id) checked[f.expense_ids.contains(&e.id.to_string())];
@@ -122,13 +152,64 @@ async fn list_page(
                 }
             }
         }
-        section { h2 { "Your reports" } (table(state, &reports.items, &people, false)) }
+        section {
+            h2 { "Your reports" }
+            (search_bar(state, "/reports", q, &SearchOptions { categories: &categories, states: &states, people: &[], keep: &[] }))
+            (alert(search_error.as_deref()))
+            (table(state, &reports.items, &people, false))
+            (pager(state, "/reports", q, &[], reports.next_cursor.as_deref()))
+        }
     };
-    page(state, session, "Reports", body).await
+    with_search_status(page(state, session, "Reports", body).await, &search_error)
 }
 
-async fn list(State(state): State<AppState>, session: Session) -> Response {
-    list_page(&state, &session, None, &NewReportForm::default()).await
+/// Finance's report browser: every submitted report, searched, with an export of the search.
+async fn browse_page(state: &AppState, session: &Session, q: &ListQuery) -> Response {
+    let app = &state.app;
+    let (people, categories) = match tokio::try_join!(app.people(&session.caller), app.categories())
+    {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let (reports, search_error) = match searched(
+        app.list_reports(&session.caller, "all", &q.search, &q.page())
+            .await,
+    ) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let keep = [("scope", "all")];
+    let states = report_states(false);
+    let people_list = people_options(&people);
+    let export = q.href_with(state, "/reports.csv", &[]);
+    let body = html! {
+        p { "Every submitted report. " a href=(export) download { "Export these reports (CSV)" } }
+        (search_bar(state, "/reports", q, &SearchOptions { categories: &categories, states: &states, people: &people_list, keep: &keep }))
+        (alert(search_error.as_deref()))
+        (table(state, &reports.items, &people, true))
+        (pager(state, "/reports", q, &keep, reports.next_cursor.as_deref()))
+    };
+    with_search_status(
+        page(state, session, "All reports", body).await,
+        &search_error,
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct ScopeQuery {
+    scope: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(scope): Query<ScopeQuery>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    match scope.scope.as_deref() {
+        Some("all") => browse_page(&state, &session, &q).await,
+        _ => list_page(&state, &session, None, &NewReportForm::default(), &q).await,
+    }
 }
 
 async fn create(
@@ -156,7 +237,7 @@ async fn create(
     match result {
         Ok(d) => Redirect::to(&url(&state, &format!("/reports/{}", d.report.id))).into_response(),
         Err(msg) => {
-            let mut r = list_page(&state, &session, Some(&msg), &f).await;
+            let mut r = list_page(&state, &session, Some(&msg), &f, &ListQuery::default()).await;
             *r.status_mut() = StatusCode::BAD_REQUEST;
             r
         }
@@ -365,7 +446,11 @@ async fn act(
     }
 }
 
-async fn approvals(State(state): State<AppState>, session: Session) -> Response {
+async fn approvals(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> Response {
     if !session.has(Role::Manager) && !session.has(Role::Finance) {
         return ErrorPage(
             StatusCode::FORBIDDEN,
@@ -373,24 +458,32 @@ async fn approvals(State(state): State<AppState>, session: Session) -> Response 
         )
         .into_response();
     }
-    let page_req = PageRequest {
-        limit: 100,
-        cursor: None,
-    };
-    let (queue, people) = match tokio::try_join!(
+    let (people, categories) =
+        match tokio::try_join!(state.app.people(&session.caller), state.app.categories()) {
+            Ok(x) => x,
+            Err(e) => return ErrorPage::from(e).into_response(),
+        };
+    let (queue, search_error) = match searched(
         state
             .app
-            .list_reports(&session.caller, "approvals", None, &page_req),
-        state.app.people(&session.caller)
+            .list_reports(&session.caller, "approvals", &q.search, &q.page())
+            .await,
     ) {
         Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
+        Err(e) => return e.into_response(),
     };
+    let people_list = people_options(&people);
     let body = html! {
         p { "What waits for your decision, oldest first." }
+        (search_bar(&state, "/approvals", &q, &SearchOptions { categories: &categories, states: &[], people: &people_list, keep: &[] }))
+        (alert(search_error.as_deref()))
         (table(&state, &queue.items, &people, true))
+        (pager(&state, "/approvals", &q, &[], queue.next_cursor.as_deref()))
     };
-    page(&state, &session, "Approvals", body).await
+    with_search_status(
+        page(&state, &session, "Approvals", body).await,
+        &search_error,
+    )
 }
 
 async fn team(State(state): State<AppState>, session: Session) -> Response {
@@ -405,10 +498,11 @@ async fn team(State(state): State<AppState>, session: Session) -> Response {
         limit: 100,
         cursor: None,
     };
+    let everything = outlay_app::ListParams::default();
     let (decided, people) = match tokio::try_join!(
         state
             .app
-            .list_reports(&session.caller, "decided", None, &page_req),
+            .list_reports(&session.caller, "decided", &everything, &page_req),
         state.app.people(&session.caller)
     ) {
         Ok(x) => x,

@@ -232,6 +232,11 @@ impl Session {
     pub fn has(&self, role: Role) -> bool {
         self.caller.user.has(role)
     }
+
+    /// Today, for the date inputs' bounds.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now().date_naive()
+    }
 }
 
 pub(crate) fn urlencode(s: &str) -> String {

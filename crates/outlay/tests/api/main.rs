@@ -5,11 +5,13 @@ mod authorization;
 #[cfg(feature = "aws")]
 mod aws;
 mod csv;
+mod drafts;
 mod duties;
 mod hardening;
 mod helpers;
 mod hosted_ui;
 mod input;
+mod lists;
 mod model;
 mod notifications;
 mod openapi;

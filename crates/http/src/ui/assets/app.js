@@ -40,3 +40,9 @@ for (const zone of document.querySelectorAll('.dropzone')) {
     if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
   });
 }
+
+// "Select all" boxes: `data-select-all` names the checkboxes it ticks and unticks.
+for (const all of document.querySelectorAll('input[data-select-all]')) {
+  const boxes = () => all.form.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]:not(:disabled)`);
+  all.addEventListener('change', () => { for (const b of boxes()) b.checked = all.checked; });
+}
