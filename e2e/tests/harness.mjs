@@ -1,6 +1,6 @@
 // Starts `outlay demo` on a free port with a fresh data folder, and Debian's Chromium.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -20,16 +20,19 @@ async function freePort() {
   });
 }
 
-export async function startOutlay() {
+// `seedVolume`: the demo company with a few weeks of history (`outlay demo --seed-volume`).
+export async function startOutlay({ seedVolume = false } = {}) {
   const bin = process.env.OUTLAY_BIN || join(root, 'target', 'debug', 'outlay');
   if (!existsSync(bin)) throw new Error(`no outlay binary at ${bin}: run cargo build first`);
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'outlay-e2e-'));
-  const child = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--data-dir', data], {
+  const args = ['demo', '--addr', `127.0.0.1:${port}`, '--data-dir', data];
+  if (seedVolume) args.push('--seed-volume');
+  const child = spawn(bin, args, {
     env: { ...process.env, OUTLAY_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 3000; i++) {
     try { if ((await fetch(`${base}/healthz`)).ok) return { base, child, data }; } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -80,4 +83,16 @@ export async function receiptPng(page, lines) {
     return canvas.toDataURL('image/png');
   }, lines);
   return Buffer.from(dataUrl.split(',')[1], 'base64');
+}
+
+// axe-core's own script, injected into pages to audit them.
+const AXE = readFileSync(join(root, 'e2e', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+// The WCAG 2.x A and AA violations axe-core finds on the page, one line each.
+export async function axeViolations(page) {
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(async () => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  return result.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length} node(s): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')})`);
 }

@@ -10,7 +10,7 @@ use outlay_app::{NewUser, PageRequest, UserPatch};
 use outlay_domain::{Role, User, UserId};
 use serde::Deserialize;
 
-use super::{CsrfForm, ErrorPage, Session, alert, csrf, message, page, url};
+use super::{CsrfForm, ErrorPage, Session, csrf, message, page, url};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -71,7 +71,7 @@ fn user_fields(users: &[User], user: Option<&User>) -> Markup {
     }
 }
 
-async fn users_page(state: &AppState, session: &Session, error: Option<&str>) -> Response {
+async fn users_page(state: &AppState, session: &Session) -> Response {
     if let Err(r) = admin_only(session) {
         return r.into_response();
     }
@@ -86,7 +86,6 @@ async fn users_page(state: &AppState, session: &Session, error: Option<&str>) ->
     let body = html! {
         section {
             h2 { "New user" }
-            (alert(error))
             form.card method="post" action=(url(state, "/admin/users")) {
                 (csrf(session))
                 div.grid {
@@ -120,7 +119,7 @@ async fn users_page(state: &AppState, session: &Session, error: Option<&str>) ->
 }
 
 async fn users(State(state): State<AppState>, session: Session) -> Response {
-    users_page(&state, &session, None).await
+    users_page(&state, &session).await
 }
 
 #[derive(Deserialize)]
@@ -159,17 +158,11 @@ async fn create(
     };
     match state.app.create_user(Some(&session.caller), new).await {
         Ok(_) => Redirect::to(&url(&state, "/admin/users")).into_response(),
-        Err(e) => {
-            let mut r = users_page(&state, &session, Some(&message(&e))).await;
-            if r.status().is_success() {
-                *r.status_mut() = StatusCode::BAD_REQUEST;
-            }
-            r
-        }
+        Err(e) => session.back(&state, "/admin/users", &message(&e), None::<&()>),
     }
 }
 
-async fn edit_page(state: &AppState, session: &Session, id: &str, error: Option<&str>) -> Response {
+async fn edit_page(state: &AppState, session: &Session, id: &str) -> Response {
     if let Err(r) = admin_only(session) {
         return r.into_response();
     }
@@ -184,7 +177,6 @@ async fn edit_page(state: &AppState, session: &Session, id: &str, error: Option<
         return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
     };
     let body = html! {
-        (alert(error))
         form.card method="post" action=(url(state, &format!("/admin/users/{}", user.id))) {
             (csrf(session))
             p { (user.email) }
@@ -199,7 +191,7 @@ async fn edit_page(state: &AppState, session: &Session, id: &str, error: Option<
 }
 
 async fn edit(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
-    edit_page(&state, &session, &id, None).await
+    edit_page(&state, &session, &id).await
 }
 
 async fn update(
@@ -225,13 +217,12 @@ async fn update(
         .await
     {
         Ok(_) => Redirect::to(&url(&state, "/admin/users")).into_response(),
-        Err(e) => {
-            let mut r = edit_page(&state, &session, &id, Some(&message(&e))).await;
-            if r.status().is_success() {
-                *r.status_mut() = StatusCode::BAD_REQUEST;
-            }
-            r
-        }
+        Err(e) => session.back(
+            &state,
+            &format!("/admin/users/{user_id}"),
+            &message(&e),
+            None::<&()>,
+        ),
     }
 }
 

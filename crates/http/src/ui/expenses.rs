@@ -33,9 +33,9 @@ pub(super) fn router() -> Router<AppState> {
         ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, serde::Serialize, Default)]
 pub(super) struct ExpenseForm {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     csrf: String,
     date: String,
     merchant: String,
@@ -117,13 +117,7 @@ fn form(
     }
 }
 
-async fn list_page(
-    state: &AppState,
-    session: &Session,
-    error: Option<&str>,
-    f: ExpenseForm,
-    q: &ListQuery,
-) -> Response {
+async fn list_page(state: &AppState, session: &Session, f: ExpenseForm, q: &ListQuery) -> Response {
     let app = &state.app;
     let (policy, currencies) =
         match tokio::try_join!(app.policy(&session.caller), app.currency_choices()) {
@@ -151,7 +145,6 @@ async fn list_page(
     let body = html! {
         section {
             h2 { "New expense" }
-            (alert(error))
             (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify: false }, "/expenses", &f, "Add expense"))
         }
         section {
@@ -196,7 +189,8 @@ async fn list(
     session: Session,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    list_page(&state, &session, None, ExpenseForm::default(), &q).await
+    let f = session.flash_form().unwrap_or_default();
+    list_page(&state, &session, f, &q).await
 }
 
 async fn create(
@@ -216,12 +210,7 @@ async fn create(
         Ok(info) => {
             Redirect::to(&url(&state, &format!("/expenses/{}", info.expense.id))).into_response()
         }
-        Err(e) => {
-            let msg = message(&e);
-            let mut r = list_page(&state, &session, Some(&msg), f, &ListQuery::default()).await;
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
-        }
+        Err(e) => session.back(&state, "/expenses", &message(&e), Some(&f)),
     }
 }
 
@@ -230,12 +219,7 @@ fn expense_id(raw: &str) -> Result<ExpenseId, ErrorPage> {
         .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such expense.".into()))
 }
 
-async fn show_page(
-    state: &AppState,
-    session: &Session,
-    id: ExpenseId,
-    error: Option<&str>,
-) -> Response {
+async fn show_page(state: &AppState, session: &Session, id: ExpenseId) -> Response {
     let info = match state.app.get_expense(&session.caller, id).await {
         Ok(i) => i,
         Err(e) => return ErrorPage::from(e).into_response(),
@@ -253,7 +237,7 @@ async fn show_page(
         .any(|v| v.severity == outlay_domain::Severity::Soft);
     let e = &info.expense;
     let d = &e.details;
-    let f = ExpenseForm {
+    let f = session.flash_form().unwrap_or_else(|| ExpenseForm {
         csrf: String::new(),
         date: d.date().to_string(),
         merchant: d.merchant().to_owned(),
@@ -262,13 +246,12 @@ async fn show_page(
         currency: d.amount().currency().code().to_owned(),
         description: d.description().to_owned(),
         justification: e.justification.clone().unwrap_or_default(),
-    };
+    });
     let base = format!("/expenses/{}", e.id);
     let body = html! {
         p { "Amount in " (policy.base_currency) ": " strong { (money(e.base_amount)) }
             @if let Some(r) = &e.exchange_rate { " (rate " (r) ")" } }
         @if let Some(r) = e.report_id { p { "In " a href=(url(state, &format!("/reports/{r}"))) { "a report" } "." } }
-        (alert(error))
         section { h2 { "Policy" } @if info.violations.is_empty() { p.ok { "No policy issues." } } @else { (violations(&info)) } }
         section {
             h2 { "Details" }
@@ -317,10 +300,26 @@ async fn show_page(
     .await
 }
 
-async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
-    match expense_id(&id) {
-        Ok(id) => show_page(&state, &session, id, None).await,
-        Err(r) => r.into_response(),
+async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, ErrorPage> {
+    Ok(show_page(&state, &session, expense_id(&id)?).await)
+}
+
+/// Where an expense form goes next: the expense, or back to it with why not.
+fn after(
+    state: &AppState,
+    session: &Session,
+    id: ExpenseId,
+    result: outlay_app::Result<()>,
+    form: Option<&ExpenseForm>,
+) -> Response {
+    let path = format!("/expenses/{id}");
+    match result {
+        Ok(()) => Redirect::to(&url(state, &path)).into_response(),
+        Err(e) => session.back(state, &path, &message(&e), form),
     }
 }
 
@@ -328,47 +327,37 @@ async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     CsrfForm(session, f): CsrfForm<ExpenseForm>,
-) -> Response {
-    let id = match expense_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, ErrorPage> {
+    let id = expense_id(&id)?;
     let patch = ExpensePatch {
-        date: Some(f.date),
-        merchant: Some(f.merchant),
-        category: Some(f.category),
-        amount: Some(f.amount),
+        date: Some(f.date.clone()),
+        merchant: Some(f.merchant.clone()),
+        category: Some(f.category.clone()),
+        amount: Some(f.amount.clone()),
         currency: Some(f.currency.trim().to_uppercase()),
-        description: Some(f.description),
-        justification: Some(f.justification),
+        description: Some(f.description.clone()),
+        justification: Some(f.justification.clone()),
     };
-    match state
+    let result = state
         .app
         .update_expense(&session.caller, id, patch, None)
         .await
-    {
-        Ok(_) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
-        Err(e) => {
-            let mut r = show_page(&state, &session, id, Some(&message(&e))).await;
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
-        }
-    }
+        .map(|_| ());
+    Ok(after(&state, &session, id, result, Some(&f)))
 }
 
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     CsrfForm(session, _): CsrfForm<CsrfOnly>,
-) -> Response {
-    let id = match expense_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
-    match state.app.delete_expense(&session.caller, id, None).await {
-        Ok(()) => Redirect::to(&url(&state, "/expenses")).into_response(),
-        Err(e) => show_page(&state, &session, id, Some(&message(&e))).await,
-    }
+) -> Result<Response, ErrorPage> {
+    let id = expense_id(&id)?;
+    Ok(
+        match state.app.delete_expense(&session.caller, id, None).await {
+            Ok(()) => Redirect::to(&url(&state, "/expenses")).into_response(),
+            Err(e) => after(&state, &session, id, Err(e), None),
+        },
+    )
 }
 
 async fn upload(
@@ -376,10 +365,16 @@ async fn upload(
     session: Session,
     Path(id): Path<String>,
     mut multipart: Multipart,
-) -> Response {
-    let id = match expense_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
+) -> Result<Response, ErrorPage> {
+    let id = expense_id(&id)?;
+    let refused = |why: &str| {
+        after(
+            &state,
+            &session,
+            id,
+            Err(outlay_app::AppError::BadInput(why.to_owned())),
+            None,
+        )
     };
     let (mut token, mut file) = (String::new(), None);
     loop {
@@ -392,13 +387,9 @@ async fn upload(
                     match field.bytes().await {
                         Ok(bytes) => file = Some((name, kind, bytes.to_vec())),
                         Err(_) => {
-                            return show_page(
-                                &state,
-                                &session,
-                                id,
-                                Some("The file is too large: receipts may be at most 10 MB."),
-                            )
-                            .await;
+                            return Ok(refused(
+                                "The file is too large: receipts may be at most 10 MB.",
+                            ));
                         }
                     }
                 }
@@ -406,45 +397,37 @@ async fn upload(
             },
             Ok(None) => break,
             Err(_) => {
-                return show_page(
-                    &state,
-                    &session,
-                    id,
-                    Some("The upload did not arrive whole; please try again."),
-                )
-                .await;
+                return Ok(refused(
+                    "The upload did not arrive whole; please try again.",
+                ));
             }
         }
     }
-    if let Err(r) = session.check(&token) {
-        return r.into_response();
-    }
+    session.check(&token)?;
     let Some((name, kind, bytes)) = file.filter(|f| !f.2.is_empty()) else {
-        return show_page(&state, &session, id, Some("Choose a file to upload.")).await;
+        return Ok(refused("Choose a file to upload."));
     };
-    match state
+    let result = state
         .app
         .attach_receipt(&session.caller, id, &kind, name.as_deref(), bytes, None)
         .await
-    {
-        Ok(_) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
-        Err(e) => show_page(&state, &session, id, Some(&message(&e))).await,
-    }
+        .map(|_| ());
+    Ok(after(&state, &session, id, result, None))
 }
 
 async fn delete_receipt(
     State(state): State<AppState>,
     Path((id, receipt)): Path<(String, String)>,
     CsrfForm(session, _): CsrfForm<CsrfOnly>,
-) -> Response {
+) -> Result<Response, ErrorPage> {
     let (Ok(id), Ok(receipt)) = (ExpenseId::parse(&id), ReceiptId::parse(&receipt)) else {
-        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into())
-            .into_response();
+        return Err(ErrorPage(
+            StatusCode::NOT_FOUND,
+            "There is no such receipt.".into(),
+        ));
     };
-    match state.app.delete_receipt(&session.caller, receipt).await {
-        Ok(()) => Redirect::to(&url(&state, &format!("/expenses/{id}"))).into_response(),
-        Err(e) => show_page(&state, &session, id, Some(&message(&e))).await,
-    }
+    let result = state.app.delete_receipt(&session.caller, receipt).await;
+    Ok(after(&state, &session, id, result, None))
 }
 
 /// A receipt's file for the signed-in user: images inline (for previews), PDFs as downloads.

@@ -13,7 +13,7 @@ use outlay_app::{Action, PolicyDraft};
 use outlay_domain::{Currency, Money, ReportId, Role, Severity};
 use serde::Deserialize;
 
-use super::{CsrfForm, ErrorPage, Session, alert, csrf, message, money, page, url, when};
+use super::{CsrfForm, ErrorPage, Session, csrf, message, money, page, url, when};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -36,12 +36,7 @@ fn finance_only(session: &Session) -> Result<(), ErrorPage> {
     }
 }
 
-async fn payments_page(
-    state: &AppState,
-    session: &Session,
-    notice: Option<&str>,
-    error: Option<&str>,
-) -> Response {
+async fn payments_page(state: &AppState, session: &Session) -> Response {
     if let Err(r) = finance_only(session) {
         return r.into_response();
     }
@@ -54,25 +49,30 @@ async fn payments_page(
     };
     let body = html! {
         p { "Approved reports waiting for payment. You cannot pay a report you approved or your own." }
-        @if let Some(n) = notice { p.ok role="status" { (n) } }
-        (alert(error))
         @if approved.is_empty() { p.empty { "Nothing to pay." } } @else {
             form.card method="post" action=(url(state, "/payments")) {
                 (csrf(session))
-                div.table-wrap { table {
-                    thead { tr { th { span.sr-only { "Select" } } th { "Report" } th { "Employee" } th.num { "Total" } th { "Approved" } } }
+                label.check.select-all { input type="checkbox" data-select-all="ids"; "Select all I may pay" }
+                div.table-wrap { table.cards {
+                    thead { tr { th scope="col" { span.visually-hidden { "Select" } } th scope="col" { "Report" } th scope="col" { "Employee" } th.num scope="col" { "Total" } th scope="col" { "Approved" } } }
                     tbody {
                         @for (r, refusal) in &approved {
-                            tr title=[refusal.map(|why| format!("You cannot pay this report: {why}."))] {
-                                td { input type="checkbox" name="ids" value=(r.id) disabled[refusal.is_some()] aria-label=(format!("Select {}", r.title)); }
-                                td { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
-                                td { (people.get(&r.owner_id).map_or("", |p| p.name.as_str())) }
-                                td.num { (money(r.total)) }
-                                td { (when(r.updated_at)) }
+                            tr {
+                                td data-label="Select" {
+                                    input type="checkbox" name="ids" value=(r.id) disabled[refusal.is_some()] data-minor=(r.total.map_or(0, |t| t.minor())) data-currency=(r.total.map_or(String::new(), |t| t.currency().to_string())) aria-label=(format!("Select {}", r.title));
+                                }
+                                td data-label="Report" {
+                                    a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) }
+                                    @if let Some(why) = refusal { br; small.warn { "You cannot pay this: " (why) "." } }
+                                }
+                                td data-label="Employee" { (people.get(&r.owner_id).map_or("", |p| p.name.as_str())) }
+                                td.num data-label="Total" { (money(r.total)) }
+                                td data-label="Approved" { (when(r.updated_at)) }
                             }
                         }
                     }
                 } }
+                p.selection aria-live="polite" data-sum-of="ids" { "Nothing selected." }
                 label { "Payment reference for the selected reports" input type="text" name="reference" maxlength="200" required; }
                 button type="submit" { "Pay selected" }
             }
@@ -83,7 +83,7 @@ async fn payments_page(
 }
 
 async fn payments(State(state): State<AppState>, session: Session) -> Response {
-    payments_page(&state, &session, None, None).await
+    payments_page(&state, &session).await
 }
 
 #[derive(Deserialize)]
@@ -102,13 +102,12 @@ async fn pay_batch(
     CsrfForm(session, f): CsrfForm<BatchForm>,
 ) -> Response {
     if f.ids.is_empty() {
-        return payments_page(
+        return session.back(
             &state,
-            &session,
-            None,
-            Some("Select at least one report to pay."),
-        )
-        .await;
+            "/payments",
+            "Select at least one report to pay.",
+            None::<&()>,
+        );
     }
     let (mut paid, mut failed) = (0, Vec::new());
     for raw in &f.ids {
@@ -135,9 +134,16 @@ async fn pay_batch(
         "{paid} report(s) marked paid with reference {}.",
         f.reference.trim()
     );
-    let error = (!failed.is_empty())
-        .then(|| format!("{} could not be paid: {}", failed.len(), failed.join("; ")));
-    payments_page(&state, &session, Some(&notice), error.as_deref()).await
+    if failed.is_empty() {
+        session.done(&state, "/payments", &notice)
+    } else {
+        let error = format!(
+            "{notice} {} could not be paid: {}",
+            failed.len(),
+            failed.join("; ")
+        );
+        session.back(&state, "/payments", &error, None::<&()>)
+    }
 }
 
 fn severity_select(name: &str, current: Option<Severity>, allow_off: bool) -> Markup {
@@ -150,12 +156,7 @@ fn severity_select(name: &str, current: Option<Severity>, allow_off: bool) -> Ma
     }
 }
 
-async fn policy_page(
-    state: &AppState,
-    session: &Session,
-    error: Option<&str>,
-    notice: Option<&str>,
-) -> Response {
+async fn policy_page(state: &AppState, session: &Session) -> Response {
     if let Err(r) = finance_only(session) {
         return r.into_response();
     }
@@ -165,8 +166,6 @@ async fn policy_page(
     };
     let amount = |m: Option<Money>| m.map(|m| m.amount_string()).unwrap_or_default();
     let body = html! {
-        (alert(error))
-        @if let Some(n) = notice { p.ok role="status" { (n) } }
         form.card method="post" action=(url(state, "/policy")) {
             (csrf(session))
             p { "Amounts are in the base currency, " strong { (p.base_currency) } "." }
@@ -200,7 +199,7 @@ async fn policy_page(
 }
 
 async fn policy(State(state): State<AppState>, session: Session) -> Response {
-    policy_page(&state, &session, None, None).await
+    policy_page(&state, &session).await
 }
 
 #[derive(Deserialize)]
@@ -256,23 +255,18 @@ async fn save_policy(
         .await
         .map_err(|e| message(&e));
     match result {
-        Ok(_) => policy_page(&state, &session, None, Some("Policy saved.")).await,
-        Err(e) => {
-            let mut r = policy_page(&state, &session, Some(&e), None).await;
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
-        }
+        Ok(_) => session.done(&state, "/policy", "Policy saved."),
+        Err(e) => session.back(&state, "/policy", &e, None::<&()>),
     }
 }
 
-async fn rates_page(state: &AppState, session: &Session, error: Option<&str>) -> Response {
+async fn rates_page(state: &AppState, session: &Session) -> Response {
     let (base, list) = match state.app.rates(&session.caller).await {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
     let body = html! {
         p { "One unit of a currency in " (base) ", by day. An expense uses the rate of its own date, or the nearest earlier one up to 7 days old." }
-        (alert(error))
         form.card.inline method="post" action=(url(state, "/rates")) {
             (csrf(session))
             label { "Date" input type="date" name="date" value=(chrono::Utc::now().date_naive()) required; }
@@ -291,7 +285,7 @@ async fn rates_page(state: &AppState, session: &Session, error: Option<&str>) ->
 }
 
 async fn rates(State(state): State<AppState>, session: Session) -> Response {
-    rates_page(&state, &session, None).await
+    rates_page(&state, &session).await
 }
 
 #[derive(Deserialize)]
@@ -321,13 +315,7 @@ async fn add_rate(
         .await
     {
         Ok(_) => Redirect::to(&url(&state, "/rates")).into_response(),
-        Err(e) => {
-            let mut r = rates_page(&state, &session, Some(&message(&e))).await;
-            if r.status().is_success() {
-                *r.status_mut() = StatusCode::BAD_REQUEST;
-            }
-            r
-        }
+        Err(e) => session.back(&state, "/rates", &message(&e), None::<&()>),
     }
 }
 

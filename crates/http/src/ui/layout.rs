@@ -66,17 +66,23 @@ pub(crate) async fn page(
                         button.link type="submit" { "Sign out" }
                     }
                 }
-                main #main { h1 { (title) } (body) }
+                main #main {
+                    h1 { (title) }
+                    @match session.flash_message() {
+                        Some((m, true)) => { p.ok role="status" { (m) } }
+                        Some((m, false)) => { (alert(Some(m))) }
+                        None => {}
+                    }
+                    (body)
+                }
             }
         }
     };
     let mut response = markup.into_response();
-    if let Some(c) = session
-        .cookie
-        .as_deref()
-        .and_then(|c| HeaderValue::from_str(c).ok())
-    {
-        response.headers_mut().insert(header::SET_COOKIE, c);
+    for c in &session.cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     response
         .headers_mut()

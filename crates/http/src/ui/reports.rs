@@ -24,8 +24,10 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/reports", get(list).post(create))
         .route("/reports/{id}", get(show))
+        .route("/reports/{id}/edit", post(edit))
+        .route("/reports/{id}/delete", post(delete))
         .route("/reports/{id}/{action}", post(act))
-        .route("/approvals", get(approvals))
+        .route("/approvals", get(approvals).post(approve_many))
         .route("/team", get(team))
 }
 
@@ -35,20 +37,33 @@ fn name(people: &BTreeMap<UserId, Person>, id: UserId) -> String {
         .map_or_else(|| "someone".to_owned(), |p| p.name.clone())
 }
 
-/// A table of reports.
+/// A table of reports; `select` names the checkboxes of a table to pick rows from.
 pub(super) fn table(
     state: &AppState,
     reports: &[Report],
     people: &BTreeMap<UserId, Person>,
     owner: bool,
 ) -> Markup {
+    selectable_table(state, reports, people, owner, None)
+}
+
+fn selectable_table(
+    state: &AppState,
+    reports: &[Report],
+    people: &BTreeMap<UserId, Person>,
+    owner: bool,
+    select: Option<&str>,
+) -> Markup {
     html! {
         @if reports.is_empty() { p.empty { "Nothing here." } } @else {
             div.table-wrap { table.cards {
-                thead { tr { th scope="col" { "Report" } @if owner { th scope="col" { "Employee" } } th scope="col" { "State" } th.num scope="col" { "Total" } th scope="col" { "Submitted" } } }
+                thead { tr { @if select.is_some() { th scope="col" { span.visually-hidden { "Select" } } } th scope="col" { "Report" } @if owner { th scope="col" { "Employee" } } th scope="col" { "State" } th.num scope="col" { "Total" } th scope="col" { "Submitted" } } }
                 tbody {
                     @for r in reports {
                         tr {
+                            @if let Some(name) = select {
+                                td data-label="Select" { input type="checkbox" name=(name) value=(r.id) aria-label=(format!("Select {}", r.title)); }
+                            }
                             td data-label="Report" { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
                             @if owner { td data-label="Employee" { (name(people, r.owner_id)) } }
                             td data-label="State" { (state_badge(r.state)) }
@@ -62,9 +77,9 @@ pub(super) fn table(
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, serde::Serialize, Default)]
 struct NewReportForm {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     csrf: String,
     #[serde(default)]
     title: String,
@@ -97,7 +112,6 @@ fn people_options(people: &BTreeMap<UserId, Person>) -> Vec<(String, String)> {
 async fn list_page(
     state: &AppState,
     session: &Session,
-    error: Option<&str>,
     f: &NewReportForm,
     q: &ListQuery,
 ) -> Response {
@@ -130,7 +144,6 @@ async fn list_page(
     let body = html! {
         section {
             h2 { "New report" }
-            (alert(error))
             @if free.is_empty() { p.empty { "Every expense is already in a report. " a href=(url(state, "/expenses")) { "Add an expense" } " first." } } @else {
                 form.card method="post" action=(url(state, "/reports")) {
                     (csrf(session))
@@ -208,7 +221,10 @@ async fn list(
 ) -> Response {
     match scope.scope.as_deref() {
         Some("all") => browse_page(&state, &session, &q).await,
-        _ => list_page(&state, &session, None, &NewReportForm::default(), &q).await,
+        _ => {
+            let f = session.flash_form().unwrap_or_default();
+            list_page(&state, &session, &f, &q).await
+        }
     }
 }
 
@@ -236,11 +252,7 @@ async fn create(
     };
     match result {
         Ok(d) => Redirect::to(&url(&state, &format!("/reports/{}", d.report.id))).into_response(),
-        Err(msg) => {
-            let mut r = list_page(&state, &session, Some(&msg), &f, &ListQuery::default()).await;
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
-        }
+        Err(msg) => session.back(&state, "/reports", &msg, Some(&f)),
     }
 }
 
@@ -285,12 +297,47 @@ fn actions(state: &AppState, session: &Session, d: &ReportDetails) -> Markup {
     }
 }
 
-async fn show_page(
+/// The owner's form to change a draft or rejected report: title, purpose, and which of their
+/// expenses it holds (its own, and those in no report); and the button that deletes it.
+fn edit_form(
     state: &AppState,
     session: &Session,
-    id: ReportId,
-    error: Option<&str>,
-) -> Response {
+    d: &ReportDetails,
+    free: &[outlay_app::ExpenseInfo],
+) -> Markup {
+    let r = &d.report;
+    let base = format!("/reports/{}", r.id);
+    html! {
+        details.card.edit {
+            summary { "Change this report" }
+            form method="post" action=(url(state, &format!("{base}/edit"))) {
+                (csrf(session))
+                input type="hidden" name="version" value=(r.version);
+                label { "Title" input type="text" name="title" value=(r.title) maxlength="200" required; }
+                label { "Business purpose" input type="text" name="purpose" value=(r.purpose) maxlength="2000"; }
+                fieldset.pick {
+                    legend { "Expenses in this report" }
+                    label.check.select-all { input type="checkbox" data-select-all="expense_ids" checked[free.is_empty()]; "Select all" }
+                    @for info in d.expenses.iter().chain(free) {
+                        @let e = &info.expense;
+                        label.check {
+                            input type="checkbox" name="expense_ids" value=(e.id) checked[e.report_id == Some(r.id)];
+                            (e.details.date()) " · " (e.details.merchant()) " · " (money(Some(e.details.amount())))
+                        }
+                    }
+                }
+                button type="submit" { "Save changes" }
+            }
+            form method="post" action=(url(state, &format!("{base}/delete"))) {
+                (csrf(session))
+                input type="hidden" name="version" value=(r.version);
+                button.danger type="submit" data-confirm="Delete this report? Its expenses stay, in no report." { "Delete report" }
+            }
+        }
+    }
+}
+
+async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Response {
     let app = &state.app;
     let (d, history, people) = match tokio::try_join!(
         app.report(&session.caller, id),
@@ -299,6 +346,25 @@ async fn show_page(
     ) {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let free = if d.actions.contains(&access::Action::Edit) {
+        let unreported = outlay_app::ListParams {
+            state: Some("unreported".into()),
+            ..outlay_app::ListParams::default()
+        };
+        let all = PageRequest {
+            limit: PageRequest::MAX,
+            cursor: None,
+        };
+        match app
+            .list_expenses(&session.caller, "mine", &unreported, &all)
+            .await
+        {
+            Ok(p) => p.items,
+            Err(e) => return ErrorPage::from(e).into_response(),
+        }
+    } else {
+        vec![]
     };
     let r = &d.report;
     let total = outlay_app::report_total(&d.expenses).or(r.total);
@@ -312,8 +378,7 @@ async fn show_page(
         @if !r.purpose.is_empty() { p { (r.purpose) } }
         @if let Some(reason) = &r.rejection_reason { p.error role="status" { strong { "Rejected: " } (reason) } }
         @if let Some(p) = &r.payment { p.ok { "Paid by " (name(&people, p.by)) " on " (when(p.at)) ", reference " strong { (p.reference) } } }
-        (alert(error))
-        (actions(state, session, &d))
+        @if d.actions.contains(&access::Action::Edit) { (edit_form(state, session, &d, &free)) }
         @if !r.steps.is_empty() {
             section { h2 { "Approval steps" }
                 ol.steps {
@@ -366,6 +431,7 @@ async fn show_page(
                 }
             }
         }
+        section.decide { (actions(state, session, &d)) }
         section {
             h2 { "History" }
             ol.timeline {
@@ -384,7 +450,7 @@ async fn show_page(
 
 async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
     match report_id(&id) {
-        Ok(id) => show_page(&state, &session, id, None).await,
+        Ok(id) => show_page(&state, &session, id).await,
         Err(r) => r.into_response(),
     }
 }
@@ -419,12 +485,100 @@ async fn act(
                 .into_response();
         }
     };
-    match state
+    let result = state
         .app
         .transition(&session.caller, id, action, None, None)
         .await
+        .map(|_| ());
+    after(&state, &session, id, result)
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    version: Option<i64>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    expense_ids: Vec<String>,
+}
+super::csrf_token!(EditForm);
+
+async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, f): CsrfForm<EditForm>,
+) -> Response {
+    let id = match report_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r.into_response(),
+    };
+    let expense_ids: Result<Vec<ExpenseId>, _> =
+        f.expense_ids.iter().map(|i| ExpenseId::parse(i)).collect();
+    let result = match expense_ids {
+        Ok(ids) if ids.is_empty() => Err(outlay_app::AppError::BadInput(
+            "A report keeps at least one expense; to drop them all, delete the report.".into(),
+        )),
+        Ok(ids) => state
+            .app
+            .update_report(
+                &session.caller,
+                id,
+                outlay_app::ReportPatch {
+                    title: Some(f.title),
+                    purpose: Some(f.purpose),
+                    expense_ids: Some(ids),
+                },
+                f.version,
+            )
+            .await
+            .map(|_| ()),
+        Err(_) => Err(outlay_app::AppError::BadInput(
+            "One of the expenses is not valid.".into(),
+        )),
+    };
+    after(&state, &session, id, result)
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    version: Option<i64>,
+}
+super::csrf_token!(DeleteForm);
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, f): CsrfForm<DeleteForm>,
+) -> Response {
+    let id = match report_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r.into_response(),
+    };
+    match state
+        .app
+        .delete_report(&session.caller, id, f.version)
+        .await
     {
-        Ok(_) => Redirect::to(&url(&state, &format!("/reports/{id}"))).into_response(),
+        Ok(()) => Redirect::to(&url(&state, "/reports")).into_response(),
+        Err(e) => after(&state, &session, id, Err(e)),
+    }
+}
+
+/// Where a report form goes next: the report, or back to it with why not.
+fn after(
+    state: &AppState,
+    session: &Session,
+    id: ReportId,
+    result: outlay_app::Result<()>,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&url(state, &format!("/reports/{id}"))).into_response(),
         Err(e) => {
             let msg = match &e {
                 outlay_app::AppError::PolicyViolations(list) => format!(
@@ -436,12 +590,7 @@ async fn act(
                 ),
                 other => message(other),
             };
-            let status = crate::error::ApiError::from(e).into_response().status();
-            let mut r = show_page(&state, &session, id, Some(&msg)).await;
-            if r.status().is_success() {
-                *r.status_mut() = status;
-            }
-            r
+            session.back(state, &format!("/reports/{id}"), &msg, None::<&()>)
         }
     }
 }
@@ -474,16 +623,94 @@ async fn approvals(
     };
     let people_list = people_options(&people);
     let body = html! {
-        p { "What waits for your decision, oldest first." }
+        p { "What waits for your decision, oldest first. Open a report to see its expenses and receipts, or approve several at once." }
         (search_bar(&state, "/approvals", &q, &SearchOptions { categories: &categories, states: &[], people: &people_list, keep: &[] }))
         (alert(search_error.as_deref()))
-        (table(&state, &queue.items, &people, true))
+        @if queue.items.is_empty() { p.empty { "Nothing waits for you." } } @else {
+            form method="post" action=(url(&state, "/approvals")) {
+                (csrf(&session))
+                label.check.select-all { input type="checkbox" data-select-all="ids"; "Select all on this page" }
+                (selectable_table(&state, &queue.items, &people, true, Some("ids")))
+                label { "Comment for each (optional)" input type="text" name="comment" maxlength="1000"; }
+                button type="submit" { "Approve selected" }
+            }
+        }
         (pager(&state, "/approvals", &q, &[], queue.next_cursor.as_deref()))
     };
     with_search_status(
         page(&state, &session, "Approvals", body).await,
         &search_error,
     )
+}
+
+#[derive(Deserialize)]
+struct ManyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ids: Vec<String>,
+    #[serde(default)]
+    comment: String,
+}
+super::csrf_token!(ManyForm);
+
+/// Approves each selected report as its own command (checked, audited, segregation of duties
+/// and all): one refusal undoes none of the others, and the page says what became of each.
+async fn approve_many(
+    State(state): State<AppState>,
+    CsrfForm(session, f): CsrfForm<ManyForm>,
+) -> Response {
+    if f.ids.is_empty() {
+        return session.back(
+            &state,
+            "/approvals",
+            "Select at least one report to approve.",
+            None::<&()>,
+        );
+    }
+    let comment = Some(f.comment.trim().to_owned()).filter(|c| !c.is_empty());
+    let (mut approved, mut failed) = (0, Vec::new());
+    for raw in f.ids.iter().take(PageRequest::MAX as usize) {
+        let result = match ReportId::parse(raw) {
+            Ok(id) => match state
+                .app
+                .transition(
+                    &session.caller,
+                    id,
+                    Action::Approve(comment.clone()),
+                    None,
+                    None,
+                )
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let name = state
+                        .app
+                        .report(&session.caller, id)
+                        .await
+                        .map_or_else(|_| id.to_string(), |d| d.report.title);
+                    Err(format!("“{name}”: {}", message(&e)))
+                }
+            },
+            Err(_) => Err("one selection is not a report".to_owned()),
+        };
+        match result {
+            Ok(_) => approved += 1,
+            Err(why) => failed.push(why),
+        }
+    }
+    let notice = format!("{approved} report(s) approved.");
+    if failed.is_empty() {
+        session.done(&state, "/approvals", &notice)
+    } else {
+        let error = format!(
+            "{notice} {} could not be: {}",
+            failed.len(),
+            failed.join("; ")
+        );
+        session.back(&state, "/approvals", &error, None::<&()>)
+    }
 }
 
 async fn team(State(state): State<AppState>, session: Session) -> Response {

@@ -6,7 +6,38 @@ use super::*;
 pub(crate) struct Session {
     pub caller: Caller,
     pub csrf: String,
-    pub(crate) cookie: Option<String>,
+    /// `Set-Cookie` values the page sends (a renewed session, a consumed flash).
+    pub(crate) cookies: Vec<String>,
+    /// What the form posted just before said, if it failed (post/redirect/get).
+    pub(crate) flash: Option<Flash>,
+    /// Whether cookies must be `Secure`.
+    secure: bool,
+}
+
+/// The cookie that carries a failed form's message and values to the page it returns to.
+pub(crate) const FLASH_COOKIE: &str = "outlay_flash";
+
+/// The largest flash kept whole; beyond it the form's values are dropped, not the message.
+const FLASH_MAX: usize = 3_000;
+
+/// A failed form post's message, and the values it carried (JSON), for the page it returns to.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub(crate) struct Flash {
+    pub(crate) message: String,
+    /// Whether the message says something went well (a notice) rather than wrong.
+    #[serde(default)]
+    pub(crate) ok: bool,
+    #[serde(default)]
+    pub(crate) form: Option<serde_json::Value>,
+}
+
+impl Flash {
+    /// The form's values, as the page's form type.
+    pub(crate) fn form<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.form
+            .clone()
+            .and_then(|f| serde_json::from_value(f).ok())
+    }
 }
 
 /// The value of the request's cookie `wanted`, if it has a non-empty one.
@@ -79,6 +110,28 @@ pub(crate) fn named_cookie(
 }
 
 impl AppState {
+    /// A flash sealed for this session: readable, but only this server makes one that opens.
+    fn seal_flash(&self, csrf: &str, flash: &Flash) -> String {
+        use base64::Engine;
+        let json = serde_json::to_vec(flash).unwrap_or_default();
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let mac = self.mac(&format!("flash:{csrf}:{payload}"));
+        format!("{payload}.{mac}")
+    }
+
+    /// The flash in `value`, if this server sealed it for this session.
+    fn open_flash(&self, csrf: &str, value: &str) -> Option<Flash> {
+        use base64::Engine;
+        let (payload, mac) = value.split_once('.')?;
+        if !same_secret(mac, &self.mac(&format!("flash:{csrf}:{payload}"))) {
+            return None;
+        }
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
     pub(crate) fn mac(&self, text: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.session_key)
             .expect("HMAC takes keys of any length");
@@ -169,10 +222,20 @@ impl FromRequestParts<AppState> for Session {
             .reissue_token(&caller)
             .ok()
             .map(|t| cookie(state, &parts.headers, &t.token, t.expires_in));
+        let csrf = state.csrf_for(&caller);
+        let flash =
+            cookie_value(&parts.headers, FLASH_COOKIE).and_then(|v| state.open_flash(&csrf, &v));
+        let secure = is_https(state, &parts.headers);
+        let mut cookies: Vec<String> = renewed.into_iter().collect();
+        if flash.is_some() {
+            cookies.push(named_cookie(state, &parts.headers, FLASH_COOKIE, "", 0));
+        }
         Ok(Session {
-            csrf: state.csrf_for(&caller),
+            csrf,
             caller,
-            cookie: renewed,
+            cookies,
+            flash,
+            secure,
         })
     }
 }
@@ -231,6 +294,79 @@ impl Session {
 
     pub fn has(&self, role: Role) -> bool {
         self.caller.user.has(role)
+    }
+
+    /// Post/redirect/get for a form that failed: back to `path` (a GET page), carrying the
+    /// message and the form's values in a sealed, short-lived cookie, so that a reload of the
+    /// page it lands on posts nothing again.
+    pub(crate) fn back(
+        &self,
+        state: &AppState,
+        path: &str,
+        message: &str,
+        form: Option<&impl serde::Serialize>,
+    ) -> Response {
+        self.redirect_with(
+            state,
+            path,
+            Flash {
+                message: message.chars().take(2_000).collect(),
+                ok: false,
+                form: form.and_then(|f| serde_json::to_value(f).ok()),
+            },
+        )
+    }
+
+    /// Post/redirect/get for a form that worked: on to `path`, saying `message` there.
+    pub(crate) fn done(&self, state: &AppState, path: &str, message: &str) -> Response {
+        self.redirect_with(
+            state,
+            path,
+            Flash {
+                message: message.chars().take(2_000).collect(),
+                ok: true,
+                form: None,
+            },
+        )
+    }
+
+    fn redirect_with(&self, state: &AppState, path: &str, mut flash: Flash) -> Response {
+        let mut sealed = state.seal_flash(&self.csrf, &flash);
+        if sealed.len() > FLASH_MAX {
+            flash.form = None;
+            sealed = state.seal_flash(&self.csrf, &flash);
+        }
+        let base = if state.base_path.is_empty() {
+            "/"
+        } else {
+            &state.base_path
+        };
+        let secure = if self.secure { "; Secure" } else { "" };
+        let mut r = Redirect::to(&url(state, path)).into_response();
+        for c in self
+            .cookies
+            .iter()
+            .filter(|c| !c.starts_with(FLASH_COOKIE))
+            .cloned()
+            .chain(std::iter::once(format!(
+                "{FLASH_COOKIE}={sealed}; Path={base}; Max-Age=60; HttpOnly; SameSite=Strict{secure}"
+            )))
+        {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        r
+    }
+
+    /// The message of the form posted just before, if any: (the message, whether it is good news).
+    pub(crate) fn flash_message(&self) -> Option<(&str, bool)> {
+        self.flash.as_ref().map(|f| (f.message.as_str(), f.ok))
+    }
+
+    /// The values of the form that failed just before, as `T`, if any.
+    pub(crate) fn flash_form<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.flash.as_ref().and_then(Flash::form)
     }
 
     /// Today, for the date inputs' bounds.

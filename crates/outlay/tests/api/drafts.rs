@@ -130,7 +130,11 @@ async fn a_draft_is_renamed_regrouped_and_deleted_by_its_owner_only_and_each_cha
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
-    assert_eq!(app.audit_events().await, events, "nothing refused was written");
+    assert_eq!(
+        app.audit_events().await,
+        events,
+        "nothing refused was written"
+    );
 
     // Submitted, it is frozen; rejected, it is the owner's again, and deletable.
     app.must("employee", &id, "submit", json!({})).await;

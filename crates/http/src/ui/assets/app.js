@@ -46,3 +46,25 @@ for (const all of document.querySelectorAll('input[data-select-all]')) {
   const boxes = () => all.form.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]:not(:disabled)`);
   all.addEventListener('change', () => { for (const b of boxes()) b.checked = all.checked; });
 }
+
+// The sum of a selection: `data-sum-of` names the checkboxes, each with its amount in minor
+// units (`data-minor`) and currency; the total is shown in the currency's own decimals.
+for (const out of document.querySelectorAll('[data-sum-of]')) {
+  const boxes = () => [...out.closest('form').querySelectorAll(`input[type=checkbox][name="${out.dataset.sumOf}"]`)];
+  const show = () => {
+    const chosen = boxes().filter((b) => b.checked);
+    if (!chosen.length) { out.textContent = 'Nothing selected.'; return; }
+    const sums = new Map();
+    for (const b of chosen) sums.set(b.dataset.currency, (sums.get(b.dataset.currency) || 0n) + BigInt(b.dataset.minor || '0'));
+    const parts = [...sums].map(([currency, minor]) => {
+      const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+      const unit = 10n ** BigInt(digits);
+      const whole = minor / unit;
+      const frac = digits ? '.' + (minor % unit).toString().padStart(digits, '0') : '';
+      return `${whole}${frac} ${currency}`;
+    });
+    out.textContent = `${chosen.length} selected, totalling ${parts.join(' + ')}.`;
+  };
+  out.closest('form').addEventListener('change', show);
+  show();
+}
