@@ -90,7 +90,8 @@ const AXE = readFileSync(join(root, 'e2e', 'node_modules', 'axe-core', 'axe.min.
 
 // The WCAG 2.x A and AA violations axe-core finds on the page, one line each.
 export async function axeViolations(page) {
-  await page.addScriptTag({ content: AXE });
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern (it forbids inline scripts).
+  await page.evaluate(AXE);
   const result = await page.evaluate(async () => window.axe.run(document, {
     runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
   }));

@@ -92,6 +92,7 @@ test('an employee renames a draft, takes an expense out, and deletes it, freeing
   assert.equal(await page.locator('p.error').count(), 0, 'a reload shows the page again, not the failed post');
 
   page.once('dialog', (d) => d.accept());
+  await page.click('summary:text("Change this report")');
   await Promise.all([page.waitForURL(/\/reports$/), page.click('button:text("Delete report")')]);
   const missing = await page.goto(reportUrl);
   assert.equal(missing.status(), 404);

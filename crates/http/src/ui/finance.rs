@@ -146,9 +146,15 @@ async fn pay_batch(
     }
 }
 
-fn severity_select(name: &str, current: Option<Severity>, allow_off: bool) -> Markup {
+/// A severity choice; `label` names it where no `label` element around it does.
+fn severity_select(
+    name: &str,
+    current: Option<Severity>,
+    allow_off: bool,
+    label: Option<&str>,
+) -> Markup {
     html! {
-        select name=(name) {
+        select name=(name) aria-label=[label] {
             @if allow_off { option value="" selected[current.is_none()] { "off" } }
             option value="soft" selected[current == Some(Severity::Soft)] { "soft (needs a justification)" }
             option value="hard" selected[current == Some(Severity::Hard)] { "hard (blocks submission)" }
@@ -172,9 +178,9 @@ async fn policy_page(state: &AppState, session: &Session) -> Response {
             div.grid {
                 label { "Senior approval above" input type="text" name="senior_threshold" value=(p.senior_threshold.amount_string()) inputmode="decimal" required; }
                 label { "Receipt required from (empty: never)" input type="text" name="receipt_required_from" value=(amount(p.receipt_required_from)) inputmode="decimal"; }
-                label { "Missing receipt is" (severity_select("receipt_severity", Some(p.receipt_severity), false)) }
+                label { "Missing receipt is" (severity_select("receipt_severity", Some(p.receipt_severity), false, None)) }
                 label { "Maximum age in days (empty: none)" input type="number" name="max_age_days" min="1" value=(p.max_age_days.map(|d| d.to_string()).unwrap_or_default()); }
-                label { "Duplicates are" (severity_select("duplicates", p.duplicates, true)) }
+                label { "Duplicates are" (severity_select("duplicates", p.duplicates, true, None)) }
                 label { "Allowed currencies (empty: any)" input type="text" name="allowed_currencies" value=(p.allowed_currencies.iter().map(Currency::code).collect::<Vec<_>>().join(", ")) placeholder="USD, EUR"; }
             }
             fieldset {
@@ -186,7 +192,7 @@ async fn policy_page(state: &AppState, session: &Session) -> Response {
                             tr {
                                 td { input type="text" name="cat_name" value=(c.map_or("", |c| c.name.as_str())) aria-label="Category name"; }
                                 td { input type="text" name="cat_limit" value=(amount(c.and_then(|c| c.limit))) inputmode="decimal" aria-label="Limit"; }
-                                td { (severity_select("cat_severity", Some(c.map_or(Severity::Soft, |c| c.limit_severity)), false)) }
+                                td { (severity_select("cat_severity", Some(c.map_or(Severity::Soft, |c| c.limit_severity)), false, Some("Over the limit is"))) }
                             }
                         }
                     }

@@ -399,18 +399,18 @@ async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Respons
         }
         section {
             h2 { "Expenses" }
-            div.table-wrap { table {
-                thead { tr { th { "Date" } th { "Merchant" } th { "Category" } th.num { "Amount" } th.num { "Base amount" } th { "Policy" } } }
+            div.table-wrap { table.cards {
+                thead { tr { th scope="col" { "Date" } th scope="col" { "Merchant" } th scope="col" { "Category" } th.num scope="col" { "Amount" } th.num scope="col" { "Base amount" } th scope="col" { "Policy" } } }
                 tbody {
                     @for info in &d.expenses {
                         @let e = &info.expense;
                         tr {
-                            td { (e.details.date()) }
-                            td { @if r.owner_id == session.caller.user.id { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } } @else { (e.details.merchant()) } }
-                            td { (e.details.category()) }
-                            td.num { (money(Some(e.details.amount()))) }
-                            td.num { (money(e.base_amount)) }
-                            td { @if info.violations.is_empty() { span.ok { "ok" } } @else { (super::expenses::violations(info)) }
+                            td data-label="Date" { (e.details.date()) }
+                            td data-label="Merchant" { @if r.owner_id == session.caller.user.id { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } } @else { (e.details.merchant()) } }
+                            td data-label="Category" { (e.details.category()) }
+                            td.num data-label="Amount" { (money(Some(e.details.amount()))) }
+                            td.num data-label="Base amount" { (money(e.base_amount)) }
+                            td data-label="Policy" { @if info.violations.is_empty() { span.ok { "ok" } } @else { (super::expenses::violations(info)) }
                                  @if let Some(j) = &e.justification { p.just { "Justification: " (j) } } }
                         }
                     }
