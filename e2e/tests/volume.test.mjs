@@ -160,7 +160,7 @@ test('axe-core finds no violation on any page, for any role, at desktop and phon
   const found = [];
   for (const v of await axeViolations(login)) found.push(`login: ${v}`);
   const roles = {
-    staff000: ['/expenses', '/reports', '/notifications', 'expense', 'draft'],
+    staff000: ['/expenses', '/reports', '/notifications', '/settings', 'expense', 'draft'],
     manager: ['/approvals', '/team', 'pending'],
     finance: ['/payments', '/spend', '/policy', '/rates', '/reports?scope=all', '/approvals'],
     admin: ['/admin/users', '/admin/audit', 'user'],

@@ -280,6 +280,48 @@ impl App {
         }
     }
 
+    /// Sets the zone the caller reads times in (`None`: the company's); audited. Committed only
+    /// on the account as read.
+    pub async fn set_time_zone(
+        &self,
+        caller: &Caller,
+        zone: Option<outlay_domain::TimeZone>,
+        expected_version: Option<i64>,
+    ) -> Result<outlay_domain::User> {
+        let before = self
+            .store
+            .user(caller.user.id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        crate::check_version(expected_version, before.version)?;
+        let mut user = before.clone();
+        user.time_zone = zone;
+        user.version += 1;
+        let audit = self.audit_record(
+            Some(caller),
+            "user.update",
+            "user",
+            user.id,
+            Some(&before),
+            Some(&user),
+        )?;
+        let write = crate::Write::PutUser {
+            user: user.clone(),
+            password_hash: None,
+            expected_version: Some(before.version),
+        };
+        self.store.commit(crate::Change::one(write, audit)).await?;
+        Ok(user)
+    }
+
+    /// The zone `caller` reads times in: their own, or the company's.
+    pub async fn time_zone(&self, caller: &Caller) -> Result<outlay_domain::TimeZone> {
+        match caller.user.time_zone {
+            Some(z) => Ok(z),
+            None => Ok(self.policy_or_default().await?.time_zone),
+        }
+    }
+
     /// Signs the caller out everywhere: every token of a session that started before now stops
     /// working, on every instance (the cut-off is stored with the user).
     pub async fn sign_out(&self, caller: &Caller) -> Result<()> {

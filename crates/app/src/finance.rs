@@ -183,6 +183,8 @@ pub struct PolicyDraft {
     pub allowed_currencies: String,
     /// The categories: name, limit (empty: none) and how going over it counts.
     pub categories: Vec<(String, String, Severity)>,
+    /// The company's time zone, by IANA name (empty: UTC).
+    pub time_zone: String,
 }
 
 impl PolicyDraft {
@@ -237,6 +239,11 @@ impl PolicyDraft {
                 .filter(|c| !c.is_empty())
                 .map(|c| Currency::parse(&c.to_uppercase()).map_err(|e| e.to_string()))
                 .collect::<Result<_, _>>()?,
+            time_zone: if f.time_zone.trim().is_empty() {
+                outlay_domain::TimeZone::UTC
+            } else {
+                outlay_domain::TimeZone::parse(&f.time_zone).map_err(|e| e.to_string())?
+            },
         };
         policy.validate().map_err(|e| e.to_string())?;
         Ok(policy)
@@ -262,6 +269,7 @@ mod tests {
 
     fn draft() -> PolicyDraft {
         PolicyDraft {
+            time_zone: "Europe/Berlin".into(),
             senior_threshold: " 1000.00 ".into(),
             receipt_required_from: "75".into(),
             receipt_severity: Severity::Hard,

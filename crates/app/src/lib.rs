@@ -220,5 +220,6 @@ pub fn default_policy() -> outlay_domain::Policy {
         max_age_days: Some(90),
         duplicates: Some(Severity::Soft),
         allowed_currencies: vec![],
+        time_zone: outlay_domain::TimeZone::UTC,
     }
 }

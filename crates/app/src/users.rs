@@ -99,6 +99,7 @@ impl App {
             version: 1,
             controllers: Default::default(),
             signed_out_at: None,
+            time_zone: None,
         };
         if let Some(c) = caller {
             user.controlled_by(&c.user);

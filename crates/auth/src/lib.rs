@@ -260,6 +260,7 @@ mod tests {
             version: 1,
             controllers: Default::default(),
             signed_out_at: None,
+            time_zone: None,
         }
     }
 

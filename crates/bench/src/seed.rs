@@ -178,6 +178,7 @@ fn user(id: UserId, name: &str, roles: &[Role], manager: Option<UserId>) -> anyh
         version: 1,
         controllers: BTreeSet::new(),
         signed_out_at: None,
+        time_zone: None,
     })
 }
 

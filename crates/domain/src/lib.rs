@@ -13,6 +13,7 @@ pub mod receipt;
 pub mod report;
 pub mod user;
 pub mod workflow;
+pub mod zone;
 
 pub use audit::{AuditEvent, AuditRecord, BrokenEvent, ChainVerifier};
 pub use checkpoint::{AnchoredVerifier, Checkpoint, CheckpointKey};
@@ -25,3 +26,4 @@ pub use receipt::{MAX_RECEIPT_BYTES, Receipt, ReceiptId, ReceiptState, ReceiptTy
 pub use report::{Decision, Level, Outcome, Payment, Report, ReportState, Step};
 pub use user::{Email, Role, User, UserError};
 pub use workflow::{Command, Refusal, Route, decide};
+pub use zone::{TimeZone, ZoneError};

@@ -53,6 +53,9 @@ pub struct Policy {
     /// The currencies expenses may be in; empty means any.
     #[serde(default)]
     pub allowed_currencies: Vec<Currency>,
+    /// The company's time zone: times are shown in it to whoever has not chosen their own.
+    #[serde(default)]
+    pub time_zone: crate::TimeZone,
 }
 
 fn hard() -> Severity {

@@ -160,6 +160,9 @@ pub struct User {
     /// When the user last signed out: sessions that started before then are over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_out_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The zone the user reads times in; `None`: the company's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<crate::TimeZone>,
 }
 
 impl User {

@@ -40,6 +40,7 @@ fn policy() -> Policy {
         max_age_days: Some(90),
         duplicates: Some(Severity::Soft),
         allowed_currencies: vec![],
+        time_zone: outlay_domain::TimeZone::UTC,
     }
 }
 

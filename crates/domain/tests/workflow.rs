@@ -24,6 +24,7 @@ fn user(n: u128, roles: &[Role]) -> User {
         version: 1,
         controllers: BTreeSet::new(),
         signed_out_at: None,
+        time_zone: None,
     }
 }
 

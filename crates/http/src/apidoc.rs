@@ -379,6 +379,15 @@ pub fn list_state() -> Schema {
         .into()
 }
 
+/// An IANA time zone name, or `null`.
+pub fn zone_or_null() -> Schema {
+    let names: Vec<serde_json::Value> = outlay_domain::TimeZone::all()
+        .map(|z| z.name().into())
+        .chain([serde_json::Value::Null])
+        .collect();
+    nullable(string()).enum_values(Some(names)).into()
+}
+
 /// A list's order.
 pub fn sort() -> Schema {
     string()

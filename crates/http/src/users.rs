@@ -58,6 +58,17 @@ pub struct UserPatchRequest {
     pub active: Option<bool>,
 }
 
+/// Changes to the caller's own settings; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatchRequest {
+    /// The IANA time zone the caller reads times in (`Europe/Berlin`), or `null` for the
+    /// company's.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = crate::apidoc::zone_or_null)]
+    pub time_zone: Option<Option<String>>,
+}
+
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
 fn double_option<'de, D: serde::Deserializer<'de>>(
     d: D,
@@ -93,6 +104,29 @@ fn user_id(raw: &str) -> Result<UserId> {
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, Auth(caller): Auth) -> Json<UserView> {
     Json(state.app.me(&caller).into())
+}
+
+/// Changes the caller's own settings (their time zone); honours `If-Match`.
+#[utoipa::path(patch, path = "/me", tag = "users", security(("bearer" = [])), request_body = MePatchRequest,
+    params(("If-Match" = Option<String>, Header, description = "The version the client saw")),
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "A stale version", body = ErrorBody)))]
+async fn update_me(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    IfMatch(version): IfMatch,
+    body: JsonBody<MePatchRequest>,
+) -> Result<Json<UserView>> {
+    let zone = match body.value.time_zone {
+        None => caller.user.time_zone,
+        Some(None) => None,
+        Some(Some(name)) => Some(
+            outlay_domain::TimeZone::parse(&name)
+                .map_err(|e| ApiError::BadRequest(format!("time_zone: {e}")))?,
+        ),
+    };
+    let user = state.app.set_time_zone(&caller, zone, version).await?;
+    Ok(Json(user.into()))
 }
 
 /// Every user (admin).
@@ -167,7 +201,7 @@ async fn update_user(
 /// The user routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(me))
+        .routes(routes!(me, update_me))
         .routes(routes!(list_users, create_user))
         .routes(routes!(update_user))
 }

@@ -21,6 +21,8 @@ pub struct UserView {
     pub manager_id: Option<String>,
     /// Whether the user may sign in.
     pub active: bool,
+    /// The IANA time zone the user reads times in; `null`: the company's.
+    pub time_zone: Option<String>,
     /// For `If-Match`.
     pub version: i64,
 }
@@ -34,6 +36,7 @@ impl From<User> for UserView {
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
             manager_id: u.manager_id.map(|m| m.to_string()),
             active: u.active,
+            time_zone: u.time_zone.map(|z| z.name().to_owned()),
             version: u.version,
         }
     }

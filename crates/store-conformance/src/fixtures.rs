@@ -21,6 +21,7 @@ pub(crate) fn user(n: u128, roles: &[Role], manager: Option<u128>) -> User {
         version: 1,
         controllers: Default::default(),
         signed_out_at: None,
+        time_zone: None,
     }
 }
 

@@ -24,6 +24,7 @@ pub async fn users_are_unique_by_email_and_versioned(store: Fresh) {
 
     let mut renamed = u.clone();
     renamed.name = "Renamed".into();
+    renamed.time_zone = Some(outlay_domain::TimeZone::parse("Asia/Kolkata").expect("a zone"));
     renamed.version = 2;
     let update = |expected| {
         Change::one(
@@ -38,8 +39,9 @@ pub async fn users_are_unique_by_email_and_versioned(store: Fresh) {
     conflict(s, update(7), "an update from a stale version").await;
     commit(s, update(1)).await;
     assert_eq!(
-        s.user(u.id).await.expect("read").map(|u| u.name),
-        Some("Renamed".into())
+        s.user(u.id).await.expect("read"),
+        Some(renamed.clone()),
+        "the new name and time zone, read back whole"
     );
     assert_eq!(
         s.password_hash(u.id).await.expect("read"),

@@ -55,6 +55,7 @@ fn finance_user(n: u128) -> User {
         version: 1,
         controllers: BTreeSet::new(),
         signed_out_at: None,
+        time_zone: None,
     }
 }
 

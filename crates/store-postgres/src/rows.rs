@@ -28,12 +28,17 @@ pub(crate) fn user(row: &PgRow) -> anyhow::Result<User> {
         controllers: serde_json::from_str(&controllers)
             .context("Failed to read a user's controllers")?,
         signed_out_at: row.try_get("signed_out_at")?,
+        time_zone: row
+            .try_get::<Option<String>, _>("time_zone")?
+            .as_deref()
+            .map(outlay_domain::TimeZone::parse)
+            .transpose()?,
     })
 }
 
 /// The columns of a user, with `controllers` as text.
 pub(crate) const USER_COLUMNS: &str = "id, email, name, roles, manager_id, active, version,
-     controllers::text AS controllers, signed_out_at";
+     controllers::text AS controllers, signed_out_at, time_zone";
 
 pub(crate) fn body<T: serde::de::DeserializeOwned>(row: &PgRow) -> anyhow::Result<T> {
     let body: &str = row.try_get("body")?;

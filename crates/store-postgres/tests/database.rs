@@ -23,6 +23,7 @@ fn new_user(n: u128) -> Change {
         version: 1,
         controllers: Default::default(),
         signed_out_at: None,
+        time_zone: None,
     };
     Change::one(
         Write::PutUser {

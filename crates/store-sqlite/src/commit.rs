@@ -109,8 +109,8 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             let manager = user.manager_id.map(|m| m.to_string());
             let done = match expected_version {
                 None => sqlx::query(
-                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version, controllers, signed_out_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version, controllers, signed_out_at, time_zone)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(user.id.to_string())
                 .bind(user.email.as_str())
@@ -122,12 +122,13 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(user.version)
                 .bind(json(&user.controllers)?)
                 .bind(user.signed_out_at.map(rows::time))
+                .bind(user.time_zone.map(|z| z.name()))
                 .execute(&mut **tx)
                 .await,
                 Some(v) => sqlx::query(
                     "UPDATE users SET email = ?, name = ?, roles = ?, manager_id = ?, active = ?,
                      password_hash = COALESCE(?, password_hash), version = ?, controllers = ?,
-                     signed_out_at = ? WHERE id = ? AND version = ?",
+                     signed_out_at = ?, time_zone = ? WHERE id = ? AND version = ?",
                 )
                 .bind(user.email.as_str())
                 .bind(&user.name)
@@ -138,6 +139,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(user.version)
                 .bind(json(&user.controllers)?)
                 .bind(user.signed_out_at.map(rows::time))
+                .bind(user.time_zone.map(|z| z.name()))
                 .bind(user.id.to_string())
                 .bind(v)
                 .execute(&mut **tx)

@@ -47,6 +47,11 @@ pub(crate) fn user(row: &SqliteRow) -> anyhow::Result<User> {
             .as_deref()
             .map(parse_time)
             .transpose()?,
+        time_zone: row
+            .try_get::<Option<String>, _>("time_zone")?
+            .as_deref()
+            .map(outlay_domain::TimeZone::parse)
+            .transpose()?,
     })
 }
 

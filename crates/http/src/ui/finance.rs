@@ -13,7 +13,7 @@ use outlay_app::{Action, PolicyDraft};
 use outlay_domain::{Currency, Money, ReportId, Role, Severity};
 use serde::Deserialize;
 
-use super::{CsrfForm, ErrorPage, Session, csrf, message, money, page, url, when};
+use super::{CsrfForm, ErrorPage, Session, csrf, message, money, page, url};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -67,7 +67,7 @@ async fn payments_page(state: &AppState, session: &Session) -> Response {
                                 }
                                 td data-label="Employee" { (people.get(&r.owner_id).map_or("", |p| p.name.as_str())) }
                                 td.num data-label="Total" { (money(r.total)) }
-                                td data-label="Approved" { (when(r.updated_at)) }
+                                td data-label="Approved" { (session.when(r.updated_at)) }
                             }
                         }
                     }
@@ -182,6 +182,9 @@ async fn policy_page(state: &AppState, session: &Session) -> Response {
                 label { "Maximum age in days (empty: none)" input type="number" name="max_age_days" min="1" value=(p.max_age_days.map(|d| d.to_string()).unwrap_or_default()); }
                 label { "Duplicates are" (severity_select("duplicates", p.duplicates, true, None)) }
                 label { "Allowed currencies (empty: any)" input type="text" name="allowed_currencies" value=(p.allowed_currencies.iter().map(Currency::code).collect::<Vec<_>>().join(", ")) placeholder="USD, EUR"; }
+                label { "Company time zone (times are shown in it to whoever has not chosen their own)"
+                    (super::zone_select("time_zone", Some(p.time_zone), None))
+                }
             }
             fieldset {
                 legend { "Categories (clear a name to remove it)" }
@@ -228,6 +231,8 @@ struct PolicyForm {
     cat_limit: Vec<String>,
     #[serde(default)]
     cat_severity: Vec<Severity>,
+    #[serde(default)]
+    time_zone: String,
 }
 super::csrf_token!(PolicyForm);
 
@@ -242,6 +247,7 @@ async fn save_policy(
         max_age_days: f.max_age_days,
         duplicates: f.duplicates,
         allowed_currencies: f.allowed_currencies,
+        time_zone: f.time_zone,
         categories: f
             .cat_name
             .into_iter()

@@ -62,7 +62,7 @@ pub(crate) async fn page(
                     }
                     form.logout method="post" action=(u("/logout")) {
                         input type="hidden" name="csrf" value=(session.csrf);
-                        span.who { (session.caller.user.name) }
+                        a.who href=(u("/settings")) title="Your settings" { (session.caller.user.name) }
                         button.link type="submit" { "Sign out" }
                     }
                 }
@@ -129,11 +129,6 @@ pub(crate) fn state_badge(s: ReportState) -> Markup {
     html! { span class=(format!("state state-{}", s.as_str())) { (s.as_str().replace('_', " ")) } }
 }
 
-/// A timestamp for people (UTC).
-pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// A hidden CSRF field.
 pub(crate) fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
@@ -142,4 +137,21 @@ pub(crate) fn csrf(session: &Session) -> Markup {
 /// An error message next to a form.
 pub(crate) fn alert(error: Option<&str>) -> Markup {
     html! { @if let Some(e) = error { p.error role="alert" { (e) } } }
+}
+
+/// A choice of time zone, `current` selected; with `default_label`, a first choice that means
+/// "the company's" (an empty value).
+pub(crate) fn zone_select(
+    name: &str,
+    current: Option<outlay_domain::TimeZone>,
+    default_label: Option<&str>,
+) -> Markup {
+    html! {
+        select name=(name) {
+            @if let Some(label) = default_label { option value="" selected[current.is_none()] { (label) } }
+            @for z in outlay_domain::TimeZone::all() {
+                option value=(z.name()) selected[current == Some(z)] { (z.name()) }
+            }
+        }
+    }
 }

@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
             "/notifications",
             get(notifications).post(read_notifications),
         )
+        .route("/settings", get(settings).post(save_settings))
         .merge(expenses::router())
         .merge(reports::router())
         .merge(finance::router())

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::{
     CsrfForm, ErrorPage, ListQuery, SearchOptions, Session, alert, csrf, message, money, page,
-    pager, search_bar, searched, state_badge, url, when, with_search_status,
+    pager, search_bar, searched, state_badge, url, with_search_status,
 };
 use crate::AppState;
 
@@ -39,15 +39,17 @@ fn name(people: &BTreeMap<UserId, Person>, id: UserId) -> String {
 
 /// A table of reports; `select` names the checkboxes of a table to pick rows from.
 pub(super) fn table(
+    session: &Session,
     state: &AppState,
     reports: &[Report],
     people: &BTreeMap<UserId, Person>,
     owner: bool,
 ) -> Markup {
-    selectable_table(state, reports, people, owner, None)
+    selectable_table(session, state, reports, people, owner, None)
 }
 
 fn selectable_table(
+    session: &Session,
     state: &AppState,
     reports: &[Report],
     people: &BTreeMap<UserId, Person>,
@@ -68,7 +70,7 @@ fn selectable_table(
                             @if owner { td data-label="Employee" { (name(people, r.owner_id)) } }
                             td data-label="State" { (state_badge(r.state)) }
                             td.num data-label="Total" { (money(r.total)) }
-                            td data-label="Submitted" { (r.submitted_at.map_or_else(|| "—".to_owned(), when)) }
+                            td data-label="Submitted" { (r.submitted_at.map_or_else(|| "—".to_owned(), |t| session.when(t))) }
                         }
                     }
                 }
@@ -169,7 +171,7 @@ async fn list_page(
             h2 { "Your reports" }
             (search_bar(state, "/reports", q, &SearchOptions { categories: &categories, states: &states, people: &[], keep: &[] }))
             (alert(search_error.as_deref()))
-            (table(state, &reports.items, &people, false))
+            (table(session, state, &reports.items, &people, false))
             (pager(state, "/reports", q, &[], reports.next_cursor.as_deref()))
         }
     };
@@ -199,7 +201,7 @@ async fn browse_page(state: &AppState, session: &Session, q: &ListQuery) -> Resp
         p { "Every submitted report. " a href=(export) download { "Export these reports (CSV)" } }
         (search_bar(state, "/reports", q, &SearchOptions { categories: &categories, states: &states, people: &people_list, keep: &keep }))
         (alert(search_error.as_deref()))
-        (table(state, &reports.items, &people, true))
+        (table(session, state, &reports.items, &people, true))
         (pager(state, "/reports", q, &keep, reports.next_cursor.as_deref()))
     };
     with_search_status(
@@ -373,11 +375,11 @@ async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Respons
             (state_badge(r.state))
             span { "Total " strong { (money(total)) } }
             span { "Employee: " (name(&people, r.owner_id)) }
-            @if let Some(t) = r.submitted_at { span { "Submitted " (when(t)) } }
+            @if let Some(t) = r.submitted_at { span { "Submitted " (session.when(t)) } }
         }
         @if !r.purpose.is_empty() { p { (r.purpose) } }
         @if let Some(reason) = &r.rejection_reason { p.error role="status" { strong { "Rejected: " } (reason) } }
-        @if let Some(p) = &r.payment { p.ok { "Paid by " (name(&people, p.by)) " on " (when(p.at)) ", reference " strong { (p.reference) } } }
+        @if let Some(p) = &r.payment { p.ok { "Paid by " (name(&people, p.by)) " on " (session.when(p.at)) ", reference " strong { (p.reference) } } }
         @if d.actions.contains(&access::Action::Edit) { (edit_form(state, session, &d, &free)) }
         @if !r.steps.is_empty() {
             section { h2 { "Approval steps" }
@@ -388,7 +390,7 @@ async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Respons
                             @if let Some(a) = s.approver_id { (name(&people, a)) } @else { "any eligible finance user" }
                             " · "
                             @match &s.decision {
-                                Some(dec) => { (format!("{:?}", dec.outcome).to_lowercase()) " by " (name(&people, dec.by)) " " small { (when(dec.at)) }
+                                Some(dec) => { (format!("{:?}", dec.outcome).to_lowercase()) " by " (name(&people, dec.by)) " " small { (session.when(dec.at)) }
                                     @if let Some(n) = &dec.note { " — “" (n) "”" } }
                                 None => { "waiting" }
                             }
@@ -437,7 +439,7 @@ async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Respons
             ol.timeline {
                 @for ev in &history {
                     li {
-                        time { (when(ev.record.at)) } " "
+                        time { (session.when(ev.record.at)) } " "
                         strong { (ev.record.action.trim_start_matches("report.")) } " by "
                         (ev.record.actor_id.as_deref().and_then(|a| UserId::parse(a).ok()).map_or_else(|| "the system".to_owned(), |a| name(&people, a)))
                     }
@@ -630,7 +632,7 @@ async fn approvals(
             form method="post" action=(url(&state, "/approvals")) {
                 (csrf(&session))
                 label.check.select-all { input type="checkbox" data-select-all="ids"; "Select all on this page" }
-                (selectable_table(&state, &queue.items, &people, true, Some("ids")))
+                (selectable_table(&session, &state, &queue.items, &people, true, Some("ids")))
                 label { "Comment for each (optional)" input type="text" name="comment" maxlength="1000"; }
                 button type="submit" { "Approve selected" }
             }
@@ -737,7 +739,7 @@ async fn team(State(state): State<AppState>, session: Session) -> Response {
     };
     let body = html! {
         p { "Reports you have approved or rejected, newest first." }
-        (table(&state, &decided.items, &people, true))
+        (table(&session, &state, &decided.items, &people, true))
     };
     page(&state, &session, "Team", body).await
 }

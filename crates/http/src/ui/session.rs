@@ -12,6 +12,8 @@ pub(crate) struct Session {
     pub(crate) flash: Option<Flash>,
     /// Whether cookies must be `Secure`.
     secure: bool,
+    /// The zone the user reads times in.
+    pub(crate) zone: outlay_domain::TimeZone,
 }
 
 /// The cookie that carries a failed form's message and values to the page it returns to.
@@ -226,6 +228,7 @@ impl FromRequestParts<AppState> for Session {
         let flash =
             cookie_value(&parts.headers, FLASH_COOKIE).and_then(|v| state.open_flash(&csrf, &v));
         let secure = is_https(state, &parts.headers);
+        let zone = state.app.time_zone(&caller).await.unwrap_or_default();
         let mut cookies: Vec<String> = renewed.into_iter().collect();
         if flash.is_some() {
             cookies.push(named_cookie(state, &parts.headers, FLASH_COOKIE, "", 0));
@@ -236,6 +239,7 @@ impl FromRequestParts<AppState> for Session {
             cookies,
             flash,
             secure,
+            zone,
         })
     }
 }
@@ -369,9 +373,14 @@ impl Session {
         self.flash.as_ref().and_then(Flash::form)
     }
 
-    /// Today, for the date inputs' bounds.
+    /// Today in the user's zone, for the date inputs' bounds.
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now().date_naive()
+        self.zone.day(chrono::Utc::now())
+    }
+
+    /// A time for this user: in their zone, named.
+    pub fn when(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        self.zone.show(t)
     }
 }
 
