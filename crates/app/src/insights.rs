@@ -36,7 +36,97 @@ pub struct Spend {
     pub rows: Vec<SpendRow>,
 }
 
+/// One person of a manager's team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Who.
+    pub user: User,
+    /// 1 for a direct report, 2 for one of theirs.
+    pub depth: u8,
+    /// Their reports that are not finished and that the manager may see: waiting for a
+    /// decision, rejected, or back to draft after a submission.
+    pub open: Vec<Report>,
+    /// What was approved or paid to them this calendar year, in the base currency (reports
+    /// whose total is known); `None`: nothing.
+    pub spend_this_year: Option<Money>,
+}
+
+/// A manager's team: the people who report to them, directly or through one of their own
+/// managers (the reporting line [`access::sight`] lets a manager see), with what is open and
+/// what they spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// By depth, then name.
+    pub members: Vec<Member>,
+    /// The sum of the members' spend this year.
+    pub spend_this_year: Option<Money>,
+}
+
 impl App {
+    /// The caller's team (managers).
+    pub async fn team(&self, caller: &Caller) -> Result<Team> {
+        require(caller, Role::Manager)?;
+        let users = crate::change::all_pages(|p| async move { self.store.users(&p).await }).await?;
+        let currency = self.policy_or_default().await?.base_currency;
+        let me = caller.user.id;
+        let direct: Vec<&User> = users.iter().filter(|u| u.manager_id == Some(me)).collect();
+        let mut people: Vec<(u8, &User)> = direct.iter().map(|u| (1, *u)).collect();
+        for d in &direct {
+            people.extend(
+                users
+                    .iter()
+                    .filter(|u| u.manager_id == Some(d.id) && u.id != me)
+                    .map(|u| (2, u)),
+            );
+        }
+        people.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+        let year = self.clock.now().format("%Y").to_string();
+        let mut members = Vec::with_capacity(people.len());
+        let mut total = 0_i64;
+        for (depth, user) in people {
+            let line = access::Line {
+                manager: user.manager_id,
+                senior: if depth == 1 { None } else { Some(me) },
+            };
+            let query = ReportQuery {
+                scope: ReportScope::Mine(user.id),
+                state: None,
+            };
+            let query = &query;
+            let reports =
+                crate::change::all_pages(|p| async move { self.store.reports(query, &p).await })
+                    .await?;
+            let mut spent = 0_i64;
+            let mut open = Vec::new();
+            for r in reports {
+                match r.state {
+                    ReportState::Approved | ReportState::Paid => {
+                        let this_year = r
+                            .submitted_at
+                            .is_some_and(|t| t.format("%Y").to_string() == year);
+                        if let Some(t) = r.total.filter(|t| this_year && t.currency() == currency) {
+                            spent = spent.saturating_add(t.minor());
+                        }
+                    }
+                    // What the manager may open: never a draft that was not submitted.
+                    _ if access::sight(&caller.user, &r).given(me, &line) => open.push(r),
+                    _ => {}
+                }
+            }
+            total = total.saturating_add(spent);
+            members.push(Member {
+                user: user.clone(),
+                depth,
+                open,
+                spend_this_year: Money::from_minor(spent, currency).ok(),
+            });
+        }
+        Ok(Team {
+            members,
+            spend_this_year: Money::from_minor(total, currency).ok(),
+        })
+    }
+
     /// Everyone's name and email, for showing who did what. Colleagues' names are not secret
     /// inside a company; nothing else about them is shown.
     pub async fn people(&self, _caller: &Caller) -> Result<BTreeMap<UserId, Person>> {

@@ -5,6 +5,7 @@
 //! it to the [`Store`], which commits it with its audit events in one transaction.
 
 mod audit;
+mod audit_browser;
 mod auth;
 pub mod change;
 mod drafts;
@@ -28,6 +29,7 @@ use outlay_domain::{AuditRecord, User};
 use serde::Serialize;
 
 pub use audit::{BUNDLE_FORMAT, BundleLine, Verification, verify_bundle};
+pub use audit_browser::{AuditFilter, AuditPage};
 pub use auth::{ADDRESS_BURST, ADDRESS_PERIOD, LOGIN_BURST, LOGIN_PERIOD};
 pub use change::{
     Change, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write,
@@ -38,7 +40,7 @@ pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
 pub use finance::PolicyDraft;
 pub use idempotency::Idempotency;
-pub use insights::{Person, Spend, SpendRow};
+pub use insights::{Member, Person, Spend, SpendRow, Team};
 pub use lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams, ReportSearch, Sort};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
 pub use ports::{

@@ -77,6 +77,8 @@ pub trait Store: Send + Sync {
     /// The chain's head (seq and hash) as the store keeps it for appending, if it keeps one
     /// apart from the events (DynamoDB's `AUDIT#HEAD`); `None` where the last event is the head.
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
+    /// The seq of the chain's newest event (0 when there is none).
+    async fn audit_last_seq(&self) -> StoreResult<i64>;
     /// Active users holding `role`.
     async fn users_with_role(&self, role: Role) -> StoreResult<Vec<User>>;
     /// A receipt by id.

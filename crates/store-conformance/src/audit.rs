@@ -6,9 +6,15 @@ use crate::prelude::*;
 /// Events are numbered from 1, chained, verifiable, and found by entity.
 pub async fn audit_events_form_a_verifiable_chain(store: Fresh) {
     let s: &dyn Store = store.as_ref();
+    assert_eq!(s.audit_last_seq().await.expect("read"), 0, "no event yet");
     for n in 1..=5 {
         commit(s, put_user(&user(n, &[], None))).await;
     }
+    assert_eq!(
+        s.audit_last_seq().await.expect("read"),
+        5,
+        "the newest event"
+    );
     let events = s.audit_page(0, 3).await.expect("a page");
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
     let rest = s.audit_page(3, 100).await.expect("a page");

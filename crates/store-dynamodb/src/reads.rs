@@ -467,6 +467,11 @@ impl Store for DynamoStore {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    async fn audit_last_seq(&self) -> StoreResult<i64> {
+        // The head item names the newest event.
+        Ok(self.audit_head().await?.map_or(0, |(seq, _)| seq))
+    }
+
     async fn audit_page(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         let mut q = Query::on(None, "AUDIT".into(), true);
         q.sk = Some((">", seq_key(after_seq)));

@@ -315,6 +315,15 @@ impl Store for PgStore {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    async fn audit_last_seq(&self) -> StoreResult<i64> {
+        // The key's last entry (one step down the primary key's index).
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(read_error)?;
+        Ok(seq.unwrap_or(0))
+    }
+
     async fn audit_page(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         let rows = sqlx::query("SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after_seq)

@@ -226,13 +226,172 @@ async fn update(
     }
 }
 
-async fn audit(State(state): State<AppState>, session: Session) -> Response {
+/// The audit browser's query string.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+struct AuditQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entity_kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entity_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    before: Option<i64>,
+}
+
+impl AuditQuery {
+    /// The filter it asks for, or what is wrong with it.
+    fn filter(&self) -> Result<outlay_app::AuditFilter, String> {
+        let text = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.chars().take(100).collect::<String>())
+        };
+        let day = |name: &str, v: &Option<String>| {
+            text(v)
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .map_err(|_| format!("{name} must be a date (YYYY-MM-DD)"))
+                })
+                .transpose()
+        };
+        Ok(outlay_app::AuditFilter {
+            actor: text(&self.actor),
+            entity_kind: text(&self.entity_kind),
+            entity_id: text(&self.entity_id),
+            action: text(&self.action),
+            from: day("from", &self.from)?,
+            to: day("to", &self.to)?,
+        })
+    }
+}
+
+/// The kinds of entity the trail records.
+const ENTITY_KINDS: [&str; 7] = [
+    "report",
+    "expense",
+    "receipt",
+    "user",
+    "policy",
+    "rates",
+    "notification",
+];
+
+/// An event's before or after state, indented for reading.
+fn pretty(json: Option<&str>) -> String {
+    json.map_or_else(
+        || "—".to_owned(),
+        |j| {
+            serde_json::from_str::<serde_json::Value>(j)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_else(|_| j.to_owned())
+        },
+    )
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> Response {
     if let Err(r) = admin_only(&session) {
         return r.into_response();
     }
-    let v = match state.app.verify_audit(Some(&session.caller)).await {
-        Ok(v) => v,
+    let filter = match q.filter() {
+        Ok(f) => f,
+        Err(why) => {
+            return ErrorPage(
+                StatusCode::BAD_REQUEST,
+                format!("This search is not valid: {why}."),
+            )
+            .into_response();
+        }
+    };
+    let (v, found, people) = match tokio::try_join!(
+        state.app.verify_audit(Some(&session.caller)),
+        state
+            .app
+            .audit_events(&session.caller, &filter, q.before, 50),
+        state.app.people(&session.caller)
+    ) {
+        Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let who = |actor: Option<&str>| match actor {
+        None => "the system".to_owned(),
+        Some(a) => UserId::parse(a)
+            .ok()
+            .and_then(|id| people.get(&id))
+            .map_or_else(|| a.to_owned(), |p| p.name.clone()),
+    };
+    let mut people_list: Vec<(String, String)> = people
+        .iter()
+        .map(|(id, p)| (id.to_string(), p.name.clone()))
+        .collect();
+    people_list.sort_by(|a, b| a.1.cmp(&b.1));
+    let older = found.next_before.map(|b| {
+        let next = AuditQuery {
+            before: Some(b),
+            ..q.clone()
+        };
+        format!(
+            "{}?{}",
+            url(&state, "/admin/audit"),
+            serde_urlencoded::to_string(&next).unwrap_or_default()
+        )
+    });
+    let browser = html! {
+        section {
+            h2 { "Events" }
+            form.search role="search" method="get" action=(url(&state, "/admin/audit")) {
+                label { "Actor"
+                    select name="actor" {
+                        option value="" { "Anyone" }
+                        option value="system" selected[q.actor.as_deref() == Some("system")] { "The system" }
+                        @for (id, name) in &people_list { option value=(id) selected[q.actor.as_deref() == Some(id.as_str())] { (name) } }
+                    }
+                }
+                label { "Entity"
+                    select name="entity_kind" {
+                        option value="" { "Any" }
+                        @for k in ENTITY_KINDS { option value=(k) selected[q.entity_kind.as_deref() == Some(k)] { (k) } }
+                    }
+                }
+                label { "Entity id" input type="text" name="entity_id" value=(q.entity_id.clone().unwrap_or_default()) maxlength="100"; }
+                label { "Action" input type="text" name="action" value=(q.action.clone().unwrap_or_default()) maxlength="100" placeholder="report.approve, or report."; }
+                label { "From" input type="date" name="from" value=(q.from.clone().unwrap_or_default()); }
+                label { "To" input type="date" name="to" value=(q.to.clone().unwrap_or_default()); }
+                div.search-actions { button type="submit" { "Search" } a href=(url(&state, "/admin/audit")) { "Clear" } }
+            }
+            @if found.events.is_empty() { p.empty { "No event matches." } } @else {
+                ol.events reversed {
+                    @for e in &found.events {
+                        li value=(e.seq) {
+                            details {
+                                summary {
+                                    "#" (e.seq) " · " (session.when(e.record.at)) " · " strong { (e.record.action) } " by " (who(e.record.actor_id.as_deref()))
+                                    " · " (e.record.entity_kind) " "
+                                    @if e.record.entity_kind == "report" { a href=(url(&state, &format!("/reports/{}", e.record.entity_id))) { (e.record.entity_id) } } @else { code { (e.record.entity_id) } }
+                                }
+                                div.diff {
+                                    div { h3 { "Before" } pre { (pretty(e.record.before.as_deref())) } }
+                                    div { h3 { "After" } pre { (pretty(e.record.after.as_deref())) } }
+                                }
+                                @if let Some(src) = &e.record.source { p.just { "From " (src) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(href) = older { nav.pager aria-label="Pages" { a rel="next" href=(href) { "Older events »" } } }
+        }
     };
     let body = html! {
         p { "Every change is an event in a SHA-256 hash chain. This page recomputes the whole chain now." }
@@ -251,6 +410,7 @@ async fn audit(State(state): State<AppState>, session: Session) -> Response {
                 ul { @for note in &v.set_aside { li { (note) } } }
             }
         }
+        (browser)
     };
     page(&state, &session, "Audit verification", body).await
 }

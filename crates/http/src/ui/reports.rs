@@ -724,11 +724,12 @@ async fn team(State(state): State<AppState>, session: Session) -> Response {
         .into_response();
     }
     let page_req = PageRequest {
-        limit: 100,
+        limit: 20,
         cursor: None,
     };
     let everything = outlay_app::ListParams::default();
-    let (decided, people) = match tokio::try_join!(
+    let (team, decided, people) = match tokio::try_join!(
+        state.app.team(&session.caller),
         state
             .app
             .list_reports(&session.caller, "decided", &everything, &page_req),
@@ -737,9 +738,40 @@ async fn team(State(state): State<AppState>, session: Session) -> Response {
         Ok(x) => x,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
+    let open: Vec<Report> = team
+        .members
+        .iter()
+        .flat_map(|m| m.open.iter().cloned())
+        .collect();
     let body = html! {
-        p { "Reports you have approved or rejected, newest first." }
-        (table(&session, &state, &decided.items, &people, true))
+        section {
+            h2 { "People" }
+            @if team.members.is_empty() { p.empty { "Nobody reports to you." } } @else {
+                p { "Approved and paid this year: " strong { (money(team.spend_this_year)) } }
+                div.table-wrap { table.cards {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Reports to" } th.num scope="col" { "Open reports" } th.num scope="col" { "Spend this year" } } }
+                    tbody {
+                        @for m in &team.members {
+                            tr {
+                                td data-label="Name" { (m.user.name) @if !m.user.active { " " span.warn { "(deactivated)" } } }
+                                td data-label="Reports to" { @if m.depth == 1 { "you" } @else { (m.user.manager_id.map_or_else(String::new, |id| name(&people, id))) } }
+                                td.num data-label="Open reports" { (m.open.len()) }
+                                td.num data-label="Spend this year" { (money(m.spend_this_year)) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+        section {
+            h2 { "Open reports" }
+            p { "Reports of everyone above that wait for a decision, were rejected, or were withdrawn." }
+            (table(&session, &state, &open, &people, true))
+        }
+        section {
+            h2 { "Recently decided by you" }
+            (table(&session, &state, &decided.items, &people, true))
+        }
     };
     page(&state, &session, "Team", body).await
 }

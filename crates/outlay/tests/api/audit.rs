@@ -438,3 +438,79 @@ async fn on_dynamodb_verify_holds_the_events_to_the_chain_head_and_the_locked_lo
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn the_admins_event_browser_narrows_the_chain_newest_first_and_pages_back() {
+    crate::local_only!("the local sign-in form; AWS signs in on Cognito's hosted UI");
+    let app = crate::helpers::spawn_app().await;
+    let report = app.report("employee", &["10.00", "11.00"]).await;
+    app.must("employee", &report, "submit", serde_json::json!({}))
+        .await;
+    let (_, admin) = app
+        .form_login("admin@example.com", outlay_bootstrap::DEMO_PASSWORD, &[])
+        .await;
+    let admin = admin.expect("an admin session");
+    let seqs = |html: &str| -> Vec<i64> {
+        html.split("<li value=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or("").parse().expect("a seq"))
+            .collect()
+    };
+    let page = app
+        .page(
+            "/admin/audit?entity_kind=expense&action=expense.create",
+            &admin,
+        )
+        .await;
+    assert_eq!(page.status, axum::http::StatusCode::OK);
+    let html = page.body.as_str().expect("html").to_owned();
+    let expenses = seqs(&html);
+    assert_eq!(expenses.len(), 2, "two expenses created: {expenses:?}");
+    assert!(expenses[0] > expenses[1], "newest first");
+    assert!(!html.contains("<strong>report.create</strong>"));
+
+    let page = app.page("/admin/audit?action=report.", &admin).await;
+    let html = page.body.as_str().expect("html").to_owned();
+    assert_eq!(seqs(&html).len(), 2, "created and submitted");
+    assert!(html.contains("<strong>report.submit</strong>"));
+    assert!(
+        html.contains("&quot;state&quot;: &quot;pending_manager&quot;")
+            || html.contains("\"state\": \"pending_manager\""),
+        "the state after, shown"
+    );
+
+    let eve = app.user_id("employee").await;
+    let all = seqs(
+        app.page(&format!("/admin/audit?actor={eve}"), &admin)
+            .await
+            .body
+            .as_str()
+            .expect("html"),
+    );
+    assert!(all.len() >= 4, "{all:?}");
+    let older = seqs(
+        app.page(
+            &format!("/admin/audit?actor={eve}&before={}", all[1]),
+            &admin,
+        )
+        .await
+        .body
+        .as_str()
+        .expect("html"),
+    );
+    assert_eq!(
+        older,
+        all[2..].to_vec(),
+        "the page before an event starts below it"
+    );
+
+    let bad = app.page("/admin/audit?from=yesterday", &admin).await;
+    assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
+    let (_, employee) = app
+        .form_login("employee@example.com", outlay_bootstrap::DEMO_PASSWORD, &[])
+        .await;
+    let refused = app
+        .page("/admin/audit", &employee.expect("a session"))
+        .await;
+    assert_eq!(refused.status, axum::http::StatusCode::FORBIDDEN);
+}
