@@ -138,6 +138,36 @@ test('an approver approves several reports at once and each outcome is reported;
   assert.match(await pay.locator('p.selection').textContent(), new RegExp(`2 selected, totalling ${sum.toFixed(2)} USD`));
 });
 
+test('a manager sees their team; finance drills into spend; the admin browses the audit trail', async () => {
+  const { page } = await signIn(browser, server.base, 'manager');
+  await page.goto(`${server.base}/team`);
+  const names = await page.locator('td[data-label="Name"]').allTextContents();
+  assert.ok(names.length >= 18, `Mia's people: ${names.length}`);
+  const open = page.locator('section:has(h2:text("Open reports")) td[data-label="Report"] a');
+  assert.ok((await open.count()) > 0, 'open reports are listed');
+  const opened = await page.goto(new URL(await open.first().getAttribute('href'), server.base).href);
+  assert.equal(opened.status(), 200, 'and each may be opened');
+
+  const { page: fin } = await signIn(browser, server.base, 'finance');
+  await fin.goto(`${server.base}/spend`);
+  const total = await fin.locator('p.big strong').textContent();
+  await Promise.all([fin.waitForURL(/category=travel/), fin.click('table.bars a:text("travel")')]);
+  assert.notEqual(await fin.locator('p.big strong').textContent(), total, 'narrowed to travel');
+  const month = fin.locator('table.bars').nth(1).locator('a').first();
+  await Promise.all([fin.waitForURL(/from=.*&to=|to=.*&from=/), month.click()]);
+  assert.ok((await fin.locator('section:has(h2:text("The reports behind")) tbody tr').count()) > 0);
+  await shot(fin, 'spend-drill');
+
+  const { page: adm } = await signIn(browser, server.base, 'admin');
+  await adm.goto(`${server.base}/admin/audit?action=report.pay`);
+  const events = adm.locator('ol.events > li');
+  assert.equal(await events.count(), 50, 'a page of 50 payments');
+  await events.first().locator('summary').click();
+  assert.match(await events.first().locator('.diff').textContent(), /"paid"/);
+  await Promise.all([adm.waitForURL(/before=/), adm.click('a:text("Older events")')]);
+  assert.ok((await events.count()) > 0);
+});
+
 test('on a phone, tables become cards and a report is decided after its expenses', async () => {
   const { page } = await signIn(browser, server.base, 'manager', PHONE);
   await page.goto(`${server.base}/approvals`);
@@ -162,7 +192,7 @@ test('axe-core finds no violation on any page, for any role, at desktop and phon
   const roles = {
     staff000: ['/expenses', '/reports', '/notifications', '/settings', 'expense', 'draft'],
     manager: ['/approvals', '/team', 'pending'],
-    finance: ['/payments', '/spend', '/policy', '/rates', '/reports?scope=all', '/approvals'],
+    finance: ['/payments', '/spend', '/spend?category=travel', '/policy', '/rates', '/reports?scope=all', '/approvals'],
     admin: ['/admin/users', '/admin/audit', 'user'],
   };
   for (const [who, paths] of Object.entries(roles)) {

@@ -34,6 +34,23 @@ pub struct Spend {
     pub currency: Currency,
     /// By month, then category.
     pub rows: Vec<SpendRow>,
+    /// The sum of the rows; `None`: nothing.
+    pub total: Option<Money>,
+    /// The reports behind the rows, newest first.
+    pub reports: Vec<Report>,
+}
+
+/// What the spend overview is narrowed to; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpendFilter {
+    /// The first day spent (the expense's date).
+    pub from: Option<chrono::NaiveDate>,
+    /// The last day, inclusive.
+    pub to: Option<chrono::NaiveDate>,
+    /// One employee.
+    pub owner_id: Option<UserId>,
+    /// One category.
+    pub category: Option<String>,
 }
 
 /// One person of a manager's team.
@@ -209,25 +226,47 @@ impl App {
         }
     }
 
-    /// Approved and paid spend by month and category, in the base currency (finance).
-    pub async fn spend(&self, caller: &Caller) -> Result<Spend> {
+    /// Approved and paid spend by month and category, in the base currency, narrowed by
+    /// `filter`, with the reports behind it (finance).
+    pub async fn spend(&self, caller: &Caller, filter: &SpendFilter) -> Result<Spend> {
         let currency = self.policy_or_default().await?.base_currency;
         let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+        let mut reports = Vec::new();
         for state in [ReportState::Approved, ReportState::Paid] {
             for report in self.all_reports(caller, Some(state)).await? {
+                if filter.owner_id.is_some_and(|o| o != report.owner_id) {
+                    continue;
+                }
+                let mut counted = false;
                 for e in self.store.expenses_of_report(report.id).await? {
                     let Some(base) = e.base_amount.filter(|b| b.currency() == currency) else {
                         continue;
                     };
+                    let day = e.details.date();
+                    if filter.from.is_some_and(|d| day < d)
+                        || filter.to.is_some_and(|d| day > d)
+                        || filter
+                            .category
+                            .as_deref()
+                            .is_some_and(|c| c != e.details.category())
+                    {
+                        continue;
+                    }
                     let key = (
-                        e.details.date().format("%Y-%m").to_string(),
+                        day.format("%Y-%m").to_string(),
                         e.details.category().to_owned(),
                     );
                     let sum = sums.entry(key).or_default();
                     *sum = sum.saturating_add(base.minor());
+                    counted = true;
+                }
+                if counted {
+                    reports.push(report);
                 }
             }
         }
+        reports.sort_by(|a, b| b.id.cmp(&a.id));
+        let total = sums.values().fold(0_i64, |a, b| a.saturating_add(*b));
         let rows = sums
             .into_iter()
             .filter_map(|((month, category), minor)| {
@@ -240,6 +279,11 @@ impl App {
                     })
             })
             .collect();
-        Ok(Spend { currency, rows })
+        Ok(Spend {
+            currency,
+            rows,
+            total: Money::from_minor(total, currency).ok(),
+            reports,
+        })
     }
 }

@@ -377,9 +377,9 @@ async fn audit(
                             details {
                                 summary {
                                     "#" (e.seq) " · " (session.when(e.record.at)) " · " strong { (e.record.action) } " by " (who(e.record.actor_id.as_deref()))
-                                    " · " (e.record.entity_kind) " "
-                                    @if e.record.entity_kind == "report" { a href=(url(&state, &format!("/reports/{}", e.record.entity_id))) { (e.record.entity_id) } } @else { code { (e.record.entity_id) } }
+                                    " · " (e.record.entity_kind) " " code { (e.record.entity_id) }
                                 }
+                                @if e.record.entity_kind == "report" { p { a href=(url(&state, &format!("/reports/{}", e.record.entity_id))) { "Open the report" } } }
                                 div.diff {
                                     div { h3 { "Before" } pre { (pretty(e.record.before.as_deref())) } }
                                     div { h3 { "After" } pre { (pretty(e.record.after.as_deref())) } }

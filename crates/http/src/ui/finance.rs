@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use outlay_app::{Action, PolicyDraft};
 use outlay_domain::{Currency, Money, ReportId, Role, Severity};
 use serde::Deserialize;
@@ -331,73 +331,140 @@ async fn add_rate(
     }
 }
 
-/// A horizontal bar chart, drawn on the server.
-fn bars(title: &str, rows: &[(String, i64)], currency: Currency) -> Markup {
+/// A bar chart that is also a table: each row a label (a link to the figures behind it), a
+/// bar (a `meter`, so no inline style is needed) and the amount, readable at any width and by
+/// screen readers.
+fn bars(title: &str, rows: &[(String, i64, String)], currency: Currency) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);
-    let height = rows.len() * 28 + 10;
-    let mut svg = format!(
-        r#"<svg class="chart" role="img" aria-label="{title}" viewBox="0 0 640 {height}" width="100%" xmlns="http://www.w3.org/2000/svg">"#
-    );
-    for (i, (label, minor)) in rows.iter().enumerate() {
-        let y = i * 28 + 5;
-        let w = (*minor as f64 / max as f64 * 380.0).max(1.0);
-        let amount = Money::from_minor(*minor, currency)
-            .map(|m| m.amount_string())
-            .unwrap_or_default();
-        svg.push_str(&format!(
-            r#"<text x="0" y="{ty}" class="label">{label}</text><rect x="140" y="{y}" width="{w:.1}" height="20" rx="3" class="bar"/><text x="{tx:.1}" y="{ty}" class="value">{amount}</text>"#,
-            ty = y + 15,
-            label = maud::html! { (label) }.into_string(),
-            tx = 146.0 + w,
-        ));
+    html! {
+        figure.chart {
+            table.bars {
+                caption { (title) " (" (currency) ")" }
+                thead { tr { th scope="col" { "What" } th scope="col" { span.visually-hidden { "Share" } } th.num scope="col" { "Amount" } } }
+                tbody {
+                    @for (label, minor, href) in rows {
+                        @let amount = Money::from_minor(*minor, currency).map(|m| m.amount_string()).unwrap_or_default();
+                        tr {
+                            th scope="row" { a href=(href) { (label) } }
+                            td.bar { meter min="0" max=(max) value=(minor) aria-label=(format!("{label}: {amount} {currency}")) { (amount) } }
+                            td.num { (amount) }
+                        }
+                    }
+                }
+            }
+        }
     }
-    svg.push_str("</svg>");
-    html! { figure { figcaption { (title) " (" (currency) ")" } (PreEscaped(svg)) } }
 }
 
-async fn spend(State(state): State<AppState>, session: Session) -> Response {
+async fn spend(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<super::ListQuery>,
+) -> Response {
     if let Err(r) = finance_only(&session) {
         return r.into_response();
     }
-    let s = match state.app.spend(&session.caller).await {
+    let app = &state.app;
+    let (policy, people, categories) = match tokio::try_join!(
+        app.policy(&session.caller),
+        app.people(&session.caller),
+        app.categories()
+    ) {
+        Ok(x) => x,
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let filter = match outlay_app::ListFilter::parse(&q.search, policy.base_currency) {
+        Ok(f) => outlay_app::SpendFilter {
+            from: f.from,
+            to: f.to,
+            owner_id: f.owner_id,
+            category: f.category,
+        },
+        Err(e) => return ErrorPage::from(e).into_response(),
+    };
+    let s = match app.spend(&session.caller, &filter).await {
         Ok(s) => s,
         Err(e) => return ErrorPage::from(e).into_response(),
     };
+    // A link to this page with one more narrowing: a category, or a month's days.
+    let narrowed = |extra: &[(&str, &str)]| {
+        let mut search = q.search.clone();
+        for (k, v) in extra {
+            match *k {
+                "category" => search.category = Some((*v).to_owned()),
+                "from" => search.from = Some((*v).to_owned()),
+                "to" => search.to = Some((*v).to_owned()),
+                _ => {}
+            }
+        }
+        super::ListQuery {
+            search,
+            cursor: None,
+        }
+        .href_with(&state, "/spend", &[])
+    };
     let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_month: BTreeMap<String, i64> = BTreeMap::new();
-    let months: Vec<String> = s
-        .rows
-        .iter()
-        .map(|r| r.month.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
     for r in &s.rows {
         *by_category.entry(r.category.clone()).or_default() += r.total.minor();
         *by_month.entry(r.month.clone()).or_default() += r.total.minor();
     }
-    let cell = |m: &str, c: &str| {
-        s.rows
-            .iter()
-            .find(|r| r.month == m && r.category == c)
-            .map(|r| r.total.amount_string())
-            .unwrap_or_default()
-    };
+    let category_rows: Vec<(String, i64, String)> = by_category
+        .into_iter()
+        .map(|(c, m)| {
+            let href = narrowed(&[("category", &c)]);
+            (c, m, href)
+        })
+        .collect();
+    let month_rows: Vec<(String, i64, String)> = by_month
+        .into_iter()
+        .map(|(month, m)| {
+            let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok();
+            let last = first
+                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                .and_then(|d| d.pred_opt());
+            let href = match (first, last) {
+                (Some(f), Some(l)) => narrowed(&[("from", &f.to_string()), ("to", &l.to_string())]),
+                _ => narrowed(&[]),
+            };
+            (month, m, href)
+        })
+        .collect();
+    let mut people_list: Vec<(String, String)> = people
+        .iter()
+        .map(|(id, p)| (id.to_string(), p.name.clone()))
+        .collect();
+    people_list.sort_by(|a, b| a.1.cmp(&b.1));
+    let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let body = html! {
-        p { "Approved and paid expenses, by the month they were spent in." }
-        @if s.rows.is_empty() { p.empty { "No approved spend yet." } } @else {
-            div.charts {
-                (bars("By category", &by_category.into_iter().collect::<Vec<_>>(), s.currency))
-                (bars("By month", &by_month.into_iter().collect::<Vec<_>>(), s.currency))
-            }
-            div.table-wrap { table {
-                thead { tr { th { "Category" } @for m in &months { th.num { (m) } } } }
-                tbody {
-                    @for c in s.rows.iter().map(|r| r.category.clone()).collect::<std::collections::BTreeSet<_>>() {
-                        tr { td { (c) } @for m in &months { td.num { (cell(m, &c)) } } }
-                    }
+        p { "Approved and paid expenses, by the month they were spent in. Choose a bar to narrow the figures to it." }
+        form.search role="search" method="get" action=(url(&state, "/spend")) {
+            label { "From" input type="date" name="from" value=(v(&q.search.from)); }
+            label { "To" input type="date" name="to" value=(v(&q.search.to)); }
+            label { "Employee"
+                select name="owner_id" {
+                    option value="" { "Anyone" }
+                    @for (id, name) in &people_list { option value=(id) selected[q.search.owner_id.as_deref() == Some(id.as_str())] { (name) } }
                 }
-            } }
+            }
+            label { "Category"
+                select name="category" {
+                    option value="" { "Any" }
+                    @for c in &categories { option value=(c) selected[q.search.category.as_deref() == Some(c.as_str())] { (c) } }
+                }
+            }
+            div.search-actions { button type="submit" { "Show" } @if q.is_searching() { a href=(url(&state, "/spend")) { "Clear" } } }
+        }
+        @if s.rows.is_empty() { p.empty { "No approved spend here." } } @else {
+            p.big { "Total: " strong { (money(s.total)) } " in " (s.reports.len()) " report(s)" }
+            div.charts {
+                (bars("By category", &category_rows, s.currency))
+                (bars("By month", &month_rows, s.currency))
+            }
+            section {
+                h2 { "The reports behind these figures" }
+                (super::reports::table(&session, &state, &s.reports, &people, true))
+            }
         }
     };
     page(&state, &session, "Spend", body).await
