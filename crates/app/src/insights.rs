@@ -265,7 +265,7 @@ impl App {
                 }
             }
         }
-        reports.sort_by(|a, b| b.id.cmp(&a.id));
+        reports.sort_by_key(|r| std::cmp::Reverse(r.id));
         let total = sums.values().fold(0_i64, |a, b| a.saturating_add(*b));
         let rows = sums
             .into_iter()
