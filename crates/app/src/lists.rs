@@ -114,6 +114,16 @@ pub fn parse_amount_key(key: &str) -> Result<Option<i64>, StoreError> {
     }
 }
 
+/// The cursor key of an item of a list sorted by `sort` (not the natural order): its day or
+/// amount, then its id.
+pub fn sorted_key(sort: Sort, day: NaiveDate, minor: Option<i64>, id: &str) -> String {
+    if sort.by_amount() {
+        format!("{}|{id}", amount_key(minor))
+    } else {
+        format!("{day}|{id}")
+    }
+}
+
 /// Splits a sorted list's cursor into its sort key and id.
 pub fn split_cursor(after: &str) -> Result<(&str, &str), StoreError> {
     after.split_once('|').ok_or(StoreError::BadCursor)
@@ -142,6 +152,20 @@ pub struct ExpenseSearch {
 }
 
 impl ExpenseSearch {
+    /// The owner whose own list this is, unfiltered and in its own order, if it is.
+    pub fn plain_owner(&self) -> Option<UserId> {
+        match self.scope {
+            ExpenseScope::Owner(owner)
+                if self.reported.is_none()
+                    && self.filter == ListFilter::default()
+                    && self.sort == Sort::Natural =>
+            {
+                Some(owner)
+            }
+            _ => None,
+        }
+    }
+
     /// Every expense of `owner`, newest first.
     pub fn of_owner(owner: UserId) -> Self {
         Self {
@@ -385,8 +409,7 @@ pub fn page_in_memory<T>(
         let (day, minor, id) = key(item);
         match sort {
             Sort::Natural => natural.0(item),
-            Sort::DateAsc | Sort::DateDesc => format!("{day}|{id}"),
-            Sort::AmountAsc | Sort::AmountDesc => format!("{}|{id}", amount_key(minor)),
+            s => sorted_key(s, day, minor, &id),
         }
     };
     let descending = match sort {

@@ -9,7 +9,7 @@ use outlay_domain::{
 };
 
 use crate::change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, all_pages};
-use crate::lists::{ExpenseScope, ExpenseSearch, Listed, ReportSearch, Sort, page_in_memory};
+use crate::lists::{ExpenseScope, ExpenseSearch, Listed, ReportSearch, page_in_memory};
 use crate::notify::{Delivery, Notification, OutboxMessage};
 
 /// Why the store could not do what was asked.
@@ -131,14 +131,11 @@ pub trait Store: Send + Sync {
         search: &ExpenseSearch,
         page: &PageRequest,
     ) -> StoreResult<Page<Expense>> {
+        if let Some(owner) = search.plain_owner() {
+            return self.expenses_of_owner(owner, page).await;
+        }
         let candidates = match search.scope {
             ExpenseScope::Owner(owner) => {
-                if search.reported.is_none()
-                    && search.filter == Default::default()
-                    && search.sort == Sort::Natural
-                {
-                    return self.expenses_of_owner(owner, page).await;
-                }
                 all_pages(|p| async move { self.expenses_of_owner(owner, &p).await }).await?
             }
             ExpenseScope::Submitted => {

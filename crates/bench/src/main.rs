@@ -190,6 +190,9 @@ async fn main() -> anyhow::Result<()> {
         met: peak * 1_048_576.0 <= 64_000_000.0,
     });
 
+    // Web pages at a company's volume: each page's p50 against the bare route's.
+    figures.extend(pages(&binary, scratch.path(), d, bare_1.p50_ms).await?);
+
     // Lists: each list's p99 at the full size of the company against 1% of it.
     let (small, large) = if args.smoke {
         (200, 2_000)
@@ -217,6 +220,65 @@ async fn main() -> anyhow::Result<()> {
         println!("\n(smoke run: too short for the figures to mean anything)");
     }
     Ok(())
+}
+
+/// The web pages measured at volume: who asks, and the path.
+const PAGES: [(&str, &str); 12] = [
+    ("staff000", "/expenses"),
+    ("staff000", "/expenses?q=hilton&sort=-amount"),
+    ("staff000", "/reports"),
+    ("manager", "/approvals"),
+    ("manager", "/team"),
+    ("finance", "/reports?scope=all"),
+    ("finance", "/reports?scope=all&state=paid&q=conference"),
+    ("finance", "/payments"),
+    ("finance", "/spend"),
+    ("finance", "/reports.csv?state=paid"),
+    ("admin", "/admin/users"),
+    ("admin", "/admin/audit?action=report.pay"),
+];
+
+/// Each web page's p50 at one connection, signed in as its user, on the demo company with
+/// `outlay demo --seed-volume`'s history (2,000 expenses, 300 reports), against the bare route.
+async fn pages(
+    binary: &std::path::Path,
+    scratch: &std::path::Path,
+    d: Duration,
+    bare_p50_ms: f64,
+) -> anyhow::Result<Vec<Figure>> {
+    let log = scratch.join("pages.log");
+    let server =
+        Server::start_with(binary, &scratch.join("pages"), &log, &["--seed-volume"]).await?;
+    let mut out = Vec::new();
+    for (who, path) in PAGES {
+        let token = server.token(who).await?;
+        let load = Load {
+            url: server.url(path),
+            method: "GET",
+            headers: vec![("cookie", format!("outlay_session={token}"))],
+            body: None,
+        };
+        let probe = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?
+            .get(&load.url)
+            .header("cookie", format!("outlay_session={token}"))
+            .send()
+            .await?;
+        if !probe.status().is_success() {
+            anyhow::bail!("{path} answers {} to {who}", probe.status());
+        }
+        let m = wrk::run(&load, 1, d, scratch)?;
+        out.push(Figure {
+            what: format!("web page {path} as {who} at volume, p50 at one connection"),
+            measured: format!("p50 {:.1} ms", m.p50_ms),
+            baseline: format!("bare route {bare_p50_ms:.2} ms"),
+            ratio: m.p50_ms / bare_p50_ms,
+            goal: "p50 <= 200 ms",
+            met: m.p50_ms <= 200.0,
+        });
+    }
+    Ok(out)
 }
 
 /// The lists that must cost the same at any size: who asks, and the first page's path.

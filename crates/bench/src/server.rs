@@ -20,11 +20,23 @@ impl Server {
     /// Starts `binary demo` with its data under `data` and its log in `log`, and waits until it
     /// is healthy.
     pub async fn start(binary: &Path, data: &Path, log: &Path) -> anyhow::Result<Self> {
+        Self::start_with(binary, data, log, &[]).await
+    }
+
+    /// [`Server::start`] with more arguments for `demo` (`--seed-volume`).
+    pub async fn start_with(
+        binary: &Path,
+        data: &Path,
+        log: &Path,
+        more: &[&str],
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let child = Command::new(binary)
-            .args(["demo", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args(["demo", "--addr", &format!("127.0.0.1:{port}")])
+            .args(more)
+            .arg("--data-dir")
             .arg(data)
             .env("OUTLAY_LOG", "warn")
             .stdout(Stdio::null())
@@ -36,7 +48,8 @@ impl Server {
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Seeding a volume of history comes first, through the use cases: allow for it.
+        let deadline = Instant::now() + Duration::from_secs(if more.is_empty() { 60 } else { 600 });
         while Instant::now() < deadline {
             let health = server.client.get(server.url("/healthz")).send().await;
             if health.is_ok_and(|r| r.status().is_success()) {

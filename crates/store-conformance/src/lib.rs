@@ -11,6 +11,7 @@ mod expenses;
 mod fixtures;
 mod notifications;
 mod reports;
+mod search;
 mod settings;
 mod users;
 
@@ -23,6 +24,7 @@ pub use commits::*;
 pub use expenses::*;
 pub use notifications::*;
 pub use reports::*;
+pub use search::*;
 pub use settings::*;
 pub use users::*;
 
@@ -74,6 +76,7 @@ macro_rules! conformance_tests {
             the_policy_round_trips,
             receipts_rates_and_duplicates,
             notifications_and_the_outbox,
+            searches_find_what_the_filter_says_in_the_order_asked,
         );
     };
     (@each $attrs:tt $fresh:path: $($check:ident),+ $(,)?) => {

@@ -35,6 +35,7 @@ mod outbox;
 mod plans;
 mod reads;
 mod rows;
+mod search;
 
 use std::time::Duration;
 

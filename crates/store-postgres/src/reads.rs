@@ -248,6 +248,28 @@ impl Store for PgStore {
         page(rows, req.limit, rows::body, key)
     }
 
+    async fn find_reports(
+        &self,
+        search: &outlay_app::ReportSearch,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Report>> {
+        if search.is_plain() {
+            return self.reports(&search.query, page).await;
+        }
+        self.search_reports(search, page).await
+    }
+
+    async fn find_expenses(
+        &self,
+        search: &outlay_app::ExpenseSearch,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Expense>> {
+        match search.plain_owner() {
+            Some(owner) => self.expenses_of_owner(owner, page).await,
+            None => self.search_expenses(search, page).await,
+        }
+    }
+
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         let key = format!("secret:{name}");
         sqlx::query(

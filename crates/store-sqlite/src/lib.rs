@@ -13,6 +13,7 @@ mod outbox;
 mod plans;
 mod reads;
 mod rows;
+mod search;
 
 use std::path::Path;
 use std::str::FromStr;
