@@ -193,7 +193,7 @@ test('axe-core finds no violation on any page, for any role, at desktop and phon
     staff000: ['/expenses', '/reports', '/notifications', '/settings', 'expense', 'draft'],
     manager: ['/approvals', '/team', 'pending'],
     finance: ['/payments', '/spend', '/spend?category=travel', '/policy', '/rates', '/reports?scope=all', '/approvals'],
-    admin: ['/admin/users', '/admin/audit', 'user'],
+    admin: ['/admin/users', '/admin/audit', '/admin/audit/verify', 'user'],
   };
   for (const [who, paths] of Object.entries(roles)) {
     for (const viewport of [{ width: 1280, height: 900 }, PHONE]) {

@@ -112,7 +112,7 @@ test('a report over the senior threshold goes from the employee through every ap
   const { page: adm } = await signIn(browser, server.base, 'admin');
   await adm.goto(`${server.base}/admin/users`);
   await shot(adm, 'users');
-  await adm.goto(`${server.base}/admin/audit`);
+  await adm.goto(`${server.base}/admin/audit/verify`);
   assert.match(await adm.locator('p.ok').textContent(), /intact/);
   await shot(adm, 'audit');
 });
@@ -139,7 +139,7 @@ test('pages that are not yours answer 403 or 404 pages, and forms without a CSRF
   await addExpense(mgr, { merchant: 'Books', category: 'office', amount: '20.00' });
   const managersReport = await reportPage(mgr, 'Manager books');
   const { page: emp } = await signIn(browser, server.base, 'employee');
-  for (const path of ['/approvals', '/team', '/payments', '/policy', '/admin/users', '/admin/audit']) {
+  for (const path of ['/approvals', '/team', '/payments', '/policy', '/admin/users', '/admin/audit', '/admin/audit/verify']) {
     const response = await emp.goto(`${server.base}${path}`);
     assert.equal(response.status(), 403, path);
     assert.match(await emp.locator('h1').textContent(), /403/);

@@ -214,7 +214,9 @@ async fn entries_of_the_checkpoint_log_that_the_key_did_not_sign_are_set_aside_a
     let (_, session) = app
         .form_login("admin@example.com", outlay_bootstrap::DEMO_PASSWORD, &[])
         .await;
-    let page = app.page("/admin/audit", &session.expect("signed in")).await;
+    let page = app
+        .page("/admin/audit/verify", &session.expect("signed in"))
+        .await;
     let html = page.body.as_str().unwrap_or_default();
     assert!(
         html.contains("did not sign") && html.contains("checkpoint 2 (seq 1)"),
