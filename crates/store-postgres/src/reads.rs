@@ -17,7 +17,7 @@ use crate::PgStore;
 use crate::rows::{self, USER_COLUMNS, read_error};
 
 /// Splits `limit + 1` fetched rows into a page and the next cursor.
-fn page<T>(
+pub(crate) fn page<T>(
     rows: Vec<PgRow>,
     limit: u32,
     map: impl Fn(&PgRow) -> anyhow::Result<T>,

@@ -178,31 +178,22 @@ impl PgStore {
         }
         let found = q.build().fetch_all(&self.pool).await.map_err(read_error)?;
         let sort = search.sort;
-        let items = found
-            .iter()
-            .take(page.limit as usize)
-            .map(rows::body)
-            .collect::<anyhow::Result<Vec<Report>>>()?;
-        Ok(Page::new(
-            items,
-            found.len() > page.limit as usize,
-            |r: &Report| match sort {
-                Sort::Natural if approvals => format!(
-                    "{}|{}",
-                    r.submitted_at
-                        .map(outlay_domain::audit::format_time)
-                        .unwrap_or_default(),
-                    r.id
-                ),
-                Sort::Natural => r.id.to_string(),
-                s => sorted_key(
-                    s,
-                    report_day(r),
-                    r.total.map(|t| t.minor()),
-                    &r.id.to_string(),
-                ),
-            },
-        ))
+        crate::reads::page(found, page.limit, rows::body, |r: &Report| match sort {
+            Sort::Natural if approvals => format!(
+                "{}|{}",
+                r.submitted_at
+                    .map(outlay_domain::audit::format_time)
+                    .unwrap_or_default(),
+                r.id
+            ),
+            Sort::Natural => r.id.to_string(),
+            s => sorted_key(
+                s,
+                report_day(r),
+                r.total.map(|t| t.minor()),
+                &r.id.to_string(),
+            ),
+        })
     }
 
     /// [`outlay_app::Store::find_expenses`] in one query.
@@ -254,23 +245,14 @@ impl PgStore {
         }
         let found = q.build().fetch_all(&self.pool).await.map_err(read_error)?;
         let sort = search.sort;
-        let items = found
-            .iter()
-            .take(page.limit as usize)
-            .map(rows::body)
-            .collect::<anyhow::Result<Vec<Expense>>>()?;
-        Ok(Page::new(
-            items,
-            found.len() > page.limit as usize,
-            |e: &Expense| match sort {
-                Sort::Natural => e.id.to_string(),
-                s => sorted_key(
-                    s,
-                    e.details.date(),
-                    e.base_amount.map(|m| m.minor()),
-                    &e.id.to_string(),
-                ),
-            },
-        ))
+        crate::reads::page(found, page.limit, rows::body, |e: &Expense| match sort {
+            Sort::Natural => e.id.to_string(),
+            s => sorted_key(
+                s,
+                e.details.date(),
+                e.base_amount.map(|m| m.minor()),
+                &e.id.to_string(),
+            ),
+        })
     }
 }

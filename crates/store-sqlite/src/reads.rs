@@ -18,7 +18,7 @@ use crate::SqliteStore;
 use crate::rows::{self, json, read_error};
 
 /// Splits `limit + 1` fetched rows into a page and the next cursor.
-fn page<T>(
+pub(crate) fn page<T>(
     rows: Vec<SqliteRow>,
     limit: u32,
     map: impl Fn(&SqliteRow) -> anyhow::Result<T>,

@@ -471,11 +471,8 @@ async fn act(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
     CsrfForm(session, f): CsrfForm<ActionForm>,
-) -> Response {
-    let id = match report_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, ErrorPage> {
+    let id = report_id(&id)?;
     let action = match action.as_str() {
         "submit" => Action::Submit,
         "withdraw" => Action::Withdraw,
@@ -483,8 +480,10 @@ async fn act(
         "reject" => Action::Reject(f.reason.unwrap_or_default()),
         "pay" => Action::Pay(f.reference.unwrap_or_default()),
         _ => {
-            return ErrorPage(StatusCode::NOT_FOUND, "There is no such action.".into())
-                .into_response();
+            return Err(ErrorPage(
+                StatusCode::NOT_FOUND,
+                "There is no such action.".into(),
+            ));
         }
     };
     let result = state
@@ -492,7 +491,7 @@ async fn act(
         .transition(&session.caller, id, action, None, None)
         .await
         .map(|_| ());
-    after(&state, &session, id, result)
+    Ok(after(&state, &session, id, result))
 }
 
 #[derive(Deserialize)]
@@ -513,11 +512,8 @@ async fn edit(
     State(state): State<AppState>,
     Path(id): Path<String>,
     CsrfForm(session, f): CsrfForm<EditForm>,
-) -> Response {
-    let id = match report_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, ErrorPage> {
+    let id = report_id(&id)?;
     let expense_ids: Result<Vec<ExpenseId>, _> =
         f.expense_ids.iter().map(|i| ExpenseId::parse(i)).collect();
     let result = match expense_ids {
@@ -542,7 +538,7 @@ async fn edit(
             "One of the expenses is not valid.".into(),
         )),
     };
-    after(&state, &session, id, result)
+    Ok(after(&state, &session, id, result))
 }
 
 #[derive(Deserialize)]
@@ -557,19 +553,18 @@ async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     CsrfForm(session, f): CsrfForm<DeleteForm>,
-) -> Response {
-    let id = match report_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r.into_response(),
-    };
-    match state
-        .app
-        .delete_report(&session.caller, id, f.version)
-        .await
-    {
-        Ok(()) => Redirect::to(&url(&state, "/reports")).into_response(),
-        Err(e) => after(&state, &session, id, Err(e)),
-    }
+) -> Result<Response, ErrorPage> {
+    let id = report_id(&id)?;
+    Ok(
+        match state
+            .app
+            .delete_report(&session.caller, id, f.version)
+            .await
+        {
+            Ok(()) => Redirect::to(&url(&state, "/reports")).into_response(),
+            Err(e) => after(&state, &session, id, Err(e)),
+        },
+    )
 }
 
 /// Where a report form goes next: the report, or back to it with why not.
