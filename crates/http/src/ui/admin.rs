@@ -32,18 +32,14 @@ fn admin_only(session: &Session) -> Result<(), ErrorPage> {
     }
 }
 
-async fn all_users(state: &AppState, session: &Session) -> Result<Vec<User>, Response> {
+async fn all_users(state: &AppState, session: &Session) -> Result<Vec<User>, ErrorPage> {
     let mut page_req = PageRequest {
         limit: PageRequest::MAX,
         cursor: None,
     };
     let mut out = Vec::new();
     loop {
-        let page = state
-            .app
-            .list_users(&session.caller, &page_req)
-            .await
-            .map_err(|e| ErrorPage::from(e).into_response())?;
+        let page = state.app.list_users(&session.caller, &page_req).await?;
         out.extend(page.items);
         match page.next_cursor {
             Some(c) => page_req.cursor = Some(c),
@@ -72,14 +68,9 @@ fn user_fields(users: &[User], user: Option<&User>) -> Markup {
     }
 }
 
-async fn users_page(state: &AppState, session: &Session) -> Response {
-    if let Err(r) = admin_only(session) {
-        return r.into_response();
-    }
-    let users = match all_users(state, session).await {
-        Ok(u) => u,
-        Err(r) => return r.into_response(),
-    };
+async fn users_page(state: &AppState, session: &Session) -> Result<Response, ErrorPage> {
+    admin_only(session)?;
+    let users = (all_users(state, session).await)?;
     let name_of = |id: Option<UserId>| {
         id.and_then(|id| users.iter().find(|u| u.id == id))
             .map_or("—".to_owned(), |u| u.name.clone())
@@ -116,10 +107,10 @@ async fn users_page(state: &AppState, session: &Session) -> Response {
             } }
         }
     };
-    page(state, session, "Users", body).await
+    Ok(page(state, session, "Users", body).await)
 }
 
-async fn users(State(state): State<AppState>, session: Session) -> Response {
+async fn users(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
     users_page(&state, &session).await
 }
 
@@ -163,19 +154,17 @@ async fn create(
     }
 }
 
-async fn edit_page(state: &AppState, session: &Session, id: &str) -> Response {
-    if let Err(r) = admin_only(session) {
-        return r.into_response();
-    }
-    let users = match all_users(state, session).await {
-        Ok(u) => u,
-        Err(r) => return r.into_response(),
-    };
+async fn edit_page(state: &AppState, session: &Session, id: &str) -> Result<Response, ErrorPage> {
+    admin_only(session)?;
+    let users = (all_users(state, session).await)?;
     let Some(user) = UserId::parse(id)
         .ok()
         .and_then(|id| users.iter().find(|u| u.id == id))
     else {
-        return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
+        return Err(ErrorPage(
+            StatusCode::NOT_FOUND,
+            "There is no such user.".into(),
+        ));
     };
     let body = html! {
         form.card method="post" action=(url(state, &format!("/admin/users/{}", user.id))) {
@@ -188,10 +177,14 @@ async fn edit_page(state: &AppState, session: &Session, id: &str) -> Response {
             button type="submit" { "Save" }
         }
     };
-    page(state, session, &user.name, body).await
+    Ok(page(state, session, &user.name, body).await)
 }
 
-async fn edit(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+async fn edit(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, ErrorPage> {
     edit_page(&state, &session, &id).await
 }
 
@@ -199,9 +192,12 @@ async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     CsrfForm(session, f): CsrfForm<UserForm>,
-) -> Response {
+) -> Result<Response, ErrorPage> {
     let Ok(user_id) = UserId::parse(&id) else {
-        return ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()).into_response();
+        return Err(ErrorPage(
+            StatusCode::NOT_FOUND,
+            "There is no such user.".into(),
+        ));
     };
     let own = user_id == session.caller.user.id;
     let patch = UserPatch {
@@ -212,19 +208,21 @@ async fn update(
         manager_id: (!own).then(|| UserId::parse(&f.manager_id).ok()),
         active: (!own).then_some(f.active.is_some()),
     };
-    match state
-        .app
-        .update_user(&session.caller, user_id, patch, None)
-        .await
-    {
-        Ok(_) => Redirect::to(&url(&state, "/admin/users")).into_response(),
-        Err(e) => session.back(
-            &state,
-            &format!("/admin/users/{user_id}"),
-            &message(&e),
-            None::<&()>,
-        ),
-    }
+    Ok(
+        match state
+            .app
+            .update_user(&session.caller, user_id, patch, None)
+            .await
+        {
+            Ok(_) => Redirect::to(&url(&state, "/admin/users")).into_response(),
+            Err(e) => session.back(
+                &state,
+                &format!("/admin/users/{user_id}"),
+                &message(&e),
+                None::<&()>,
+            ),
+        },
+    )
 }
 
 /// The audit browser's query string.
@@ -301,29 +299,23 @@ async fn audit(
     State(state): State<AppState>,
     session: Session,
     axum::extract::Query(q): axum::extract::Query<AuditQuery>,
-) -> Response {
-    if let Err(r) = admin_only(&session) {
-        return r.into_response();
-    }
+) -> Result<Response, ErrorPage> {
+    admin_only(&session)?;
     let filter = match q.filter() {
         Ok(f) => f,
         Err(why) => {
-            return ErrorPage(
+            return Err(ErrorPage(
                 StatusCode::BAD_REQUEST,
                 format!("This search is not valid: {why}."),
-            )
-            .into_response();
+            ));
         }
     };
-    let (found, people) = match tokio::try_join!(
+    let (found, people) = (tokio::try_join!(
         state
             .app
             .audit_events(&session.caller, &filter, q.before, 50),
         state.app.people(&session.caller)
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+    ))?;
     let who = |actor: Option<&str>| match actor {
         None => "the system".to_owned(),
         Some(a) => UserId::parse(a)
@@ -398,18 +390,13 @@ async fn audit(
             a href=(url(&state, "/admin/audit/verify")) { "Verify the whole chain now" } "." }
         (browser)
     };
-    page(&state, &session, "Audit trail", body).await
+    Ok(page(&state, &session, "Audit trail", body).await)
 }
 
 /// Recomputes the whole chain and holds it to the signed checkpoints (admin).
-async fn verify(State(state): State<AppState>, session: Session) -> Response {
-    if let Err(r) = admin_only(&session) {
-        return r.into_response();
-    }
-    let v = match state.app.verify_audit(Some(&session.caller)).await {
-        Ok(v) => v,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+async fn verify(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
+    admin_only(&session)?;
+    let v = (state.app.verify_audit(Some(&session.caller)).await)?;
     let body = html! {
         p { "Every change is an event in a SHA-256 hash chain. This page recomputes the whole chain now. "
             a href=(url(&state, "/admin/audit")) { "Browse the events" } "." }
@@ -429,5 +416,5 @@ async fn verify(State(state): State<AppState>, session: Session) -> Response {
             }
         }
     };
-    page(&state, &session, "Audit verification", body).await
+    Ok(page(&state, &session, "Audit verification", body).await)
 }

@@ -117,20 +117,19 @@ fn form(
     }
 }
 
-async fn list_page(state: &AppState, session: &Session, f: ExpenseForm, q: &ListQuery) -> Response {
+async fn list_page(
+    state: &AppState,
+    session: &Session,
+    f: ExpenseForm,
+    q: &ListQuery,
+) -> Result<Response, ErrorPage> {
     let app = &state.app;
     let (policy, currencies) =
-        match tokio::try_join!(app.policy(&session.caller), app.currency_choices()) {
-            Ok(x) => x,
-            Err(e) => return ErrorPage::from(e).into_response(),
-        };
-    let (expenses, search_error) = match searched(
+        (tokio::try_join!(app.policy(&session.caller), app.currency_choices()))?;
+    let (expenses, search_error) = searched(
         app.list_expenses(&session.caller, "mine", &q.search, &q.page())
             .await,
-    ) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
+    )?;
     let mut f = f;
     let today = session.today();
     if f.currency.is_empty() {
@@ -181,14 +180,14 @@ async fn list_page(state: &AppState, session: &Session, f: ExpenseForm, q: &List
     if search_error.is_some() {
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
-    response
+    Ok(response)
 }
 
 async fn list(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, ErrorPage> {
     let f = session.flash_form().unwrap_or_default();
     list_page(&state, &session, f, &q).await
 }
@@ -219,18 +218,16 @@ fn expense_id(raw: &str) -> Result<ExpenseId, ErrorPage> {
         .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such expense.".into()))
 }
 
-async fn show_page(state: &AppState, session: &Session, id: ExpenseId) -> Response {
-    let info = match state.app.get_expense(&session.caller, id).await {
-        Ok(i) => i,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
-    let (policy, currencies) = match tokio::try_join!(
+async fn show_page(
+    state: &AppState,
+    session: &Session,
+    id: ExpenseId,
+) -> Result<Response, ErrorPage> {
+    let info = (state.app.get_expense(&session.caller, id).await)?;
+    let (policy, currencies) = (tokio::try_join!(
         state.app.policy(&session.caller),
         state.app.currency_choices()
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+    ))?;
     let justify = info
         .violations
         .iter()
@@ -291,13 +288,13 @@ async fn show_page(state: &AppState, session: &Session, id: ExpenseId) -> Respon
             }
         }
     };
-    page(
+    Ok(page(
         state,
         session,
         &format!("{} · {}", d.merchant(), money(Some(d.amount()))),
         body,
     )
-    .await
+    .await)
 }
 
 async fn show(
@@ -305,7 +302,7 @@ async fn show(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, ErrorPage> {
-    Ok(show_page(&state, &session, expense_id(&id)?).await)
+    show_page(&state, &session, expense_id(&id)?).await
 }
 
 /// Where an expense form goes next: the expense, or back to it with why not.
@@ -435,38 +432,36 @@ async fn receipt_file(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, ErrorPage> {
     let Ok(id) = ReceiptId::parse(&id) else {
-        return ErrorPage(StatusCode::NOT_FOUND, "There is no such receipt.".into())
-            .into_response();
+        return Err(ErrorPage(
+            StatusCode::NOT_FOUND,
+            "There is no such receipt.".into(),
+        ));
     };
-    match state.app.receipt_file(&session.caller, id).await {
-        Ok(file) if file.url.is_some() => {
-            Redirect::to(file.url.as_deref().unwrap_or_default()).into_response()
-        }
-        Ok(file) => {
-            let kind = file.receipt.content_type;
-            let disposition = if kind == outlay_domain::ReceiptType::Pdf {
-                "attachment"
-            } else {
-                "inline"
-            };
-            (
-                [
-                    (axum::http::header::CONTENT_TYPE, kind.mime().to_owned()),
-                    (
-                        axum::http::header::CONTENT_DISPOSITION,
-                        format!("{disposition}; filename=\"{}\"", file.receipt.filename),
-                    ),
-                    (
-                        axum::http::header::CACHE_CONTROL,
-                        "private, no-store".to_owned(),
-                    ),
-                ],
-                file.bytes,
-            )
-                .into_response()
-        }
-        Err(e) => ErrorPage::from(e).into_response(),
+    let file = state.app.receipt_file(&session.caller, id).await?;
+    if let Some(signed) = file.url.as_deref() {
+        return Ok(Redirect::to(signed).into_response());
     }
+    let kind = file.receipt.content_type;
+    let disposition = if kind == outlay_domain::ReceiptType::Pdf {
+        "attachment"
+    } else {
+        "inline"
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, kind.mime().to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename=\"{}\"", file.receipt.filename),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_owned(),
+            ),
+        ],
+        file.bytes,
+    )
+        .into_response())
 }

@@ -36,17 +36,12 @@ fn finance_only(session: &Session) -> Result<(), ErrorPage> {
     }
 }
 
-async fn payments_page(state: &AppState, session: &Session) -> Response {
-    if let Err(r) = finance_only(session) {
-        return r.into_response();
-    }
-    let (approved, people) = match tokio::try_join!(
+async fn payments_page(state: &AppState, session: &Session) -> Result<Response, ErrorPage> {
+    finance_only(session)?;
+    let (approved, people) = (tokio::try_join!(
         state.app.payables(&session.caller),
         state.app.people(&session.caller)
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+    ))?;
     let body = html! {
         p { "Approved reports waiting for payment. You cannot pay a report you approved or your own." }
         @if approved.is_empty() { p.empty { "Nothing to pay." } } @else {
@@ -79,10 +74,10 @@ async fn payments_page(state: &AppState, session: &Session) -> Response {
         }
         p { a href=(url(state, "/reports?scope=all")) { "Browse all reports" } " · " a href=(url(state, "/reports.csv")) download { "Export all reports (CSV)" } }
     };
-    page(state, session, "Payments", body).await
+    Ok(page(state, session, "Payments", body).await)
 }
 
-async fn payments(State(state): State<AppState>, session: Session) -> Response {
+async fn payments(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
     payments_page(&state, &session).await
 }
 
@@ -162,14 +157,9 @@ fn severity_select(
     }
 }
 
-async fn policy_page(state: &AppState, session: &Session) -> Response {
-    if let Err(r) = finance_only(session) {
-        return r.into_response();
-    }
-    let p = match state.app.policy(&session.caller).await {
-        Ok(p) => p,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+async fn policy_page(state: &AppState, session: &Session) -> Result<Response, ErrorPage> {
+    finance_only(session)?;
+    let p = (state.app.policy(&session.caller).await)?;
     let amount = |m: Option<Money>| m.map(|m| m.amount_string()).unwrap_or_default();
     let body = html! {
         form.card method="post" action=(url(state, "/policy")) {
@@ -204,10 +194,10 @@ async fn policy_page(state: &AppState, session: &Session) -> Response {
             button type="submit" { "Save policy" }
         }
     };
-    page(state, session, "Policy", body).await
+    Ok(page(state, session, "Policy", body).await)
 }
 
-async fn policy(State(state): State<AppState>, session: Session) -> Response {
+async fn policy(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
     policy_page(&state, &session).await
 }
 
@@ -272,11 +262,8 @@ async fn save_policy(
     }
 }
 
-async fn rates_page(state: &AppState, session: &Session) -> Response {
-    let (base, list) = match state.app.rates(&session.caller).await {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+async fn rates_page(state: &AppState, session: &Session) -> Result<Response, ErrorPage> {
+    let (base, list) = (state.app.rates(&session.caller).await)?;
     let body = html! {
         p { "One unit of a currency in " (base) ", by day. An expense uses the rate of its own date, or the nearest earlier one up to 7 days old." }
         form.card.inline method="post" action=(url(state, "/rates")) {
@@ -293,10 +280,10 @@ async fn rates_page(state: &AppState, session: &Session) -> Response {
             } }
         }
     };
-    page(state, session, "Exchange rates", body).await
+    Ok(page(state, session, "Exchange rates", body).await)
 }
 
-async fn rates(State(state): State<AppState>, session: Session) -> Response {
+async fn rates(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
     rates_page(&state, &session).await
 }
 
@@ -360,19 +347,14 @@ async fn spend(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<super::ListQuery>,
-) -> Response {
-    if let Err(r) = finance_only(&session) {
-        return r.into_response();
-    }
+) -> Result<Response, ErrorPage> {
+    finance_only(&session)?;
     let app = &state.app;
-    let (policy, people, categories) = match tokio::try_join!(
+    let (policy, people, categories) = (tokio::try_join!(
         app.policy(&session.caller),
         app.people(&session.caller),
         app.categories()
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+    ))?;
     let filter = match outlay_app::ListFilter::parse(&q.search, policy.base_currency) {
         Ok(f) => outlay_app::SpendFilter {
             from: f.from,
@@ -380,12 +362,9 @@ async fn spend(
             owner_id: f.owner_id,
             category: f.category,
         },
-        Err(e) => return ErrorPage::from(e).into_response(),
+        Err(e) => return Err(e.into()),
     };
-    let s = match app.spend(&session.caller, &filter).await {
-        Ok(s) => s,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+    let s = (app.spend(&session.caller, &filter).await)?;
     // A link to this page with one more narrowing: a category, or a month's days.
     let narrowed = |extra: &[(&str, &str)]| {
         let mut search = q.search.clone();
@@ -467,26 +446,24 @@ async fn spend(
             }
         }
     };
-    page(&state, &session, "Spend", body).await
+    Ok(page(&state, &session, "Spend", body).await)
 }
 
 async fn export(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<super::ListQuery>,
-) -> Response {
-    match state.app.reports_csv(&session.caller, &q.search).await {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"outlay-reports.csv\"",
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => ErrorPage::from(e).into_response(),
-    }
+) -> Result<Response, ErrorPage> {
+    let bytes = state.app.reports_csv(&session.caller, &q.search).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"outlay-reports.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -2,8 +2,11 @@
 
 use super::*;
 
-pub(crate) async fn notifications(State(state): State<AppState>, session: Session) -> Response {
-    let (page_items, unread) = match state
+pub(crate) async fn notifications(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, ErrorPage> {
+    let (page_items, unread) = state
         .app
         .notifications(
             &session.caller,
@@ -12,11 +15,7 @@ pub(crate) async fn notifications(State(state): State<AppState>, session: Sessio
                 cursor: None,
             },
         )
-        .await
-    {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+        .await?;
     let body = html! {
         p { (unread) " unread." }
         @if unread > 0 {
@@ -35,25 +34,23 @@ pub(crate) async fn notifications(State(state): State<AppState>, session: Sessio
             }
         }
     };
-    page(&state, &session, "Notifications", body).await
+    Ok(page(&state, &session, "Notifications", body).await)
 }
 
 pub(crate) async fn read_notifications(
     State(state): State<AppState>,
     CsrfForm(session, _): CsrfForm<CsrfOnly>,
-) -> Response {
-    match state.app.read_notifications(&session.caller, None).await {
-        Ok(()) => Redirect::to(&url(&state, "/notifications")).into_response(),
-        Err(e) => ErrorPage::from(e).into_response(),
-    }
+) -> Result<Response, ErrorPage> {
+    state.app.read_notifications(&session.caller, None).await?;
+    Ok(Redirect::to(&url(&state, "/notifications")).into_response())
 }
 
 /// The user's own settings: the zone they read times in.
-pub(crate) async fn settings(State(state): State<AppState>, session: Session) -> Response {
-    let company = match state.app.policy(&session.caller).await {
-        Ok(p) => p.time_zone,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+pub(crate) async fn settings(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, ErrorPage> {
+    let company = state.app.policy(&session.caller).await?.time_zone;
     let default_label = format!("The company's ({company})");
     let body = html! {
         form.card method="post" action=(url(&state, "/settings")) {
@@ -66,7 +63,7 @@ pub(crate) async fn settings(State(state): State<AppState>, session: Session) ->
             button type="submit" { "Save" }
         }
     };
-    page(&state, &session, "Settings", body).await
+    Ok(page(&state, &session, "Settings", body).await)
 }
 
 #[derive(Deserialize)]

@@ -116,7 +116,7 @@ async fn list_page(
     session: &Session,
     f: &NewReportForm,
     q: &ListQuery,
-) -> Response {
+) -> Result<Response, ErrorPage> {
     let app = &state.app;
     let unreported = outlay_app::ListParams {
         state: Some("unreported".into()),
@@ -126,21 +126,15 @@ async fn list_page(
         limit: PageRequest::MAX,
         cursor: None,
     };
-    let (expenses, people, categories) = match tokio::try_join!(
+    let (expenses, people, categories) = (tokio::try_join!(
         app.list_expenses(&session.caller, "mine", &unreported, &free_page),
         app.people(&session.caller),
         app.categories()
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
-    let (reports, search_error) = match searched(
+    ))?;
+    let (reports, search_error) = searched(
         app.list_reports(&session.caller, "mine", &q.search, &q.page())
             .await,
-    ) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
+    )?;
     let free = &expenses.items;
     let states = report_states(true);
     let body = html! {
@@ -175,24 +169,24 @@ async fn list_page(
             (pager(state, "/reports", q, &[], reports.next_cursor.as_deref()))
         }
     };
-    with_search_status(page(state, session, "Reports", body).await, &search_error)
+    Ok(with_search_status(
+        page(state, session, "Reports", body).await,
+        &search_error,
+    ))
 }
 
 /// Finance's report browser: every submitted report, searched, with an export of the search.
-async fn browse_page(state: &AppState, session: &Session, q: &ListQuery) -> Response {
+async fn browse_page(
+    state: &AppState,
+    session: &Session,
+    q: &ListQuery,
+) -> Result<Response, ErrorPage> {
     let app = &state.app;
-    let (people, categories) = match tokio::try_join!(app.people(&session.caller), app.categories())
-    {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
-    let (reports, search_error) = match searched(
+    let (people, categories) = (tokio::try_join!(app.people(&session.caller), app.categories()))?;
+    let (reports, search_error) = searched(
         app.list_reports(&session.caller, "all", &q.search, &q.page())
             .await,
-    ) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
+    )?;
     let keep = [("scope", "all")];
     let states = report_states(false);
     let people_list = people_options(&people);
@@ -204,10 +198,10 @@ async fn browse_page(state: &AppState, session: &Session, q: &ListQuery) -> Resp
         (table(session, state, &reports.items, &people, true))
         (pager(state, "/reports", q, &keep, reports.next_cursor.as_deref()))
     };
-    with_search_status(
+    Ok(with_search_status(
         page(state, session, "All reports", body).await,
         &search_error,
-    )
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -220,7 +214,7 @@ async fn list(
     session: Session,
     Query(scope): Query<ScopeQuery>,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, ErrorPage> {
     match scope.scope.as_deref() {
         Some("all") => browse_page(&state, &session, &q).await,
         _ => {
@@ -339,16 +333,17 @@ fn edit_form(
     }
 }
 
-async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Response {
+async fn show_page(
+    state: &AppState,
+    session: &Session,
+    id: ReportId,
+) -> Result<Response, ErrorPage> {
     let app = &state.app;
-    let (d, history, people) = match tokio::try_join!(
+    let (d, history, people) = (tokio::try_join!(
         app.report(&session.caller, id),
         app.report_history(&session.caller, id),
         app.people(&session.caller)
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+    ))?;
     let free = if d.actions.contains(&access::Action::Edit) {
         let unreported = outlay_app::ListParams {
             state: Some("unreported".into()),
@@ -363,7 +358,7 @@ async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Respons
             .await
         {
             Ok(p) => p.items,
-            Err(e) => return ErrorPage::from(e).into_response(),
+            Err(e) => return Err(e.into()),
         }
     } else {
         vec![]
@@ -447,14 +442,15 @@ async fn show_page(state: &AppState, session: &Session, id: ReportId) -> Respons
             }
         }
     };
-    page(state, session, &r.title, body).await
+    Ok(page(state, session, &r.title, body).await)
 }
 
-async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
-    match report_id(&id) {
-        Ok(id) => show_page(&state, &session, id).await,
-        Err(r) => r.into_response(),
-    }
+async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, ErrorPage> {
+    show_page(&state, &session, report_id(&id)?).await
 }
 
 #[derive(Deserialize)]
@@ -596,28 +592,21 @@ async fn approvals(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, ErrorPage> {
     if !session.has(Role::Manager) && !session.has(Role::Finance) {
-        return ErrorPage(
+        return Err(ErrorPage(
             StatusCode::FORBIDDEN,
             "The approvals inbox is for managers and finance.".into(),
-        )
-        .into_response();
+        ));
     }
     let (people, categories) =
-        match tokio::try_join!(state.app.people(&session.caller), state.app.categories()) {
-            Ok(x) => x,
-            Err(e) => return ErrorPage::from(e).into_response(),
-        };
-    let (queue, search_error) = match searched(
+        (tokio::try_join!(state.app.people(&session.caller), state.app.categories()))?;
+    let (queue, search_error) = searched(
         state
             .app
             .list_reports(&session.caller, "approvals", &q.search, &q.page())
             .await,
-    ) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
+    )?;
     let people_list = people_options(&people);
     let body = html! {
         p { "What waits for your decision, oldest first. Open a report to see its expenses and receipts, or approve several at once." }
@@ -634,10 +623,10 @@ async fn approvals(
         }
         (pager(&state, "/approvals", &q, &[], queue.next_cursor.as_deref()))
     };
-    with_search_status(
+    Ok(with_search_status(
         page(&state, &session, "Approvals", body).await,
         &search_error,
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -710,29 +699,25 @@ async fn approve_many(
     }
 }
 
-async fn team(State(state): State<AppState>, session: Session) -> Response {
+async fn team(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
     if !session.has(Role::Manager) {
-        return ErrorPage(
+        return Err(ErrorPage(
             StatusCode::FORBIDDEN,
             "The team view is for managers.".into(),
-        )
-        .into_response();
+        ));
     }
     let page_req = PageRequest {
         limit: 20,
         cursor: None,
     };
     let everything = outlay_app::ListParams::default();
-    let (team, decided, people) = match tokio::try_join!(
+    let (team, decided, people) = (tokio::try_join!(
         state.app.team(&session.caller),
         state
             .app
             .list_reports(&session.caller, "decided", &everything, &page_req),
         state.app.people(&session.caller)
-    ) {
-        Ok(x) => x,
-        Err(e) => return ErrorPage::from(e).into_response(),
-    };
+    ))?;
     let open: Vec<Report> = team
         .members
         .iter()
@@ -768,5 +753,5 @@ async fn team(State(state): State<AppState>, session: Session) -> Response {
             (table(&session, &state, &decided.items, &people, true))
         }
     };
-    page(&state, &session, "Team", body).await
+    Ok(page(&state, &session, "Team", body).await)
 }
