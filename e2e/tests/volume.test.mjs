@@ -168,6 +168,25 @@ test('a manager sees their team; finance drills into spend; the admin browses th
   assert.ok((await events.count()) > 0);
 });
 
+test('each user reads times in their own time zone, or the company\'s', async () => {
+  const { page } = await signIn(browser, server.base, 'staff002');
+  await page.goto(`${server.base}/reports?state=paid`);
+  const utc = await page.locator('td[data-label="Submitted"]').first().textContent();
+  assert.match(utc, / UTC$/, 'the company zone is UTC');
+  await page.click('a.who');
+  await page.selectOption('select[name=time_zone]', 'Asia/Tokyo');
+  await Promise.all([page.waitForURL(/\/settings$/), page.click('button:text("Save")')]);
+  assert.match(await page.locator('p.ok').textContent(), /saved/);
+  await page.goto(`${server.base}/reports?state=paid`);
+  const tokyo = await page.locator('td[data-label="Submitted"]').first().textContent();
+  assert.match(tokyo, / JST$/, tokyo);
+  const hours = (t) => Number(t.slice(11, 13));
+  assert.equal((hours(utc) + 9) % 24, hours(tokyo), `${utc} in Tokyo is ${tokyo}`);
+  await page.goto(`${server.base}/expenses`);
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(new Date());
+  assert.equal(await page.getAttribute('input[name=date]', 'max'), today, 'the date input stops at today in Tokyo');
+});
+
 test('on a phone, tables become cards and a report is decided after its expenses', async () => {
   const { page } = await signIn(browser, server.base, 'manager', PHONE);
   await page.goto(`${server.base}/approvals`);
@@ -193,7 +212,8 @@ test('axe-core finds no violation on any page, for any role, at desktop and phon
     staff000: ['/expenses', '/reports', '/notifications', '/settings', 'expense', 'draft'],
     manager: ['/approvals', '/team', 'pending'],
     finance: ['/payments', '/spend', '/spend?category=travel', '/policy', '/rates', '/reports?scope=all', '/approvals'],
-    admin: ['/admin/users', '/admin/audit', '/admin/audit/verify', 'user'],
+    admin: ['/admin/users', '/admin/audit', '/admin/audit/verify', '/settings', 'user'],
+    payer: ['/payments', '/reports?scope=all&state=paid', 'paid'],
   };
   for (const [who, paths] of Object.entries(roles)) {
     for (const viewport of [{ width: 1280, height: 900 }, PHONE]) {
@@ -203,8 +223,9 @@ test('axe-core finds no violation on any page, for any role, at desktop and phon
         if (path === 'expense') {
           await page.goto(`${server.base}/expenses`);
           target = await page.getAttribute('td[data-label="Merchant"] a', 'href');
-        } else if (path === 'draft' || path === 'pending') {
-          await page.goto(`${server.base}/${path === 'draft' ? 'reports?state=draft' : 'approvals'}`);
+        } else if (path === 'draft' || path === 'pending' || path === 'paid') {
+          const list = { draft: 'reports?state=draft', pending: 'approvals', paid: 'reports?scope=all&state=paid' }[path];
+          await page.goto(`${server.base}/${list}`);
           target = await page.getAttribute('td[data-label="Report"] a', 'href');
         } else if (path === 'user') {
           await page.goto(`${server.base}/admin/users`);

@@ -75,8 +75,8 @@ impl App {
             return Err(AppError::BadInput("limit must be between 1 and 100".into()));
         }
         let last = self.store.audit_last_seq().await?;
-        let mut end = before.map_or(last, |b| (b - 1).min(last));
-        let stop = (end - SCAN).max(0);
+        let mut end = before.map_or(last, |b| b.saturating_sub(1).clamp(0, last));
+        let stop = end.saturating_sub(SCAN).max(0);
         let mut events = Vec::new();
         while end > stop && events.len() < limit {
             let start = (end - i64::from(CHUNK)).max(stop);

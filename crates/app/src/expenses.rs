@@ -244,7 +244,8 @@ impl App {
         let ids: Vec<ExpenseId> = expenses.iter().map(|e| e.id).collect();
         let receipts = self.store.receipts_of_expenses(&ids).await?;
         let duplicates = self.store.have_duplicates(&expenses).await?;
-        let today = self.clock.now().date_naive();
+        // Judged on the latest calendar day anywhere, so that no one's today is in the future.
+        let today = outlay_domain::latest_today(self.clock.now());
         Ok(expenses
             .into_iter()
             .zip(receipts)

@@ -21,8 +21,9 @@ pub const MAX_SEARCH: usize = 100;
 /// What a list is narrowed to. Every part is optional; an empty filter matches everything.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListFilter {
-    /// Text the item's words contain, lower-case: an expense's merchant and description, a
-    /// report's title and purpose, and the employee's name.
+    /// Text the item's words contain, in ASCII lower case: an expense's merchant and
+    /// description, a report's title and purpose, and the employee's name. Case is ignored for
+    /// ASCII letters only, as every store can do alike (SQLite's `lower` folds no other).
     pub q: Option<String>,
     /// The first day (an expense's date; the day a report was submitted, or created if never).
     pub from: Option<NaiveDate>,
@@ -253,15 +254,27 @@ impl ListFilter {
                     "q must be at most {MAX_SEARCH} characters"
                 )));
             }
-            Some(q) => Some(q.to_lowercase()),
+            Some(q) => Some(q.to_ascii_lowercase()),
         };
         let day = |name: &str, v: &Option<String>| -> crate::Result<Option<NaiveDate>> {
             v.as_deref()
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                        AppError::BadInput(format!("{name} must be a date (YYYY-MM-DD)"))
-                    })
+                    // Four-digit years only: the stores compare days as text.
+                    let shaped = s.len() == 10
+                        && s.bytes().enumerate().all(|(i, b)| {
+                            if i == 4 || i == 7 {
+                                b == b'-'
+                            } else {
+                                b.is_ascii_digit()
+                            }
+                        });
+                    shaped
+                        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+                        .flatten()
+                        .ok_or_else(|| {
+                            AppError::BadInput(format!("{name} must be a date (YYYY-MM-DD)"))
+                        })
                 })
                 .transpose()
         };
@@ -269,6 +282,13 @@ impl ListFilter {
             v.as_deref()
                 .filter(|s| !s.is_empty())
                 .map(|s| {
+                    // Zero is a bound like any other, though no amount is zero.
+                    let zero = s.bytes().any(|b| b == b'0')
+                        && s.bytes().all(|b| b == b'0' || b == b'.')
+                        && s.matches('.').count() <= 1;
+                    if zero {
+                        return Ok(0);
+                    }
                     Money::parse(s, base).map(|m| m.minor()).map_err(|e| {
                         AppError::BadInput(format!("{name} must be an amount in {base}: {e}"))
                     })
@@ -327,7 +347,7 @@ impl ListFilter {
             item.words
                 .iter()
                 .chain(std::iter::once(&item.owner_name))
-                .any(|w| w.to_lowercase().contains(q))
+                .any(|w| w.to_ascii_lowercase().contains(q))
         };
         self.q.as_deref().is_none_or(text)
             && self.from.is_none_or(|d| item.day >= d)
@@ -473,6 +493,14 @@ mod tests {
                 ..ListParams::default()
             },
             ListParams {
+                from: Some("+10000-01-01".into()),
+                ..ListParams::default()
+            },
+            ListParams {
+                to: Some("2026-1-01".into()),
+                ..ListParams::default()
+            },
+            ListParams {
                 from: Some("2026-02-02".into()),
                 to: Some("2026-02-01".into()),
                 ..ListParams::default()
@@ -500,6 +528,14 @@ mod tests {
                 "{bad:?} is refused"
             );
         }
+        let zero = ListParams {
+            min_amount: Some("0.00".into()),
+            ..ListParams::default()
+        };
+        assert_eq!(
+            ListFilter::parse(&zero, usd()).expect("valid").min_minor,
+            Some(0)
+        );
         assert!(Sort::parse("price").is_err());
         assert_eq!(Sort::parse("-amount").expect("valid"), Sort::AmountDesc);
     }

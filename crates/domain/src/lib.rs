@@ -26,4 +26,4 @@ pub use receipt::{MAX_RECEIPT_BYTES, Receipt, ReceiptId, ReceiptState, ReceiptTy
 pub use report::{Decision, Level, Outcome, Payment, Report, ReportState, Step};
 pub use user::{Email, Role, User, UserError};
 pub use workflow::{Command, Refusal, Route, decide};
-pub use zone::{TimeZone, ZoneError};
+pub use zone::{TimeZone, ZoneError, latest_today};

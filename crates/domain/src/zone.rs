@@ -49,6 +49,12 @@ impl TimeZone {
     }
 }
 
+/// The latest calendar day anywhere at `now` (UTC+14): an expense dated today where its owner
+/// is is never in the future by this day, whatever their zone.
+pub fn latest_today(now: DateTime<Utc>) -> NaiveDate {
+    (now + chrono::TimeDelta::hours(14)).date_naive()
+}
+
 impl Default for TimeZone {
     fn default() -> Self {
         Self::UTC
@@ -90,6 +96,12 @@ mod tests {
         assert_eq!(TimeZone::UTC.show(t), "2026-12-31 23:30 UTC");
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert!(TimeZone::all().count() > 400);
+        let kiritimati = TimeZone::parse("Pacific/Kiritimati").expect("a zone");
+        assert_eq!(
+            latest_today(t),
+            kiritimati.day(t),
+            "the zone furthest ahead"
+        );
         let json = serde_json::to_string(&berlin).expect("serialises");
         assert_eq!(json, "\"Europe/Berlin\"");
         assert_eq!(

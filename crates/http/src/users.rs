@@ -118,7 +118,8 @@ async fn update_me(
     body: JsonBody<MePatchRequest>,
 ) -> Result<Json<UserView>> {
     let zone = match body.value.time_zone {
-        None => caller.user.time_zone,
+        // Nothing to change: nothing written, nothing audited.
+        None => return Ok(Json(caller.user.clone().into())),
         Some(None) => None,
         Some(Some(name)) => Some(
             outlay_domain::TimeZone::parse(&name)

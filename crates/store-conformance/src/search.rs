@@ -45,6 +45,15 @@ fn filters() -> Vec<ListFilter> {
             q: Some("50%".into()),
             ..ListFilter::default()
         },
+        // Case is folded for ASCII letters only, alike in every store.
+        ListFilter {
+            q: Some("café".into()),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            q: Some("élodie".into()),
+            ..ListFilter::default()
+        },
         ListFilter {
             from: Some(day(2)),
             to: Some(day(5)),
@@ -85,7 +94,7 @@ pub async fn searches_find_what_the_filter_says_in_the_order_asked(store: Fresh)
     }
     // Expenses of both, on different days, amounts, categories and words; one without a base
     // amount.
-    let specs: [(u128, u128, &str, &str, i64, &str); 8] = [
+    let specs: [(u128, u128, &str, &str, i64, &str); 9] = [
         (101, 1, "Grand Hotel", "travel", 1, "25.00"),
         (102, 1, "50% Off Store", "office", 2, "9.99"),
         (103, 2, "Cafe", "meals", 3, "12.50"),
@@ -94,6 +103,7 @@ pub async fn searches_find_what_the_filter_says_in_the_order_asked(store: Fresh)
         (106, 2, "Taxi", "travel", 6, "20.00"),
         (107, 1, "Books", "office", 3, "30.00"),
         (108, 2, "Train", "travel", 2, "45.00"),
+        (109, 2, "Café Élodie", "meals", 5, "7.00"),
     ];
     let mut expenses = Vec::new();
     for (n, owner, merchant, category, days, amount) in specs {

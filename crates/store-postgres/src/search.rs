@@ -40,12 +40,15 @@ fn push_filter(
     if let Some(pattern) = filter.like_pattern() {
         q.push(" AND (");
         for w in words {
-            q.push(format!("lower({alias}.body #>> '{w}') LIKE "))
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR ");
+            // ASCII case folding only, as the statement says (the "C" collation's `lower`).
+            q.push(format!(
+                "lower(({alias}.body #>> '{w}') COLLATE \"C\") LIKE "
+            ))
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR ");
         }
         q.push(format!(
-            "EXISTS (SELECT 1 FROM users AS u WHERE u.id = {alias}.owner_id AND lower(u.name) LIKE "
+            "EXISTS (SELECT 1 FROM users AS u WHERE u.id = {alias}.owner_id AND lower(u.name COLLATE \"C\") LIKE "
         ))
         .push_bind(pattern)
         .push(" ESCAPE '\\'))");

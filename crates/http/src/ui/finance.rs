@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use outlay_app::{Action, PolicyDraft};
-use outlay_domain::{Currency, Money, ReportId, Role, Severity};
+use outlay_domain::{Currency, Money, Role, Severity};
 use serde::Deserialize;
 
 use super::{CsrfForm, ErrorPage, Session, csrf, message, money, page, url};
@@ -96,49 +96,14 @@ async fn pay_batch(
     State(state): State<AppState>,
     CsrfForm(session, f): CsrfForm<BatchForm>,
 ) -> Response {
-    if f.ids.is_empty() {
-        return session.back(
-            &state,
-            "/payments",
-            "Select at least one report to pay.",
-            None::<&()>,
-        );
-    }
-    let (mut paid, mut failed) = (0, Vec::new());
-    for raw in &f.ids {
-        let Ok(id) = ReportId::parse(raw) else {
-            continue;
-        };
-        // Each payment is its own transaction: one refusal does not undo the others.
-        match state
-            .app
-            .transition(
-                &session.caller,
-                id,
-                Action::Pay(f.reference.clone()),
-                None,
-                None,
-            )
-            .await
-        {
-            Ok(_) => paid += 1,
-            Err(e) => failed.push(message(&e)),
-        }
-    }
-    let notice = format!(
-        "{paid} report(s) marked paid with reference {}.",
-        f.reference.trim()
-    );
-    if failed.is_empty() {
-        session.done(&state, "/payments", &notice)
-    } else {
-        let error = format!(
-            "{notice} {} could not be paid: {}",
-            failed.len(),
-            failed.join("; ")
-        );
-        session.back(&state, "/payments", &error, None::<&()>)
-    }
+    let reference = f.reference.trim().to_owned();
+    let result = super::bulk::each_report(&state, &session, &f.ids, || {
+        Action::Pay(f.reference.clone())
+    })
+    .await;
+    super::bulk::outcome(&state, &session, "/payments", result, |n| {
+        format!("{n} report(s) marked paid with reference {reference}.")
+    })
 }
 
 /// A severity choice; `label` names it where no `label` element around it does.
@@ -268,7 +233,7 @@ async fn rates_page(state: &AppState, session: &Session) -> Result<Response, Err
         p { "One unit of a currency in " (base) ", by day. An expense uses the rate of its own date, or the nearest earlier one up to 7 days old." }
         form.card.inline method="post" action=(url(state, "/rates")) {
             (csrf(session))
-            label { "Date" input type="date" name="date" value=(chrono::Utc::now().date_naive()) required; }
+            label { "Date" input type="date" name="date" value=(session.today()) required; }
             label { "Currency" input type="text" name="currency" maxlength="3" pattern="[A-Za-z]{3}" placeholder="EUR" required; }
             label { "Rate" input type="text" name="rate" inputmode="decimal" placeholder="1.0850" required; }
             button type="submit" { "Add rate" }

@@ -9,6 +9,7 @@
 //! checked before anything else.
 
 mod admin;
+mod bulk;
 mod expenses;
 pub(crate) mod finance;
 mod hosted;

@@ -646,57 +646,14 @@ async fn approve_many(
     State(state): State<AppState>,
     CsrfForm(session, f): CsrfForm<ManyForm>,
 ) -> Response {
-    if f.ids.is_empty() {
-        return session.back(
-            &state,
-            "/approvals",
-            "Select at least one report to approve.",
-            None::<&()>,
-        );
-    }
     let comment = Some(f.comment.trim().to_owned()).filter(|c| !c.is_empty());
-    let (mut approved, mut failed) = (0, Vec::new());
-    for raw in f.ids.iter().take(PageRequest::MAX as usize) {
-        let result = match ReportId::parse(raw) {
-            Ok(id) => match state
-                .app
-                .transition(
-                    &session.caller,
-                    id,
-                    Action::Approve(comment.clone()),
-                    None,
-                    None,
-                )
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let name = state
-                        .app
-                        .report(&session.caller, id)
-                        .await
-                        .map_or_else(|_| id.to_string(), |d| d.report.title);
-                    Err(format!("“{name}”: {}", message(&e)))
-                }
-            },
-            Err(_) => Err("one selection is not a report".to_owned()),
-        };
-        match result {
-            Ok(_) => approved += 1,
-            Err(why) => failed.push(why),
-        }
-    }
-    let notice = format!("{approved} report(s) approved.");
-    if failed.is_empty() {
-        session.done(&state, "/approvals", &notice)
-    } else {
-        let error = format!(
-            "{notice} {} could not be: {}",
-            failed.len(),
-            failed.join("; ")
-        );
-        session.back(&state, "/approvals", &error, None::<&()>)
-    }
+    let result = super::bulk::each_report(&state, &session, &f.ids, || {
+        Action::Approve(comment.clone())
+    })
+    .await;
+    super::bulk::outcome(&state, &session, "/approvals", result, |n| {
+        format!("{n} report(s) approved.")
+    })
 }
 
 async fn team(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {

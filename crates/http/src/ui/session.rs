@@ -340,6 +340,16 @@ impl Session {
             flash.form = None;
             sealed = state.seal_flash(&self.csrf, &flash);
         }
+        // A browser drops a cookie over 4 KB: shorten the message (by characters, so that
+        // what is left is whole) until the sealed value fits.
+        while sealed.len() > FLASH_MAX && !flash.message.is_empty() {
+            let keep = flash.message.chars().count() * 3 / 4;
+            flash.message = flash.message.chars().take(keep).collect::<String>() + "…";
+            if keep == 0 {
+                flash.message.clear();
+            }
+            sealed = state.seal_flash(&self.csrf, &flash);
+        }
         let base = if state.base_path.is_empty() {
             "/"
         } else {

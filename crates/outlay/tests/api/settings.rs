@@ -59,6 +59,14 @@ async fn a_user_reads_times_in_their_own_zone_or_the_companys() {
         "a stale version: {:?}",
         r.body
     );
+    let before = app.audit_events().await;
+    let r = set(json!({}), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body["time_zone"], "Europe/Berlin",
+        "nothing asked, nothing changed"
+    );
+    assert_eq!(app.audit_events().await, before, "and nothing written");
 
     // The pages show times in the reader's zone: Eve in Berlin, Mia in the company's (UTC).
     crate::local_only!("the local sign-in form; AWS signs in on Cognito's hosted UI");
