@@ -117,6 +117,26 @@ test('a failed form post comes back to its page with the values kept, and a relo
   assert.equal(posts, 1, 'the reload did not post the form again');
 });
 
+test('the expense form says before saving when the currency has no rate for the date', async () => {
+  const { page: fin } = await signIn(browser, server.base, 'finance');
+  await fin.goto(`${server.base}/rates`);
+  await fin.fill('input[name=currency]', 'EUR');
+  await fin.fill('input[name=rate]', '1.0850');
+  await Promise.all([fin.waitForURL(/\/rates$/), fin.click('text=Add rate')]);
+
+  const { page } = await signIn(browser, server.base, 'staff003');
+  await page.goto(`${server.base}/expenses`);
+  const note = page.locator('.rate-note');
+  await page.selectOption('select[name=currency]', 'EUR');
+  assert.equal(await note.textContent(), '', 'today has a rate');
+  const monthAgo = new Date(Date.now() - 30 * 86400000).toISOString().slice(0, 10);
+  await page.fill('input[name=date]', monthAgo);
+  await page.locator('input[name=date]').dispatchEvent('change');
+  assert.match(await note.textContent(), /no EUR exchange rate for/);
+  await page.selectOption('select[name=currency]', 'USD');
+  assert.equal(await note.textContent(), '', 'the base currency needs none');
+});
+
 test('an approver approves several reports at once and each outcome is reported; payments show the sum', async () => {
   const { page } = await signIn(browser, server.base, 'manager');
   await page.goto(`${server.base}/approvals`);

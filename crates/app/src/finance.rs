@@ -139,14 +139,25 @@ impl App {
 }
 
 impl App {
-    /// The currencies an expense may be in, each with the day of its newest exchange rate
-    /// (`None`: no rate is known, so an expense in it would have no base amount): the base
-    /// currency first, then the policy's allowed ones, or, where it allows any, each with a rate.
-    pub async fn currency_choices(&self) -> Result<Vec<(Currency, Option<chrono::NaiveDate>)>> {
+    /// The currencies an expense may be in: the base currency first, then the policy's allowed
+    /// ones, or, where it allows any, each with a rate. Each comes with the days of its newest
+    /// rates (at most 60, newest first; none for the base currency, which needs none), so a form
+    /// can say before saving that an expense's date has no rate.
+    pub async fn currency_choices(&self) -> Result<Vec<CurrencyChoice>> {
         let policy = self.policy_or_default().await?;
         let rates = self.store.rates(MAX_RATES as u32).await?;
-        let newest = |c: Currency| rates.iter().find(|r| r.currency == c).map(|r| r.date);
-        let mut out = vec![(policy.base_currency, None)];
+        let days = |c: Currency| -> Vec<chrono::NaiveDate> {
+            rates
+                .iter()
+                .filter(|r| r.currency == c)
+                .map(|r| r.date)
+                .take(60)
+                .collect()
+        };
+        let mut out = vec![CurrencyChoice {
+            currency: policy.base_currency,
+            rate_days: vec![],
+        }];
         let others: Vec<Currency> = if policy.allowed_currencies.is_empty() {
             let mut seen: Vec<Currency> = rates.iter().map(|r| r.currency).collect();
             seen.sort_by(|a, b| a.code().cmp(b.code()));
@@ -159,10 +170,22 @@ impl App {
             others
                 .into_iter()
                 .filter(|c| *c != policy.base_currency)
-                .map(|c| (c, newest(c))),
+                .map(|c| CurrencyChoice {
+                    currency: c,
+                    rate_days: days(c),
+                }),
         );
         Ok(out)
     }
+}
+
+/// A currency an expense may be in, with the days it has exchange rates for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyChoice {
+    /// The currency.
+    pub currency: Currency,
+    /// The days of its newest rates, newest first (empty for the base currency).
+    pub rate_days: Vec<chrono::NaiveDate>,
 }
 
 /// A policy as a form or a client enters it: amounts, days and lists as text, each category

@@ -38,7 +38,7 @@ pub use change::{decode_cursor, encode_cursor};
 pub use drafts::ReportPatch;
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
-pub use finance::PolicyDraft;
+pub use finance::{CurrencyChoice, PolicyDraft};
 pub use idempotency::Idempotency;
 pub use insights::{Member, Person, Spend, SpendFilter, SpendRow, Team};
 pub use lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams, ReportSearch, Sort};

@@ -289,8 +289,22 @@ impl ListFilter {
                     if zero {
                         return Ok(0);
                     }
+                    // A plain decimal the currency cannot hold (too many decimals, too large)
+                    // is well-formed: 422; anything else is malformed: 400.
+                    let (whole, fraction) = s.split_once('.').unwrap_or((s, "0"));
+                    let plain = (1..=19).contains(&whole.len())
+                        && (1..=4).contains(&fraction.len())
+                        && whole
+                            .bytes()
+                            .chain(fraction.bytes())
+                            .all(|b| b.is_ascii_digit());
                     Money::parse(s, base).map(|m| m.minor()).map_err(|e| {
-                        AppError::BadInput(format!("{name} must be an amount in {base}: {e}"))
+                        let why = format!("{name} must be an amount in {base}: {e}");
+                        if plain {
+                            AppError::Unprocessable(why)
+                        } else {
+                            AppError::BadInput(why)
+                        }
                     })
                 })
                 .transpose()
@@ -329,12 +343,12 @@ impl ListFilter {
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from > to
         {
-            return Err(AppError::BadInput("from must not be after to".into()));
+            return Err(AppError::Unprocessable("from must not be after to".into()));
         }
         if let (Some(min), Some(max)) = (filter.min_minor, filter.max_minor)
             && min > max
         {
-            return Err(AppError::BadInput(
+            return Err(AppError::Unprocessable(
                 "min_amount must not be above max_amount".into(),
             ));
         }
@@ -501,17 +515,7 @@ mod tests {
                 ..ListParams::default()
             },
             ListParams {
-                from: Some("2026-02-02".into()),
-                to: Some("2026-02-01".into()),
-                ..ListParams::default()
-            },
-            ListParams {
                 min_amount: Some("-1".into()),
-                ..ListParams::default()
-            },
-            ListParams {
-                min_amount: Some("5".into()),
-                max_amount: Some("4".into()),
                 ..ListParams::default()
             },
             ListParams {
@@ -536,6 +540,26 @@ mod tests {
             ListFilter::parse(&zero, usd()).expect("valid").min_minor,
             Some(0)
         );
+        for crossed in [
+            ListParams {
+                from: Some("2026-02-02".into()),
+                to: Some("2026-02-01".into()),
+                ..ListParams::default()
+            },
+            ListParams {
+                min_amount: Some("5".into()),
+                max_amount: Some("4".into()),
+                ..ListParams::default()
+            },
+        ] {
+            assert!(
+                matches!(
+                    ListFilter::parse(&crossed, usd()),
+                    Err(AppError::Unprocessable(_))
+                ),
+                "{crossed:?} is well-formed but crossed: 422"
+            );
+        }
         assert!(Sort::parse("price").is_err());
         assert_eq!(Sort::parse("-amount").expect("valid"), Sort::AmountDesc);
     }

@@ -367,15 +367,10 @@ pub fn scope() -> Schema {
         .into()
 }
 
-/// A list's state: a report state, or an expense's `reported` or `unreported`.
-pub fn list_state() -> Schema {
+/// An IANA time zone name.
+pub fn zone() -> Schema {
     string()
-        .enum_values(Some(
-            outlay_domain::ReportState::ALL
-                .iter()
-                .map(|s| s.as_str())
-                .chain(["reported", "unreported"]),
-        ))
+        .enum_values(Some(outlay_domain::TimeZone::all().map(|z| z.name())))
         .into()
 }
 
@@ -386,6 +381,27 @@ pub fn zone_or_null() -> Schema {
         .chain([serde_json::Value::Null])
         .collect();
     nullable(string()).enum_values(Some(names)).into()
+}
+
+/// The states an expense list takes: in a report or not.
+pub fn expense_state() -> Schema {
+    string()
+        .enum_values(Some(["reported", "unreported"]))
+        .into()
+}
+
+/// The scopes an expense list takes.
+pub fn expense_scope() -> Schema {
+    string().enum_values(Some(["mine", "all"])).into()
+}
+
+/// A report state.
+pub fn report_state() -> Schema {
+    string()
+        .enum_values(Some(
+            outlay_domain::ReportState::ALL.iter().map(|s| s.as_str()),
+        ))
+        .into()
 }
 
 /// A list's order.

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
-use crate::lists::ListParams;
+use crate::lists::ExpenseListParams;
 use crate::views::{ExpenseView, PageView};
 
 /// A new expense.
@@ -101,12 +101,12 @@ async fn create_expense(
 }
 
 /// Searches expenses: the caller's own (`mine`, newest first) or, for finance, every expense in a submitted report (`all`), narrowed and ordered by the list parameters.
-#[utoipa::path(get, path = "/expenses", tag = "expenses", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, path = "/expenses", tag = "expenses", security(("bearer" = [])), params(ExpenseListParams),
     responses((status = 200, body = PageView<ExpenseView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_expenses(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    ApiQuery(q): ApiQuery<ListParams>,
+    ApiQuery(q): ApiQuery<ExpenseListParams>,
 ) -> Result<Json<PageView<ExpenseView>>> {
     let scope = q.scope.as_deref().unwrap_or("mine");
     let page = state
@@ -114,7 +114,7 @@ async fn list_expenses(
         .list_expenses(
             &caller,
             scope,
-            &q.search(),
+            &q.search()?,
             &PageRequest::parse(q.limit, q.cursor.clone())?,
         )
         .await?;

@@ -110,6 +110,11 @@ struct PolicyDoc {
     #[serde(default)]
     #[schema(schema_with = crate::apidoc::currencies)]
     allowed_currencies: Vec<String>,
+    /// The company's IANA time zone, in which times are shown to whoever has not chosen their
+    /// own; default `UTC`.
+    #[serde(default)]
+    #[schema(schema_with = crate::apidoc::zone)]
+    time_zone: Option<String>,
 }
 
 /// The expense policy (everyone may read it).

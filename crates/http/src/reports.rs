@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
-use crate::lists::ListParams;
+use crate::lists::ReportListParams;
 use crate::views::{AuditEventView, PageView, ReportView};
 
 /// A new draft report.
@@ -106,18 +106,18 @@ async fn create_report(
 }
 
 /// Searches reports: `mine`, `approvals` (my queue, oldest first), `decided` or `all` (finance), narrowed and ordered by the list parameters.
-#[utoipa::path(get, path = "/reports", tag = "reports", security(("bearer" = [])), params(ListParams),
+#[utoipa::path(get, path = "/reports", tag = "reports", security(("bearer" = [])), params(ReportListParams),
     responses((status = 200, body = PageView<ReportView>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_reports(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    ApiQuery(q): ApiQuery<ListParams>,
+    ApiQuery(q): ApiQuery<ReportListParams>,
 ) -> Result<Json<PageView<ReportView>>> {
     let page = PageRequest::parse(q.limit, q.cursor.clone())?;
     let scope = q.scope.as_deref().unwrap_or("mine");
     let reports = state
         .app
-        .list_reports(&caller, scope, &q.search(), &page)
+        .list_reports(&caller, scope, &q.search()?, &page)
         .await?;
     Ok(Json(PageView::from_page(reports, ReportView::from)))
 }

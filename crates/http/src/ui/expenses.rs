@@ -68,7 +68,7 @@ pub(super) fn violations(info: &ExpenseInfo) -> Markup {
 /// expense needs a justification.
 struct Choices<'a> {
     policy: &'a Policy,
-    currencies: &'a [(outlay_domain::Currency, Option<chrono::NaiveDate>)],
+    currencies: &'a [outlay_app::CurrencyChoice],
     justify: bool,
 }
 
@@ -95,19 +95,21 @@ fn form(
                 }
                 label { "Amount" input type="text" name="amount" value=(f.amount) inputmode="decimal" pattern="[0-9]+(\\.[0-9]+)?" placeholder="12.50" required; }
                 label { "Currency"
-                    select name="currency" required {
-                        @if !choices.currencies.iter().any(|(c, _)| c.code() == f.currency) && !f.currency.is_empty() {
+                    select name="currency" required data-rate-window=(outlay_domain::exchange::MAX_RATE_AGE_DAYS) {
+                        @if !choices.currencies.iter().any(|c| c.currency.code() == f.currency) && !f.currency.is_empty() {
                             option value=(f.currency) selected { (f.currency) }
                         }
-                        @for (i, (c, rate)) in choices.currencies.iter().enumerate() {
-                            option value=(c) selected[c.code() == f.currency] {
-                                (c)
-                                @if i > 0 { @match rate { Some(day) => { " (rate of " (day) ")" } None => { " (no exchange rate yet)" } } }
+                        @for (i, c) in choices.currencies.iter().enumerate() {
+                            @let days = c.rate_days.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+                            option value=(c.currency) selected[c.currency.code() == f.currency] data-rate-days=[(i > 0).then_some(days)] {
+                                (c.currency)
+                                @if i > 0 { @match c.rate_days.first() { Some(day) => { " (rate of " (day) ")" } None => { " (no exchange rate yet)" } } }
                             }
                         }
                     }
                 }
             }
+            p.rate-note aria-live="polite" {}
             label { "Description" input type="text" name="description" value=(f.description) maxlength="2000"; }
             @if choices.justify || !f.justification.is_empty() {
                 label { "Justification (this expense breaks a soft policy rule: say why it is needed)" textarea name="justification" maxlength="2000" { (f.justification) } }

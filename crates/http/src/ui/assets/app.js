@@ -68,3 +68,26 @@ for (const out of document.querySelectorAll('[data-sum-of]')) {
   out.closest('form').addEventListener('change', show);
   show();
 }
+
+// Before saving: does the chosen currency have an exchange rate for the expense's date? The
+// server lists each currency's rate days and how old a rate may be (`data-rate-window`).
+for (const select of document.querySelectorAll('select[data-rate-window]')) {
+  const form = select.form;
+  const date = form.querySelector('input[name=date]');
+  const note = form.querySelector('.rate-note');
+  const windowDays = Number(select.dataset.rateWindow);
+  const check = () => {
+    const option = select.selectedOptions[0];
+    const days = option && option.dataset.rateDays;
+    if (days === undefined || !date.value) { note.textContent = ''; return; }
+    const day = Date.parse(date.value);
+    const covered = days.split(',').filter(Boolean).some((d) => {
+      const age = (day - Date.parse(d)) / 86400000;
+      return age >= 0 && age <= windowDays;
+    });
+    note.textContent = covered ? '' : `There is no ${option.value} exchange rate for ${date.value} yet: the expense will have no amount in the base currency until finance adds one.`;
+  };
+  select.addEventListener('change', check);
+  date.addEventListener('change', check);
+  check();
+}
