@@ -154,8 +154,11 @@ test('an approver approves several reports at once and each outcome is reported;
   const totals = (await pay.locator('td[data-label="Total"]').allTextContents()).map((t) => t.trim());
   await boxes.nth(0).check();
   await boxes.nth(1).check();
-  const sum = (Number(totals[0].split(' ')[0]) * 100 + Number(totals[1].split(' ')[0]) * 100) / 100;
-  assert.match(await pay.locator('p.selection').textContent(), new RegExp(`2 selected, totalling ${sum.toFixed(2)} USD`));
+  // Whole cents, as the page sums them: no floating point near money.
+  const cents = (t) => BigInt(t.split(' ')[0].replace('.', ''));
+  const sum = cents(totals[0]) + cents(totals[1]);
+  const shown = `${sum / 100n}.${(sum % 100n).toString().padStart(2, '0')}`;
+  assert.match(await pay.locator('p.selection').textContent(), new RegExp(`2 selected, totalling ${shown} USD`));
 });
 
 test('a manager sees their team; finance drills into spend; the admin browses the audit trail', async () => {

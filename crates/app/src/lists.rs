@@ -73,17 +73,6 @@ impl Sort {
         })
     }
 
-    /// How the API spells it (`None` for the natural order).
-    pub fn as_str(self) -> Option<&'static str> {
-        match self {
-            Self::Natural => None,
-            Self::DateAsc => Some("date"),
-            Self::DateDesc => Some("-date"),
-            Self::AmountAsc => Some("amount"),
-            Self::AmountDesc => Some("-amount"),
-        }
-    }
-
     /// Whether larger keys come first.
     pub fn descending(self) -> bool {
         matches!(self, Self::DateDesc | Self::AmountDesc)
@@ -164,16 +153,6 @@ impl ExpenseSearch {
                 Some(owner)
             }
             _ => None,
-        }
-    }
-
-    /// Every expense of `owner`, newest first.
-    pub fn of_owner(owner: UserId) -> Self {
-        Self {
-            scope: ExpenseScope::Owner(owner),
-            reported: None,
-            filter: ListFilter::default(),
-            sort: Sort::Natural,
         }
     }
 }
