@@ -49,6 +49,12 @@ test('a report over the senior threshold goes from the employee through every ap
   await shot(emp, 'expenses');
   const reportUrl = await reportPage(emp, 'Berlin conference');
   assert.match(await emp.locator('.summary').textContent(), /1245\.00 USD/);
+  // Before submitting, the draft says who will decide and why.
+  const route = await emp.locator('ol.steps li').allTextContents();
+  assert.equal(route.length, 3, route.join(' | '));
+  assert.match(route[0], /Mia Manager[\s\S]*is the submitter's manager/);
+  assert.match(route[1], /total 1,245\.00 USD is over the senior threshold of 1,000\.00 USD/);
+  assert.match(route[2], /finance approves every report/);
   await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
   assert.equal(await state(emp), 'pending manager');
 

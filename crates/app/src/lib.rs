@@ -20,6 +20,7 @@ pub mod ports;
 mod receipts;
 mod reports;
 pub mod reports_csv;
+mod routing;
 pub mod transfer;
 mod users;
 
@@ -50,6 +51,7 @@ pub use ports::{
 };
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
+pub use routing::RoutePlan;
 
 /// The total of some expenses in the base currency, if every one has a base amount.
 pub fn report_total(expenses: &[ExpenseInfo]) -> Option<outlay_domain::Money> {

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use outlay_domain::access;
 use outlay_domain::expense::text_field;
 use outlay_domain::{
-    AuditEvent, Command, Expense, ExpenseId, Money, Report, ReportId, ReportState, Role, Route,
-    User, decide,
+    AuditEvent, Command, Expense, ExpenseId, Money, Report, ReportId, ReportState, Role, User,
+    decide,
 };
 use serde::{Deserialize, Serialize};
 
@@ -402,46 +402,10 @@ impl App {
         Ok(sight.given(user.id, &line))
     }
 
-    async fn line_above(&self, owner: Option<&User>) -> Result<(Option<User>, Option<User>)> {
-        let manager = match owner.and_then(|o| o.manager_id) {
-            Some(m) => self.store.user(m).await?,
-            None => None,
-        };
-        let senior = match manager.as_ref().and_then(|m| m.manager_id) {
-            Some(s) => self.store.user(s).await?,
-            None => None,
-        };
-        Ok((manager, senior))
-    }
-
     /// A report's owner, who must exist.
-    async fn user_or_gone(&self, id: outlay_domain::UserId) -> Result<User> {
+    pub(crate) async fn user_or_gone(&self, id: outlay_domain::UserId) -> Result<User> {
         self.store.user(id).await?.ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("the owner {id} of a report is gone"))
         })
-    }
-
-    /// Who decides a submission now: the levels of the reporting line that have an active
-    /// manager in them, and the total that picks the senior level; with the managers read.
-    async fn route(
-        &self,
-        owner: &User,
-        expenses: &[Expense],
-        policy: &outlay_domain::Policy,
-    ) -> Result<(Route, Vec<User>)> {
-        let (manager, senior) = self.line_above(Some(owner)).await?;
-        let total = total(expenses)?.ok_or_else(|| {
-            AppError::Unprocessable(format!(
-                "every expense needs an amount in the base currency {}: add an exchange rate for the other currencies first",
-                policy.base_currency
-            ))
-        })?;
-        let route = Route::through(
-            manager.as_ref(),
-            senior.as_ref(),
-            total,
-            policy.senior_threshold,
-        );
-        Ok((route, manager.into_iter().chain(senior).collect()))
     }
 }

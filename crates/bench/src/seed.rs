@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use anyhow::{Context, bail};
 use chrono::{Duration, Utc};
 use outlay_app::{Change, Store, Write};
-use outlay_domain::workflow::{Command, Route, decide};
+use outlay_domain::workflow::{Command, decide};
+use outlay_domain::{Approver, Route};
 use outlay_domain::{
     Email, Expense, ExpenseDetails, ExpenseId, Money, Policy, Report, ReportId, ReportState, Role,
     User, UserId,
@@ -233,7 +234,7 @@ fn report(
         now,
     );
     let route = Route {
-        manager: Some(line.manager.id),
+        manager: Some(Approver::of(line.manager)),
         senior: None,
         total: expense.base_amount.context("a base amount")?,
         senior_threshold: policy.senior_threshold,

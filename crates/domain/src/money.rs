@@ -211,6 +211,31 @@ impl Money {
     }
 }
 
+impl Money {
+    /// The amount for people, its whole part grouped in thousands: `1,350.00 USD`.
+    pub fn grouped(&self) -> String {
+        let plain = self.amount_string();
+        let (sign, digits) = plain
+            .strip_prefix('-')
+            .map_or(("", plain.as_str()), |d| ("-", d));
+        let (whole, fraction) = digits
+            .split_once('.')
+            .map_or((digits, None), |(w, f)| (w, Some(f)));
+        let mut out = String::from(sign);
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if let Some(f) = fraction {
+            out.push('.');
+            out.push_str(f);
+        }
+        format!("{out} {}", self.currency)
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.amount_string(), self.currency)
@@ -266,6 +291,17 @@ mod tests {
         assert_eq!(Money::parse("1500", jpy).map(|m| m.minor()), Ok(1500));
         let kwd = Currency::parse("KWD").expect("KWD");
         assert_eq!(Money::parse("1.234", kwd).map(|m| m.minor()), Ok(1234));
+    }
+
+    #[test]
+    fn grouped_amounts_put_a_comma_between_thousands() {
+        let m = |s: &str, c: &str| {
+            Money::parse(s, Currency::parse(c).expect("ISO 4217")).expect("an amount")
+        };
+        assert_eq!(m("1350", "USD").grouped(), "1,350.00 USD");
+        assert_eq!(m("999.5", "USD").grouped(), "999.50 USD");
+        assert_eq!(m("1234567.891", "KWD").grouped(), "1,234,567.891 KWD");
+        assert_eq!(m("100000", "JPY").grouped(), "100,000 JPY");
     }
 
     #[test]

@@ -133,6 +133,23 @@ pub struct Step {
     pub approver_id: Option<UserId>,
     /// The decision, once made.
     pub decision: Option<Decision>,
+    /// Why the step exists, for people ("Mia Manager is the submitter's manager"). Steps
+    /// planned before reasons were kept have none.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Step {
+    /// An undecided step of `level`, decided by `approver_id` (or by a queue), that exists
+    /// for `reason`.
+    pub fn new(level: Level, approver_id: Option<UserId>, reason: impl Into<String>) -> Self {
+        Self {
+            level,
+            approver_id,
+            decision: None,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// The payment of an approved report.

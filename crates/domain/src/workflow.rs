@@ -7,43 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::access::{self, Denied};
 use crate::expense::text_field;
-use crate::{
-    Decision, Level, Money, Outcome, Payment, Report, ReportState, Role, Step, User, UserId,
-};
-
-/// Who routes a submission: computed by the application from the reporting line and policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// The owner's manager, if there is an active one with the manager role.
-    pub manager: Option<UserId>,
-    /// The manager's manager, likewise.
-    pub senior: Option<UserId>,
-    /// The report's total in the base currency.
-    pub total: Money,
-    /// Totals strictly above this need the senior level.
-    pub senior_threshold: Money,
-}
-
-impl Route {
-    /// The route of a report of `owner` totalling `total`, through the owner's `manager` and
-    /// the manager's manager `senior` as stored: a level counts only with an active manager in
-    /// it.
-    pub fn through(
-        manager: Option<&User>,
-        senior: Option<&User>,
-        total: Money,
-        senior_threshold: Money,
-    ) -> Self {
-        let present =
-            |u: Option<&User>| u.filter(|u| u.active && u.has(Role::Manager)).map(|u| u.id);
-        Self {
-            manager: present(manager),
-            senior: present(senior),
-            total,
-            senior_threshold,
-        }
-    }
-}
+use crate::{Decision, Outcome, Payment, Report, ReportState, Route, User, UserId};
 
 /// What an actor asks of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +92,7 @@ pub fn decide(
     match &command {
         Command::Submit(route) => {
             access::may_submit(actor, report).map_err(denied)?;
-            next.steps = plan(report.owner_id, route);
+            next.steps = route.plan(report.owner_id);
             next.state = next.steps[0].level.pending_state();
             next.submissions += 1;
             next.submitted_at = Some(now);
@@ -178,28 +142,6 @@ pub fn decide(
     next.version += 1;
     next.updated_at = now;
     Ok(next)
-}
-
-/// The steps of a new submission: manager, senior above the threshold, then finance.
-/// A level with nobody there (or only the owner) is skipped; finance never is.
-fn plan(owner: UserId, route: &Route) -> Vec<Step> {
-    let step = |level, approver_id| Step {
-        level,
-        approver_id,
-        decision: None,
-    };
-    let present = |u: Option<UserId>| u.filter(|id| *id != owner);
-    let manager = present(route.manager);
-    let senior = present(route.senior).filter(|s| Some(*s) != manager);
-    let mut steps = Vec::with_capacity(3);
-    if let Some(m) = manager {
-        steps.push(step(Level::Manager, Some(m)));
-    }
-    if let Some(s) = senior.filter(|_| route.total.minor() > route.senior_threshold.minor()) {
-        steps.push(step(Level::Senior, Some(s)));
-    }
-    steps.push(step(Level::Finance, None));
-    steps
 }
 
 /// Records `outcome` by `by` on step `index`, which [`access::may_decide`] allowed, and moves

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use outlay_domain::{
-    Command, Currency, Level, Money, Outcome, Refusal, Report, ReportId, ReportState, Role, Route,
-    User, UserId, access, decide,
+    Approver, Command, Currency, Level, Money, Outcome, Refusal, Report, ReportId, ReportState,
+    Role, Route, User, UserId, access, decide,
 };
 use proptest::prelude::*;
 
@@ -70,8 +70,8 @@ fn draft() -> Report {
 
 fn submit(total: &str) -> Command {
     Command::Submit(Route {
-        manager: Some(id(2)),
-        senior: Some(id(3)),
+        manager: Some(Approver::of(&world().manager)),
+        senior: Some(Approver::of(&world().senior)),
         total: usd(total),
         senior_threshold: usd("1000.00"),
     })
@@ -139,6 +139,29 @@ fn an_owner_without_a_manager_goes_straight_to_finance() {
     };
     let r = run(&draft(), &w.owner, Command::Submit(route));
     assert_eq!(r.state, ReportState::PendingFinance);
+    // The finance step says why no manager decides first.
+    assert_eq!(
+        r.steps[0].reason,
+        "finance approves every report; the submitter has no active manager to decide first; \
+         total 5,000.00 USD is over the senior threshold of 1,000.00 USD, and there is no active \
+         manager above the manager to decide it"
+    );
+}
+
+#[test]
+fn every_step_says_why_it_exists() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("1350.00"));
+    let reasons: Vec<&str> = r.steps.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "User 2 is the submitter's manager",
+            "total 1,350.00 USD is over the senior threshold of 1,000.00 USD; User 3 is the \
+             manager's manager",
+            "finance approves every report",
+        ]
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
 use crate::lists::ReportListParams;
-use crate::views::{AuditEventView, PageView, ReportView};
+use crate::views::{AuditEventView, PageView, ReportView, RouteView};
 
 /// A new draft report.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -215,6 +215,22 @@ async fn delete_report(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Who decides the report, in order, and why each step exists: for a draft or rejected report,
+/// the steps a submission would get now; otherwise those of its current submission.
+#[utoipa::path(get, path = "/reports/{id}/route", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Report id")),
+    responses((status = 200, body = RouteView), (status = 404, body = ErrorBody),
+        (status = 422, description = "An expense has no amount in the base currency yet", body = ErrorBody)))]
+async fn route(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<RouteView>> {
+    let id = report_id(&id)?;
+    tracing::Span::current().record("report_id", tracing::field::display(id));
+    Ok(Json(state.app.report_route(&caller, id).await?.into()))
+}
+
 /// The report's audit events, oldest first.
 #[utoipa::path(get, path = "/reports/{id}/history", tag = "reports", security(("bearer" = [])),
     params(("id" = String, Path, description = "Report id")),
@@ -318,6 +334,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_report, list_reports))
         .routes(routes!(get_report, update_report, delete_report))
         .routes(routes!(history))
+        .routes(routes!(route))
         .routes(routes!(submit))
         .routes(routes!(withdraw))
         .routes(routes!(approve))

@@ -196,8 +196,46 @@ pub struct StepView {
     pub level: String,
     /// The approver; absent for finance, which is a queue.
     pub approver_id: Option<String>,
+    /// Why the step exists ("Mia Manager is the submitter's manager"); empty on steps planned
+    /// before reasons were kept.
+    pub reason: String,
     /// The decision, once made.
     pub decision: Option<DecisionView>,
+}
+
+impl From<outlay_domain::Step> for StepView {
+    fn from(s: outlay_domain::Step) -> Self {
+        Self {
+            level: serde_plain(&s.level),
+            approver_id: s.approver_id.map(|a| a.to_string()),
+            reason: s.reason,
+            decision: s.decision.map(|d| DecisionView {
+                by: d.by.to_string(),
+                outcome: serde_plain(&d.outcome),
+                at: d.at,
+                note: d.note,
+            }),
+        }
+    }
+}
+
+/// A report's route: who decides it, in order, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteView {
+    /// Whether these are the steps a submission would get now (a draft or rejected report),
+    /// rather than those of the current submission.
+    pub planned: bool,
+    /// The steps in order.
+    pub steps: Vec<StepView>,
+}
+
+impl From<outlay_app::RoutePlan> for RouteView {
+    fn from(r: outlay_app::RoutePlan) -> Self {
+        Self {
+            planned: r.planned,
+            steps: r.steps.into_iter().map(StepView::from).collect(),
+        }
+    }
 }
 
 /// A payment.
@@ -267,20 +305,7 @@ impl From<Report> for ReportView {
             version: r.version,
             total: r.total.map(|t| t.amount_string()),
             currency: r.total.map(|t| t.currency().code().to_owned()),
-            steps: r
-                .steps
-                .into_iter()
-                .map(|s| StepView {
-                    level: serde_plain(&s.level),
-                    approver_id: s.approver_id.map(|a| a.to_string()),
-                    decision: s.decision.map(|d| DecisionView {
-                        by: d.by.to_string(),
-                        outcome: serde_plain(&d.outcome),
-                        at: d.at,
-                        note: d.note,
-                    }),
-                })
-                .collect(),
+            steps: r.steps.into_iter().map(StepView::from).collect(),
             submissions: r.submissions,
             submitted_at: r.submitted_at,
             rejection_reason: r.rejection_reason,

@@ -17,14 +17,13 @@ pub async fn report_queries_follow_scope_state_and_order(store: Fresh) {
         commit(s, put_user(&u)).await;
     }
     let step = |level, approver: Option<u128>, by: Option<u128>| Step {
-        level,
-        approver_id: approver.map(uid),
         decision: by.map(|b| Decision {
             by: uid(b),
             outcome: Outcome::Approved,
             at: at(1),
             note: None,
         }),
+        ..Step::new(level, approver.map(uid), "")
     };
     let mut pending_manager = report(11, 1, ReportState::PendingManager, 20);
     pending_manager.steps = vec![

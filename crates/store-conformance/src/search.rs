@@ -163,18 +163,10 @@ pub async fn searches_find_what_the_filter_says_in_the_order_asked(store: Fresh)
         }
         r.total = Money::from_minor(total, usd("1.00").currency()).ok();
         if state == ReportState::PendingManager {
-            r.steps = vec![Step {
-                level: Level::Manager,
-                approver_id: Some(uid(1)),
-                decision: None,
-            }];
+            r.steps = vec![Step::new(Level::Manager, Some(uid(1)), "")];
         }
         if state == ReportState::PendingFinance {
-            r.steps = vec![Step {
-                level: Level::Finance,
-                approver_id: None,
-                decision: None,
-            }];
+            r.steps = vec![Step::new(Level::Finance, None, "")];
         }
         reports.push(r);
     }

@@ -98,11 +98,7 @@ async fn migrate_fills_in_the_finance_queue_keys_of_older_reports() {
     report.state = ReportState::PendingFinance;
     report.submissions = 1;
     report.submitted_at = Some(at());
-    report.steps = vec![Step {
-        level: Level::Finance,
-        approver_id: None,
-        decision: None,
-    }];
+    report.steps = vec![Step::new(Level::Finance, None, "")];
     store
         .commit(Change::one(
             Write::PutReport {

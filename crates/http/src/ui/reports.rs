@@ -333,6 +333,30 @@ fn edit_form(
     }
 }
 
+/// A report's approval steps in order: the level, who decides it, why the step exists and its
+/// decision so far.
+fn steps(
+    session: &Session,
+    people: &BTreeMap<UserId, Person>,
+    steps: &[outlay_domain::Step],
+) -> Markup {
+    html! {
+        ol.steps {
+            @for s in steps {
+                li {
+                    strong { (format!("{:?}", s.level).to_lowercase()) } " · "
+                    @if let Some(a) = s.approver_id { (name(people, a)) } @else { "any eligible finance user" }
+                    @if let Some(dec) = &s.decision {
+                        " · " (format!("{:?}", dec.outcome).to_lowercase()) " by " (name(people, dec.by)) " " small { (session.when(dec.at)) }
+                        @if let Some(n) = &dec.note { " — “" (n) "”" }
+                    }
+                    @if !s.reason.is_empty() { br; small.reason { "Why: " (s.reason) } }
+                }
+            }
+        }
+    }
+}
+
 async fn show_page(
     state: &AppState,
     session: &Session,
@@ -363,6 +387,16 @@ async fn show_page(
     } else {
         vec![]
     };
+    // The route a submission would get now, for the owner of a draft or rejected report.
+    let route = if d.actions.contains(&access::Action::Submit) {
+        Some(match app.report_route(&session.caller, id).await {
+            Ok(plan) => Ok(plan),
+            Err(outlay_app::AppError::Unprocessable(why)) => Err(why),
+            Err(e) => return Err(e.into()),
+        })
+    } else {
+        None
+    };
     let r = &d.report;
     let total = outlay_app::report_total(&d.expenses).or(r.total);
     let body = html! {
@@ -376,23 +410,12 @@ async fn show_page(
         @if let Some(reason) = &r.rejection_reason { p.error role="status" { strong { "Rejected: " } (reason) } }
         @if let Some(p) = &r.payment { p.ok { "Paid by " (name(&people, p.by)) " on " (session.when(p.at)) ", reference " strong { (p.reference) } } }
         @if d.actions.contains(&access::Action::Edit) { (edit_form(state, session, &d, &free)) }
-        @if !r.steps.is_empty() {
-            section { h2 { "Approval steps" }
-                ol.steps {
-                    @for s in &r.steps {
-                        li {
-                            strong { (format!("{:?}", s.level).to_lowercase()) } " · "
-                            @if let Some(a) = s.approver_id { (name(&people, a)) } @else { "any eligible finance user" }
-                            " · "
-                            @match &s.decision {
-                                Some(dec) => { (format!("{:?}", dec.outcome).to_lowercase()) " by " (name(&people, dec.by)) " " small { (session.when(dec.at)) }
-                                    @if let Some(n) = &dec.note { " — “" (n) "”" } }
-                                None => { "waiting" }
-                            }
-                        }
-                    }
-                }
-            }
+        @match &route {
+            Some(Ok(plan)) => { section { h2 { "Who will decide" }
+                p.hint { "If you submit now, these people decide, in this order." }
+                (steps(session, &people, &plan.steps)) } }
+            Some(Err(why)) => { section { h2 { "Who will decide" } p.hint { (why) } } }
+            None => { @if !r.steps.is_empty() { section { h2 { "Approval steps" } (steps(session, &people, &r.steps)) } } }
         }
         section {
             h2 { "Expenses" }

@@ -18,6 +18,7 @@ mod openapi;
 mod policy;
 mod races;
 mod receipts;
+mod routing;
 mod settings;
 mod tokens;
 mod transfer;
