@@ -171,7 +171,7 @@ impl App {
 /// The write that moves an expense into `report` (or out of every report), on the version read.
 fn moved(e: &Expense, report: Option<ReportId>, now: chrono::DateTime<chrono::Utc>) -> Write {
     let mut next = e.clone();
-    next.report_id = report;
+    next.file_in(report);
     next.version += 1;
     next.updated_at = now;
     Write::PutExpense {

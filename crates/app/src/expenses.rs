@@ -134,6 +134,7 @@ impl App {
                     exchange_rate: None,
                     report_id: None,
                     justification: justification(input.justification.as_deref())?,
+                    rejection: None,
                     version: 1,
                     created_at: now,
                     updated_at: now,

@@ -14,6 +14,7 @@ mod expenses;
 mod finance;
 mod idempotency;
 mod insights;
+mod lines;
 pub mod lists;
 pub mod notify;
 pub mod ports;

@@ -130,7 +130,6 @@ impl App {
         after: &Report,
         change: &mut Change,
     ) -> Result<()> {
-        let now = self.clock.now();
         let title = &after.title;
         let (event, recipients, subject, approver): (&str, Vec<User>, String, bool) =
             match (before.state, after.state) {
@@ -184,6 +183,53 @@ impl App {
                 }
                 _ => return Ok(()),
             };
+        self.send(actor, after, event, &recipients, &subject, approver, change);
+        Ok(())
+    }
+
+    /// Tells the owner that an approver took `line` out of their report `after`.
+    pub(crate) async fn line_notice(
+        &self,
+        actor: &Caller,
+        owner: &User,
+        after: &Report,
+        line: &outlay_domain::Expense,
+        change: &mut Change,
+    ) -> Result<()> {
+        let subject = format!(
+            "A line of your report \"{}\" was rejected: {} {} ({})",
+            after.title,
+            line.details.merchant(),
+            line.details.amount(),
+            line.rejection.as_ref().map_or("", |r| r.reason.as_str())
+        );
+        self.send(
+            actor,
+            after,
+            "report.line_rejected",
+            std::slice::from_ref(owner),
+            &subject,
+            false,
+            change,
+        );
+        Ok(())
+    }
+
+    /// Queues `event` about `after` for each active recipient but the actor: an in-app
+    /// notification and an email (held for the digest when it is for approvers and the
+    /// digest is on), and the webhook once.
+    #[expect(clippy::too_many_arguments, reason = "one notice's parts, all needed")]
+    fn send(
+        &self,
+        actor: &Caller,
+        after: &Report,
+        event: &str,
+        recipients: &[User],
+        subject: &str,
+        approver: bool,
+        change: &mut Change,
+    ) {
+        let now = self.clock.now();
         let digest_at = self
             .notify
             .approver_digest_hour
@@ -198,7 +244,7 @@ impl App {
                 user_id: user.id,
                 report_id: Some(after.id),
                 event: event.to_owned(),
-                title: subject.clone(),
+                title: subject.to_owned(),
                 body: format!("Report {} is now {}.", after.id, after.state),
                 created_at: now,
                 read_at: None,
@@ -207,7 +253,7 @@ impl App {
                 id: self.ids.new_id(),
                 channel: Channel::Email,
                 recipient: user.email.to_string(),
-                subject: subject.clone(),
+                subject: subject.to_owned(),
                 body: format!(
                     "{subject}\n\nReport: {}\nState: {}\nTotal: {}\n",
                     after.id,
@@ -242,7 +288,6 @@ impl App {
                 attempts: 0,
             });
         }
-        Ok(())
     }
 
     async fn users(&self, ids: &[UserId]) -> Result<Vec<User>> {

@@ -115,7 +115,7 @@ impl App {
                     expense: e.clone(),
                     expected_version: Some(e.version),
                 });
-                e.report_id = Some(id);
+                e.file_in(Some(id));
                 e.version += 1;
                 e.updated_at = now;
                 expenses.push(e);

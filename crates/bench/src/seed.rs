@@ -207,6 +207,7 @@ fn expense(owner: &User, n: u64, policy: &Policy) -> anyhow::Result<Expense> {
         exchange_rate: None,
         report_id: None,
         justification: None,
+        rejection: None,
         version: 1,
         created_at: now,
         updated_at: now,

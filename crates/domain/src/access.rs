@@ -195,6 +195,8 @@ pub enum Action {
     Approve,
     /// Reject the current step.
     Reject,
+    /// Take one line out of the report at the current step.
+    RejectLine,
     /// Mark it paid.
     Pay,
     /// Change its title, purpose or expenses.
@@ -214,7 +216,7 @@ pub fn actions(actor: &User, owner: &User, report: &Report) -> Vec<Action> {
         out.push(Action::Withdraw);
     }
     if may_decide(actor, owner, report).is_ok() {
-        out.extend([Action::Approve, Action::Reject]);
+        out.extend([Action::Approve, Action::Reject, Action::RejectLine]);
     }
     if may_pay(actor, owner, report).is_ok() {
         out.push(Action::Pay);

@@ -104,6 +104,20 @@ impl ExpenseDetails {
     }
 }
 
+/// An approver's rejection of one line of a report: the expense left the report and went
+/// back to its owner with this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRejection {
+    /// The report it was taken out of.
+    pub report_id: ReportId,
+    /// Why.
+    pub reason: String,
+    /// Who rejected it.
+    pub by: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// An expense as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expense {
@@ -121,10 +135,24 @@ pub struct Expense {
     pub report_id: Option<ReportId>,
     /// The employee's justification for soft policy violations.
     pub justification: Option<String>,
+    /// Why an approver took it out of a report, until it joins another.
+    #[serde(default)]
+    pub rejection: Option<LineRejection>,
     /// Bumped on every change.
     pub version: i64,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl Expense {
+    /// Puts the expense in `report`, or in none. Joining a report clears the rejection it
+    /// carried back from an earlier one.
+    pub fn file_in(&mut self, report: Option<ReportId>) {
+        if report.is_some() {
+            self.rejection = None;
+        }
+        self.report_id = report;
+    }
 }

@@ -19,7 +19,7 @@ pub mod zone;
 pub use audit::{AuditEvent, AuditRecord, BrokenEvent, ChainVerifier};
 pub use checkpoint::{AnchoredVerifier, Checkpoint, CheckpointKey};
 pub use exchange::{ExchangeRate, Rate};
-pub use expense::{Expense, ExpenseDetails, ExpenseError};
+pub use expense::{Expense, ExpenseDetails, ExpenseError, LineRejection};
 pub use ids::{ExpenseId, IdError, ReportId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use policy::{CategoryRule, Facts, Policy, PolicyError, Severity, Violation};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::access::{self, Denied};
 use crate::expense::text_field;
-use crate::{Decision, Outcome, Payment, Report, ReportState, Route, User, UserId};
+use crate::{Decision, Level, Money, Outcome, Payment, Report, ReportState, Route, User, UserId};
 
 /// What an actor asks of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,19 @@ pub enum Command {
         /// Why; required.
         reason: String,
     },
+    /// The current step's approver takes one line (expense) out of the report, with a reason.
+    /// The rest stays at the same step; a senior step still to come that the smaller total no
+    /// longer needs is dropped; a report left with no lines is rejected.
+    RejectLine {
+        /// Why; required, and shown to the owner.
+        reason: String,
+        /// The report's total in the base currency without the line.
+        remaining: Option<Money>,
+        /// How many lines are left without it.
+        lines_left: usize,
+        /// The senior threshold of the policy in force.
+        senior_threshold: Money,
+    },
     /// Finance marks it paid.
     Pay {
         /// The payment reference; required.
@@ -41,6 +54,7 @@ impl Command {
             Command::Withdraw => "withdraw",
             Command::Approve { .. } => "approve",
             Command::Reject { .. } => "reject",
+            Command::RejectLine { .. } => "reject_line",
             Command::Pay { .. } => "pay",
         }
     }
@@ -126,6 +140,39 @@ pub fn decide(
                 now,
             );
             next.rejection_reason = Some(reason);
+        }
+        Command::RejectLine {
+            reason,
+            remaining,
+            lines_left,
+            senior_threshold,
+        } => {
+            let reason = text_field("reason", reason, true, 1000)
+                .map_err(|e| Refusal::Invalid(e.to_string()))?;
+            let index = access::may_decide(actor, owner, report).map_err(denied)?;
+            if *lines_left == 0 {
+                let why = format!("every line was rejected; the last one: {reason}");
+                record(
+                    &mut next,
+                    index,
+                    actor.id,
+                    Outcome::Rejected,
+                    Some(why.clone()),
+                    now,
+                );
+                next.rejection_reason = Some(why);
+            } else {
+                next.total = *remaining;
+                let needs_senior = remaining.is_none_or(|t| t.minor() > senior_threshold.minor());
+                // Only steps still to come: the current one stays with the approver acting on
+                // it, and a decided step is never undone.
+                let mut position = 0;
+                next.steps.retain(|s| {
+                    let later = position > index;
+                    position += 1;
+                    needs_senior || !later || s.level != Level::Senior || s.decision.is_some()
+                });
+            }
         }
         Command::Pay { reference } => {
             let reference = text_field("reference", reference, true, 200)

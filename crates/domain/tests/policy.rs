@@ -62,6 +62,7 @@ fn expense(category: &str, amount: &str, days_ago: u64) -> Expense {
         exchange_rate: Some("1".into()),
         report_id: None,
         justification: None,
+        rejection: None,
         version: 1,
         created_at: at,
         updated_at: at,

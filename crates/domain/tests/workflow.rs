@@ -81,6 +81,15 @@ fn approve() -> Command {
     Command::Approve { comment: None }
 }
 
+fn reject_line(remaining: &str, lines_left: usize) -> Command {
+    Command::RejectLine {
+        reason: "Personal, not business".into(),
+        remaining: (lines_left > 0).then(|| usd(remaining)),
+        lines_left,
+        senior_threshold: usd("1000.00"),
+    }
+}
+
 /// The owner of every report here.
 fn owner() -> User {
     user(1, &[])
@@ -362,13 +371,63 @@ fn a_reject_needs_a_reason_and_a_payment_a_reference() {
     ));
 }
 
+#[test]
+fn a_rejected_line_leaves_the_report_at_its_step_and_drops_a_senior_step_no_longer_needed() {
+    let w = world();
+    // GIVEN a report of 1,500.00 waiting for the manager, with a senior step to come
+    let r = run(&draft(), &w.owner, submit("1500.00"));
+    assert_eq!(r.steps.len(), 3);
+    // WHEN the manager rejects a line of 600.00
+    let r = run(&r, &w.manager, reject_line("900.00", 1));
+    // THEN it still waits for the manager, totals 900.00, and needs no senior any more
+    assert_eq!(r.state, ReportState::PendingManager);
+    assert_eq!(r.total, Some(usd("900.00")));
+    let levels: Vec<Level> = r.steps.iter().map(|s| s.level).collect();
+    assert_eq!(levels, [Level::Manager, Level::Finance]);
+    // AND nobody but the current step's approver takes a line out
+    for who in [&w.owner, &w.senior, &w.finance, &w.outsider] {
+        assert!(decide(who, &w.owner, &r, reject_line("100.00", 1), now()).is_err());
+    }
+}
+
+#[test]
+fn a_senior_step_already_decided_or_at_hand_stays_when_a_line_goes() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("1500.00"));
+    let r = run(&r, &w.manager, approve());
+    // GIVEN the senior's step is the current one WHEN the senior rejects a line
+    let r = run(&r, &w.senior, reject_line("900.00", 1));
+    // THEN the senior still decides it
+    assert_eq!(r.state, ReportState::PendingSenior);
+    assert_eq!(r.steps.len(), 3);
+    // AND once approved, a line rejected at finance undoes no decision
+    let r = run(&r, &w.senior, approve());
+    let r = run(&r, &w.finance, reject_line("100.00", 1));
+    assert_eq!(r.state, ReportState::PendingFinance);
+    assert!(r.steps[..2].iter().all(|s| s.decision.is_some()));
+}
+
+#[test]
+fn a_report_whose_last_line_is_rejected_is_rejected() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("10.00"));
+    let r = run(&r, &w.manager, reject_line("0.00", 0));
+    assert_eq!(r.state, ReportState::Rejected);
+    assert_eq!(
+        r.rejection_reason.as_deref(),
+        Some("every line was rejected; the last one: Personal, not business")
+    );
+    // AND the owner may change and resubmit it
+    assert!(access::may_edit(&w.owner, &r).is_ok());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// Random actors issuing random commands never break the workflow's invariants.
     #[test]
     fn the_workflow_invariants_hold_for_any_sequence(
-        steps in prop::collection::vec((0_usize..6, 0_usize..6, any::<bool>()), 1..40),
+        steps in prop::collection::vec((0_usize..6, 0_usize..7, any::<bool>()), 1..40),
         manager_is_finance in any::<bool>(),
     ) {
         let mut w = world();
@@ -377,24 +436,54 @@ proptest! {
         }
         let cast = [&w.owner, &w.manager, &w.senior, &w.finance, &w.payer, &w.outsider];
         let mut report = draft();
+        // The report's lines, in the base currency: the draft's 1,500.00, in three.
+        let mut lines = vec![usd("1000.00"), usd("300.00"), usd("200.00")];
+        let sum = |lines: &[Money]| {
+            lines.iter().copied().reduce(|t, l| t.checked_add(l).expect("small sums"))
+        };
         for (who, what, big) in steps {
+            if lines.is_empty() {
+                // Every line was rejected: the owner would have to add one before anything else.
+                break;
+            }
             let command = match what {
-                0 => submit(if big { "1500.00" } else { "10.00" }),
+                0 => submit(&sum(&lines).expect("some lines").amount_string()),
                 1 => Command::Withdraw,
                 2 => approve(),
                 3 => Command::Reject { reason: "No".into() },
                 4 => Command::Pay { reference: "TX".into() },
+                5 => Command::RejectLine {
+                    reason: if big { "Not business".into() } else { String::new() },
+                    remaining: sum(&lines[1..]),
+                    lines_left: lines.len() - 1,
+                    senior_threshold: usd("1000.00"),
+                },
                 _ => Command::Reject { reason: String::new() },
             };
+            let takes_line = matches!(command, Command::RejectLine { .. });
+            let is_submit = matches!(command, Command::Submit(_));
             let before = report.clone();
             match decide(cast[who], &w.owner, &report, command, now()) {
                 Ok(next) => {
                     prop_assert_eq!(next.version, before.version + 1);
                     report = next;
+                    if takes_line {
+                        lines.remove(0);
+                    }
                 }
                 Err(_) => {
                     // A refusal changes nothing.
                     prop_assert_eq!(&report, &before);
+                }
+            }
+            // A report's total is the sum of its lines, whatever was taken out.
+            if !lines.is_empty() {
+                prop_assert_eq!(report.total, sum(&lines));
+            }
+            // A decided step is never undone, short of a new submission.
+            if !is_submit {
+                for s in before.steps.iter().filter(|s| s.decision.is_some()) {
+                    prop_assert!(report.steps.contains(s), "decided step {:?} undone", s.level);
                 }
             }
             // An approver is never the owner.
@@ -420,6 +509,7 @@ proptest! {
                     (access::Action::Withdraw, Command::Withdraw),
                     (access::Action::Approve, approve()),
                     (access::Action::Reject, Command::Reject { reason: "No".into() }),
+                    (access::Action::RejectLine, reject_line("10.00", 1)),
                     (access::Action::Pay, Command::Pay { reference: "TX".into() }),
                 ] {
                     let accepted = decide(actor, &w.owner, &report, command, now()).is_ok();

@@ -222,6 +222,7 @@ pub fn add_links(doc: &mut serde_json::Value) {
             &[
                 "get_report",
                 "history",
+                "route",
                 "submit",
                 "withdraw",
                 "approve",
@@ -255,6 +256,13 @@ pub fn add_links(doc: &mut serde_json::Value) {
             .collect();
         doc["paths"][path]["get"]["responses"]["200"]["links"] = links.into();
     }
+    doc["paths"]["/api/v1/reports/{id}"]["get"]["responses"]["200"]["links"] = serde_json::json!({
+        "RejectFirstLine": {
+            "operationId": "reject_line",
+            "description": "Take the report's first line out of it",
+            "parameters": {"path.id": "$response.body#/id", "path.expense_id": "$response.body#/expenses/0/id"}
+        }
+    });
 }
 
 /// The document with the policy's categories as they are now.

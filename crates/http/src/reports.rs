@@ -328,6 +328,44 @@ transition!(
     |b| Action::Pay(b.reference)
 );
 
+/// The current step's approver takes one expense out of the report, with a reason: it goes back
+/// to its owner, unreported and carrying the reason, while the rest of the report stays at its
+/// step. A senior step still to come that the smaller total no longer needs is dropped; a
+/// report left with no lines is rejected. Honours `If-Match` (the report's version).
+#[utoipa::path(post, path = "/reports/{id}/expenses/{expense_id}/reject", tag = "reports", security(("bearer" = [])),
+    request_body = RejectRequest,
+    params(("id" = String, Path, description = "Report id"),
+        ("expense_id" = String, Path, description = "The expense (a line of the report)"),
+        ("If-Match" = Option<String>, Header, description = "The report version the client saw"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 200, description = "The report without the line", body = ReportView),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such report, or the expense is not in it", body = ErrorBody),
+        (status = 409, description = "Not at a step the caller decides now, or a stale version", body = ErrorBody)))]
+async fn reject_line(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path((id, expense_id)): Path<(String, String)>,
+    IfMatch(version): IfMatch,
+    body: JsonBody<RejectRequest>,
+) -> Result<Json<ReportView>> {
+    let id = report_id(&id)?;
+    let expense_id = path_id(&expense_id, "expense", ExpenseId::parse)?;
+    tracing::Span::current().record("report_id", tracing::field::display(id));
+    let details = state
+        .app
+        .reject_line(
+            &caller,
+            id,
+            expense_id,
+            body.value.reason,
+            version,
+            body.idempotency.as_ref(),
+        )
+        .await?;
+    Ok(Json(details.into()))
+}
+
 /// The report routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -339,5 +377,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(withdraw))
         .routes(routes!(approve))
         .routes(routes!(reject))
+        .routes(routes!(reject_line))
         .routes(routes!(pay))
 }

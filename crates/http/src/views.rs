@@ -85,6 +85,8 @@ pub struct ExpenseView {
     pub exchange_rate: Option<String>,
     /// The justification for soft violations.
     pub justification: Option<String>,
+    /// Why an approver took it out of a report, until it joins another.
+    pub rejection: Option<LineRejectionView>,
     /// Receipts attached.
     pub receipts: Vec<ReceiptView>,
     /// Policy violations.
@@ -95,6 +97,19 @@ pub struct ExpenseView {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// An approver's rejection of one line of a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineRejectionView {
+    /// The report it was taken out of.
+    pub report_id: String,
+    /// Why.
+    pub reason: String,
+    /// Who rejected it.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 impl ViolationView {
@@ -163,6 +178,12 @@ impl From<ExpenseInfo> for ExpenseView {
             base_currency: e.base_amount.map(|m| m.currency().code().to_owned()),
             exchange_rate: e.exchange_rate,
             justification: e.justification,
+            rejection: e.rejection.map(|r| LineRejectionView {
+                report_id: r.report_id.to_string(),
+                reason: r.reason,
+                by: r.by.to_string(),
+                at: r.at,
+            }),
             receipts: info.receipts.into_iter().map(ReceiptView::from).collect(),
             violations: info
                 .violations
@@ -285,7 +306,7 @@ pub struct ReportView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expenses: Option<Vec<ExpenseView>>,
     /// What the caller may do to it now (on a single report): `submit`, `withdraw`, `approve`,
-    /// `reject`, `pay`.
+    /// `reject`, `reject_line`, `pay`, `edit`, `delete`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<String>>,
     /// Created.

@@ -63,6 +63,7 @@ pub(crate) fn expense(n: u128, owner: u128) -> Expense {
         exchange_rate: Some("1".into()),
         report_id: None,
         justification: None,
+        rejection: None,
         version: 1,
         created_at: at(n as i64),
         updated_at: at(n as i64),

@@ -169,7 +169,7 @@ async fn list_page(
                                 td.num data-label=(format!("In {}", policy.base_currency)) { (money(e.base_amount)) }
                                 td data-label="Receipts" { (info.receipts.iter().filter(|r| r.state == ReceiptState::Stored).count()) }
                                 td data-label="Policy" { @if info.violations.is_empty() { span.ok { "ok" } } @else { span.warn { (info.violations.len()) " issue(s)" } } }
-                                td data-label="Report" { @if let Some(r) = e.report_id { a href=(url(state, &format!("/reports/{r}"))) { "report" } } @else { "—" } }
+                                td data-label="Report" { @if let Some(r) = e.report_id { a href=(url(state, &format!("/reports/{r}"))) { "report" } } @else if e.rejection.is_some() { span.state.state-rejected { "line rejected" } } @else { "—" } }
                             }
                         }
                     }
@@ -251,6 +251,9 @@ async fn show_page(
         p { "Amount in " (policy.base_currency) ": " strong { (money(e.base_amount)) }
             @if let Some(r) = &e.exchange_rate { " (rate " (r) ")" } }
         @if let Some(r) = e.report_id { p { "In " a href=(url(state, &format!("/reports/{r}"))) { "a report" } "." } }
+        @if let Some(rj) = &e.rejection {
+            p.error role="status" { strong { "Rejected from " a href=(url(state, &format!("/reports/{}", rj.report_id))) { "a report" } ": " } (rj.reason) " " small { (session.when(rj.at)) } }
+        }
         section { h2 { "Policy" } @if info.violations.is_empty() { p.ok { "No policy issues." } } @else { (violations(&info)) } }
         section {
             h2 { "Details" }

@@ -27,6 +27,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/reports/{id}/edit", post(edit))
         .route("/reports/{id}/delete", post(delete))
         .route("/reports/{id}/{action}", post(act))
+        .route(
+            "/reports/{id}/expenses/{expense_id}/reject",
+            post(reject_line),
+        )
         .route("/approvals", get(approvals).post(approve_many))
         .route("/team", get(team))
 }
@@ -399,6 +403,7 @@ async fn show_page(
     };
     let r = &d.report;
     let total = outlay_app::report_total(&d.expenses).or(r.total);
+    let lines_out = d.actions.contains(&access::Action::RejectLine) && d.expenses.len() > 1;
     let body = html! {
         div.summary {
             (state_badge(r.state))
@@ -420,7 +425,8 @@ async fn show_page(
         section {
             h2 { "Expenses" }
             div.table-wrap { table.cards {
-                thead { tr { th scope="col" { "Date" } th scope="col" { "Merchant" } th scope="col" { "Category" } th.num scope="col" { "Amount" } th.num scope="col" { "Base amount" } th scope="col" { "Policy" } } }
+                thead { tr { th scope="col" { "Date" } th scope="col" { "Merchant" } th scope="col" { "Category" } th.num scope="col" { "Amount" } th.num scope="col" { "Base amount" } th scope="col" { "Policy" }
+                    @if lines_out { th scope="col" { "Line" } } } }
                 tbody {
                     @for info in &d.expenses {
                         @let e = &info.expense;
@@ -432,6 +438,19 @@ async fn show_page(
                             td.num data-label="Base amount" { (money(e.base_amount)) }
                             td data-label="Policy" { @if info.violations.is_empty() { span.ok { "ok" } } @else { (super::expenses::violations(info)) }
                                  @if let Some(j) = &e.justification { p.just { "Justification: " (j) } } }
+                            @if lines_out {
+                                td data-label="Line" {
+                                    details.reject-line {
+                                        summary { "Reject this line" }
+                                        form method="post" action=(url(state, &format!("/reports/{}/expenses/{}/reject", r.id, e.id))) {
+                                            (csrf(session))
+                                            input type="hidden" name="version" value=(r.version);
+                                            label { (format!("Why is {} not reimbursed?", e.details.merchant())) textarea name="reason" maxlength="1000" required {} }
+                                            button.danger type="submit" { "Reject line" }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -508,6 +527,32 @@ async fn act(
     let result = state
         .app
         .transition(&session.caller, id, action, None, None)
+        .await
+        .map(|_| ());
+    Ok(after(&state, &session, id, result))
+}
+
+#[derive(Deserialize)]
+struct LineForm {
+    #[serde(default)]
+    csrf: String,
+    version: Option<i64>,
+    #[serde(default)]
+    reason: String,
+}
+super::csrf_token!(LineForm);
+
+async fn reject_line(
+    State(state): State<AppState>,
+    Path((id, expense_id)): Path<(String, String)>,
+    CsrfForm(session, f): CsrfForm<LineForm>,
+) -> Result<Response, ErrorPage> {
+    let id = report_id(&id)?;
+    let expense_id = ExpenseId::parse(&expense_id)
+        .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such expense.".into()))?;
+    let result = state
+        .app
+        .reject_line(&session.caller, id, expense_id, f.reason, f.version, None)
         .await
         .map(|_| ());
     Ok(after(&state, &session, id, result))

@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod hosted_ui;
 mod input;
+mod lines;
 mod lists;
 mod model;
 mod notifications;

@@ -15,7 +15,7 @@ use crate::receipts::{bare_expense, download, put_upload};
 const ROUNDS: usize = 50;
 
 /// Two requests at the same moment, from two tasks.
-async fn race<A, B>(a: A, b: B) -> (A::Output, B::Output)
+pub(crate) async fn race<A, B>(a: A, b: B) -> (A::Output, B::Output)
 where
     A: std::future::Future + Send + 'static,
     B: std::future::Future + Send + 'static,
@@ -39,7 +39,7 @@ fn money(v: &Value) -> i64 {
 /// The invariants of a report as its owner sees it: a submitted one's stored total is the sum
 /// of its expenses' base amounts, its steps match that total and the owner's reporting line,
 /// no expense breaks a hard rule, and every step was decided by someone other than the owner.
-async fn check_report(app: &TestApp, owner: &str, id: &str) -> Value {
+pub(crate) async fn check_report(app: &TestApp, owner: &str, id: &str) -> Value {
     let r = app.get(owner, &format!("/api/v1/reports/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let report = r.body;
