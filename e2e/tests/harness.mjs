@@ -64,6 +64,31 @@ export async function signIn(browser, base, who, viewport = { width: 1280, heigh
   return { context, page };
 }
 
+// Adds an expense dated today through the expense form, and answers its id.
+export async function addExpense(page, base, { merchant, category, amount }) {
+  await page.goto(`${base}/expenses`);
+  await page.fill('input[name=date]', new Date().toISOString().slice(0, 10));
+  await page.fill('input[name=merchant]', merchant);
+  await page.selectOption('select[name=category]', category);
+  await page.fill('input[name=amount]', amount);
+  await Promise.all([page.waitForURL(/\/expenses\/[0-9a-f-]{36}$/), page.click('text=Add expense')]);
+  return page.url().split('/').pop();
+}
+
+// Creates a report of every unreported expense, and answers its page's address.
+export async function reportPage(page, base, title) {
+  await page.goto(`${base}/reports`);
+  await page.fill('input[name=title]', title);
+  for (const box of await page.locator('input[name=expense_ids]').all()) await box.check();
+  await Promise.all([page.waitForURL(/\/reports\/[0-9a-f-]{36}$/), page.click('text=Create report')]);
+  return page.url();
+}
+
+// The state badge of the report page shown.
+export async function reportState(page) {
+  return (await page.locator('.summary .state').textContent()).trim();
+}
+
 export async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }

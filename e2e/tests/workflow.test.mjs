@@ -1,41 +1,18 @@
 // Every role does its whole job in the browser, as the demo users.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOutlay, startBrowser, signIn, shot, receiptPng } from './harness.mjs';
+import { startOutlay, startBrowser, signIn, shot, receiptPng, addExpense, reportPage, reportState as state } from './harness.mjs';
 
 let server;
 let browser;
-const today = new Date().toISOString().slice(0, 10);
 
 before(async () => { server = await startOutlay(); browser = await startBrowser(); });
 after(async () => { await browser?.close(); server?.child.kill(); });
 
-async function addExpense(page, { merchant, category, amount }) {
-  await page.goto(`${server.base}/expenses`);
-  await page.fill('input[name=date]', today);
-  await page.fill('input[name=merchant]', merchant);
-  await page.selectOption('select[name=category]', category);
-  await page.fill('input[name=amount]', amount);
-  await Promise.all([page.waitForURL(/\/expenses\/[0-9a-f-]{36}$/), page.click('text=Add expense')]);
-  return page.url().split('/').pop();
-}
-
-async function reportPage(page, title) {
-  await page.goto(`${server.base}/reports`);
-  await page.fill('input[name=title]', title);
-  for (const box of await page.locator('input[name=expense_ids]').all()) await box.check();
-  await Promise.all([page.waitForURL(/\/reports\/[0-9a-f-]{36}$/), page.click('text=Create report')]);
-  return page.url();
-}
-
-async function state(page) {
-  return (await page.locator('.summary .state').textContent()).trim();
-}
-
 test('a report over the senior threshold goes from the employee through every approver to payment', async () => {
   // The employee: two expenses, one with a PNG receipt, a report over 1,000.00, submitted.
   const { page: emp } = await signIn(browser, server.base, 'employee');
-  await addExpense(emp, { merchant: 'Grand Hotel', category: 'travel', amount: '1200.00' });
+  await addExpense(emp, server.base, { merchant: 'Grand Hotel', category: 'travel', amount: '1200.00' });
   assert.match(await emp.locator('ul.violations').textContent(), /receipt is required/);
   const png = await receiptPng(emp, ['GRAND HOTEL', 'Berlin', '3 nights', 'Room  1100.00', 'Tax    100.00', 'TOTAL 1200.00']);
   await emp.setInputFiles('input[type=file]', { name: 'hotel.png', mimeType: 'image/png', buffer: png });
@@ -44,10 +21,10 @@ test('a report over the senior threshold goes from the employee through every ap
   await Promise.all([emp.waitForURL(/\/expenses\/[0-9a-f-]{36}$/), emp.click('text=Upload receipt')]);
   assert.equal(await emp.locator('figure.receipt img').count(), 1, 'the receipt is shown');
   assert.match(await emp.locator('p.ok').first().textContent(), /No policy issues/);
-  await addExpense(emp, { merchant: 'City Cabs', category: 'travel', amount: '45.00' });
+  await addExpense(emp, server.base, { merchant: 'City Cabs', category: 'travel', amount: '45.00' });
   await emp.goto(`${server.base}/expenses`);
   await shot(emp, 'expenses');
-  const reportUrl = await reportPage(emp, 'Berlin conference');
+  const reportUrl = await reportPage(emp, server.base, 'Berlin conference');
   assert.match(await emp.locator('.summary').textContent(), /1245\.00 USD/);
   // Before submitting, the draft says who will decide and why.
   const route = await emp.locator('ol.steps li').allTextContents();
@@ -125,8 +102,8 @@ test('a report over the senior threshold goes from the employee through every ap
 
 test('a rejected report shows its reason and is resubmitted', async () => {
   const { page: emp } = await signIn(browser, server.base, 'employee');
-  await addExpense(emp, { merchant: 'Office Depot', category: 'office', amount: '30.00' });
-  const reportUrl = await reportPage(emp, 'Printer paper');
+  await addExpense(emp, server.base, { merchant: 'Office Depot', category: 'office', amount: '30.00' });
+  const reportUrl = await reportPage(emp, server.base, 'Printer paper');
   await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
   const { page: mgr } = await signIn(browser, server.base, 'manager');
   await mgr.goto(reportUrl);
@@ -142,8 +119,8 @@ test('a rejected report shows its reason and is resubmitted', async () => {
 
 test('pages that are not yours answer 403 or 404 pages, and forms without a CSRF token are refused', async () => {
   const { page: mgr } = await signIn(browser, server.base, 'manager');
-  await addExpense(mgr, { merchant: 'Books', category: 'office', amount: '20.00' });
-  const managersReport = await reportPage(mgr, 'Manager books');
+  await addExpense(mgr, server.base, { merchant: 'Books', category: 'office', amount: '20.00' });
+  const managersReport = await reportPage(mgr, server.base, 'Manager books');
   const { page: emp } = await signIn(browser, server.base, 'employee');
   for (const path of ['/approvals', '/team', '/payments', '/policy', '/admin/users', '/admin/audit', '/admin/audit/verify']) {
     const response = await emp.goto(`${server.base}${path}`);
@@ -154,7 +131,7 @@ test('pages that are not yours answer 403 or 404 pages, and forms without a CSRF
   const notMine = await emp.goto(managersReport);
   assert.equal(notMine.status(), 404);
   assert.match(await emp.locator('p.error').textContent(), /not yours to see/);
-  const form = { date: today, merchant: 'Forged', category: 'office', amount: '1.00', currency: 'USD' };
+  const form = { date: new Date().toISOString().slice(0, 10), merchant: 'Forged', category: 'office', amount: '1.00', currency: 'USD' };
   const noToken = await emp.request.post(`${server.base}/expenses`, { form });
   assert.equal(noToken.status(), 403);
   const badToken = await emp.request.post(`${server.base}/expenses`, { form: { ...form, csrf: 'f'.repeat(64) } });
