@@ -40,3 +40,39 @@ test('an approver rejects one line: the rest stays at its step, and the line goe
   await emp.goto(`${server.base}/expenses`);
   assert.match(await emp.locator('tr', { hasText: 'Steakhouse' }).textContent(), /line rejected/);
 });
+
+test('a manager sets out of office; the delegate finds the report marked for her and decides it', async () => {
+  // A small report waits for Mia Manager.
+  const { page: emp } = await signIn(browser, server.base, 'employee');
+  await addExpense(emp, server.base, { merchant: 'Train', category: 'travel', amount: '35.00' });
+  const reportUrl = await reportPage(emp, server.base, 'Team offsite');
+  await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
+
+  // Mia is away from today; Sam Senior decides for her.
+  const { page: mgr } = await signIn(browser, server.base, 'manager');
+  await mgr.goto(`${server.base}/settings`);
+  await mgr.selectOption('select[name=delegate_id]', { label: 'Sam Senior' });
+  const today = await mgr.locator('input[name=from]').inputValue();
+  const later = new Date(Date.parse(today) + 6 * 86400000).toISOString().slice(0, 10);
+  await mgr.fill('input[name=until]', later);
+  assert.deepEqual(await axeViolations(mgr), [], 'the settings page with out of office');
+  await shot(mgr, 'out-of-office');
+  await Promise.all([mgr.waitForURL(/\/settings$/), mgr.click('text=Set out of office')]);
+  assert.match(await mgr.locator('#away p.ok').textContent(), new RegExp(`to ${later}, Sam Senior decides`));
+
+  // Sam finds it in his queue, marked for Mia, and approves it.
+  const { page: sen } = await signIn(browser, server.base, 'senior');
+  await sen.goto(`${server.base}/approvals`);
+  const row = sen.locator('tr', { hasText: 'Team offsite' });
+  assert.match(await row.textContent(), /for Mia Manager/);
+  await shot(sen, 'approvals-for-someone');
+  await Promise.all([sen.waitForURL(reportUrl), row.locator('a', { hasText: 'Team offsite' }).click()]);
+  assert.match(await sen.locator('ol.steps li').first().textContent(), /Sam Senior\s+for Mia Manager/);
+  await Promise.all([sen.waitForURL(reportUrl), sen.click('button:text("Approve")')]);
+  assert.equal(await reportState(sen), 'pending finance');
+
+  // Mia comes back early.
+  await mgr.goto(`${server.base}/settings`);
+  await Promise.all([mgr.waitForURL(/\/settings$/), mgr.click('text=End it now')]);
+  assert.match(await mgr.locator('[role=status]').first().textContent(), /back with you|Out of office ended/);
+});

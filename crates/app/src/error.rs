@@ -110,3 +110,10 @@ impl From<PolicyError> for AppError {
         AppError::Unprocessable(e.to_string())
     }
 }
+
+/// A delegation that breaks its rules (a delegate who is no approver, days backwards).
+impl From<outlay_domain::DelegationError> for AppError {
+    fn from(e: outlay_domain::DelegationError) -> Self {
+        AppError::Unprocessable(e.to_string())
+    }
+}

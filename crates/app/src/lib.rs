@@ -8,6 +8,7 @@ mod audit;
 mod audit_browser;
 mod auth;
 pub mod change;
+mod delegations;
 mod drafts;
 mod error;
 mod expenses;
@@ -22,6 +23,7 @@ mod receipts;
 mod reports;
 pub mod reports_csv;
 mod routing;
+mod schedule;
 pub mod transfer;
 mod users;
 
@@ -37,6 +39,7 @@ pub use change::{
     Change, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write,
 };
 pub use change::{decode_cursor, encode_cursor};
+pub use delegations::DelegationInput;
 pub use drafts::ReportPatch;
 pub use error::{AppError, Result};
 pub use expenses::{ExpenseInfo, ExpenseInput, ExpensePatch};
@@ -53,6 +56,7 @@ pub use ports::{
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
 pub use routing::RoutePlan;
+pub use schedule::Sweep;
 
 /// The total of some expenses in the base currency, if every one has a base amount.
 pub fn report_total(expenses: &[ExpenseInfo]) -> Option<outlay_domain::Money> {

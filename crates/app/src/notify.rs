@@ -290,7 +290,50 @@ impl App {
         }
     }
 
-    async fn users(&self, ids: &[UserId]) -> Result<Vec<User>> {
+    /// Queues a notice to `user` about something other than a report's state: an in-app
+    /// notification and an email (held for the digest when `digest` and the digest is on).
+    pub(crate) fn tell(
+        &self,
+        user: &User,
+        event: &str,
+        subject: String,
+        report: Option<outlay_domain::ReportId>,
+        digest: bool,
+        change: &mut Change,
+    ) {
+        if !user.active {
+            return;
+        }
+        let now = self.clock.now();
+        let digest_at = self
+            .notify
+            .approver_digest_hour
+            .filter(|_| digest)
+            .map(|h| next_hour(now, h));
+        change.writes.push(Write::AddNotification(Notification {
+            id: self.ids.new_id(),
+            user_id: user.id,
+            report_id: report,
+            event: event.to_owned(),
+            title: subject.clone(),
+            body: subject.clone(),
+            created_at: now,
+            read_at: None,
+        }));
+        change.outbox.push(OutboxMessage {
+            id: self.ids.new_id(),
+            channel: Channel::Email,
+            recipient: user.email.to_string(),
+            subject: subject.clone(),
+            body: format!("{subject}\n"),
+            digest: digest_at.is_some(),
+            created_at: now,
+            deliver_after: digest_at.unwrap_or(now),
+            attempts: 0,
+        });
+    }
+
+    pub(crate) async fn users(&self, ids: &[UserId]) -> Result<Vec<User>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(u) = self.store.user(*id).await? {

@@ -289,6 +289,10 @@ impl App {
                 if name == "submit" {
                     next.total = total(&expenses)?;
                 }
+                if matches!(name, "submit" | "approve") {
+                    self.stand_in_if_away(&mut next, &owner, &mut change)
+                        .await?;
+                }
                 change.audit.push(self.audit_record(
                     Some(caller),
                     &format!("report.{name}"),

@@ -100,6 +100,7 @@ impl App {
             controllers: Default::default(),
             signed_out_at: None,
             time_zone: None,
+            delegation: None,
         };
         if let Some(c) = caller {
             user.controlled_by(&c.user);

@@ -261,6 +261,7 @@ mod tests {
             controllers: Default::default(),
             signed_out_at: None,
             time_zone: None,
+            delegation: None,
         }
     }
 

@@ -180,6 +180,7 @@ fn user(id: UserId, name: &str, roles: &[Role], manager: Option<UserId>) -> anyh
         controllers: BTreeSet::new(),
         signed_out_at: None,
         time_zone: None,
+        delegation: None,
     })
 }
 

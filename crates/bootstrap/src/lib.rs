@@ -56,6 +56,22 @@ pub struct Built {
     checkpoint_every: Duration,
     /// When it last was, by this process.
     last_checkpoint: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When this process last swept the approvals (delegations starting and ending).
+    last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// How often a process sweeps the approvals: the calendar moves in days, so a minute is soon
+/// enough, and the sweep reads every user.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Whether `every` has passed since `last`, which it then sets to now.
+fn due(last: &std::sync::Mutex<Option<std::time::Instant>>, every: Duration) -> bool {
+    let mut last = last.lock().expect("not poisoned");
+    if last.is_some_and(|t| t.elapsed() < every) {
+        return false;
+    }
+    *last = Some(std::time::Instant::now());
+    true
 }
 
 /// Builds the application on the backend the settings choose.
@@ -152,20 +168,16 @@ impl Built {
             router,
             checkpoint_every: Duration::from_secs(settings.audit_checkpoint_secs.max(1)),
             last_checkpoint: std::sync::Mutex::new(None),
+            last_sweep: std::sync::Mutex::new(None),
         }
     }
 
     /// Checkpoints the audit head if this process has not in the configured interval. A chain
     /// that does not verify is logged (and the `outlay_audit_broken` gauge set), not signed.
     pub async fn checkpoint_if_due(&self) -> anyhow::Result<()> {
-        {
-            let mut last = self.last_checkpoint.lock().expect("not poisoned");
-            if last.is_some_and(|t| t.elapsed() < self.checkpoint_every) {
-                return Ok(());
-            }
-            *last = Some(std::time::Instant::now());
+        if due(&self.last_checkpoint, self.checkpoint_every) {
+            self.app.checkpoint_audit().await?;
         }
-        self.app.checkpoint_audit().await?;
         Ok(())
     }
 
@@ -203,6 +215,15 @@ impl Built {
         metrics::gauge!("outlay_outbox_oldest_age_seconds").set(age.max(0.0));
         if let Err(e) = self.checkpoint_if_due().await {
             tracing::error!(error = ?e, "the audit checkpoint failed");
+        }
+        if due(&self.last_sweep, SWEEP_EVERY) {
+            match self.app.sweep_approvals().await {
+                Ok(sweep) if sweep != outlay_app::Sweep::default() => {
+                    tracing::info!(?sweep, "the approvals sweep moved steps");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "the approvals sweep failed"),
+            }
         }
         Ok(done)
     }

@@ -129,7 +129,7 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
     if !actor.independent_of(owner) {
         return Err(PUPPET);
     }
-    let Some(index) = current_index(report) else {
+    let Some(index) = report.current_index() else {
         return Err(Denied::NotNow);
     };
     let step = &report.steps[index];
@@ -249,7 +249,7 @@ pub struct QueueKeys {
 
 /// The queue keys of a report.
 pub fn queue_keys(report: &Report) -> QueueKeys {
-    let queue = current_index(report).map(|i| {
+    let queue = report.current_index().map(|i| {
         let step = &report.steps[i];
         match (step.level, step.approver_id) {
             (Level::Manager | Level::Senior, Some(a)) => Queue::Approver(a),
@@ -269,14 +269,6 @@ pub fn queues_of(user: &User) -> Vec<Queue> {
         out.push(Queue::Finance);
     }
     out
-}
-
-/// The index of the current step, while the report is pending.
-fn current_index(report: &Report) -> Option<usize> {
-    if !report.state.is_pending() {
-        return None;
-    }
-    report.steps.iter().position(|s| s.decision.is_none())
 }
 
 /// Who may not decide the finance step of the report, though they hold the finance role: its

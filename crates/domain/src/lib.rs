@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod checkpoint;
+pub mod delegation;
 pub mod exchange;
 pub mod expense;
 pub mod ids;
@@ -18,6 +19,7 @@ pub mod zone;
 
 pub use audit::{AuditEvent, AuditRecord, BrokenEvent, ChainVerifier};
 pub use checkpoint::{AnchoredVerifier, Checkpoint, CheckpointKey};
+pub use delegation::{Delegation, DelegationError, StandIn};
 pub use exchange::{ExchangeRate, Rate};
 pub use expense::{Expense, ExpenseDetails, ExpenseError, LineRejection};
 pub use ids::{ExpenseId, IdError, ReportId, UserId};

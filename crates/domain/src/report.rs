@@ -137,6 +137,10 @@ pub struct Step {
     /// planned before reasons were kept have none.
     #[serde(default)]
     pub reason: String,
+    /// Set while someone decides the step for its approver, who is away
+    /// ([`crate::delegation`]); `approver_id` is then the stand-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stand_in: Option<crate::StandIn>,
 }
 
 impl Step {
@@ -148,6 +152,7 @@ impl Step {
             approver_id,
             decision: None,
             reason: reason.into(),
+            stand_in: None,
         }
     }
 }
@@ -230,10 +235,15 @@ impl Report {
 
     /// The first undecided step of the current submission, while pending.
     pub fn current_step(&self) -> Option<&Step> {
+        self.current_index().map(|i| &self.steps[i])
+    }
+
+    /// The index of [`Report::current_step`].
+    pub fn current_index(&self) -> Option<usize> {
         if !self.state.is_pending() {
             return None;
         }
-        self.steps.iter().find(|s| s.decision.is_none())
+        self.steps.iter().position(|s| s.decision.is_none())
     }
 
     /// Who approved a step of the current submission.

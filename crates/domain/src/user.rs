@@ -163,6 +163,9 @@ pub struct User {
     /// The zone the user reads times in; `None`: the company's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<crate::TimeZone>,
+    /// Who decides the user's approval steps while they are away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<crate::Delegation>,
 }
 
 impl User {

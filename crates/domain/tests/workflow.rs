@@ -3,9 +3,10 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use outlay_domain::delegation::{given_back, stand_in};
 use outlay_domain::{
-    Approver, Command, Currency, Level, Money, Outcome, Refusal, Report, ReportId, ReportState,
-    Role, Route, User, UserId, access, decide,
+    Approver, Command, Currency, Delegation, Level, Money, Outcome, Refusal, Report, ReportId,
+    ReportState, Role, Route, User, UserId, access, decide,
 };
 use proptest::prelude::*;
 
@@ -25,6 +26,7 @@ fn user(n: u128, roles: &[Role]) -> User {
         controllers: BTreeSet::new(),
         signed_out_at: None,
         time_zone: None,
+        delegation: None,
     }
 }
 
@@ -427,14 +429,17 @@ proptest! {
     /// Random actors issuing random commands never break the workflow's invariants.
     #[test]
     fn the_workflow_invariants_hold_for_any_sequence(
-        steps in prop::collection::vec((0_usize..6, 0_usize..7, any::<bool>()), 1..40),
+        steps in prop::collection::vec((0_usize..7, 0_usize..9, any::<bool>()), 1..40),
         manager_is_finance in any::<bool>(),
     ) {
         let mut w = world();
         if manager_is_finance {
             w.manager.roles.insert(Role::Finance);
         }
-        let cast = [&w.owner, &w.manager, &w.senior, &w.finance, &w.payer, &w.outsider];
+        // Dan, a manager outside the line who stands in for the manager when she is away.
+        let dan = user(7, &[Role::Manager]);
+        let cast = [&w.owner, &w.manager, &w.senior, &w.finance, &w.payer, &w.outsider, &dan];
+        let today = now().date_naive();
         let mut report = draft();
         // The report's lines, in the base currency: the draft's 1,500.00, in three.
         let mut lines = vec![usd("1000.00"), usd("300.00"), usd("200.00")];
@@ -445,6 +450,31 @@ proptest! {
             if lines.is_empty() {
                 // Every line was rejected: the owner would have to add one before anything else.
                 break;
+            }
+            // The manager goes away (to Dan, or to the senior when `big`), or comes back: the
+            // current step is handed over or given back, as the application would.
+            if what >= 7 {
+                let mut away = w.manager.clone();
+                let to = if big { &w.senior } else { &dan };
+                away.delegation = Some(Delegation {
+                    delegate_id: to.id,
+                    from: today,
+                    until: today,
+                });
+                if let Some(i) = report.current_index() {
+                    let moved = if what == 7 {
+                        stand_in(&report, i, &w.owner, &away, Some(to), Some(&w.senior), today)
+                    } else {
+                        given_back(&report, i)
+                    };
+                    if let Some(step) = moved {
+                        prop_assert!(step.decision.is_none());
+                        prop_assert_ne!(step.approver_id, Some(report.owner_id));
+                        report.steps[i] = step;
+                        report.version += 1;
+                    }
+                }
+                continue;
             }
             let command = match what {
                 0 => submit(&sum(&lines).expect("some lines").amount_string()),
@@ -486,10 +516,15 @@ proptest! {
                     prop_assert!(report.steps.contains(s), "decided step {:?} undone", s.level);
                 }
             }
-            // An approver is never the owner.
+            // An approver is never the owner, nor anyone not independent of the owner, and
+            // nobody decides two steps of one submission, whoever they stood in for.
+            let mut deciders = BTreeSet::new();
             for s in &report.steps {
                 if let Some(d) = &s.decision {
                     prop_assert_ne!(d.by, report.owner_id);
+                    let by = cast.iter().find(|u| u.id == d.by).expect("one of the cast");
+                    prop_assert!(by.independent_of(&w.owner));
+                    prop_assert!(deciders.insert(d.by), "{} decided two steps", by.name);
                 }
             }
             // Paid (and approved) imply every level approved, finance included.

@@ -97,6 +97,11 @@ fn uuid() -> ObjectBuilder {
     string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
 }
 
+/// An id.
+pub fn id() -> Schema {
+    uuid().into()
+}
+
 /// An id, or `null`.
 pub fn id_or_null() -> Schema {
     nullable(uuid()).into()

@@ -3,6 +3,7 @@
 
 mod apidoc;
 pub mod audit;
+pub mod delegations;
 pub mod error;
 pub mod expenses;
 pub mod extract;
@@ -174,6 +175,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .merge(token::router())
         .merge(users::router())
+        .merge(delegations::router())
         .merge(expenses::router())
         .merge(reports::router())
         .merge(receipts::router())

@@ -23,8 +23,21 @@ pub struct UserView {
     pub active: bool,
     /// The IANA time zone the user reads times in; `null`: the company's.
     pub time_zone: Option<String>,
+    /// Who decides the user's approval steps while they are away.
+    pub delegation: Option<DelegationView>,
     /// For `If-Match`.
     pub version: i64,
+}
+
+/// A delegation: from `from` to `until` (both included), `delegate_id` decides for the user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DelegationView {
+    /// The delegate.
+    pub delegate_id: String,
+    /// The first day.
+    pub from: chrono::NaiveDate,
+    /// The last day.
+    pub until: chrono::NaiveDate,
 }
 
 impl From<User> for UserView {
@@ -37,6 +50,11 @@ impl From<User> for UserView {
             manager_id: u.manager_id.map(|m| m.to_string()),
             active: u.active,
             time_zone: u.time_zone.map(|z| z.name().to_owned()),
+            delegation: u.delegation.map(|d| DelegationView {
+                delegate_id: d.delegate_id.to_string(),
+                from: d.from,
+                until: d.until,
+            }),
             version: u.version,
         }
     }
@@ -220,8 +238,19 @@ pub struct StepView {
     /// Why the step exists ("Mia Manager is the submitter's manager"); empty on steps planned
     /// before reasons were kept.
     pub reason: String,
+    /// Set while the approver decides the step for someone away.
+    pub stand_in: Option<StandInView>,
     /// The decision, once made.
     pub decision: Option<DecisionView>,
+}
+
+/// A step decided for its approver, who is away.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandInView {
+    /// The approver the step was assigned to.
+    pub for_id: String,
+    /// Why it moved.
+    pub note: String,
 }
 
 impl From<outlay_domain::Step> for StepView {
@@ -230,6 +259,10 @@ impl From<outlay_domain::Step> for StepView {
             level: serde_plain(&s.level),
             approver_id: s.approver_id.map(|a| a.to_string()),
             reason: s.reason,
+            stand_in: s.stand_in.map(|x| StandInView {
+                for_id: x.for_id.to_string(),
+                note: x.note,
+            }),
             decision: s.decision.map(|d| DecisionView {
                 by: d.by.to_string(),
                 outcome: serde_plain(&d.outcome),

@@ -22,6 +22,7 @@ pub(crate) fn user(n: u128, roles: &[Role], manager: Option<u128>) -> User {
         controllers: Default::default(),
         signed_out_at: None,
         time_zone: None,
+        delegation: None,
     }
 }
 

@@ -25,6 +25,12 @@ pub async fn users_are_unique_by_email_and_versioned(store: Fresh) {
     let mut renamed = u.clone();
     renamed.name = "Renamed".into();
     renamed.time_zone = Some(outlay_domain::TimeZone::parse("Asia/Kolkata").expect("a zone"));
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("a day");
+    renamed.delegation = Some(outlay_domain::Delegation {
+        delegate_id: user(3, &[], None).id,
+        from: day(20),
+        until: day(31),
+    });
     renamed.version = 2;
     let update = |expected| {
         Change::one(
@@ -41,7 +47,7 @@ pub async fn users_are_unique_by_email_and_versioned(store: Fresh) {
     assert_eq!(
         s.user(u.id).await.expect("read"),
         Some(renamed.clone()),
-        "the new name and time zone, read back whole"
+        "the new name, time zone and delegation, read back whole"
     );
     assert_eq!(
         s.password_hash(u.id).await.expect("read"),

@@ -56,6 +56,7 @@ fn finance_user(n: u128) -> User {
         controllers: BTreeSet::new(),
         signed_out_at: None,
         time_zone: None,
+        delegation: None,
     }
 }
 

@@ -33,12 +33,18 @@ pub(crate) fn user(row: &PgRow) -> anyhow::Result<User> {
             .as_deref()
             .map(outlay_domain::TimeZone::parse)
             .transpose()?,
+        delegation: row
+            .try_get::<Option<String>, _>("delegation")?
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .context("Failed to read a user's delegation")?,
     })
 }
 
 /// The columns of a user, with `controllers` as text.
 pub(crate) const USER_COLUMNS: &str = "id, email, name, roles, manager_id, active, version,
-     controllers::text AS controllers, signed_out_at, time_zone";
+     controllers::text AS controllers, signed_out_at, time_zone, delegation::text AS delegation";
 
 pub(crate) fn body<T: serde::de::DeserializeOwned>(row: &PgRow) -> anyhow::Result<T> {
     let body: &str = row.try_get("body")?;

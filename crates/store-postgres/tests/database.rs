@@ -24,6 +24,7 @@ fn new_user(n: u128) -> Change {
         controllers: Default::default(),
         signed_out_at: None,
         time_zone: None,
+        delegation: None,
     };
     Change::one(
         Write::PutUser {

@@ -52,6 +52,12 @@ pub(crate) fn user(row: &SqliteRow) -> anyhow::Result<User> {
             .as_deref()
             .map(outlay_domain::TimeZone::parse)
             .transpose()?,
+        delegation: row
+            .try_get::<Option<String>, _>("delegation")?
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .context("Failed to read a user's delegation")?,
     })
 }
 

@@ -20,7 +20,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum_extra::extract::Form;
 use hmac::{Hmac, Mac};
 use maud::{DOCTYPE, Markup, html};
@@ -69,6 +69,11 @@ pub fn router() -> Router<AppState> {
             get(notifications).post(read_notifications),
         )
         .route("/settings", get(settings).post(save_settings))
+        .route("/settings/delegation", post(notifications::save_delegation))
+        .route(
+            "/settings/delegation/end",
+            post(notifications::end_delegation),
+        )
         .merge(expenses::router())
         .merge(reports::router())
         .merge(finance::router())

@@ -5,6 +5,7 @@ mod authorization;
 #[cfg(feature = "aws")]
 mod aws;
 mod csv;
+mod delegation;
 mod drafts;
 mod duties;
 mod hardening;
