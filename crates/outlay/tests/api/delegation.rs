@@ -69,7 +69,7 @@ async fn a_delegate_decides_for_an_away_manager_and_the_steps_move_back_when_it_
     let dan = dan(&app, None).await;
     let waiting = app.report("employee", &["40.00"]).await;
     app.must("employee", &waiting, "submit", json!({})).await;
-    assert_eq!(queue(&app, "manager").await, [waiting.clone()]);
+    assert_eq!(queue(&app, "manager").await, vec![waiting.clone()]);
 
     // WHEN Mia is away from today for a week, with Dan deciding for her
     let r = delegate(&app, "manager", &dan, 0, 7).await;
@@ -80,7 +80,7 @@ async fn a_delegate_decides_for_an_away_manager_and_the_steps_move_back_when_it_
         r.body["delegation"]["delegate_id"],
         app.user_id(&dan).await.as_str()
     );
-    assert_eq!(queue(&app, &dan).await, [waiting.clone()]);
+    assert_eq!(queue(&app, &dan).await, vec![waiting.clone()]);
     assert!(queue(&app, "manager").await.is_empty());
     let step = current(&app.report_state(&waiting).await);
     assert_eq!(step["approver_id"], app.user_id(&dan).await.as_str());
@@ -151,7 +151,7 @@ async fn a_delegate_decides_for_an_away_manager_and_the_steps_move_back_when_it_
 
     // THEN the report still waiting moves back to her
     assert_eq!(ended.status, StatusCode::NO_CONTENT, "{:?}", ended.body);
-    assert_eq!(queue(&app, "manager").await, [new.clone()]);
+    assert_eq!(queue(&app, "manager").await, vec![new.clone()]);
     assert!(queue(&app, &dan).await.is_empty());
     assert_eq!(
         current(&app.report_state(&new).await)["stand_in"],
@@ -335,7 +335,7 @@ async fn the_sweep_starts_and_ends_delegations_on_their_days_and_does_nothing_tw
         delegate(&app, "manager", &dan, 1, 3).await.status,
         StatusCode::OK
     );
-    assert_eq!(queue(&app, "manager").await, [report.clone()], "not yet");
+    assert_eq!(queue(&app, "manager").await, vec![report.clone()], "not yet");
     let sweep = |days: i64| {
         let app = &app;
         async move {
@@ -353,13 +353,13 @@ async fn the_sweep_starts_and_ends_delegations_on_their_days_and_does_nothing_tw
     // WHEN it runs tomorrow, twice THEN the step moves to Dan once
     assert_eq!(sweep(1).await.steps_moved, 1);
     assert_eq!(sweep(1).await, outlay_app::Sweep::default());
-    assert_eq!(queue(&app, &dan).await, [report.clone()]);
+    assert_eq!(queue(&app, &dan).await, vec![report.clone()]);
 
     // WHEN it runs after the last day, twice THEN the delegation ends and the step goes back once
     let after = sweep(5).await;
     assert_eq!((after.delegations_ended, after.steps_moved), (1, 1));
     assert_eq!(sweep(5).await, outlay_app::Sweep::default());
-    assert_eq!(queue(&app, "manager").await, [report.clone()]);
+    assert_eq!(queue(&app, "manager").await, vec![report.clone()]);
     assert_eq!(
         app.get("manager", "/api/v1/me").await.body["delegation"],
         Value::Null
