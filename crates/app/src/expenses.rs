@@ -31,6 +31,9 @@ pub struct ExpenseInput {
     pub description: Option<String>,
     /// Why a soft policy rule may be waived.
     pub justification: Option<String>,
+    /// The cost centres and project it is charged to; the default charges the owner's home
+    /// cost centre.
+    pub allocation: crate::AllocationInput,
 }
 
 /// An expense with its receipts and the policy rules it breaks now.
@@ -61,6 +64,10 @@ pub struct ExpensePatch {
     pub description: Option<String>,
     /// New justification.
     pub justification: Option<String>,
+    /// A new cost centre split (empty: the owner's home cost centre).
+    pub cost_centres: Option<Vec<crate::SplitInput>>,
+    /// A new project (`Some(None)` clears it).
+    pub project: Option<Option<String>>,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
@@ -125,6 +132,8 @@ impl App {
                     &input.amount,
                     &input.currency,
                 )?;
+                let allocation =
+                    crate::allocation::allocation(&policy, details.amount(), &input.allocation)?;
                 let now = self.clock.now();
                 let mut expense = Expense {
                     id: ExpenseId::from_uuid(self.ids.new_id()),
@@ -135,6 +144,7 @@ impl App {
                     report_id: None,
                     justification: justification(input.justification.as_deref())?,
                     rejection: None,
+                    allocation,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -326,7 +336,42 @@ impl App {
                 .unwrap_or(d.amount().currency().code()),
         )?;
         let mut expense = before.clone();
+        let amount = details.amount();
         expense.details = details;
+        let asked = (patch.cost_centres.is_some() || patch.project.is_some()).then(|| {
+            let kept = expense.allocation.clone().unwrap_or_default();
+            crate::AllocationInput {
+                cost_centres: patch.cost_centres.clone().unwrap_or_else(|| {
+                    kept.splits
+                        .iter()
+                        .map(|s| crate::SplitInput {
+                            cost_centre: s.cost_centre.clone(),
+                            percent: None,
+                            amount: Some(s.amount.amount_string()),
+                        })
+                        .collect()
+                }),
+                project: patch.project.clone().unwrap_or(kept.project),
+            }
+        });
+        match &asked {
+            Some(a) => expense.allocation = crate::allocation::allocation(&policy, amount, a)?,
+            None => {
+                let splits = expense
+                    .allocation
+                    .as_ref()
+                    .map_or(&[][..], |a| &a.splits[..]);
+                let sum: i64 = splits.iter().map(|s| s.amount.minor()).sum();
+                if !splits.is_empty()
+                    && (sum != amount.minor() || splits[0].amount.currency() != amount.currency())
+                {
+                    return Err(AppError::Unprocessable(
+                        "the cost centre split no longer sums to the amount: send the split again"
+                            .into(),
+                    ));
+                }
+            }
+        }
         if patch.justification.is_some() {
             expense.justification = justification(patch.justification.as_deref())?;
         }

@@ -25,14 +25,50 @@ impl App {
             .collect())
     }
 
-    /// Replaces the policy (finance).
-    pub async fn put_policy(&self, caller: &Caller, policy: Policy) -> Result<Policy> {
+    /// Replaces the policy (finance), keeping its cost centres, projects and routing rules,
+    /// which have their own resources.
+    pub async fn put_policy(&self, caller: &Caller, mut policy: Policy) -> Result<Policy> {
         require(caller, Role::Finance)?;
         let (before, stored) = self.policy_as_stored().await?;
+        policy.org = before.org.clone();
         self.replace_policy(caller, policy, before, stored).await
     }
 
+    /// Replaces the cost centres, projects and routing rules (finance, or an admin) as `change`
+    /// makes them from those stored, checked with the rest of the policy and against the users
+    /// they name.
+    pub async fn change_org(
+        &self,
+        caller: &Caller,
+        change: impl FnOnce(&mut outlay_domain::policy::Organisation),
+    ) -> Result<outlay_domain::policy::Organisation> {
+        if !caller.user.has(Role::Finance) && !caller.user.has(Role::Admin) {
+            return Err(AppError::Forbidden(
+                "cost centres, projects and routing rules are kept by finance or an admin".into(),
+            ));
+        }
+        let (before, stored) = self.policy_as_stored().await?;
+        let mut policy = before.clone();
+        change(&mut policy.org);
+        let org = &policy.org;
+        let named = org.cost_centres.iter().filter_map(|c| c.owner_id).chain(
+            org.routing_rules.iter().filter_map(|r| match r.approver {
+                outlay_domain::RuleApprover::User(u) => Some(u),
+                outlay_domain::RuleApprover::CostCentreOwner => None,
+            }),
+        );
+        for id in named {
+            if self.store.user(id).await?.is_none() {
+                return Err(AppError::Unprocessable(format!("user {id} does not exist")));
+            }
+        }
+        let org = policy.org.clone();
+        self.replace_policy(caller, policy, before, stored).await?;
+        Ok(org)
+    }
+
     /// Replaces the policy `before` (as `stored`, which guards the change) with `policy`.
+    /// Finance or an admin may (the callers check which).
     async fn replace_policy(
         &self,
         caller: &Caller,
@@ -267,6 +303,7 @@ impl PolicyDraft {
             } else {
                 outlay_domain::TimeZone::parse(&f.time_zone).map_err(|e| e.to_string())?
             },
+            org: Default::default(),
         };
         policy.validate().map_err(|e| e.to_string())?;
         Ok(policy)

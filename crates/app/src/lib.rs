@@ -4,6 +4,7 @@
 //! the command line and Lambda all get the same answers. Use cases build a [`Change`] and hand
 //! it to the [`Store`], which commits it with its audit events in one transaction.
 
+mod allocation;
 mod audit;
 mod audit_browser;
 mod auth;
@@ -18,6 +19,7 @@ mod insights;
 mod lines;
 pub mod lists;
 pub mod notify;
+mod org;
 pub mod ports;
 mod receipts;
 mod reports;
@@ -32,6 +34,7 @@ use std::sync::Arc;
 use outlay_domain::{AuditRecord, User};
 use serde::Serialize;
 
+pub use allocation::{AllocationInput, SplitInput};
 pub use audit::{BUNDLE_FORMAT, BundleLine, Verification, verify_bundle};
 pub use audit_browser::{AuditFilter, AuditPage};
 pub use auth::{ADDRESS_BURST, ADDRESS_PERIOD, LOGIN_BURST, LOGIN_PERIOD};
@@ -48,6 +51,7 @@ pub use idempotency::Idempotency;
 pub use insights::{Member, Person, Spend, SpendFilter, SpendRow, Team};
 pub use lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams, ReportSearch, Sort};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
+pub use org::{CostCentreInput, ProjectInput, RuleInput};
 pub use ports::{
     AccessToken, AuditSigner, BlobStore, CheckpointEntries, CheckpointLog, Clock, HostedLogin,
     IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin, STALE,
@@ -230,5 +234,6 @@ pub fn default_policy() -> outlay_domain::Policy {
         duplicates: Some(Severity::Soft),
         allowed_currencies: vec![],
         time_zone: outlay_domain::TimeZone::UTC,
+        org: Default::default(),
     }
 }

@@ -2,7 +2,11 @@
 //! policy, and its explanation before and after submission. The steps and their reasons are
 //! the domain's ([`outlay_domain::Route::plan`]); this reads what they are planned from.
 
-use outlay_domain::{Expense, Policy, ReportId, Route, Step, User};
+use outlay_domain::rules::{Hit, hits};
+use outlay_domain::{
+    Approver, CostCentreMatch, Expense, Money, Policy, ReportId, Route, RoutingRule, RuleApprover,
+    RuleStep, Step, User, UserId,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::reports::total;
@@ -74,12 +78,101 @@ impl App {
                 policy.base_currency
             ))
         })?;
-        let route = Route::through(
+        let mut route = Route::through(
             manager.as_ref(),
             senior.as_ref(),
             total,
             policy.senior_threshold,
         );
-        Ok((route, manager.into_iter().chain(senior).collect()))
+        let mut read: Vec<User> = manager.into_iter().chain(senior).collect();
+        route.rules = self.rule_steps(owner, expenses, policy, &mut read).await?;
+        Ok((route, read))
     }
+
+    /// The steps the policy's routing rules add for a report of `owner`'s `expenses`, with
+    /// their approvers read (and added to `read`, which guards the submission).
+    async fn rule_steps(
+        &self,
+        owner: &User,
+        expenses: &[Expense],
+        policy: &Policy,
+        read: &mut Vec<User>,
+    ) -> Result<Vec<RuleStep>> {
+        let org = &policy.org;
+        let home = owner.home_cost_centre.as_deref();
+        let mut out = vec![];
+        for hit in hits(&org.routing_rules, expenses, home) {
+            let rule = &org.routing_rules[hit.rule];
+            let named: Vec<(Option<UserId>, Option<&str>)> = match &rule.approver {
+                RuleApprover::User(id) => vec![(Some(*id), None)],
+                RuleApprover::CostCentreOwner => hit
+                    .cost_centres
+                    .iter()
+                    .map(|code| {
+                        (
+                            org.cost_centre(code).and_then(|c| c.owner_id),
+                            Some(code.as_str()),
+                        )
+                    })
+                    .collect(),
+            };
+            for (id, centre) in named {
+                let user = match id {
+                    Some(id) => self.store.user(id).await?,
+                    None => None,
+                };
+                let approver = user.as_ref().filter(|u| u.active).map(Approver::of);
+                let who = match (&approver, centre) {
+                    (Some(a), Some(_)) => format!(", owned by {}", a.name),
+                    (Some(a), None) => format!("; {} approves", a.name),
+                    (None, _) => String::new(),
+                };
+                let what = describe(rule, &hit, centre, home, policy);
+                out.push(RuleStep {
+                    approver,
+                    reason: format!("{what}{who} (rule \"{}\")", rule.name),
+                });
+                read.extend(user);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What a rule matched, for people: "lines in software charged to cost centre ENG-2 for
+/// project APOLLO totalling 1,200.00 USD, over 500.00 USD". `centre` is the cost centre whose
+/// owner the step is for, if it is for one.
+fn describe(
+    rule: &RoutingRule,
+    hit: &Hit,
+    centre: Option<&str>,
+    home: Option<&str>,
+    policy: &Policy,
+) -> String {
+    let mut out = String::from("lines");
+    if let Some(c) = &rule.category {
+        out.push_str(&format!(" in {c}"));
+    }
+    let charged = centre.or(match &rule.cost_centre {
+        Some(CostCentreMatch::Code(c)) => Some(c.as_str()),
+        _ => None,
+    });
+    if let Some(c) = charged {
+        out.push_str(&format!(" charged to cost centre {c}"));
+    }
+    if rule.cost_centre == Some(CostCentreMatch::OtherThanHome) {
+        out.push_str(&format!(
+            ", outside the submitter's home cost centre {}",
+            home.unwrap_or("(none)")
+        ));
+    }
+    if let Some(p) = &rule.project {
+        out.push_str(&format!(" for project {p}"));
+    }
+    if let Some(over) = rule.over {
+        let total = Money::from_minor(hit.total, policy.base_currency)
+            .map_or_else(|_| "nothing".to_owned(), |t| t.grouped());
+        out.push_str(&format!(" totalling {total}, over {}", over.grouped()));
+    }
+    out
 }

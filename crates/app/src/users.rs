@@ -35,6 +35,8 @@ pub struct UserPatch {
     pub manager_id: Option<Option<UserId>>,
     /// Activate or deactivate.
     pub active: Option<bool>,
+    /// New home cost centre (its code); `Some(None)` removes it.
+    pub home_cost_centre: Option<Option<String>>,
 }
 
 impl App {
@@ -101,6 +103,7 @@ impl App {
             signed_out_at: None,
             time_zone: None,
             delegation: None,
+            home_cost_centre: None,
         };
         if let Some(c) = caller {
             user.controlled_by(&c.user);
@@ -140,11 +143,15 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("user"))?;
         check_version(expected_version, before.version)?;
-        let touches_own_powers =
-            patch.roles.is_some() || patch.manager_id.is_some() || patch.active == Some(false);
+        // The home cost centre decides routing rules ("charged outside the home cost centre"),
+        // so it is a power over one's own approvals too.
+        let touches_own_powers = patch.roles.is_some()
+            || patch.manager_id.is_some()
+            || patch.active == Some(false)
+            || patch.home_cost_centre.is_some();
         if id == caller.user.id && touches_own_powers {
             return Err(AppError::Forbidden(
-                "admins cannot change their own roles, manager or active flag; ask another admin"
+                "admins cannot change their own roles, manager, home cost centre or active flag; ask another admin"
                     .into(),
             ));
         }
@@ -158,6 +165,23 @@ impl App {
         }
         if let Some(active) = patch.active {
             user.active = active;
+        }
+        if let Some(home) = patch.home_cost_centre {
+            let home = home
+                .map(|c| outlay_domain::org::parse_code("cost centre", &c))
+                .transpose()
+                .map_err(|e| AppError::BadInput(e.to_string()))?;
+            let (policy, stored) = self.policy_as_stored().await?;
+            if let Some(code) = home
+                .as_deref()
+                .filter(|c| policy.org.cost_centre(c).is_none())
+            {
+                return Err(AppError::Unprocessable(format!(
+                    "there is no cost centre {code}"
+                )));
+            }
+            guards.push(Guard::policy(stored));
+            user.home_cost_centre = home;
         }
         if let Some(manager) = patch.manager_id {
             if let Some(m) = manager {

@@ -262,6 +262,7 @@ mod tests {
             signed_out_at: None,
             time_zone: None,
             delegation: None,
+            home_cost_centre: None,
         }
     }
 

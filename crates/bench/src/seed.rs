@@ -181,6 +181,7 @@ fn user(id: UserId, name: &str, roles: &[Role], manager: Option<UserId>) -> anyh
         signed_out_at: None,
         time_zone: None,
         delegation: None,
+        home_cost_centre: None,
     })
 }
 
@@ -209,6 +210,7 @@ fn expense(owner: &User, n: u64, policy: &Policy) -> anyhow::Result<Expense> {
         report_id: None,
         justification: None,
         rejection: None,
+        allocation: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -240,6 +242,7 @@ fn report(
         senior: None,
         total: expense.base_amount.context("a base amount")?,
         senior_threshold: policy.senior_threshold,
+        rules: vec![],
     };
     let mut steps: Vec<(&User, Command)> = Vec::new();
     if state != ReportState::Draft {

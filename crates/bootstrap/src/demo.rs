@@ -1,5 +1,6 @@
 //! The demo company of PRODUCT.md: six users in a reporting line and the standard policy.
 
+use anyhow::Context;
 use outlay_app::{App, NewUser};
 use outlay_domain::{Email, Role};
 
@@ -56,6 +57,77 @@ pub async fn seed_demo(app: &App) -> anyhow::Result<()> {
         )
         .await?;
     }
+    seed_organisation(app).await
+}
+
+/// The demo company's cost centres, project and routing rule, kept by Fay Finance, and Eve
+/// Employee's home cost centre, set by Ada Admin: engineering (owned by Mia Manager) and
+/// marketing (owned by Sam Senior); spend charged outside one's home cost centre goes to that
+/// cost centre's owner. Does nothing if there are cost centres already.
+async fn seed_organisation(app: &App) -> anyhow::Result<()> {
+    use outlay_app::{Caller, CostCentreInput, ProjectInput, RuleInput, UserPatch};
+    let store = app.store();
+    if !store
+        .policy()
+        .await?
+        .unwrap_or_else(outlay_app::default_policy)
+        .org
+        .cost_centres
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let user = |email: &'static str| async move {
+        store
+            .user_by_email(&Email::parse(email)?)
+            .await?
+            .with_context(|| format!("the demo user {email}"))
+    };
+    let as_caller = |user| Caller {
+        user,
+        source: None,
+        session: None,
+    };
+    let finance = as_caller(user("finance@example.com").await?);
+    let admin = as_caller(user("admin@example.com").await?);
+    let (manager, senior) = (
+        user("manager@example.com").await?,
+        user("senior@example.com").await?,
+    );
+    for (code, name, owner) in [
+        ("ENG", "Engineering", manager.id),
+        ("MKT", "Marketing", senior.id),
+    ] {
+        let centre = CostCentreInput {
+            name: name.into(),
+            owner_id: Some(owner),
+            active: true,
+        };
+        app.put_cost_centre(&finance, code, centre).await?;
+    }
+    let project = ProjectInput {
+        name: "Apollo rollout".into(),
+        customer: Some("Acme Corp".into()),
+        billable: true,
+        budget: Some("50000.00".into()),
+    };
+    app.put_project(&finance, "APOLLO", project).await?;
+    let rule = RuleInput {
+        name: "Spend charged to another team".into(),
+        category: None,
+        cost_centre: Some("other_than_home".into()),
+        project: None,
+        over: None,
+        approver: "cost_centre_owner".into(),
+        approver_id: None,
+    };
+    app.put_routing_rules(&finance, vec![rule]).await?;
+    let employee = user("employee@example.com").await?;
+    let home = UserPatch {
+        home_cost_centre: Some(Some("ENG".into())),
+        ..UserPatch::default()
+    };
+    app.update_user(&admin, employee.id, home, None).await?;
     Ok(())
 }
 
@@ -184,6 +256,7 @@ pub async fn seed_volume(app: &App, volume: Volume) -> anyhow::Result<()> {
                     currency: currency.code().into(),
                     description: Some(format!("{category} for project {}", n % 17 + 1)),
                     justification: None,
+                    allocation: Default::default(),
                 },
                 None,
             )

@@ -117,7 +117,8 @@ pub fn may_withdraw(actor: &User, report: &Report) -> Result<(), Denied> {
 /// Whether `actor` may approve or reject the current step of the report of `owner`, and if so
 /// which step it is (its index).
 ///
-/// A manager or senior step is decided by its named approver, who must hold the manager role.
+/// A manager or senior step is decided by its named approver, who must hold the manager role;
+/// a rule's step by its named approver.
 /// The finance step by anyone with the finance role who did not approve an earlier step. Never
 /// by the owner, nor by anyone not independent of the owner.
 pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, Denied> {
@@ -137,6 +138,8 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
         Level::Manager | Level::Senior => {
             step.approver_id == Some(actor.id) && actor.has(Role::Manager)
         }
+        // A rule names its approver for what they own or know, manager or not.
+        Level::Rule => step.approver_id == Some(actor.id) && actor.active,
         Level::Finance => {
             if actor.has(Role::Finance) && barred_from_finance(report).any(|u| u == actor.id) {
                 return Err(Denied::Forbidden(
@@ -252,7 +255,7 @@ pub fn queue_keys(report: &Report) -> QueueKeys {
     let queue = report.current_index().map(|i| {
         let step = &report.steps[i];
         match (step.level, step.approver_id) {
-            (Level::Manager | Level::Senior, Some(a)) => Queue::Approver(a),
+            (Level::Manager | Level::Senior | Level::Rule, Some(a)) => Queue::Approver(a),
             _ => Queue::Finance,
         }
     });

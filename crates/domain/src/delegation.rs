@@ -108,7 +108,7 @@ pub fn stand_in(
     if step.approver_id != Some(away.id)
         || step.stand_in.is_some()
         || step.decision.is_some()
-        || !matches!(step.level, Level::Manager | Level::Senior)
+        || !matches!(step.level, Level::Manager | Level::Senior | Level::Rule)
     {
         return None;
     }

@@ -138,6 +138,10 @@ pub struct Expense {
     /// Why an approver took it out of a report, until it joins another.
     #[serde(default)]
     pub rejection: Option<LineRejection>,
+    /// The cost centres and project it is charged to; `None`: all of it to the owner's home
+    /// cost centre, and no project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<crate::Allocation>,
     /// Bumped on every change.
     pub version: i64,
     /// When it was created.

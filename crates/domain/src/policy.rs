@@ -56,6 +56,38 @@ pub struct Policy {
     /// The company's time zone: times are shown in it to whoever has not chosen their own.
     #[serde(default)]
     pub time_zone: crate::TimeZone,
+    /// Cost centres, projects and routing rules, kept by finance apart from the rest.
+    #[serde(default)]
+    pub org: Organisation,
+}
+
+/// The company's cost centres, projects and routing rules. They live in the policy document,
+/// so that a submission's read of them is guarded like the rest of the policy, but each has
+/// its own resource and is kept whole when the rest of the policy is replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// The cost centres.
+    #[serde(default)]
+    pub cost_centres: Vec<crate::CostCentre>,
+    /// The projects.
+    #[serde(default)]
+    pub projects: Vec<crate::Project>,
+    /// The routing rules, in order.
+    #[serde(default)]
+    pub routing_rules: Vec<crate::RoutingRule>,
+}
+
+impl Organisation {
+    /// A cost centre by code.
+    pub fn cost_centre(&self, code: &str) -> Option<&crate::CostCentre> {
+        self.cost_centres.iter().find(|c| c.code == code)
+    }
+
+    /// A project by code.
+    pub fn project(&self, code: &str) -> Option<&crate::Project> {
+        self.projects.iter().find(|p| p.code == code)
+    }
 }
 
 fn hard() -> Severity {
@@ -71,6 +103,9 @@ pub enum PolicyError {
     /// No categories, or a bad or repeated name.
     #[error("{0}")]
     Categories(String),
+    /// Bad cost centres, projects or routing rules, or a rule naming what does not exist.
+    #[error("{0}")]
+    Org(String),
 }
 
 impl Policy {
@@ -109,6 +144,48 @@ impl Policy {
                 )));
             }
             in_base("a category limit", c.limit)?;
+        }
+        self.validate_org()
+    }
+
+    /// Checks the cost centres, projects and rules, and that each rule names what exists.
+    fn validate_org(&self) -> Result<(), PolicyError> {
+        let org = &self.org;
+        let invalid = |e: crate::OrgError| PolicyError::Org(e.to_string());
+        crate::org::validate(&org.cost_centres, &org.projects).map_err(invalid)?;
+        crate::rules::validate(&org.routing_rules).map_err(invalid)?;
+        for r in &org.routing_rules {
+            let missing = |what: &str, name: &str| {
+                Err(PolicyError::Org(format!(
+                    "rule `{}` names the {what} `{name}`, which does not exist",
+                    r.name
+                )))
+            };
+            if let Some(c) = r.category.as_deref().filter(|c| self.category(c).is_none()) {
+                return missing("category", c);
+            }
+            if let Some(crate::CostCentreMatch::Code(c)) = &r.cost_centre
+                && org.cost_centre(c).is_none()
+            {
+                return missing("cost centre", c);
+            }
+            if let Some(p) = r.project.as_deref().filter(|p| org.project(p).is_none()) {
+                return missing("project", p);
+            }
+            if r.over.is_some_and(|o| o.currency() != self.base_currency) {
+                return Err(PolicyError::NotBaseCurrency(
+                    "a rule's amount",
+                    self.base_currency,
+                ));
+            }
+        }
+        for p in &org.projects {
+            if p.budget.is_some_and(|b| b.currency() != self.base_currency) {
+                return Err(PolicyError::NotBaseCurrency(
+                    "a project's budget",
+                    self.base_currency,
+                ));
+            }
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ pub enum ReportState {
     PendingManager,
     /// Waiting for the manager's manager (totals over the senior threshold).
     PendingSenior,
+    /// Waiting for an approver a routing rule added (a cost centre's owner, say).
+    PendingReview,
     /// Waiting for finance.
     PendingFinance,
     /// Approved by every level; waiting for payment.
@@ -30,10 +32,11 @@ pub enum ReportState {
 
 impl ReportState {
     /// Every state.
-    pub const ALL: [ReportState; 7] = [
+    pub const ALL: [ReportState; 8] = [
         Self::Draft,
         Self::PendingManager,
         Self::PendingSenior,
+        Self::PendingReview,
         Self::PendingFinance,
         Self::Approved,
         Self::Paid,
@@ -46,6 +49,7 @@ impl ReportState {
             Self::Draft => "draft",
             Self::PendingManager => "pending_manager",
             Self::PendingSenior => "pending_senior",
+            Self::PendingReview => "pending_review",
             Self::PendingFinance => "pending_finance",
             Self::Approved => "approved",
             Self::Paid => "paid",
@@ -62,7 +66,7 @@ impl ReportState {
     pub fn is_pending(&self) -> bool {
         matches!(
             self,
-            Self::PendingManager | Self::PendingSenior | Self::PendingFinance
+            Self::PendingManager | Self::PendingSenior | Self::PendingReview | Self::PendingFinance
         )
     }
 
@@ -86,6 +90,8 @@ pub enum Level {
     Manager,
     /// The manager's manager.
     Senior,
+    /// An approver a routing rule added.
+    Rule,
     /// Any eligible finance user.
     Finance,
 }
@@ -96,6 +102,7 @@ impl Level {
         match self {
             Level::Manager => ReportState::PendingManager,
             Level::Senior => ReportState::PendingSenior,
+            Level::Rule => ReportState::PendingReview,
             Level::Finance => ReportState::PendingFinance,
         }
     }

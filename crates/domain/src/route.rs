@@ -3,8 +3,14 @@
 //! the application asks the same function to explain a draft's route before it is submitted.
 //!
 //! The order of steps: the submitter's manager, then the manager's manager when the total is
-//! over the senior threshold, then finance. A level with nobody in it, or only the submitter,
-//! is left out, and the finance step says so; finance is never left out.
+//! over the senior threshold, then one step per routing rule matched (in the rules' order; a
+//! rule that names several cost centre owners adds one step each), then finance.
+//!
+//! Nobody decides a report of their own, nor two steps of one: a level with nobody in it, or
+//! only the submitter, is left out; a rule's approver who already decides a step is not asked
+//! twice (that step says it covers the rule too); a rule whose approver is missing, inactive or
+//! the submitter adds no step, and the finance step says so, so that finance decides it
+//! knowingly. Finance is never left out.
 
 use crate::{Level, Money, Role, Step, User, UserId};
 
@@ -38,6 +44,17 @@ pub struct Route {
     pub total: Money,
     /// Totals strictly above this need the senior level.
     pub senior_threshold: Money,
+    /// The steps routing rules add, in order.
+    pub rules: Vec<RuleStep>,
+}
+
+/// A step a routing rule asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleStep {
+    /// Who decides it: `None` when the approver the rule names is missing or inactive.
+    pub approver: Option<Approver>,
+    /// Why ("lines charged to cost centre ENG-2, owned by Lee (rule: engineering spend)").
+    pub reason: String,
 }
 
 impl Route {
@@ -58,6 +75,7 @@ impl Route {
             senior: present(senior),
             total,
             senior_threshold,
+            rules: vec![],
         }
     }
 
@@ -95,6 +113,25 @@ impl Route {
                 "; {over_text}, and there is no active manager above the manager to decide it"
             )),
             (_, false) => {}
+        }
+        for rule in &self.rules {
+            match &rule.approver {
+                None => finance.push_str(&format!(
+                    "; {}, but its approver is missing or inactive",
+                    rule.reason
+                )),
+                Some(a) if a.id == owner => finance.push_str(&format!(
+                    "; {}, but that approver is the submitter",
+                    rule.reason
+                )),
+                Some(a) => match steps.iter_mut().find(|s| s.approver_id == Some(a.id)) {
+                    Some(earlier) => {
+                        earlier.reason.push_str("; also ");
+                        earlier.reason.push_str(&rule.reason);
+                    }
+                    None => steps.push(step(Level::Rule, Some(a.id), rule.reason.clone())),
+                },
+            }
         }
         steps.push(step(Level::Finance, None, finance));
         steps

@@ -166,6 +166,9 @@ pub struct User {
     /// Who decides the user's approval steps while they are away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegation: Option<crate::Delegation>,
+    /// The cost centre the user's expenses are charged to unless split (its code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_cost_centre: Option<String>,
 }
 
 impl User {

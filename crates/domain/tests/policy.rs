@@ -41,6 +41,7 @@ fn policy() -> Policy {
         duplicates: Some(Severity::Soft),
         allowed_currencies: vec![],
         time_zone: outlay_domain::TimeZone::UTC,
+        org: Default::default(),
     }
 }
 
@@ -63,6 +64,7 @@ fn expense(category: &str, amount: &str, days_ago: u64) -> Expense {
         report_id: None,
         justification: None,
         rejection: None,
+        allocation: None,
         version: 1,
         created_at: at,
         updated_at: at,

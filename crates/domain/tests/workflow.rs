@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use outlay_domain::delegation::{given_back, stand_in};
 use outlay_domain::{
     Approver, Command, Currency, Delegation, Level, Money, Outcome, Refusal, Report, ReportId,
-    ReportState, Role, Route, User, UserId, access, decide,
+    ReportState, Role, Route, RuleStep, User, UserId, access, decide,
 };
 use proptest::prelude::*;
 
@@ -27,6 +27,7 @@ fn user(n: u128, roles: &[Role]) -> User {
         signed_out_at: None,
         time_zone: None,
         delegation: None,
+        home_cost_centre: None,
     }
 }
 
@@ -76,6 +77,7 @@ fn submit(total: &str) -> Command {
         senior: Some(Approver::of(&world().senior)),
         total: usd(total),
         senior_threshold: usd("1000.00"),
+        rules: vec![],
     })
 }
 
@@ -147,6 +149,7 @@ fn an_owner_without_a_manager_goes_straight_to_finance() {
         senior: None,
         total: usd("5000.00"),
         senior_threshold: usd("1000.00"),
+        rules: vec![],
     };
     let r = run(&draft(), &w.owner, Command::Submit(route));
     assert_eq!(r.state, ReportState::PendingFinance);
@@ -477,6 +480,21 @@ proptest! {
                 continue;
             }
             let command = match what {
+                // A submission with routing rules: Dan for a cost centre, one for the owner's
+                // own (never their step), one with nobody (a finance note), and the manager
+                // again (one step covers both).
+                0 if who % 2 == 0 => {
+                    let Command::Submit(mut route) = submit(&sum(&lines).expect("some lines").amount_string()) else {
+                        unreachable!("submit() submits")
+                    };
+                    route.rules = vec![
+                        RuleStep { approver: Some(Approver::of(&dan)), reason: "lines charged to DAN".into() },
+                        RuleStep { approver: Some(Approver::of(&w.owner)), reason: "own cost centre".into() },
+                        RuleStep { approver: None, reason: "nobody".into() },
+                        RuleStep { approver: Some(Approver::of(&w.manager)), reason: "manager's centre".into() },
+                    ];
+                    Command::Submit(route)
+                }
                 0 => submit(&sum(&lines).expect("some lines").amount_string()),
                 1 => Command::Withdraw,
                 2 => approve(),

@@ -97,6 +97,24 @@ fn uuid() -> ObjectBuilder {
     string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
 }
 
+/// A cost centre's or project's code: 1 to 20 of A-Z, 0-9, `-`, `_`.
+pub fn code() -> Schema {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(20))
+        .pattern(Some("^[A-Za-z0-9_-]{1,20}$"))
+        .into()
+}
+
+/// A code, or `null`.
+pub fn code_or_null() -> Schema {
+    nullable(string())
+        .min_length(Some(1))
+        .max_length(Some(20))
+        .pattern(Some("^[A-Za-z0-9_-]{1,20}$"))
+        .into()
+}
+
 /// An id.
 pub fn id() -> Schema {
     uuid().into()

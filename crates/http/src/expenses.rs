@@ -41,6 +41,38 @@ pub struct ExpenseRequest {
     /// Why a soft policy rule should be waived.
     #[schema(schema_with = crate::apidoc::optional_text_2000)]
     pub justification: Option<String>,
+    /// The cost centres it is charged to, by percentage or amount, summing exactly to it;
+    /// absent or empty: all of it to the owner's home cost centre.
+    #[serde(default)]
+    pub cost_centres: Vec<SplitRequest>,
+    /// The project's code.
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub project: Option<String>,
+}
+
+/// One cost centre of a split: a `percent` or an `amount`, not both.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitRequest {
+    /// The cost centre's code.
+    #[schema(schema_with = crate::apidoc::text_200)]
+    pub cost_centre: String,
+    /// A percentage, `"60"` or `"33.33"`.
+    #[schema(schema_with = crate::apidoc::amount_or_null)]
+    pub percent: Option<String>,
+    /// An amount in the expense's currency.
+    #[schema(schema_with = crate::apidoc::amount_or_null)]
+    pub amount: Option<String>,
+}
+
+impl From<SplitRequest> for outlay_app::SplitInput {
+    fn from(s: SplitRequest) -> Self {
+        Self {
+            cost_centre: s.cost_centre,
+            percent: s.percent,
+            amount: s.amount,
+        }
+    }
 }
 
 /// Changes to an expense; absent fields stay as they are.
@@ -68,6 +100,12 @@ pub struct ExpensePatchRequest {
     /// New justification.
     #[schema(schema_with = crate::apidoc::optional_text_2000)]
     pub justification: Option<String>,
+    /// A new cost centre split; `[]`: the owner's home cost centre.
+    pub cost_centres: Option<Vec<SplitRequest>>,
+    /// A new project; `null` clears it.
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub project: Option<Option<String>>,
 }
 
 fn expense_id(raw: &str) -> Result<ExpenseId> {
@@ -92,6 +130,10 @@ async fn create_expense(
         currency: r.currency,
         description: r.description,
         justification: r.justification,
+        allocation: outlay_app::AllocationInput {
+            cost_centres: r.cost_centres.into_iter().map(Into::into).collect(),
+            project: r.project,
+        },
     };
     let expense = state
         .app
@@ -160,6 +202,10 @@ async fn update_expense(
         currency: r.currency,
         description: r.description,
         justification: r.justification,
+        cost_centres: r
+            .cost_centres
+            .map(|c| c.into_iter().map(Into::into).collect()),
+        project: r.project,
     };
     Ok(Json(
         state

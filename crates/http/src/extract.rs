@@ -181,3 +181,10 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Er
         })
         .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number of bytes")))
 }
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub(crate) fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    <Option<String> as serde::Deserialize>::deserialize(d).map(Some)
+}

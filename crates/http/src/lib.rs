@@ -11,6 +11,7 @@ pub mod finance;
 pub mod lists;
 pub mod notifications;
 pub mod ops;
+pub mod org;
 pub mod receipts;
 pub mod reports;
 pub mod token;
@@ -151,6 +152,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "reports", description = "Reports and their approval workflow"),
         (name = "receipts", description = "Receipt files"),
         (name = "finance", description = "Policy and exchange rates"),
+        (name = "organisation", description = "Cost centres, projects and routing rules"),
         (name = "notifications", description = "In-app notifications"),
         (name = "audit", description = "The audit hash chain"),
         (name = "operations", description = "Health, metrics and this document"),
@@ -176,6 +178,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(token::router())
         .merge(users::router())
         .merge(delegations::router())
+        .merge(org::router())
         .merge(expenses::router())
         .merge(reports::router())
         .merge(receipts::router())

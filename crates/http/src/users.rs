@@ -51,11 +51,15 @@ pub struct UserPatchRequest {
     #[schema(schema_with = crate::apidoc::roles_or_null)]
     pub roles: Option<Vec<String>>,
     /// New manager, or `null` for none.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(schema_with = crate::apidoc::id_or_null)]
     pub manager_id: Option<Option<String>>,
     /// Activate or deactivate.
     pub active: Option<bool>,
+    /// The cost centre the user's expenses are charged to unless split, or `null` for none.
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
+    #[schema(schema_with = crate::apidoc::code_or_null)]
+    pub home_cost_centre: Option<Option<String>>,
 }
 
 /// Changes to the caller's own settings; absent fields stay as they are.
@@ -64,16 +68,9 @@ pub struct UserPatchRequest {
 pub struct MePatchRequest {
     /// The IANA time zone the caller reads times in (`Europe/Berlin`), or `null` for the
     /// company's.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(schema_with = crate::apidoc::zone_or_null)]
     pub time_zone: Option<Option<String>>,
-}
-
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Paging.
@@ -189,6 +186,7 @@ async fn update_user(
             .map(|m| m.as_deref().map(user_id).transpose())
             .transpose()?,
         active: r.active,
+        home_cost_centre: r.home_cost_centre,
     };
     Ok(Json(
         state

@@ -25,6 +25,8 @@ pub struct UserView {
     pub time_zone: Option<String>,
     /// Who decides the user's approval steps while they are away.
     pub delegation: Option<DelegationView>,
+    /// The cost centre the user's expenses are charged to unless split.
+    pub home_cost_centre: Option<String>,
     /// For `If-Match`.
     pub version: i64,
 }
@@ -55,6 +57,7 @@ impl From<User> for UserView {
                 from: d.from,
                 until: d.until,
             }),
+            home_cost_centre: u.home_cost_centre,
             version: u.version,
         }
     }
@@ -105,6 +108,11 @@ pub struct ExpenseView {
     pub justification: Option<String>,
     /// Why an approver took it out of a report, until it joins another.
     pub rejection: Option<LineRejectionView>,
+    /// The cost centre split, in the expense's currency; empty: all of it to the owner's home
+    /// cost centre.
+    pub cost_centres: Vec<SplitView>,
+    /// The project it is charged to.
+    pub project: Option<String>,
     /// Receipts attached.
     pub receipts: Vec<ReceiptView>,
     /// Policy violations.
@@ -115,6 +123,15 @@ pub struct ExpenseView {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// One cost centre of an expense's split.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SplitView {
+    /// The cost centre's code.
+    pub cost_centre: String,
+    /// Its part, in the expense's currency.
+    pub amount: String,
 }
 
 /// An approver's rejection of one line of a report.
@@ -196,6 +213,20 @@ impl From<ExpenseInfo> for ExpenseView {
             base_currency: e.base_amount.map(|m| m.currency().code().to_owned()),
             exchange_rate: e.exchange_rate,
             justification: e.justification,
+            cost_centres: e
+                .allocation
+                .as_ref()
+                .map(|a| {
+                    a.splits
+                        .iter()
+                        .map(|s| SplitView {
+                            cost_centre: s.cost_centre.clone(),
+                            amount: s.amount.amount_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            project: e.allocation.as_ref().and_then(|a| a.project.clone()),
             rejection: e.rejection.map(|r| LineRejectionView {
                 report_id: r.report_id.to_string(),
                 reason: r.reason,

@@ -23,6 +23,7 @@ pub(crate) fn user(n: u128, roles: &[Role], manager: Option<u128>) -> User {
         signed_out_at: None,
         time_zone: None,
         delegation: None,
+        home_cost_centre: None,
     }
 }
 
@@ -65,6 +66,7 @@ pub(crate) fn expense(n: u128, owner: u128) -> Expense {
         report_id: None,
         justification: None,
         rejection: None,
+        allocation: None,
         version: 1,
         created_at: at(n as i64),
         updated_at: at(n as i64),

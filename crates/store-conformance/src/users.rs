@@ -31,6 +31,7 @@ pub async fn users_are_unique_by_email_and_versioned(store: Fresh) {
         from: day(20),
         until: day(31),
     });
+    renamed.home_cost_centre = Some("ENG-2".into());
     renamed.version = 2;
     let update = |expected| {
         Change::one(

@@ -57,6 +57,7 @@ fn finance_user(n: u128) -> User {
         signed_out_at: None,
         time_zone: None,
         delegation: None,
+        home_cost_centre: None,
     }
 }
 

@@ -119,8 +119,8 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
             let done = match expected_version {
                 None => sqlx::query(
                     "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash,
-                     version, controllers, signed_out_at, time_zone, delegation)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12::jsonb)",
+                     version, controllers, signed_out_at, time_zone, delegation, home_cost_centre)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12::jsonb, $13)",
                 )
                 .bind(user.id.as_uuid())
                 .bind(user.email.as_str())
@@ -134,6 +134,7 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                 .bind(user.signed_out_at)
                 .bind(user.time_zone.map(|z| z.name()))
                 .bind(user.delegation.as_ref().map(json).transpose()?)
+                .bind(&user.home_cost_centre)
                 .execute(&mut *tx)
                 .await,
                 Some(v) => {
@@ -141,7 +142,8 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                         "UPDATE users SET email = $1, name = $2, roles = $3, manager_id = $4,
                      active = $5, password_hash = COALESCE($6, password_hash), version = $7,
                      controllers = $8::jsonb, signed_out_at = $9, time_zone = $10,
-                     delegation = $11::jsonb WHERE id = $12 AND version = $13",
+                     delegation = $11::jsonb, home_cost_centre = $12
+                     WHERE id = $13 AND version = $14",
                     )
                     .bind(user.email.as_str())
                     .bind(&user.name)
@@ -154,6 +156,7 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                     .bind(user.signed_out_at)
                     .bind(user.time_zone.map(|z| z.name()))
                     .bind(user.delegation.as_ref().map(json).transpose()?)
+                    .bind(&user.home_cost_centre)
                     .bind(user.id.as_uuid())
                     .bind(v)
                     .execute(&mut *tx)

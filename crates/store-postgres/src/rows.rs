@@ -39,12 +39,14 @@ pub(crate) fn user(row: &PgRow) -> anyhow::Result<User> {
             .map(serde_json::from_str)
             .transpose()
             .context("Failed to read a user's delegation")?,
+        home_cost_centre: row.try_get("home_cost_centre")?,
     })
 }
 
 /// The columns of a user, with `controllers` as text.
 pub(crate) const USER_COLUMNS: &str = "id, email, name, roles, manager_id, active, version,
-     controllers::text AS controllers, signed_out_at, time_zone, delegation::text AS delegation";
+     controllers::text AS controllers, signed_out_at, time_zone, delegation::text AS delegation,
+     home_cost_centre";
 
 pub(crate) fn body<T: serde::de::DeserializeOwned>(row: &PgRow) -> anyhow::Result<T> {
     let body: &str = row.try_get("body")?;

@@ -25,6 +25,7 @@ fn new_user(n: u128) -> Change {
         signed_out_at: None,
         time_zone: None,
         delegation: None,
+        home_cost_centre: None,
     };
     Change::one(
         Write::PutUser {

@@ -109,8 +109,8 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             let manager = user.manager_id.map(|m| m.to_string());
             let done = match expected_version {
                 None => sqlx::query(
-                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version, controllers, signed_out_at, time_zone, delegation)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO users (id, email, name, roles, manager_id, active, password_hash, version, controllers, signed_out_at, time_zone, delegation, home_cost_centre)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(user.id.to_string())
                 .bind(user.email.as_str())
@@ -124,12 +124,14 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(user.signed_out_at.map(rows::time))
                 .bind(user.time_zone.map(|z| z.name()))
                 .bind(user.delegation.as_ref().map(json).transpose()?)
+                .bind(&user.home_cost_centre)
                 .execute(&mut **tx)
                 .await,
                 Some(v) => sqlx::query(
                     "UPDATE users SET email = ?, name = ?, roles = ?, manager_id = ?, active = ?,
                      password_hash = COALESCE(?, password_hash), version = ?, controllers = ?,
-                     signed_out_at = ?, time_zone = ?, delegation = ? WHERE id = ? AND version = ?",
+                     signed_out_at = ?, time_zone = ?, delegation = ?, home_cost_centre = ?
+                     WHERE id = ? AND version = ?",
                 )
                 .bind(user.email.as_str())
                 .bind(&user.name)
@@ -142,6 +144,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .bind(user.signed_out_at.map(rows::time))
                 .bind(user.time_zone.map(|z| z.name()))
                 .bind(user.delegation.as_ref().map(json).transpose()?)
+                .bind(&user.home_cost_centre)
                 .bind(user.id.to_string())
                 .bind(v)
                 .execute(&mut **tx)

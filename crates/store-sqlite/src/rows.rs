@@ -58,6 +58,7 @@ pub(crate) fn user(row: &SqliteRow) -> anyhow::Result<User> {
             .map(serde_json::from_str)
             .transpose()
             .context("Failed to read a user's delegation")?,
+        home_cost_centre: row.try_get("home_cost_centre")?,
     })
 }
 

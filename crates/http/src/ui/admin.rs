@@ -130,6 +130,8 @@ struct UserForm {
     manager_id: String,
     #[serde(default)]
     active: Option<String>,
+    /// Present when the form offered it.
+    home_cost_centre: Option<String>,
 }
 super::csrf_token!(UserForm);
 
@@ -166,6 +168,7 @@ async fn edit_page(state: &AppState, session: &Session, id: &str) -> Result<Resp
             "There is no such user.".into(),
         ));
     };
+    let centres = state.app.organisation(&session.caller).await?.cost_centres;
     let body = html! {
         form.card method="post" action=(url(state, &format!("/admin/users/{}", user.id))) {
             (csrf(session))
@@ -173,6 +176,16 @@ async fn edit_page(state: &AppState, session: &Session, id: &str) -> Result<Resp
             label { "Name" input type="text" name="name" value=(user.name) maxlength="200" required; }
             label { "New password (leave empty to keep)" input type="password" name="password" minlength="12" autocomplete="new-password"; }
             (user_fields(&users, Some(user)))
+            @if !centres.is_empty() && user.id != session.caller.user.id {
+                label { "Home cost centre"
+                    select name="home_cost_centre" {
+                        option value="" { "None" }
+                        @for c in &centres {
+                            option value=(c.code) selected[user.home_cost_centre.as_deref() == Some(c.code.as_str())] { (c.code) " · " (c.name) }
+                        }
+                    }
+                }
+            }
             label.check { input type="checkbox" name="active" value="on" checked[user.active]; "Active (may sign in)" }
             button type="submit" { "Save" }
         }
@@ -207,6 +220,11 @@ async fn update(
         roles: (!own).then(|| roles_of(&f)),
         manager_id: (!own).then(|| UserId::parse(&f.manager_id).ok()),
         active: (!own).then_some(f.active.is_some()),
+        home_cost_centre: f
+            .home_cost_centre
+            .clone()
+            .filter(|_| !own)
+            .map(|c| Some(c).filter(|c| !c.is_empty())),
     };
     Ok(
         match state

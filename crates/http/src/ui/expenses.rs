@@ -46,8 +46,72 @@ pub(super) struct ExpenseForm {
     description: String,
     #[serde(default)]
     justification: String,
+    /// Set when the form offered cost centres and projects.
+    #[serde(default)]
+    alloc: String,
+    /// The cost centres of the split, row by row (blank rows are skipped).
+    #[serde(default)]
+    cc: Vec<String>,
+    /// Each row's share: `60%` or an amount.
+    #[serde(default)]
+    cc_share: Vec<String>,
+    #[serde(default)]
+    project: String,
 }
 super::csrf_token!(ExpenseForm);
+
+/// How many split rows the expense form offers.
+const SPLIT_ROWS: usize = 3;
+
+impl ExpenseForm {
+    /// The split and project the form asks for, if it offered them.
+    fn allocation(&self) -> Option<outlay_app::AllocationInput> {
+        if self.alloc.is_empty() {
+            return None;
+        }
+        let rows: Vec<(&String, &str)> = self
+            .cc
+            .iter()
+            .zip(
+                self.cc_share
+                    .iter()
+                    .map(String::as_str)
+                    .chain(std::iter::repeat("")),
+            )
+            .filter(|(c, _)| !c.trim().is_empty())
+            .collect();
+        let alone = rows.len() == 1;
+        let cost_centres = rows
+            .into_iter()
+            .map(|(c, share)| {
+                let share = share.trim();
+                let (percent, amount) = match share.strip_suffix('%') {
+                    Some(p) => (Some(p.trim().to_owned()), None),
+                    None if share.is_empty() && alone => (Some("100".to_owned()), None),
+                    None => (None, Some(share.to_owned())),
+                };
+                outlay_app::SplitInput {
+                    cost_centre: c.clone(),
+                    percent,
+                    amount,
+                }
+            })
+            .collect();
+        Some(outlay_app::AllocationInput {
+            cost_centres,
+            project: Some(self.project.clone()).filter(|p| !p.trim().is_empty()),
+        })
+    }
+
+    /// The form's split and project fields as `e` has them.
+    fn charged_as(mut self, e: &outlay_domain::Expense) -> Self {
+        let a = e.allocation.clone().unwrap_or_default();
+        self.cc = a.splits.iter().map(|s| s.cost_centre.clone()).collect();
+        self.cc_share = a.splits.iter().map(|s| s.amount.amount_string()).collect();
+        self.project = a.project.unwrap_or_default();
+        self
+    }
+}
 
 /// The violations of an expense, as a list.
 pub(super) fn violations(info: &ExpenseInfo) -> Markup {
@@ -111,6 +175,38 @@ fn form(
             }
             p.rate-note aria-live="polite" {}
             label { "Description" input type="text" name="description" value=(f.description) maxlength="2000"; }
+            @let org = &choices.policy.org;
+            @if !org.cost_centres.is_empty() || !org.projects.is_empty() {
+                input type="hidden" name="alloc" value="1";
+                fieldset.split {
+                    legend { "Charged to (leave empty for your home cost centre)" }
+                    @for row in 0..SPLIT_ROWS {
+                        div.grid {
+                            label { (format!("Cost centre {}", row + 1))
+                                select name="cc" {
+                                    option value="" { "—" }
+                                    @for c in org.cost_centres.iter().filter(|c| c.active || f.cc.get(row) == Some(&c.code)) {
+                                        option value=(c.code) selected[f.cc.get(row) == Some(&c.code)] { (c.code) " · " (c.name) }
+                                    }
+                                }
+                            }
+                            label { (format!("Share {} (60% or an amount)", row + 1))
+                                input type="text" name="cc_share" value=(f.cc_share.get(row).map_or("", String::as_str)) maxlength="20";
+                            }
+                        }
+                    }
+                    @if !org.projects.is_empty() {
+                        label { "Project"
+                            select name="project" {
+                                option value="" { "None" }
+                                @for p in &org.projects {
+                                    option value=(p.code) selected[p.code == f.project] { (p.code) " · " (p.name) @if let Some(c) = &p.customer { " (" (c) ")" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             @if choices.justify || !f.justification.is_empty() {
                 label { "Justification (this expense breaks a soft policy rule: say why it is needed)" textarea name="justification" maxlength="2000" { (f.justification) } }
             }
@@ -206,6 +302,7 @@ async fn create(
         currency: f.currency.trim().to_uppercase(),
         description: Some(f.description.clone()),
         justification: Some(f.justification.clone()),
+        allocation: f.allocation().unwrap_or_default(),
     };
     match state.app.create_expense(&session.caller, input, None).await {
         Ok(info) => {
@@ -236,15 +333,19 @@ async fn show_page(
         .any(|v| v.severity == outlay_domain::Severity::Soft);
     let e = &info.expense;
     let d = &e.details;
-    let f = session.flash_form().unwrap_or_else(|| ExpenseForm {
-        csrf: String::new(),
-        date: d.date().to_string(),
-        merchant: d.merchant().to_owned(),
-        category: d.category().to_owned(),
-        amount: d.amount().amount_string(),
-        currency: d.amount().currency().code().to_owned(),
-        description: d.description().to_owned(),
-        justification: e.justification.clone().unwrap_or_default(),
+    let f = session.flash_form().unwrap_or_else(|| {
+        ExpenseForm {
+            csrf: String::new(),
+            date: d.date().to_string(),
+            merchant: d.merchant().to_owned(),
+            category: d.category().to_owned(),
+            amount: d.amount().amount_string(),
+            currency: d.amount().currency().code().to_owned(),
+            description: d.description().to_owned(),
+            justification: e.justification.clone().unwrap_or_default(),
+            ..ExpenseForm::default()
+        }
+        .charged_as(e)
     });
     let base = format!("/expenses/{}", e.id);
     let body = html! {
@@ -339,6 +440,8 @@ async fn update(
         currency: Some(f.currency.trim().to_uppercase()),
         description: Some(f.description.clone()),
         justification: Some(f.justification.clone()),
+        cost_centres: f.allocation().map(|a| a.cost_centres),
+        project: f.allocation().map(|a| a.project),
     };
     let result = state
         .app

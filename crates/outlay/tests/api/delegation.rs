@@ -335,7 +335,11 @@ async fn the_sweep_starts_and_ends_delegations_on_their_days_and_does_nothing_tw
         delegate(&app, "manager", &dan, 1, 3).await.status,
         StatusCode::OK
     );
-    assert_eq!(queue(&app, "manager").await, vec![report.clone()], "not yet");
+    assert_eq!(
+        queue(&app, "manager").await,
+        vec![report.clone()],
+        "not yet"
+    );
     let sweep = |days: i64| {
         let app = &app;
         async move {

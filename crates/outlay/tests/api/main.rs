@@ -17,6 +17,7 @@ mod lists;
 mod model;
 mod notifications;
 mod openapi;
+mod organisation;
 mod policy;
 mod races;
 mod receipts;
