@@ -36,8 +36,48 @@ pub struct Spend {
     pub rows: Vec<SpendRow>,
     /// The sum of the rows; `None`: nothing.
     pub total: Option<Money>,
+    /// The same spend by cost centre (`""`: charged to none), by code.
+    pub by_cost_centre: Vec<(String, Money)>,
+    /// The spend charged to projects, by code.
+    pub by_project: Vec<(String, Money)>,
     /// The reports behind the rows, newest first.
     pub reports: Vec<Report>,
+}
+
+/// What some expenses are charged to, in minor units of the base currency: by cost centre
+/// (`""`: none known) and by project. The one place the spend view and the CSV export add
+/// charges up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Charges {
+    /// By cost centre code.
+    pub cost_centres: BTreeMap<String, i64>,
+    /// By project code.
+    pub projects: BTreeMap<String, i64>,
+}
+
+impl Charges {
+    /// Adds `e`, whose owner's home cost centre is `home`.
+    pub fn add(&mut self, e: &outlay_domain::Expense, home: Option<&str>) {
+        let mut charged = e.charged(home);
+        if charged.is_empty() {
+            charged.extend(e.base_amount.map(|b| (String::new(), b.minor())));
+        }
+        for (centre, minor) in charged {
+            let sum = self.cost_centres.entry(centre).or_default();
+            *sum = sum.saturating_add(minor);
+        }
+        if let (Some(p), Some(base)) = (e.project(), e.base_amount) {
+            let sum = self.projects.entry(p.to_owned()).or_default();
+            *sum = sum.saturating_add(base.minor());
+        }
+    }
+
+    /// `map` as amounts of `currency`, leaving out what is not positive.
+    pub fn money(map: &BTreeMap<String, i64>, currency: Currency) -> Vec<(String, Money)> {
+        map.iter()
+            .filter_map(|(k, v)| Money::from_minor(*v, currency).ok().map(|m| (k.clone(), m)))
+            .collect()
+    }
 }
 
 /// What the spend overview is narrowed to; every part optional.
@@ -231,12 +271,23 @@ impl App {
     pub async fn spend(&self, caller: &Caller, filter: &SpendFilter) -> Result<Spend> {
         let currency = self.policy_or_default().await?.base_currency;
         let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+        let mut charges = Charges::default();
+        let mut homes: BTreeMap<UserId, Option<String>> = BTreeMap::new();
         let mut reports = Vec::new();
         for state in [ReportState::Approved, ReportState::Paid] {
             for report in self.all_reports(caller, Some(state)).await? {
                 if filter.owner_id.is_some_and(|o| o != report.owner_id) {
                     continue;
                 }
+                if !homes.contains_key(&report.owner_id) {
+                    let home = self
+                        .store
+                        .user(report.owner_id)
+                        .await?
+                        .and_then(|u| u.home_cost_centre);
+                    homes.insert(report.owner_id, home);
+                }
+                let home = homes.get(&report.owner_id).cloned().flatten();
                 let mut counted = false;
                 for e in self.store.expenses_of_report(report.id).await? {
                     let Some(base) = e.base_amount.filter(|b| b.currency() == currency) else {
@@ -258,6 +309,7 @@ impl App {
                     );
                     let sum = sums.entry(key).or_default();
                     *sum = sum.saturating_add(base.minor());
+                    charges.add(&e, home.as_deref());
                     counted = true;
                 }
                 if counted {
@@ -283,6 +335,8 @@ impl App {
             currency,
             rows,
             total: Money::from_minor(total, currency).ok(),
+            by_cost_centre: Charges::money(&charges.cost_centres, currency),
+            by_project: Charges::money(&charges.projects, currency),
             reports,
         })
     }

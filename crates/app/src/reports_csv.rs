@@ -1,6 +1,7 @@
 //! Finance's CSV export of reports, safe to open in a spreadsheet.
 
 use crate::change::all_pages;
+use crate::insights::Charges;
 use crate::lists::ListParams;
 use crate::{App, AppError, Caller, Result};
 
@@ -39,10 +40,42 @@ impl App {
             "submitted_at",
             "paid_at",
             "payment_reference",
+            "cost_centres",
+            "projects",
         ];
         let mut rows = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
+        let mut homes = std::collections::BTreeMap::new();
         for r in &reports {
             let who = people.get(&r.owner_id);
+            if !homes.contains_key(&r.owner_id) {
+                let home = store
+                    .user(r.owner_id)
+                    .await?
+                    .and_then(|u| u.home_cost_centre);
+                homes.insert(r.owner_id, home);
+            }
+            let home = homes.get(&r.owner_id).cloned().flatten();
+            let mut charges = Charges::default();
+            for e in store.expenses_of_report(r.id).await? {
+                charges.add(&e, home.as_deref());
+            }
+            let currency = r.total.map(|t| t.currency());
+            // `ENG 33.33; MKT 66.67`, in the report's currency; `(none)` for charges to no cost centre.
+            let list = |map: &std::collections::BTreeMap<String, i64>| {
+                currency.map_or_else(String::new, |c| {
+                    Charges::money(map, c)
+                        .iter()
+                        .map(|(k, m)| {
+                            format!(
+                                "{} {}",
+                                if k.is_empty() { "(none)" } else { k },
+                                m.amount_string()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+            };
             rows.push(vec![
                 r.id.to_string(),
                 cell(&r.title),
@@ -59,6 +92,8 @@ impl App {
                     .map(|p| p.at.to_rfc3339())
                     .unwrap_or_default(),
                 cell(r.payment.as_ref().map_or("", |p| p.reference.as_str())),
+                cell(&list(&charges.cost_centres)),
+                cell(&list(&charges.projects)),
             ]);
         }
         for row in rows {

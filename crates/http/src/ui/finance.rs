@@ -286,7 +286,7 @@ async fn add_rate(
 /// A bar chart that is also a table: each row a label (a link to the figures behind it), a
 /// bar (a `meter`, so no inline style is needed) and the amount, readable at any width and by
 /// screen readers.
-fn bars(title: &str, rows: &[(String, i64, String)], currency: Currency) -> Markup {
+fn bars(title: &str, rows: &[(String, i64, Option<String>)], currency: Currency) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);
     html! {
         figure.chart {
@@ -297,7 +297,7 @@ fn bars(title: &str, rows: &[(String, i64, String)], currency: Currency) -> Mark
                     @for (label, minor, href) in rows {
                         @let amount = Money::from_minor(*minor, currency).map(|m| m.amount_string()).unwrap_or_default();
                         tr {
-                            th scope="row" { a href=(href) { (label) } }
+                            th scope="row" { @if let Some(href) = href { a href=(href) { (label) } } @else { (label) } }
                             td.bar { meter min="0" max=(max) value=(minor) aria-label=(format!("{label}: {amount} {currency}")) { (amount) } }
                             td.num { (amount) }
                         }
@@ -353,14 +353,14 @@ async fn spend(
         *by_category.entry(r.category.clone()).or_default() += r.total.minor();
         *by_month.entry(r.month.clone()).or_default() += r.total.minor();
     }
-    let category_rows: Vec<(String, i64, String)> = by_category
+    let category_rows: Vec<(String, i64, Option<String>)> = by_category
         .into_iter()
         .map(|(c, m)| {
             let href = narrowed(&[("category", &c)]);
-            (c, m, href)
+            (c, m, Some(href))
         })
         .collect();
-    let month_rows: Vec<(String, i64, String)> = by_month
+    let month_rows: Vec<(String, i64, Option<String>)> = by_month
         .into_iter()
         .map(|(month, m)| {
             let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok();
@@ -371,7 +371,34 @@ async fn spend(
                 (Some(f), Some(l)) => narrowed(&[("from", &f.to_string()), ("to", &l.to_string())]),
                 _ => narrowed(&[]),
             };
-            (month, m, href)
+            (month, m, Some(href))
+        })
+        .collect();
+    let centre_rows: Vec<(String, i64, Option<String>)> = s
+        .by_cost_centre
+        .iter()
+        .map(|(code, m)| {
+            let label = match policy.org.cost_centre(code) {
+                Some(c) => format!("{code} · {}", c.name),
+                None if code.is_empty() => "No cost centre".to_owned(),
+                None => code.clone(),
+            };
+            (label, m.minor(), None)
+        })
+        .collect();
+    let project_rows: Vec<(String, i64, Option<String>)> = s
+        .by_project
+        .iter()
+        .map(|(code, m)| {
+            let label = match policy.org.project(code).and_then(|p| p.budget) {
+                Some(b) => format!(
+                    "{code} ({}% of its budget of {})",
+                    m.minor().saturating_mul(100) / b.minor().max(1),
+                    b.grouped()
+                ),
+                None => code.clone(),
+            };
+            (label, m.minor(), None)
         })
         .collect();
     let mut people_list: Vec<(String, String)> = people
@@ -404,6 +431,8 @@ async fn spend(
             div.charts {
                 (bars("By category", &category_rows, s.currency))
                 (bars("By month", &month_rows, s.currency))
+                @if !centre_rows.is_empty() { (bars("By cost centre", &centre_rows, s.currency)) }
+                @if !project_rows.is_empty() { (bars("By project", &project_rows, s.currency)) }
             }
             section {
                 h2 { "The reports behind these figures" }

@@ -37,7 +37,7 @@ async fn finance_exports_reports_as_csv_that_a_spreadsheet_will_not_run() {
     assert_eq!(
         rows.next(),
         Some(
-            "report_id,title,employee,email,state,total,currency,submitted_at,paid_at,payment_reference"
+            "report_id,title,employee,email,state,total,currency,submitted_at,paid_at,payment_reference,cost_centres,projects"
         )
     );
     let row = rows.find(|l| l.starts_with(&id)).expect("the report's row");
@@ -45,6 +45,8 @@ async fn finance_exports_reports_as_csv_that_a_spreadsheet_will_not_run() {
         row.contains("\"'=HYPERLINK(\"\"http://x\"\")\",Eve Employee,employee@example.com,pending_manager,12.00,USD"),
         "{row}"
     );
+    // Charged to Eve's home cost centre, and no project.
+    assert!(row.ends_with(",ENG 12.00,"), "{row}");
 
     // The export is finance's: the use case refuses anyone else.
     let (_, employee) = app.form_login("employee@example.com", password, &[]).await;
