@@ -76,3 +76,48 @@ test('a manager sets out of office; the delegate finds the report marked for her
   await Promise.all([mgr.waitForURL(/\/settings$/), mgr.click('text=End it now')]);
   assert.match(await mgr.locator('[role=status]').first().textContent(), /back with you|Out of office ended/);
 });
+
+test('finance keeps cost centres and rules; a split expense routes to the other cost centre\'s owner', async () => {
+  // Finance adds a cost centre and a rule in the editor.
+  const { page: fin } = await signIn(browser, server.base, 'finance');
+  await fin.goto(`${server.base}/organisation`);
+  const centre = fin.locator('#cost-centres form');
+  await centre.locator('input[name=code]').fill('OPS');
+  await centre.locator('input[name=name]').fill('Operations');
+  await centre.locator('select[name=owner_id]').selectOption({ label: 'Sam Senior' });
+  await Promise.all([fin.waitForURL(/\/organisation$/), centre.locator('button').click()]);
+  assert.match(await fin.locator('#cost-centres tbody').textContent(), /OPS\s*Operations\s*Sam Senior/);
+  const fresh = fin.locator('fieldset.rule').last();
+  await fresh.locator('input[name=rule_name]').fill('Big software');
+  await fresh.locator('select[name=rule_category]').selectOption('software');
+  await fresh.locator('input[name=rule_over]').fill('500.00');
+  await fresh.locator('select[name=rule_approver]').selectOption({ label: 'Pat Payer' });
+  assert.deepEqual(await axeViolations(fin), [], 'the organisation page');
+  await shot(fin, 'organisation');
+  await Promise.all([fin.waitForURL(/\/organisation$/), fin.click('text=Save rules')]);
+  assert.match(await fin.locator('[role=status]').first().textContent(), /2 routing rule\(s\) saved/);
+  assert.equal(await fin.locator('fieldset.rule').count(), 3, 'two rules and a new one');
+
+  // The employee splits an expense between engineering (home) and marketing.
+  const { page: emp } = await signIn(browser, server.base, 'employee');
+  await emp.goto(`${server.base}/expenses`);
+  await emp.fill('input[name=date]', new Date().toISOString().slice(0, 10));
+  await emp.fill('input[name=merchant]', 'Conference stand');
+  await emp.selectOption('select[name=category]', 'other');
+  await emp.fill('input[name=amount]', '60.00');
+  await emp.locator('select[name=cc]').nth(0).selectOption('ENG');
+  await emp.locator('input[name=cc_share]').nth(0).fill('50%');
+  await emp.locator('select[name=cc]').nth(1).selectOption('MKT');
+  await emp.locator('input[name=cc_share]').nth(1).fill('50%');
+  await emp.selectOption('select[name=project]', 'APOLLO');
+  assert.deepEqual(await axeViolations(emp), [], 'the expense form with a split');
+  await Promise.all([emp.waitForURL(/\/expenses\/[0-9a-f-]{36}$/), emp.click('text=Add expense')]);
+  assert.equal(await emp.locator('input[name=cc_share]').nth(1).inputValue(), '30.00', 'saved as amounts');
+  const reportUrl = await reportPage(emp, server.base, 'Trade fair');
+  const route = await emp.locator('ol.steps li').allTextContents();
+  assert.equal(route.length, 3, route.join(' | '));
+  assert.match(route[1], /Sam Senior[\s\S]*lines charged to cost centre MKT, outside the submitter's home cost centre ENG, owned by Sam Senior/);
+  await shot(emp, 'route-with-rule');
+  await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
+  assert.equal(await reportState(emp), 'pending manager');
+});

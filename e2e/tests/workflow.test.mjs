@@ -79,8 +79,9 @@ test('a report over the senior threshold goes from the employee through every ap
 
   // Finance's overview pages and the admin's pages render.
   await fin.goto(`${server.base}/spend`);
-  assert.equal(await fin.locator('table.bars').count(), 2);
+  assert.equal(await fin.locator('table.bars').count(), 3, 'by category, month and cost centre');
   assert.match(await fin.locator('table.bars').first().textContent(), /travel/);
+  assert.match(await fin.locator('table.bars').nth(2).textContent(), /ENG · Engineering\s*1245\.00/);
   await shot(fin, 'spend');
   const csv = await fin.request.get(`${server.base}/reports.csv`);
   assert.equal(csv.status(), 200);

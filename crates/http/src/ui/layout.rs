@@ -34,6 +34,11 @@ pub(crate) async fn page(
         ("Spend", u("/spend"), session.has(Role::Finance)),
         ("Policy", u("/policy"), session.has(Role::Finance)),
         ("Rates", u("/rates"), session.has(Role::Finance)),
+        (
+            "Organisation",
+            u("/organisation"),
+            session.has(Role::Finance) || session.has(Role::Admin),
+        ),
         ("Users", u("/admin/users"), session.has(Role::Admin)),
         ("Audit", u("/admin/audit"), session.has(Role::Admin)),
     ];

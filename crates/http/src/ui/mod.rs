@@ -13,6 +13,7 @@ mod bulk;
 mod expenses;
 pub(crate) mod finance;
 mod hosted;
+mod organisation;
 mod reports;
 
 use axum::Router;
@@ -78,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .merge(reports::router())
         .merge(finance::router())
         .merge(admin::router())
+        .merge(organisation::router())
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
