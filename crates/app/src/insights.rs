@@ -266,6 +266,24 @@ impl App {
         }
     }
 
+    /// The home cost centre of `user`, read once per `cache`.
+    pub(crate) async fn home_of(
+        &self,
+        cache: &mut BTreeMap<UserId, Option<String>>,
+        user: UserId,
+    ) -> Result<Option<String>> {
+        if let Some(home) = cache.get(&user) {
+            return Ok(home.clone());
+        }
+        let home = self
+            .store
+            .user(user)
+            .await?
+            .and_then(|u| u.home_cost_centre);
+        cache.insert(user, home.clone());
+        Ok(home)
+    }
+
     /// Approved and paid spend by month and category, in the base currency, narrowed by
     /// `filter`, with the reports behind it (finance).
     pub async fn spend(&self, caller: &Caller, filter: &SpendFilter) -> Result<Spend> {
@@ -279,15 +297,7 @@ impl App {
                 if filter.owner_id.is_some_and(|o| o != report.owner_id) {
                     continue;
                 }
-                if !homes.contains_key(&report.owner_id) {
-                    let home = self
-                        .store
-                        .user(report.owner_id)
-                        .await?
-                        .and_then(|u| u.home_cost_centre);
-                    homes.insert(report.owner_id, home);
-                }
-                let home = homes.get(&report.owner_id).cloned().flatten();
+                let home = self.home_of(&mut homes, report.owner_id).await?;
                 let mut counted = false;
                 for e in self.store.expenses_of_report(report.id).await? {
                     let Some(base) = e.base_amount.filter(|b| b.currency() == currency) else {

@@ -47,14 +47,7 @@ impl App {
         let mut homes = std::collections::BTreeMap::new();
         for r in &reports {
             let who = people.get(&r.owner_id);
-            if !homes.contains_key(&r.owner_id) {
-                let home = store
-                    .user(r.owner_id)
-                    .await?
-                    .and_then(|u| u.home_cost_centre);
-                homes.insert(r.owner_id, home);
-            }
-            let home = homes.get(&r.owner_id).cloned().flatten();
+            let home = self.home_of(&mut homes, r.owner_id).await?;
             let mut charges = Charges::default();
             for e in store.expenses_of_report(r.id).await? {
                 charges.add(&e, home.as_deref());
