@@ -1,7 +1,10 @@
-// Approvals that fit a real company: the route explained on a draft, and one line rejected.
+// Approvals that fit a real company: the route explained on a draft, one line rejected, out of
+// office, cost centres and routing rules, and escalation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOutlay, startBrowser, signIn, shot, addExpense, reportPage, reportState, axeViolations } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startOutlay, startBrowser, signIn, shot, addExpense, reportPage, reportState, axeViolations, root } from './harness.mjs';
 
 let server;
 let browser;
@@ -120,4 +123,40 @@ test('finance keeps cost centres and rules; a split expense routes to the other 
   await shot(emp, 'route-with-rule');
   await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
   assert.equal(await reportState(emp), 'pending manager');
+});
+
+test('a step that waits too long is escalated: the senior finds it in his queue and decides it', async () => {
+  // Finance turns reminders on, counting every day of the week.
+  const { page: fin } = await signIn(browser, server.base, 'finance');
+  await fin.goto(`${server.base}/policy`);
+  await fin.fill('input[name=remind_after_days]', '1');
+  await fin.fill('input[name=escalate_after_days]', '2');
+  for (const day of ['Sat', 'Sun']) await fin.check(`input[name=working_days][value=${day}]`);
+  assert.deepEqual(await axeViolations(fin), [], 'the policy page with reminders');
+  await Promise.all([fin.waitForURL(/\/policy$/), fin.click('text=Save policy')]);
+  assert.equal(await fin.locator('input[name=escalate_after_days]').inputValue(), '2');
+
+  // A report waits for Mia Manager.
+  const { page: emp } = await signIn(browser, server.base, 'employee');
+  await addExpense(emp, server.base, { merchant: 'Parking', category: 'travel', amount: '12.00' });
+  const reportUrl = await reportPage(emp, server.base, 'Site visit');
+  await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
+
+  // Five days later the sweep escalates it to Sam Senior (the same command the dispatcher runs).
+  const bin = process.env.OUTLAY_BIN || join(root, 'target', 'debug', 'outlay');
+  const out = execFileSync('faketime', ['-f', '+5d', bin, 'admin', 'sweep', '--data-dir', server.data], {
+    env: { ...process.env, OUTLAY_LOG: 'warn' },
+  });
+  assert.ok(JSON.parse(out.toString()).steps_escalated >= 1, out.toString());
+
+  const { page: sen } = await signIn(browser, server.base, 'senior');
+  await sen.goto(`${server.base}/approvals`);
+  const row = sen.locator('tr', { hasText: 'Site visit' });
+  assert.match(await row.textContent(), /escalated from Mia Manager/);
+  assert.deepEqual(await axeViolations(sen), [], 'the escalated queue');
+  await shot(sen, 'approvals-escalated');
+  await Promise.all([sen.waitForURL(reportUrl), row.locator('a', { hasText: 'Site visit' }).click()]);
+  assert.match(await sen.locator('ol.steps li').first().textContent(), /Mia Manager\s+escalated to Sam Senior/);
+  await Promise.all([sen.waitForURL(reportUrl), sen.click('button:text("Approve")')]);
+  assert.equal(await reportState(sen), 'pending finance');
 });

@@ -244,6 +244,14 @@ pub struct PolicyDraft {
     pub categories: Vec<(String, String, Severity)>,
     /// The company's time zone, by IANA name (empty: UTC).
     pub time_zone: String,
+    /// The working weekdays (`Mon` ... `Sun`).
+    pub working_days: Vec<String>,
+    /// Holidays, `YYYY-MM-DD`, separated by commas, spaces or lines.
+    pub holidays: String,
+    /// Remind a waiting step after this many working days (empty: never).
+    pub remind_after_days: String,
+    /// Escalate it after this many.
+    pub escalate_after_days: String,
 }
 
 impl PolicyDraft {
@@ -302,6 +310,33 @@ impl PolicyDraft {
                 outlay_domain::TimeZone::UTC
             } else {
                 outlay_domain::TimeZone::parse(&f.time_zone).map_err(|e| e.to_string())?
+            },
+            calendar: outlay_domain::WorkingCalendar {
+                working_days: f
+                    .working_days
+                    .iter()
+                    .map(|d| d.parse().map_err(|_| format!("`{d}` is not a weekday")))
+                    .collect::<Result<_, _>>()?,
+                holidays: f
+                    .holidays
+                    .split([',', ' ', '\n', '\r'])
+                    .filter(|d| !d.is_empty())
+                    .map(|d| {
+                        NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                            .map_err(|_| format!("holiday `{d}` is not a YYYY-MM-DD date"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            reminders: match (f.remind_after_days.trim(), f.escalate_after_days.trim()) {
+                ("", "") => None,
+                (r, e) => Some(outlay_domain::Reminders {
+                    remind_after_days: r
+                        .parse()
+                        .map_err(|_| "remind after: a whole number of working days".to_owned())?,
+                    escalate_after_days: e
+                        .parse()
+                        .map_err(|_| "escalate after: a whole number of working days".to_owned())?,
+                }),
             },
             org: Default::default(),
         };

@@ -234,6 +234,8 @@ pub fn default_policy() -> outlay_domain::Policy {
         duplicates: Some(Severity::Soft),
         allowed_currencies: vec![],
         time_zone: outlay_domain::TimeZone::UTC,
+        calendar: Default::default(),
+        reminders: None,
         org: Default::default(),
     }
 }

@@ -345,7 +345,11 @@ impl App {
 
     /// The finance users who may take the report of `owner` next: decide its finance step, or
     /// pay it once approved.
-    async fn eligible_finance(&self, owner: &User, report: &Report) -> Result<Vec<User>> {
+    pub(crate) async fn eligible_finance(
+        &self,
+        owner: &User,
+        report: &Report,
+    ) -> Result<Vec<User>> {
         let finance = self.store.users_with_role(Role::Finance).await?;
         let paying = report.state == ReportState::Approved;
         Ok(finance

@@ -1,12 +1,17 @@
 //! The approvals sweep: what changes with the calendar rather than with a request. Delegations
-//! start and end on their days, so steps move to the stand-in and back. The dispatcher runs it
-//! on one machine and on AWS (the outbox's EventBridge schedule); running it twice in a row
-//! moves and sends nothing the second time.
+//! start and end on their days, so steps move to the stand-in and back; steps that wait too
+//! many working days are reminded, then escalated ([`outlay_domain::escalation`]). The
+//! dispatcher runs it on one machine and on AWS (the outbox's EventBridge schedule); each
+//! reminder and escalation is recorded on its step in the same commit as its notices, so
+//! running the sweep twice sends nothing twice.
 
+use chrono::{DateTime, Utc};
+use outlay_domain::escalation::{Nudge, due, escalate};
+use outlay_domain::{Report, ReportState};
 use serde::Serialize;
 
 use crate::change::all_pages;
-use crate::{App, Change, Result, Write};
+use crate::{App, Change, Guard, ReportQuery, ReportScope, Result, Write};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -15,6 +20,10 @@ pub struct Sweep {
     pub delegations_ended: usize,
     /// Steps moved to a stand-in or back.
     pub steps_moved: usize,
+    /// Steps whose approver (or finance) was reminded.
+    pub reminders_sent: usize,
+    /// Steps escalated to the approver's manager.
+    pub steps_escalated: usize,
 }
 
 impl App {
@@ -61,6 +70,139 @@ impl App {
                 .move_steps(None, &user, previous.as_ref(), today)
                 .await?;
         }
+        self.nudge_waiting(now, &mut done).await?;
         Ok(done)
+    }
+
+    /// Reminds and escalates the steps that have waited too long, as the policy says.
+    async fn nudge_waiting(&self, now: DateTime<Utc>, done: &mut Sweep) -> Result<()> {
+        let policy = self.policy_or_default().await?;
+        let Some(rules) = policy.reminders else {
+            return Ok(());
+        };
+        let zone = policy.time_zone;
+        let today = zone.day(now);
+        for state in ReportState::ALL.into_iter().filter(ReportState::is_pending) {
+            let query = &ReportQuery {
+                scope: ReportScope::All,
+                state: Some(state),
+            };
+            let reports =
+                all_pages(|page| async move { self.store.reports(query, &page).await }).await?;
+            for report in reports {
+                let (Some(index), Some(since)) = (report.current_index(), report.current_since())
+                else {
+                    continue;
+                };
+                let Some(nudge) = due(&report, zone.day(since), today, &policy.calendar, &rules)
+                else {
+                    continue;
+                };
+                let waited = policy.calendar.working_days_between(zone.day(since), today);
+                let (escalated, reminded) = self.nudge(&report, index, nudge, waited, now).await?;
+                done.steps_escalated += usize::from(escalated);
+                done.reminders_sent += usize::from(reminded);
+            }
+        }
+        Ok(())
+    }
+
+    /// Escalates (or, failing that, reminds) step `index` of `report`; answers whether it was
+    /// escalated and whether reminded. A report that changed meanwhile is left for next time.
+    async fn nudge(
+        &self,
+        report: &Report,
+        index: usize,
+        nudge: Nudge,
+        waited: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, bool)> {
+        let Some(owner) = self.store.user(report.owner_id).await? else {
+            return Ok((false, false));
+        };
+        let step = &report.steps[index];
+        let approver = match step.approver_id {
+            Some(a) => self.store.user(a).await?,
+            None => None,
+        };
+        let mut change = Change::default();
+        change.guards.push(Guard::user(&owner));
+        let mut next = report.clone();
+        let title = &report.title;
+        let mut escalated = false;
+        if nudge == Nudge::Escalate
+            && let Some(approver) = &approver
+            && let Some(m) = approver.manager_id
+            && let Some(to) = self.store.user(m).await?
+            && let Some(up) = escalate(report, index, &owner, &to)
+        {
+            change.guards.push(Guard::user(approver));
+            change.guards.push(Guard::user(&to));
+            next.steps[index] = up;
+            self.tell(
+                &to,
+                "report.escalated",
+                format!(
+                    "Report \"{title}\" waits for your approval: escalated from {} after {waited} working days",
+                    approver.name
+                ),
+                Some(report.id),
+                false,
+                &mut change,
+            );
+            self.tell(
+                approver,
+                "report.escalated",
+                format!("Report \"{title}\" was escalated to {} after {waited} working days; you may still decide it", to.name),
+                Some(report.id),
+                false,
+                &mut change,
+            );
+            escalated = true;
+        }
+        let reminded = !escalated && step.reminded_at.is_none();
+        if reminded {
+            let who = match &approver {
+                Some(a) => vec![a.clone()],
+                None => self.eligible_finance(&owner, report).await?,
+            };
+            for u in &who {
+                self.tell(
+                    u,
+                    "report.reminder",
+                    format!("Reminder: report \"{title}\" has waited {waited} working days for your approval"),
+                    Some(report.id),
+                    true,
+                    &mut change,
+                );
+            }
+        }
+        if !escalated && !reminded {
+            return Ok((false, false));
+        }
+        next.steps[index].reminded_at.get_or_insert(now);
+        next.version += 1;
+        next.updated_at = now;
+        change.audit.push(self.audit_record(
+            None,
+            if escalated {
+                "report.escalated"
+            } else {
+                "report.reminded"
+            },
+            "report",
+            report.id,
+            Some(report),
+            Some(&next),
+        )?);
+        change.writes.push(Write::PutReport {
+            report: next,
+            expected_version: Some(report.version),
+        });
+        match self.store.commit(change).await {
+            Ok(()) => Ok((escalated, reminded)),
+            Err(crate::StoreError::Conflict(_)) => Ok((false, false)),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -58,7 +58,10 @@ pub fn sight(user: &User, report: &Report) -> Sight {
         Sight::Hidden
     } else if user.has(Role::Finance)
         || report.deciders.contains(&user.id)
-        || report.steps.iter().any(|s| s.approver_id == Some(user.id))
+        || report
+            .steps
+            .iter()
+            .any(|s| s.approver_id == Some(user.id) || s.escalated_to == Some(user.id))
     {
         Sight::Visible
     } else {
@@ -134,12 +137,12 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
         return Err(Denied::NotNow);
     };
     let step = &report.steps[index];
+    // The step's approver decides it; once escalated, so may the one it was escalated to.
+    let named = step.approver_id == Some(actor.id) || step.escalated_to == Some(actor.id);
     let allowed = match step.level {
-        Level::Manager | Level::Senior => {
-            step.approver_id == Some(actor.id) && actor.has(Role::Manager)
-        }
+        Level::Manager | Level::Senior => named && actor.has(Role::Manager),
         // A rule names its approver for what they own or know, manager or not.
-        Level::Rule => step.approver_id == Some(actor.id) && actor.active,
+        Level::Rule => named && actor.active,
         Level::Finance => {
             if actor.has(Role::Finance) && barred_from_finance(report).any(|u| u == actor.id) {
                 return Err(Denied::Forbidden(
@@ -154,8 +157,11 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
     }
     // Someone with a part in this report, just not now, meets a state conflict; anyone else
     // has no business deciding it.
-    let has_part =
-        actor.has(Role::Finance) || report.steps.iter().any(|s| s.approver_id == Some(actor.id));
+    let has_part = actor.has(Role::Finance)
+        || report
+            .steps
+            .iter()
+            .any(|s| s.approver_id == Some(actor.id) || s.escalated_to == Some(actor.id));
     Err(if has_part {
         Denied::NotNow
     } else {
@@ -254,7 +260,8 @@ pub struct QueueKeys {
 pub fn queue_keys(report: &Report) -> QueueKeys {
     let queue = report.current_index().map(|i| {
         let step = &report.steps[i];
-        match (step.level, step.approver_id) {
+        // An escalated step waits where it was escalated to; its approver may still decide it.
+        match (step.level, step.escalated_to.or(step.approver_id)) {
             (Level::Manager | Level::Senior | Level::Rule, Some(a)) => Queue::Approver(a),
             _ => Queue::Finance,
         }

@@ -112,18 +112,8 @@ pub fn stand_in(
     {
         return None;
     }
-    let may = |u: &&User| {
-        u.id != away.id
-            && u.id != report.owner_id
-            && u.active
-            && u.has(Role::Manager)
-            && u.independent_of(owner)
-            && !report.steps.iter().enumerate().any(|(i, s)| {
-                i != index
-                    && (s.approver_id == Some(u.id)
-                        || s.decision.as_ref().is_some_and(|d| d.by == u.id))
-            })
-    };
+    let may =
+        |u: &&User| u.id != away.id && crate::escalation::may_take_over(report, index, owner, u);
     let delegate = delegate.filter(|d| d.id == delegation.delegate_id);
     let (to, note) = match (delegate.filter(may), fallback.filter(may)) {
         (Some(d), _) => (

@@ -56,6 +56,12 @@ pub struct Policy {
     /// The company's time zone: times are shown in it to whoever has not chosen their own.
     #[serde(default)]
     pub time_zone: crate::TimeZone,
+    /// The working days and holidays that reminders count in.
+    #[serde(default)]
+    pub calendar: crate::WorkingCalendar,
+    /// When waiting steps are reminded and escalated; `None`: never.
+    #[serde(default)]
+    pub reminders: Option<crate::Reminders>,
     /// Cost centres, projects and routing rules, kept by finance apart from the rest.
     #[serde(default)]
     pub org: Organisation,
@@ -118,6 +124,21 @@ impl Policy {
         };
         in_base("senior_threshold", Some(self.senior_threshold))?;
         in_base("receipt_required_from", self.receipt_required_from)?;
+        if let Some(r) = self.reminders
+            && (r.remind_after_days == 0
+                || r.escalate_after_days <= r.remind_after_days
+                || r.escalate_after_days > 365)
+        {
+            return Err(PolicyError::Org(
+                "reminders: remind after 1 or more working days, and escalate later, within a year"
+                    .into(),
+            ));
+        }
+        if self.calendar.working_days.is_empty() || self.calendar.holidays.len() > 400 {
+            return Err(PolicyError::Org(
+                "the calendar needs a working day, and at most 400 holidays".into(),
+            ));
+        }
         if self.categories.is_empty() {
             return Err(PolicyError::Categories(
                 "at least one category is needed".into(),

@@ -148,6 +148,12 @@ pub struct Step {
     /// ([`crate::delegation`]); `approver_id` is then the stand-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stand_in: Option<crate::StandIn>,
+    /// When its approver was reminded that it waits ([`crate::escalation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<DateTime<Utc>>,
+    /// Whom it was escalated to, who may decide it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_to: Option<UserId>,
 }
 
 impl Step {
@@ -160,6 +166,8 @@ impl Step {
             decision: None,
             reason: reason.into(),
             stand_in: None,
+            reminded_at: None,
+            escalated_to: None,
         }
     }
 }
@@ -243,6 +251,16 @@ impl Report {
     /// The first undecided step of the current submission, while pending.
     pub fn current_step(&self) -> Option<&Step> {
         self.current_index().map(|i| &self.steps[i])
+    }
+
+    /// When the current step started waiting: the submission, or the decision of the step
+    /// before it.
+    pub fn current_since(&self) -> Option<DateTime<Utc>> {
+        let index = self.current_index()?;
+        match index.checked_sub(1) {
+            None => self.submitted_at,
+            Some(before) => self.steps[before].decision.as_ref().map(|d| d.at),
+        }
     }
 
     /// The index of [`Report::current_step`].

@@ -41,6 +41,8 @@ fn policy() -> Policy {
         duplicates: Some(Severity::Soft),
         allowed_currencies: vec![],
         time_zone: outlay_domain::TimeZone::UTC,
+        calendar: Default::default(),
+        reminders: None,
         org: Default::default(),
     }
 }

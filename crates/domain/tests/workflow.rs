@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use outlay_domain::delegation::{given_back, stand_in};
+use outlay_domain::escalation::escalate;
 use outlay_domain::{
     Approver, Command, Currency, Delegation, Level, Money, Outcome, Refusal, Report, ReportId,
     ReportState, Role, Route, RuleStep, User, UserId, access, decide,
@@ -377,6 +378,51 @@ fn a_reject_needs_a_reason_and_a_payment_a_reference() {
 }
 
 #[test]
+fn a_step_waits_in_working_days_and_is_escalated_once_to_someone_who_may_take_it_over() {
+    use outlay_domain::escalation::{Nudge, due};
+    use outlay_domain::{Reminders, WorkingCalendar};
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("10.00"));
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("a day");
+    let calendar = WorkingCalendar {
+        holidays: vec![day(8)],
+        ..WorkingCalendar::default()
+    };
+    // Friday the 4th to Friday the 11th: five weekdays less a holiday.
+    assert_eq!(calendar.working_days_between(day(4), day(11)), 4);
+    let rules = Reminders {
+        remind_after_days: 2,
+        escalate_after_days: 4,
+    };
+    assert_eq!(due(&r, day(4), day(8), &calendar, &rules), None);
+    assert_eq!(due(&r, day(4), day(9), &calendar, &rules), None);
+    assert_eq!(
+        due(&r, day(4), day(10), &calendar, &rules),
+        Some(Nudge::Remind)
+    );
+    assert_eq!(
+        due(&r, day(4), day(14), &calendar, &rules),
+        Some(Nudge::Escalate)
+    );
+    // The owner never takes it over; the senior does, once, and both may decide it.
+    assert!(escalate(&r, 0, &w.owner, &w.owner).is_none());
+    let mut up = r.clone();
+    up.steps[0] = escalate(&r, 0, &w.owner, &w.senior).expect("the senior takes it over");
+    assert!(escalate(&up, 0, &w.owner, &w.senior).is_none(), "once");
+    assert_eq!(
+        access::queue_keys(&up).queue,
+        Some(access::Queue::Approver(w.senior.id))
+    );
+    assert!(access::may_decide(&w.senior, &w.owner, &up).is_ok());
+    assert!(access::may_decide(&w.manager, &w.owner, &up).is_ok());
+    assert_eq!(
+        due(&up, day(4), day(30), &calendar, &rules),
+        Some(Nudge::Remind),
+        "not escalated again"
+    );
+}
+
+#[test]
 fn a_rejected_line_leaves_the_report_at_its_step_and_drops_a_senior_step_no_longer_needed() {
     let w = world();
     // GIVEN a report of 1,500.00 waiting for the manager, with a senior step to come
@@ -432,7 +478,7 @@ proptest! {
     /// Random actors issuing random commands never break the workflow's invariants.
     #[test]
     fn the_workflow_invariants_hold_for_any_sequence(
-        steps in prop::collection::vec((0_usize..7, 0_usize..9, any::<bool>()), 1..40),
+        steps in prop::collection::vec((0_usize..7, 0_usize..10, any::<bool>()), 1..40),
         manager_is_finance in any::<bool>(),
     ) {
         let mut w = world();
@@ -456,6 +502,20 @@ proptest! {
             }
             // The manager goes away (to Dan, or to the senior when `big`), or comes back: the
             // current step is handed over or given back, as the application would.
+            // The current step has waited too long: it is escalated to the senior (the
+            // manager's manager), or to Dan when `big`, if they may take it over.
+            if what == 9 {
+                if let Some(i) = report.current_index() {
+                    let to = if big { &dan } else { &w.senior };
+                    if let Some(step) = escalate(&report, i, &w.owner, to) {
+                        prop_assert!(step.decision.is_none());
+                        prop_assert_ne!(step.escalated_to, Some(report.owner_id));
+                        report.steps[i] = step;
+                        report.version += 1;
+                    }
+                }
+                continue;
+            }
             if what >= 7 {
                 let mut away = w.manager.clone();
                 let to = if big { &w.senior } else { &dan };
@@ -575,7 +635,12 @@ proptest! {
                         && (q != access::Queue::Finance || !keys.barred.contains(&actor.id))
                 });
                 let decides = access::may_decide(actor, &w.owner, &report).is_ok();
-                prop_assert_eq!(in_queue, decides, "queue of {}", actor.name);
+                // An escalated step waits with the one it was escalated to; its approver may
+                // still decide it, from the notice rather than the queue.
+                let escalated_from = report
+                    .current_step()
+                    .is_some_and(|s| s.escalated_to.is_some() && s.approver_id == Some(actor.id));
+                prop_assert_eq!(in_queue || (decides && escalated_from), decides, "queue of {}", actor.name);
                 // Whoever may act sees the report.
                 if !offered.is_empty() {
                     prop_assert_eq!(access::sight(actor, &report), access::Sight::Visible);

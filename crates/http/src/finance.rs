@@ -115,6 +115,41 @@ struct PolicyDoc {
     #[serde(default)]
     #[schema(schema_with = crate::apidoc::zone)]
     time_zone: Option<String>,
+    /// The working calendar reminders count in: `working_days` (`Mon` ... `Sun`, default Monday
+    /// to Friday) and `holidays` (dates).
+    #[serde(default)]
+    calendar: Option<CalendarDoc>,
+    /// When a waiting step is reminded to its approver and escalated to their manager, in
+    /// working days; `null`: never.
+    #[serde(default)]
+    reminders: Option<RemindersDoc>,
+    /// Cost centres, projects and routing rules, as read; they are kept through their own
+    /// resources (`/cost-centres`, `/projects`, `/routing-rules`) and ignored here on PUT.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    org: Option<serde_json::Value>,
+}
+
+/// The working calendar.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the shape of `outlay_domain::WorkingCalendar` on the wire, for the document
+struct CalendarDoc {
+    /// Working weekdays.
+    working_days: Vec<String>,
+    /// Holidays.
+    holidays: Vec<chrono::NaiveDate>,
+}
+
+/// Reminder and escalation thresholds; escalation comes later than the reminder.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the shape of `outlay_domain::Reminders` on the wire, for the document
+struct RemindersDoc {
+    /// Remind after more than this many working days (1 or more).
+    remind_after_days: u32,
+    /// Escalate after more than this many (more than `remind_after_days`, at most 365).
+    escalate_after_days: u32,
 }
 
 /// The expense policy (everyone may read it).

@@ -271,6 +271,10 @@ pub struct StepView {
     pub reason: String,
     /// Set while the approver decides the step for someone away.
     pub stand_in: Option<StandInView>,
+    /// Whom the step was escalated to after waiting too long; they may decide it too.
+    pub escalated_to: Option<String>,
+    /// When its approver was reminded that it waits.
+    pub reminded_at: Option<DateTime<Utc>>,
     /// The decision, once made.
     pub decision: Option<DecisionView>,
 }
@@ -290,6 +294,8 @@ impl From<outlay_domain::Step> for StepView {
             level: serde_plain(&s.level),
             approver_id: s.approver_id.map(|a| a.to_string()),
             reason: s.reason,
+            escalated_to: s.escalated_to.map(|e| e.to_string()),
+            reminded_at: s.reminded_at,
             stand_in: s.stand_in.map(|x| StandInView {
                 for_id: x.for_id.to_string(),
                 note: x.note,

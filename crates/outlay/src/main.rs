@@ -115,6 +115,10 @@ enum AdminCommand {
     /// Create the demo company's users (and the default policy) in the configured store and
     /// identity provider, where missing; the password is OUTLAY_DEMO_PASSWORD or the demo's.
     SeedDemo(DataDir),
+    /// Run the approvals sweep once, as the dispatcher does every minute: delegations start
+    /// and end, waiting steps are reminded and escalated. Prints what it did; running it again
+    /// does nothing new.
+    Sweep(DataDir),
 }
 
 #[derive(Subcommand)]
@@ -235,6 +239,15 @@ async fn main() -> anyhow::Result<()> {
             outlay_bootstrap::seed_demo(&built.app).await?;
             built.close().await;
             println!("the demo company's users are in place");
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Sweep(dir),
+        } => {
+            let built = build(dir.data_dir, None).await?;
+            let done = built.app.sweep_approvals().await?;
+            built.close().await;
+            println!("{}", serde_json::to_string(&done)?);
             Ok(())
         }
         Command::Audit {

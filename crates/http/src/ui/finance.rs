@@ -142,6 +142,21 @@ async fn policy_page(state: &AppState, session: &Session) -> Result<Response, Er
                 }
             }
             fieldset {
+                legend { "Reminders and escalation, in working days" }
+                div.grid {
+                    label { "Remind the approver after (empty: never)" input type="number" name="remind_after_days" min="1" max="365" value=(p.reminders.map(|r| r.remind_after_days.to_string()).unwrap_or_default()); }
+                    label { "Escalate to their manager after" input type="number" name="escalate_after_days" min="2" max="365" value=(p.reminders.map(|r| r.escalate_after_days.to_string()).unwrap_or_default()); }
+                }
+                div.weekdays role="group" aria-label="Working days" {
+                    @for d in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] {
+                        label.check { input type="checkbox" name="working_days" value=(d) checked[p.calendar.working_days.iter().any(|w| w.to_string() == d)]; (d) }
+                    }
+                }
+                label { "Holidays (YYYY-MM-DD, one per line)"
+                    textarea name="holidays" rows="3" { (p.calendar.holidays.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")) }
+                }
+            }
+            fieldset {
                 legend { "Categories (clear a name to remove it)" }
                 div.table-wrap { table {
                     thead { tr { th { "Name" } th { "Limit per expense" } th { "Over the limit is" } } }
@@ -188,6 +203,14 @@ struct PolicyForm {
     cat_severity: Vec<Severity>,
     #[serde(default)]
     time_zone: String,
+    #[serde(default)]
+    working_days: Vec<String>,
+    #[serde(default)]
+    holidays: String,
+    #[serde(default)]
+    remind_after_days: String,
+    #[serde(default)]
+    escalate_after_days: String,
 }
 super::csrf_token!(PolicyForm);
 
@@ -203,6 +226,10 @@ async fn save_policy(
         duplicates: f.duplicates,
         allowed_currencies: f.allowed_currencies,
         time_zone: f.time_zone,
+        working_days: f.working_days,
+        holidays: f.holidays,
+        remind_after_days: f.remind_after_days,
+        escalate_after_days: f.escalate_after_days,
         categories: f
             .cat_name
             .into_iter()

@@ -73,7 +73,8 @@ fn selectable_table(
                             td data-label="Report" { a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) } }
                             @if owner { td data-label="Employee" { (name(people, r.owner_id)) } }
                             td data-label="State" { (state_badge(r.state))
-                                @if let Some(si) = r.current_step().and_then(|s| s.stand_in.as_ref()) { " " small.for-whom { "for " (name(people, si.for_id)) } } }
+                                @if let Some(si) = r.current_step().and_then(|s| s.stand_in.as_ref()) { " " small.for-whom { "for " (name(people, si.for_id)) } }
+                                @if let Some(from) = r.current_step().and_then(|s| outlay_domain::escalation::escalated_from(s, session.caller.user.id)) { " " small.escalated { "escalated from " (name(people, from)) } } }
                             td.num data-label="Total" { (money(r.total)) }
                             td data-label="Submitted" { (r.submitted_at.map_or_else(|| "—".to_owned(), |t| session.when(t))) }
                         }
@@ -352,6 +353,7 @@ fn steps(
                     strong { (format!("{:?}", s.level).to_lowercase()) } " · "
                     @if let Some(a) = s.approver_id { (name(people, a)) } @else { "any eligible finance user" }
                     @if let Some(si) = &s.stand_in { " " small.for-whom { "for " (name(people, si.for_id)) } }
+                    @if let Some(to) = s.escalated_to { " " small.escalated { "escalated to " (name(people, to)) } }
                     @if let Some(dec) = &s.decision {
                         " · " (format!("{:?}", dec.outcome).to_lowercase()) " by " (name(people, dec.by)) " " small { (session.when(dec.at)) }
                         @if let Some(n) = &dec.note { " — “" (n) "”" }

@@ -8,6 +8,7 @@ mod csv;
 mod delegation;
 mod drafts;
 mod duties;
+mod escalation;
 mod hardening;
 mod helpers;
 mod hosted_ui;
