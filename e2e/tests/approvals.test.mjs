@@ -135,6 +135,8 @@ test('a step that waits too long is escalated: the senior finds it in his queue 
   assert.deepEqual(await axeViolations(fin), [], 'the policy page with reminders');
   await Promise.all([fin.waitForURL(/\/policy$/), fin.click('text=Save policy')]);
   assert.equal(await fin.locator('input[name=escalate_after_days]').inputValue(), '2');
+  await fin.goto(`${server.base}/organisation`);
+  assert.match(await fin.locator('#cost-centres tbody').textContent(), /ENG\s*Engineering/, 'saving the policy keeps the cost centres');
 
   // A report waits for Mia Manager.
   const { page: emp } = await signIn(browser, server.base, 'employee');
@@ -159,4 +161,21 @@ test('a step that waits too long is escalated: the senior finds it in his queue 
   assert.match(await sen.locator('ol.steps li').first().textContent(), /Mia Manager\s+escalated to Sam Senior/);
   await Promise.all([sen.waitForURL(reportUrl), sen.click('button:text("Approve")')]);
   assert.equal(await reportState(sen), 'pending finance');
+});
+
+test('finance previews a policy change on recent expenses and open reports before saving it', async () => {
+  const { page: fin } = await signIn(browser, server.base, 'finance');
+  await fin.goto(`${server.base}/policy`);
+  await fin.fill('input[name=receipt_required_from]', '10.00');
+  await fin.fill('input[name=senior_threshold]', '30.00');
+  await Promise.all([fin.waitForURL(/\/policy\/preview$/), fin.click('text=Preview the changes')]);
+  const preview = fin.locator('#preview');
+  assert.match(await preview.textContent(), /Nothing has been saved/);
+  assert.match(await preview.locator('table', { hasText: 'Expenses whose policy issues would change' }).textContent(), /receipt required/);
+  assert.match(await preview.locator('table', { hasText: 'Reports whose route would change' }).textContent(), /senior \(Sam Senior\)/);
+  assert.equal(await fin.locator('input[name=senior_threshold]').inputValue(), '30.00', 'the form keeps the proposal');
+  assert.deepEqual(await axeViolations(fin), [], 'the policy preview');
+  await shot(fin, 'policy-preview');
+  await fin.goto(`${server.base}/policy`);
+  assert.equal(await fin.locator('input[name=senior_threshold]').inputValue(), '1000.00', 'nothing was saved');
 });

@@ -45,6 +45,8 @@ pub struct ExpenseInfo {
     pub receipts: Vec<Receipt>,
     /// The policy rules it breaks, hard ones first.
     pub violations: Vec<Violation>,
+    /// The version of the policy the violations were computed under.
+    pub policy_version: u32,
 }
 
 /// Changes to an expense; `None` leaves a field as it is.
@@ -275,6 +277,7 @@ impl App {
                     expense,
                     receipts,
                     violations,
+                    policy_version: policy.version,
                 }
             })
             .collect())

@@ -72,15 +72,18 @@ impl App {
     async fn replace_policy(
         &self,
         caller: &Caller,
-        policy: Policy,
+        mut policy: Policy,
         before: Policy,
         stored: Option<Policy>,
     ) -> Result<Policy> {
         policy.validate()?;
+        policy.version = before.version;
         if stored.as_ref() == Some(&policy) {
             // Nothing changes, so nothing is written.
             return Ok(policy);
         }
+        policy.version = before.version.saturating_add(1);
+        policy.version = before.version.saturating_add(1);
         let guards = [Guard::user(&caller.user), Guard::policy(stored)];
         let audit = self.audit_record(
             Some(caller),
@@ -280,6 +283,8 @@ impl PolicyDraft {
             })
             .collect::<std::result::Result<Vec<_>, String>>()?;
         let policy = Policy {
+            // The version is the store's to set (see `replace_policy`).
+            version: 0,
             base_currency: base,
             senior_threshold: money("senior threshold", &f.senior_threshold)?,
             categories,
@@ -351,10 +356,24 @@ impl App {
         require(caller, Role::Finance)?;
         // The base currency read here is the one the change is guarded on.
         let (before, stored) = self.policy_as_stored().await?;
-        let policy = draft
+        let mut policy = draft
             .parse(before.base_currency)
             .map_err(AppError::BadInput)?;
+        policy.org = before.org.clone();
         self.replace_policy(caller, policy, before, stored).await
+    }
+
+    /// Tries the policy a draft says ([`App::preview_policy`]) over the last `days` days.
+    pub async fn preview_policy_draft(
+        &self,
+        caller: &Caller,
+        draft: &PolicyDraft,
+        days: u32,
+    ) -> Result<crate::PolicyPreview> {
+        require(caller, Role::Finance)?;
+        let base = self.policy_or_default().await?.base_currency;
+        let policy = draft.parse(base).map_err(AppError::BadInput)?;
+        self.preview_policy(caller, policy, days).await
     }
 }
 
@@ -371,6 +390,10 @@ mod tests {
             max_age_days: "90".into(),
             duplicates: "hard".into(),
             allowed_currencies: "usd, eur GBP".into(),
+            working_days: vec!["Mon".into(), "Sat".into()],
+            holidays: "2026-12-24\n2026-12-25, 2026-12-31".into(),
+            remind_after_days: "2".into(),
+            escalate_after_days: "5".into(),
             categories: vec![
                 ("Travel ".into(), "500.00".into(), Severity::Soft),
                 ("  ".into(), "1.00".into(), Severity::Hard),
@@ -397,6 +420,12 @@ mod tests {
         let names: Vec<&str> = p.categories.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["travel", "meals"], "blank rows are left out");
         assert_eq!(p.categories[1].limit, None);
+        assert_eq!(p.calendar.holidays.len(), 3);
+        assert_eq!(
+            p.calendar.working_days,
+            [chrono::Weekday::Mon, chrono::Weekday::Sat]
+        );
+        assert_eq!(p.reminders.map(|r| r.escalate_after_days), Some(5));
     }
 
     #[test]

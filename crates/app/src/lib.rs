@@ -21,6 +21,7 @@ pub mod lists;
 pub mod notify;
 mod org;
 pub mod ports;
+mod preview;
 mod receipts;
 mod reports;
 pub mod reports_csv;
@@ -57,6 +58,7 @@ pub use ports::{
     IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin, STALE,
     SessionInfo, SignInStart, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
 };
+pub use preview::{PolicyPreview, RouteChange, ViolationChange};
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
 pub use routing::RoutePlan;
@@ -218,6 +220,7 @@ pub fn default_policy() -> outlay_domain::Policy {
         limit_severity: Severity::Soft,
     };
     Policy {
+        version: 1,
         base_currency: usd,
         senior_threshold: money("1000.00"),
         categories: vec![

@@ -86,6 +86,7 @@ impl App {
         );
         let mut read: Vec<User> = manager.into_iter().chain(senior).collect();
         route.rules = self.rule_steps(owner, expenses, policy, &mut read).await?;
+        route.policy_version = policy.version;
         Ok((route, read))
     }
 

@@ -243,6 +243,7 @@ fn report(
         total: expense.base_amount.context("a base amount")?,
         senior_threshold: policy.senior_threshold,
         rules: vec![],
+        policy_version: 1,
     };
     let mut steps: Vec<(&User, Command)> = Vec::new();
     if state != ReportState::Draft {

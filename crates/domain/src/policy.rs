@@ -35,6 +35,10 @@ fn soft() -> Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
+    /// Bumped each time the policy is saved; expenses' violations and submissions' routes
+    /// name the version they were computed under. Set by the application, not by clients.
+    #[serde(default)]
+    pub version: u32,
     /// The currency reports are totalled and paid in.
     pub base_currency: Currency,
     /// Report totals strictly above this need the senior level.

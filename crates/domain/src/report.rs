@@ -212,6 +212,9 @@ pub struct Report {
     pub payment: Option<Payment>,
     /// Everyone who has ever decided a step of this report (they keep seeing it).
     pub deciders: BTreeSet<UserId>,
+    /// The version of the policy the current submission's route was computed under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<u32>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -243,6 +246,7 @@ impl Report {
             rejection_reason: None,
             payment: None,
             deciders: BTreeSet::new(),
+            policy_version: None,
             created_at: now,
             updated_at: now,
         }

@@ -46,6 +46,8 @@ pub struct Route {
     pub senior_threshold: Money,
     /// The steps routing rules add, in order.
     pub rules: Vec<RuleStep>,
+    /// The version of the policy the route was computed under.
+    pub policy_version: u32,
 }
 
 /// A step a routing rule asks for.
@@ -76,6 +78,7 @@ impl Route {
             total,
             senior_threshold,
             rules: vec![],
+            policy_version: 0,
         }
     }
 

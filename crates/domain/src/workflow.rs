@@ -107,6 +107,7 @@ pub fn decide(
         Command::Submit(route) => {
             access::may_submit(actor, report).map_err(denied)?;
             next.steps = route.plan(report.owner_id);
+            next.policy_version = Some(route.policy_version);
             next.state = next.steps[0].level.pending_state();
             next.submissions += 1;
             next.submitted_at = Some(now);

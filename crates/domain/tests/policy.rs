@@ -16,6 +16,7 @@ fn today() -> NaiveDate {
 
 fn policy() -> Policy {
     Policy {
+        version: 1,
         base_currency: Currency::parse("USD").expect("USD"),
         senior_threshold: usd("1000.00"),
         categories: vec![

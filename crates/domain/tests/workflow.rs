@@ -79,6 +79,7 @@ fn submit(total: &str) -> Command {
         total: usd(total),
         senior_threshold: usd("1000.00"),
         rules: vec![],
+        policy_version: 1,
     })
 }
 
@@ -151,6 +152,7 @@ fn an_owner_without_a_manager_goes_straight_to_finance() {
         total: usd("5000.00"),
         senior_threshold: usd("1000.00"),
         rules: vec![],
+        policy_version: 1,
     };
     let r = run(&draft(), &w.owner, Command::Submit(route));
     assert_eq!(r.state, ReportState::PendingFinance);

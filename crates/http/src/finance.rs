@@ -175,6 +175,136 @@ async fn put_policy(
     Ok(Json(state.app.put_policy(&caller, policy).await?))
 }
 
+/// A proposed policy to try.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The proposed policy, as `PUT /policy` takes it.
+    #[schema(value_type = PolicyDoc)]
+    pub policy: serde_json::Value,
+    /// How many days of expenses to replay (1 to 366); default 30.
+    #[serde(default = "thirty")]
+    #[schema(minimum = 1, maximum = 366)]
+    pub days: u32,
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+/// How one expense's violations would change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViolationChangeView {
+    /// The expense.
+    pub expense_id: String,
+    /// Its owner.
+    pub owner_id: String,
+    /// Its report.
+    pub report_id: Option<String>,
+    /// Where it was spent.
+    pub merchant: String,
+    /// What it would break that it does not now.
+    pub added: Vec<crate::views::ViolationView>,
+    /// What it breaks now that it would not.
+    pub removed: Vec<crate::views::ViolationView>,
+}
+
+/// How an open report's route would change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteChangeView {
+    /// The report.
+    pub report_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its route under the policy in force.
+    pub before: Vec<crate::views::StepView>,
+    /// Under the proposed one.
+    pub after: Vec<crate::views::StepView>,
+}
+
+/// What a proposed policy would change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyPreviewView {
+    /// The version in force, compared against.
+    pub current_version: u32,
+    /// The days replayed.
+    pub days: u32,
+    /// How many expenses were replayed.
+    pub expenses_checked: usize,
+    /// How many reports waiting for a decision were replayed.
+    pub reports_checked: usize,
+    /// Whether there was more to replay than one preview does (5,000 of each).
+    pub truncated: bool,
+    /// The expenses whose violations would change.
+    pub violations: Vec<ViolationChangeView>,
+    /// The reports whose route would change.
+    pub routes: Vec<RouteChangeView>,
+}
+
+impl From<outlay_app::PolicyPreview> for PolicyPreviewView {
+    fn from(p: outlay_app::PolicyPreview) -> Self {
+        let list = |v: Vec<outlay_domain::Violation>| {
+            v.into_iter()
+                .map(|v| crate::views::ViolationView::new(v, None))
+                .collect()
+        };
+        let steps = |s: Vec<outlay_domain::Step>| s.into_iter().map(Into::into).collect();
+        Self {
+            current_version: p.current_version,
+            days: p.days,
+            expenses_checked: p.expenses_checked,
+            reports_checked: p.reports_checked,
+            truncated: p.truncated,
+            violations: p
+                .violations
+                .into_iter()
+                .map(|c| ViolationChangeView {
+                    expense_id: c.expense_id.to_string(),
+                    owner_id: c.owner_id.to_string(),
+                    report_id: c.report_id.map(|r| r.to_string()),
+                    merchant: c.merchant,
+                    added: list(c.added),
+                    removed: list(c.removed),
+                })
+                .collect(),
+            routes: p
+                .routes
+                .into_iter()
+                .map(|r| RouteChangeView {
+                    report_id: r.report_id.to_string(),
+                    title: r.title,
+                    before: steps(r.before),
+                    after: steps(r.after),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Tries a proposed policy (finance): replays the expenses of submitted reports from the last
+/// `days` days and the reports waiting for a decision under it, and answers the violations
+/// and routes that would change. Writes nothing.
+#[utoipa::path(post, path = "/policy/preview", tag = "finance", security(("bearer" = [])),
+    request_body = PreviewRequest,
+    responses((status = 200, body = PolicyPreviewView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "Not a valid policy", body = ErrorBody)))]
+async fn preview_policy(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: JsonBody<PreviewRequest>,
+) -> Result<Json<PolicyPreviewView>> {
+    let r = body.value;
+    let policy: Policy = serde_json::from_value(r.policy)
+        .map_err(|e| outlay_app::AppError::Unprocessable(format!("not a valid policy: {e}")))?;
+    Ok(Json(
+        state
+            .app
+            .preview_policy(&caller, policy, r.days)
+            .await?
+            .into(),
+    ))
+}
+
 fn view(base: outlay_domain::Currency, rates: Vec<outlay_domain::ExchangeRate>) -> RatesView {
     RatesView {
         base_currency: base.code().to_owned(),
@@ -220,5 +350,6 @@ async fn put_rates(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_policy, put_policy))
+        .routes(routes!(preview_policy))
         .routes(routes!(get_rates, put_rates))
 }

@@ -117,6 +117,8 @@ pub struct ExpenseView {
     pub receipts: Vec<ReceiptView>,
     /// Policy violations.
     pub violations: Vec<ViolationView>,
+    /// The version of the policy the violations were computed under.
+    pub policy_version: u32,
     /// For `If-Match`.
     pub version: i64,
     /// Created.
@@ -200,6 +202,7 @@ impl From<ExpenseInfo> for ExpenseView {
         let e = info.expense;
         let d = &e.details;
         Self {
+            policy_version: info.policy_version,
             id: e.id.to_string(),
             owner_id: e.owner_id.to_string(),
             report_id: e.report_id.map(|r| r.to_string()),
@@ -364,6 +367,8 @@ pub struct ReportView {
     pub steps: Vec<StepView>,
     /// How many times it was submitted.
     pub submissions: u32,
+    /// The version of the policy the current submission's route was computed under.
+    pub policy_version: Option<u32>,
     /// When it was last submitted.
     pub submitted_at: Option<DateTime<Utc>>,
     /// Why it was last rejected, while rejected.
@@ -398,6 +403,7 @@ impl From<Report> for ReportView {
             currency: r.total.map(|t| t.currency().code().to_owned()),
             steps: r.steps.into_iter().map(StepView::from).collect(),
             submissions: r.submissions,
+            policy_version: r.policy_version,
             submitted_at: r.submitted_at,
             rejection_reason: r.rejection_reason,
             payment: r.payment.map(|p| PaymentView {

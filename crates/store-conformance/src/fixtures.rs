@@ -88,6 +88,7 @@ pub(crate) fn report(n: u128, owner: u128, state: ReportState, submitted: i64) -
         rejection_reason: None,
         payment: None,
         deciders: BTreeSet::new(),
+        policy_version: None,
         created_at: at(0),
         updated_at: at(0),
     }

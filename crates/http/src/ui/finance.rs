@@ -20,6 +20,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/payments", get(payments).post(pay_batch))
         .route("/policy", get(policy).post(save_policy))
+        .route("/policy/preview", axum::routing::post(preview_policy))
         .route("/rates", get(rates).post(add_rate))
         .route("/spend", get(spend))
         .route("/reports.csv", get(export))
@@ -125,8 +126,14 @@ fn severity_select(
 async fn policy_page(state: &AppState, session: &Session) -> Result<Response, ErrorPage> {
     finance_only(session)?;
     let p = (state.app.policy(&session.caller).await)?;
+    let body = policy_form(state, session, &p);
+    Ok(page(state, session, "Policy", body).await)
+}
+
+/// The policy form, filled in with `p`: it saves, or previews what saving would change.
+fn policy_form(state: &AppState, session: &Session, p: &outlay_domain::Policy) -> Markup {
     let amount = |m: Option<Money>| m.map(|m| m.amount_string()).unwrap_or_default();
-    let body = html! {
+    html! {
         form.card method="post" action=(url(state, "/policy")) {
             (csrf(session))
             p { "Amounts are in the base currency, " strong { (p.base_currency) } "." }
@@ -171,10 +178,12 @@ async fn policy_page(state: &AppState, session: &Session) -> Result<Response, Er
                     }
                 } }
             }
-            button type="submit" { "Save policy" }
+            div.actions {
+                button type="submit" { "Save policy" }
+                button.secondary type="submit" formaction=(url(state, "/policy/preview")) { "Preview the changes" }
+            }
         }
-    };
-    Ok(page(state, session, "Policy", body).await)
+    }
 }
 
 async fn policy(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
@@ -218,31 +227,7 @@ async fn save_policy(
     State(state): State<AppState>,
     CsrfForm(session, f): CsrfForm<PolicyForm>,
 ) -> Response {
-    let draft = PolicyDraft {
-        senior_threshold: f.senior_threshold,
-        receipt_required_from: f.receipt_required_from,
-        receipt_severity: f.receipt_severity,
-        max_age_days: f.max_age_days,
-        duplicates: f.duplicates,
-        allowed_currencies: f.allowed_currencies,
-        time_zone: f.time_zone,
-        working_days: f.working_days,
-        holidays: f.holidays,
-        remind_after_days: f.remind_after_days,
-        escalate_after_days: f.escalate_after_days,
-        categories: f
-            .cat_name
-            .into_iter()
-            .enumerate()
-            .map(|(i, name)| {
-                (
-                    name,
-                    f.cat_limit.get(i).cloned().unwrap_or_default(),
-                    f.cat_severity.get(i).copied().unwrap_or(Severity::Soft),
-                )
-            })
-            .collect(),
-    };
+    let draft = f.draft();
     let result = state
         .app
         .put_policy_draft(&session.caller, &draft)
@@ -251,6 +236,108 @@ async fn save_policy(
     match result {
         Ok(_) => session.done(&state, "/policy", "Policy saved."),
         Err(e) => session.back(&state, "/policy", &e, None::<&()>),
+    }
+}
+
+/// What the policy form would change, on the expenses of the last 30 days and the reports
+/// waiting for a decision, above the form again to change or save it. Nothing is written, so
+/// the page answers the post itself.
+async fn preview_policy(
+    State(state): State<AppState>,
+    CsrfForm(session, f): CsrfForm<PolicyForm>,
+) -> Result<Response, ErrorPage> {
+    finance_only(&session)?;
+    let draft = f.draft();
+    let base = state.app.policy(&session.caller).await?.base_currency;
+    let proposed = match draft.parse(base) {
+        Ok(p) => p,
+        Err(e) => return Ok(session.back(&state, "/policy", &e, None::<&()>)),
+    };
+    let (preview, people) = (tokio::try_join!(
+        state.app.preview_policy_draft(&session.caller, &draft, 30),
+        state.app.people(&session.caller)
+    ))?;
+    let who = |id: outlay_domain::UserId| {
+        people
+            .get(&id)
+            .map_or_else(|| id.to_string(), |p| p.name.clone())
+    };
+    let steps = |s: &[outlay_domain::Step]| {
+        s.iter()
+            .map(|s| {
+                let level = format!("{:?}", s.level).to_lowercase();
+                match s.approver_id {
+                    Some(a) => format!("{level} ({})", who(a)),
+                    None => level,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
+    let body = html! {
+        section.card #preview aria-labelledby="preview-title" {
+            h2 #preview-title { "What this policy would change" }
+            p { "Replayed under it: " (preview.expenses_checked) " expense(s) of submitted reports from the last " (preview.days) " days, and " (preview.reports_checked) " report(s) waiting for a decision. Nothing has been saved." }
+            @if preview.truncated { p.error { "There was more to replay than one preview does (5,000 of each); the rest was left out." } }
+            @if preview.violations.is_empty() && preview.routes.is_empty() { p.ok role="status" { "Nothing would change." } }
+            @if !preview.violations.is_empty() {
+                div.table-wrap { table.cards {
+                    caption { "Expenses whose policy issues would change" }
+                    thead { tr { th scope="col" { "Expense" } th scope="col" { "Employee" } th scope="col" { "Would break" } th scope="col" { "Would no longer break" } } }
+                    tbody { @for c in &preview.violations { tr {
+                        td data-label="Expense" { @if let Some(r) = c.report_id { a href=(url(&state, &format!("/reports/{r}"))) { (c.merchant) } } @else { (c.merchant) } }
+                        td data-label="Employee" { (who(c.owner_id)) }
+                        td data-label="Would break" { @for v in &c.added { div { strong { (v.rule.replace('_', " ")) } ": " (v.message) } } }
+                        td data-label="Would no longer break" { @for v in &c.removed { div { strong { (v.rule.replace('_', " ")) } ": " (v.message) } } }
+                    } } }
+                } }
+            }
+            @if !preview.routes.is_empty() {
+                div.table-wrap { table.cards {
+                    caption { "Reports whose route would change" }
+                    thead { tr { th scope="col" { "Report" } th scope="col" { "Now" } th scope="col" { "Under this policy" } } }
+                    tbody { @for r in &preview.routes { tr {
+                        td data-label="Report" { a href=(url(&state, &format!("/reports/{}", r.report_id))) { (r.title) } }
+                        td data-label="Now" { (steps(&r.before)) }
+                        td data-label="Under this policy" { (steps(&r.after)) }
+                    } } }
+                } }
+            }
+        }
+        (policy_form(&state, &session, &proposed))
+    };
+    Ok(page(&state, &session, "Policy preview", body).await)
+}
+
+impl PolicyForm {
+    /// The draft the form says.
+    fn draft(self) -> PolicyDraft {
+        let f = self;
+        PolicyDraft {
+            senior_threshold: f.senior_threshold,
+            receipt_required_from: f.receipt_required_from,
+            receipt_severity: f.receipt_severity,
+            max_age_days: f.max_age_days,
+            duplicates: f.duplicates,
+            allowed_currencies: f.allowed_currencies,
+            time_zone: f.time_zone,
+            working_days: f.working_days,
+            holidays: f.holidays,
+            remind_after_days: f.remind_after_days,
+            escalate_after_days: f.escalate_after_days,
+            categories: f
+                .cat_name
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    (
+                        name,
+                        f.cat_limit.get(i).cloned().unwrap_or_default(),
+                        f.cat_severity.get(i).copied().unwrap_or(Severity::Soft),
+                    )
+                })
+                .collect(),
+        }
     }
 }
 

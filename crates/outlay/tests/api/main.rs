@@ -20,6 +20,7 @@ mod notifications;
 mod openapi;
 mod organisation;
 mod policy;
+mod preview;
 mod races;
 mod receipts;
 mod routing;
