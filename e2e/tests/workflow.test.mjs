@@ -123,7 +123,7 @@ test('pages that are not yours answer 403 or 404 pages, and forms without a CSRF
   await addExpense(mgr, server.base, { merchant: 'Books', category: 'office', amount: '20.00' });
   const managersReport = await reportPage(mgr, server.base, 'Manager books');
   const { page: emp } = await signIn(browser, server.base, 'employee');
-  for (const path of ['/approvals', '/team', '/payments', '/policy', '/admin/users', '/admin/audit', '/admin/audit/verify']) {
+  for (const path of ['/team', '/payments', '/policy', '/organisation', '/admin/users', '/admin/audit', '/admin/audit/verify']) {
     const response = await emp.goto(`${server.base}${path}`);
     assert.equal(response.status(), 403, path);
     assert.match(await emp.locator('h1').textContent(), /403/);

@@ -193,13 +193,14 @@ pub struct IdempotencyRecord {
 pub enum ReportScope {
     /// The owner's own reports, newest first.
     Mine(UserId),
-    /// What waits for this user's decision, oldest submission first. `finance` adds the
-    /// finance queue, without the user's own reports or those they approved.
+    /// What waits for this user's decision, oldest submission first: their own queue, and the
+    /// shared queues they take from (finance's, their roles'), without the reports they are
+    /// barred from there (their own, those they approved a step of).
     Approvals {
         /// The approver.
         user: UserId,
-        /// Whether the user holds the finance role.
-        finance: bool,
+        /// The shared queues they take from ([`outlay_domain::access::queues_of`]).
+        shared: Vec<outlay_domain::access::Queue>,
     },
     /// Every submitted report, newest first.
     All,

@@ -294,7 +294,7 @@ impl App {
         let query = ReportQuery {
             scope: ReportScope::Approvals {
                 user,
-                finance: false,
+                shared: vec![],
             },
             state: None,
         };

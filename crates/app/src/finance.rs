@@ -54,7 +54,8 @@ impl App {
         let named = org.cost_centres.iter().filter_map(|c| c.owner_id).chain(
             org.routing_rules.iter().filter_map(|r| match r.approver {
                 outlay_domain::RuleApprover::User(u) => Some(u),
-                outlay_domain::RuleApprover::CostCentreOwner => None,
+                outlay_domain::RuleApprover::CostCentreOwner
+                | outlay_domain::RuleApprover::Role(_) => None,
             }),
         );
         for id in named {

@@ -164,6 +164,9 @@ impl App {
                 (_, s) if s.is_pending() => {
                     let who = match access::queue_keys(after).queue {
                         Some(Queue::Approver(id)) => self.users(&[id]).await?,
+                        Some(Queue::Role(role)) => {
+                            self.eligible_holders(role, owner, after).await?
+                        }
                         _ => self.eligible_finance(owner, after).await?,
                     };
                     let event = if before.state.is_pending() {
@@ -345,6 +348,20 @@ impl App {
 
     /// The finance users who may take the report of `owner` next: decide its finance step, or
     /// pay it once approved.
+    /// The holders of `role` who may decide the current step of the report of `owner`.
+    pub(crate) async fn eligible_holders(
+        &self,
+        role: Role,
+        owner: &User,
+        report: &Report,
+    ) -> Result<Vec<User>> {
+        let holders = self.store.users_with_role(role).await?;
+        Ok(holders
+            .into_iter()
+            .filter(|u| access::may_decide(u, owner, report).is_ok())
+            .collect())
+    }
+
     pub(crate) async fn eligible_finance(
         &self,
         owner: &User,

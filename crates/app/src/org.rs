@@ -4,7 +4,7 @@
 use outlay_domain::org::parse_code;
 use outlay_domain::policy::Organisation;
 use outlay_domain::{
-    CostCentre, CostCentreMatch, Money, Project, RoutingRule, RuleApprover, UserId,
+    CostCentre, CostCentreMatch, Money, Project, Role, RoutingRule, RuleApprover, UserId,
 };
 
 use crate::{App, AppError, Caller, Result};
@@ -46,10 +46,12 @@ pub struct RuleInput {
     pub project: Option<String>,
     /// An amount in the base currency that the matching lines must exceed.
     pub over: Option<String>,
-    /// `cost_centre_owner` or `user`.
+    /// `cost_centre_owner`, `user` or `role`.
     pub approver: String,
     /// The user, for `user`.
     pub approver_id: Option<UserId>,
+    /// The role (`manager`, `finance`, `admin`), for `role`.
+    pub approver_role: Option<String>,
 }
 
 fn some(s: Option<String>) -> Option<String> {
@@ -135,12 +137,17 @@ impl App {
                         .map_err(|e| AppError::BadInput(e.to_string()))?,
                 )),
             };
-            let approver = match (r.approver.as_str(), r.approver_id) {
-                ("cost_centre_owner", None) => RuleApprover::CostCentreOwner,
-                ("user", Some(id)) => RuleApprover::User(id),
+            let approver = match (
+                r.approver.as_str(),
+                r.approver_id,
+                r.approver_role.as_deref(),
+            ) {
+                ("cost_centre_owner", None, None) => RuleApprover::CostCentreOwner,
+                ("user", Some(id), None) => RuleApprover::User(id),
+                ("role", None, Some(role)) => RuleApprover::Role(Role::parse(role)?),
                 _ => {
                     return Err(AppError::BadInput(
-                        "approver is `cost_centre_owner`, or `user` with an approver_id".into(),
+                        "approver is `cost_centre_owner`, `user` with an approver_id, or `role` with an approver_role".into(),
                     ));
                 }
             };

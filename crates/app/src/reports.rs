@@ -208,7 +208,10 @@ impl App {
             "mine" => ReportScope::Mine(user.id),
             "approvals" => ReportScope::Approvals {
                 user: user.id,
-                finance: access::queues_of(user).contains(&access::Queue::Finance),
+                shared: access::queues_of(user)
+                    .into_iter()
+                    .filter(access::Queue::is_shared)
+                    .collect(),
             },
             "all" => {
                 crate::require(caller, Role::Finance)?;

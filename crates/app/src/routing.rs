@@ -104,7 +104,23 @@ impl App {
         let mut out = vec![];
         for hit in hits(&org.routing_rules, expenses, home) {
             let rule = &org.routing_rules[hit.rule];
+            if let RuleApprover::Role(role) = rule.approver {
+                // Someone other than the submitter must hold it, or finance is told.
+                let holders = self.store.users_with_role(role).await?;
+                let held = holders.iter().any(|u| u.active && u.id != owner.id);
+                let what = describe(rule, &hit, None, home, policy);
+                out.push(RuleStep {
+                    approver: None,
+                    role: held.then_some(role),
+                    reason: format!(
+                        "{what}; anyone with the {role} role approves (rule \"{}\")",
+                        rule.name
+                    ),
+                });
+                continue;
+            }
             let named: Vec<(Option<UserId>, Option<&str>)> = match &rule.approver {
+                RuleApprover::Role(_) => vec![],
                 RuleApprover::User(id) => vec![(Some(*id), None)],
                 RuleApprover::CostCentreOwner => hit
                     .cost_centres
@@ -131,6 +147,7 @@ impl App {
                 let what = describe(rule, &hit, centre, home, policy);
                 out.push(RuleStep {
                     approver,
+                    role: None,
                     reason: format!("{what}{who} (rule \"{}\")", rule.name),
                 });
                 read.extend(user);

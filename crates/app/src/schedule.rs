@@ -162,9 +162,10 @@ impl App {
         }
         let reminded = !escalated && step.reminded_at.is_none();
         if reminded {
-            let who = match &approver {
-                Some(a) => vec![a.clone()],
-                None => self.eligible_finance(&owner, report).await?,
+            let who = match (&approver, step.role) {
+                (Some(a), _) => vec![a.clone()],
+                (None, Some(role)) => self.eligible_holders(role, &owner, report).await?,
+                (None, None) => self.eligible_finance(&owner, report).await?,
             };
             for u in &who {
                 self.tell(

@@ -120,6 +120,7 @@ async fn seed_organisation(app: &App) -> anyhow::Result<()> {
         over: None,
         approver: "cost_centre_owner".into(),
         approver_id: None,
+        approver_role: None,
     };
     app.put_routing_rules(&finance, vec![rule]).await?;
     let employee = user("employee@example.com").await?;

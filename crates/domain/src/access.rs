@@ -50,7 +50,8 @@ impl Sight {
 }
 
 /// Who sees a report: the owner always; once submitted, also finance, everyone who approves or
-/// decided a step of it, and the owner's reporting line.
+/// decided a step of it (or holds the role a step is for, or had it escalated to them), and the
+/// owner's reporting line.
 pub fn sight(user: &User, report: &Report) -> Sight {
     if report.owner_id == user.id {
         Sight::Visible
@@ -58,10 +59,11 @@ pub fn sight(user: &User, report: &Report) -> Sight {
         Sight::Hidden
     } else if user.has(Role::Finance)
         || report.deciders.contains(&user.id)
-        || report
-            .steps
-            .iter()
-            .any(|s| s.approver_id == Some(user.id) || s.escalated_to == Some(user.id))
+        || report.steps.iter().any(|s| {
+            s.approver_id == Some(user.id)
+                || s.escalated_to == Some(user.id)
+                || s.role.is_some_and(|r| user.has(r))
+        })
     {
         Sight::Visible
     } else {
@@ -141,10 +143,21 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
     let named = step.approver_id == Some(actor.id) || step.escalated_to == Some(actor.id);
     let allowed = match step.level {
         Level::Manager | Level::Senior => named && actor.has(Role::Manager),
-        // A rule names its approver for what they own or know, manager or not.
-        Level::Rule => named && actor.active,
+        // A rule names its approver for what they own or know, manager or not; or a role,
+        // whose holders decide it as finance decides its step.
+        Level::Rule => match step.role {
+            Some(role) => {
+                if actor.has(role) && barred_from_shared(report).any(|u| u == actor.id) {
+                    return Err(Denied::Forbidden(
+                        "segregation of duties: you approved an earlier step of this report",
+                    ));
+                }
+                actor.has(role) && actor.active
+            }
+            None => named && actor.active,
+        },
         Level::Finance => {
-            if actor.has(Role::Finance) && barred_from_finance(report).any(|u| u == actor.id) {
+            if actor.has(Role::Finance) && barred_from_shared(report).any(|u| u == actor.id) {
                 return Err(Denied::Forbidden(
                     "segregation of duties: you approved an earlier step of this report",
                 ));
@@ -158,10 +171,11 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
     // Someone with a part in this report, just not now, meets a state conflict; anyone else
     // has no business deciding it.
     let has_part = actor.has(Role::Finance)
-        || report
-            .steps
-            .iter()
-            .any(|s| s.approver_id == Some(actor.id) || s.escalated_to == Some(actor.id));
+        || report.steps.iter().any(|s| {
+            s.approver_id == Some(actor.id)
+                || s.escalated_to == Some(actor.id)
+                || s.role.is_some_and(|r| actor.has(r))
+        });
     Err(if has_part {
         Denied::NotNow
     } else {
@@ -239,10 +253,31 @@ pub fn actions(actor: &User, owner: &User, report: &Report) -> Vec<Action> {
 /// A queue of reports waiting for a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Queue {
-    /// A manager or senior step, waiting for this approver.
+    /// A named step, waiting for this approver.
     Approver(UserId),
-    /// The finance step, which any eligible finance user may take.
+    /// The finance step (or a rule's step for the finance role), which any eligible finance
+    /// user may take.
     Finance,
+    /// A rule's step for a role other than finance, which any eligible holder may take.
+    Role(Role),
+}
+
+impl Queue {
+    /// The queue's key as the relational stores keep it: the approver's id, `finance`, or
+    /// `role:<name>`.
+    pub fn key(&self) -> String {
+        match self {
+            Queue::Approver(id) => id.to_string(),
+            Queue::Finance => "finance".to_owned(),
+            Queue::Role(r) => format!("role:{r}"),
+        }
+    }
+
+    /// Whether the queue is shared by the holders of a role (who may be barred from one of
+    /// its reports), rather than one approver's.
+    pub fn is_shared(&self) -> bool {
+        !matches!(self, Queue::Approver(_))
+    }
 }
 
 /// What a store indexes a report on for the approvals queues.
@@ -250,9 +285,9 @@ pub enum Queue {
 pub struct QueueKeys {
     /// The queue the report waits in, if it waits.
     pub queue: Option<Queue>,
-    /// Who may not take it from the finance queue, though they hold the finance role: the owner
-    /// and whoever approved an earlier step of this submission, in id order. Independence of
-    /// the owner is not in it (it needs the actor's account); the state machine refuses that.
+    /// Who may not take it from a shared queue, though they hold its role: the owner and
+    /// whoever approved an earlier step of this submission, in id order. Independence of the
+    /// owner is not in it (it needs the actor's account); the state machine refuses that.
     pub barred: Vec<UserId>,
 }
 
@@ -261,30 +296,39 @@ pub fn queue_keys(report: &Report) -> QueueKeys {
     let queue = report.current_index().map(|i| {
         let step = &report.steps[i];
         // An escalated step waits where it was escalated to; its approver may still decide it.
-        match (step.level, step.escalated_to.or(step.approver_id)) {
-            (Level::Manager | Level::Senior | Level::Rule, Some(a)) => Queue::Approver(a),
+        match (
+            step.level,
+            step.escalated_to.or(step.approver_id),
+            step.role,
+        ) {
+            (Level::Manager | Level::Senior | Level::Rule, Some(a), _) => Queue::Approver(a),
+            (Level::Rule, None, Some(r)) if r != Role::Finance => Queue::Role(r),
             _ => Queue::Finance,
         }
     });
-    let mut barred: Vec<UserId> = barred_from_finance(report).collect();
+    let mut barred: Vec<UserId> = barred_from_shared(report).collect();
     barred.sort_unstable();
     barred.dedup();
     QueueKeys { queue, barred }
 }
 
-/// The queues `user` takes reports from: their own, and finance's if they hold the role.
+/// The queues `user` takes reports from: their own, finance's if they hold the role, and
+/// those of the other roles they hold.
 pub fn queues_of(user: &User) -> Vec<Queue> {
     let mut out = vec![Queue::Approver(user.id)];
-    if user.has(Role::Finance) {
-        out.push(Queue::Finance);
+    for role in Role::ALL.into_iter().filter(|r| user.has(*r)) {
+        out.push(match role {
+            Role::Finance => Queue::Finance,
+            other => Queue::Role(other),
+        });
     }
     out
 }
 
-/// Who may not decide the finance step of the report, though they hold the finance role: its
-/// owner, and whoever approved an earlier step of this submission. The one statement of the
-/// rule: [`may_decide`] asks it, and [`queue_keys`] hands it to the stores.
-fn barred_from_finance(report: &Report) -> impl Iterator<Item = UserId> + '_ {
+/// Who may not decide a step of a shared queue (finance's, or a role's), though they hold its
+/// role: the report's owner, and whoever approved an earlier step of this submission. The one
+/// statement of the rule: [`may_decide`] asks it, and [`queue_keys`] hands it to the stores.
+fn barred_from_shared(report: &Report) -> impl Iterator<Item = UserId> + '_ {
     let earlier_approvers = report
         .steps
         .iter()

@@ -126,6 +126,7 @@ pub fn escalate(report: &Report, index: usize, owner: &User, to: &User) -> Optio
     let step = report.steps.get(index)?;
     if step.decision.is_some()
         || step.escalated_to.is_some()
+        || step.approver_id.is_none()
         || step.level == Level::Finance
         || !may_take_over(report, index, owner, to)
     {

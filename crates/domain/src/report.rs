@@ -136,8 +136,12 @@ pub struct Decision {
 pub struct Step {
     /// The level.
     pub level: Level,
-    /// The person who decides it; `None` for finance, which is a queue.
+    /// The person who decides it; `None` for a queue: finance, or anyone with `role`.
     pub approver_id: Option<UserId>,
+    /// For a rule's step decided by anyone with a role (not the owner, nor anyone who
+    /// approved an earlier step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::Role>,
     /// The decision, once made.
     pub decision: Option<Decision>,
     /// Why the step exists, for people ("Mia Manager is the submitter's manager"). Steps
@@ -163,6 +167,7 @@ impl Step {
         Self {
             level,
             approver_id,
+            role: None,
             decision: None,
             reason: reason.into(),
             stand_in: None,

@@ -53,8 +53,12 @@ pub struct Route {
 /// A step a routing rule asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleStep {
-    /// Who decides it: `None` when the approver the rule names is missing or inactive.
+    /// Who decides it: `None` when the approver the rule names is missing or inactive, or
+    /// when it is a role's.
     pub approver: Option<Approver>,
+    /// The role whose holders decide it, for a rule that names a role (with someone active
+    /// holding it).
+    pub role: Option<Role>,
     /// Why ("lines charged to cost centre ENG-2, owned by Lee (rule: engineering spend)").
     pub reason: String,
 }
@@ -118,6 +122,19 @@ impl Route {
             (_, false) => {}
         }
         for rule in &self.rules {
+            if let Some(role) = rule.role {
+                match steps.iter_mut().find(|s| s.role == Some(role)) {
+                    Some(earlier) => {
+                        earlier.reason.push_str("; also ");
+                        earlier.reason.push_str(&rule.reason);
+                    }
+                    None => steps.push(Step {
+                        role: Some(role),
+                        ..step(Level::Rule, None, rule.reason.clone())
+                    }),
+                }
+                continue;
+            }
             match &rule.approver {
                 None => finance.push_str(&format!(
                     "; {}, but its approver is missing or inactive",

@@ -28,6 +28,8 @@ pub enum RuleApprover {
     CostCentreOwner,
     /// This user.
     User(UserId),
+    /// Anyone holding this role, but the owner and whoever approved an earlier step.
+    Role(crate::Role),
 }
 
 /// A condition that adds one approval step. Every condition given must hold for a line's

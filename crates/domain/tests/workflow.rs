@@ -550,10 +550,12 @@ proptest! {
                         unreachable!("submit() submits")
                     };
                     route.rules = vec![
-                        RuleStep { approver: Some(Approver::of(&dan)), reason: "lines charged to DAN".into() },
-                        RuleStep { approver: Some(Approver::of(&w.owner)), reason: "own cost centre".into() },
-                        RuleStep { approver: None, reason: "nobody".into() },
-                        RuleStep { approver: Some(Approver::of(&w.manager)), reason: "manager's centre".into() },
+                        RuleStep { approver: Some(Approver::of(&dan)), role: None, reason: "lines charged to DAN".into() },
+                        RuleStep { approver: Some(Approver::of(&w.owner)), role: None, reason: "own cost centre".into() },
+                        RuleStep { approver: None, role: None, reason: "nobody".into() },
+                        RuleStep { approver: Some(Approver::of(&w.manager)), role: None, reason: "manager's centre".into() },
+                        // Any manager but whoever approved before: Dan, or the senior.
+                        RuleStep { approver: None, role: Some(Role::Manager), reason: "a manager's eye".into() },
                     ];
                     Command::Submit(route)
                 }
@@ -633,8 +635,7 @@ proptest! {
                 // The queue keys put the report where exactly its deciders look.
                 let keys = access::queue_keys(&report);
                 let in_queue = access::queues_of(actor).into_iter().any(|q| {
-                    keys.queue == Some(q)
-                        && (q != access::Queue::Finance || !keys.barred.contains(&actor.id))
+                    keys.queue == Some(q) && (!q.is_shared() || !keys.barred.contains(&actor.id))
                 });
                 let decides = access::may_decide(actor, &w.owner, &report).is_ok();
                 // An escalated step waits with the one it was escalated to; its approver may

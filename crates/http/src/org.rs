@@ -111,18 +111,24 @@ pub struct RuleView {
     /// The matching lines must total more than this (base currency).
     #[schema(schema_with = crate::apidoc::amount_or_null)]
     pub over: Option<String>,
-    /// `cost_centre_owner` (the owner of each cost centre charged) or `user`.
+    /// `cost_centre_owner` (the owner of each cost centre charged), `user`, or `role`
+    /// (anyone holding it but the submitter and whoever approved an earlier step).
     pub approver: String,
     /// The approver, for `user`.
     #[schema(schema_with = crate::apidoc::id_or_null)]
     pub approver_id: Option<String>,
+    /// The role, for `role`: `manager`, `finance`, `admin` or `employee`.
+    #[serde(default)]
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub approver_role: Option<String>,
 }
 
 impl From<RoutingRule> for RuleView {
     fn from(r: RoutingRule) -> Self {
-        let (approver, approver_id) = match r.approver {
-            RuleApprover::CostCentreOwner => ("cost_centre_owner", None),
-            RuleApprover::User(u) => ("user", Some(u.to_string())),
+        let (approver, approver_id, approver_role) = match r.approver {
+            RuleApprover::CostCentreOwner => ("cost_centre_owner", None, None),
+            RuleApprover::User(u) => ("user", Some(u.to_string()), None),
+            RuleApprover::Role(role) => ("role", None, Some(role.as_str().to_owned())),
         };
         Self {
             name: r.name,
@@ -135,6 +141,7 @@ impl From<RoutingRule> for RuleView {
             over: r.over.map(|o| o.amount_string()),
             approver: approver.into(),
             approver_id,
+            approver_role,
         }
     }
 }
@@ -260,6 +267,7 @@ async fn put_rules(
             over: r.over,
             approver: r.approver,
             approver_id: user_id("approver_id", r.approver_id)?,
+            approver_role: r.approver_role,
         });
     }
     let rules = state.app.put_routing_rules(&caller, inputs).await?;

@@ -97,7 +97,7 @@ pub async fn report_queries_follow_scope_state_and_order(store: Fresh) {
                 &query(
                     ReportScope::Approvals {
                         user: uid(2),
-                        finance: false
+                        shared: vec![]
                     },
                     None
                 ),
@@ -113,7 +113,7 @@ pub async fn report_queries_follow_scope_state_and_order(store: Fresh) {
                 &query(
                     ReportScope::Approvals {
                         user: uid(3),
-                        finance: true
+                        shared: vec![outlay_domain::access::Queue::Finance]
                     },
                     None
                 ),
@@ -130,7 +130,7 @@ pub async fn report_queries_follow_scope_state_and_order(store: Fresh) {
                 &query(
                     ReportScope::Approvals {
                         user: uid(4),
-                        finance: true
+                        shared: vec![outlay_domain::access::Queue::Finance]
                     },
                     None
                 ),
@@ -158,7 +158,7 @@ pub async fn report_queries_follow_scope_state_and_order(store: Fresh) {
                 &query(
                     ReportScope::Approvals {
                         user: uid(3),
-                        finance: true,
+                        shared: vec![outlay_domain::access::Queue::Finance],
                     },
                     None,
                 ),
@@ -200,7 +200,7 @@ pub async fn report_queries_follow_scope_state_and_order(store: Fresh) {
                 &query(
                     ReportScope::Approvals {
                         user: uid(2),
-                        finance: false
+                        shared: vec![]
                     },
                     None
                 ),
@@ -209,5 +209,57 @@ pub async fn report_queries_follow_scope_state_and_order(store: Fresh) {
             .await
             .expect("a page"))
         .is_empty()
+    );
+
+    // A routing rule's step for anyone with the manager role waits in that role's queue:
+    // every manager takes it from there but whoever approved an earlier step.
+    let mut for_managers = report(16, 1, ReportState::PendingReview, 30);
+    for_managers.steps = vec![
+        step(Level::Manager, Some(2), Some(2)),
+        Step {
+            role: Some(Role::Manager),
+            ..Step::new(Level::Rule, None, "")
+        },
+        step(Level::Finance, None, None),
+    ];
+    commit(
+        s,
+        Change::one(
+            Write::PutReport {
+                report: for_managers.clone(),
+                expected_version: None,
+            },
+            audit("report.create", for_managers.id),
+        ),
+    )
+    .await;
+    let queue_of = |user, shared| {
+        query(
+            ReportScope::Approvals {
+                user: uid(user),
+                shared,
+            },
+            None,
+        )
+    };
+    use outlay_domain::access::Queue;
+    assert_eq!(
+        ids(s
+            .reports(
+                &queue_of(4, vec![Queue::Finance, Queue::Role(Role::Manager)]),
+                &all
+            )
+            .await
+            .expect("a page")),
+        [14, 12, 11, 16],
+        "finance's queue and the managers', merged oldest first"
+    );
+    assert!(
+        ids(s
+            .reports(&queue_of(2, vec![Queue::Role(Role::Manager)]), &all)
+            .await
+            .expect("a page"))
+        .is_empty(),
+        "not for the manager who approved the step before"
     );
 }

@@ -248,14 +248,14 @@ pub async fn searches_find_what_the_filter_says_in_the_order_asked(store: Fresh)
                 (
                     ReportScope::Approvals {
                         user: uid(1),
-                        finance: false,
+                        shared: vec![],
                     },
                     vec![203],
                 ),
                 (
                     ReportScope::Approvals {
                         user: uid(3),
-                        finance: true,
+                        shared: vec![outlay_domain::access::Queue::Finance],
                     },
                     vec![202],
                 ),

@@ -142,15 +142,21 @@ pub(crate) fn report_item(r: &Report) -> anyhow::Result<Item> {
         more.push(("gsi4sk", s(r.id.to_string())));
     }
     // The queue keys are the domain's, as the relational stores' columns are.
-    let queue = keys.queue.map(|q| match q {
-        Queue::Approver(a) => format!("QUEUE#{a}"),
-        Queue::Finance => "QUEUE#FINANCE".to_owned(),
-    });
+    let queue = keys.queue.map(|q| queue_pk(&q));
     if let Some(q) = queue {
         more.push(("gsi2pk", s(q)));
         more.push(("gsi2sk", s(queue_sk(r))));
     }
     item(format!("REPORT#{}", r.id), "REPORT", r, more)
+}
+
+/// The partition key of a queue on `gsi2`.
+pub(crate) fn queue_pk(q: &Queue) -> String {
+    match q {
+        Queue::Approver(a) => format!("QUEUE#{a}"),
+        Queue::Finance => "QUEUE#FINANCE".to_owned(),
+        Queue::Role(r) => format!("QUEUE#ROLE#{}", r.as_str().to_uppercase()),
+    }
 }
 
 /// The audit sequence as a sortable key.

@@ -352,14 +352,14 @@ impl Store for DynamoStore {
                     next_cursor: marks.next_cursor,
                 })
             }
-            ReportScope::Approvals { user, finance } => {
+            ReportScope::Approvals { user, shared } => {
                 let want = req.limit as usize;
                 let mut mine = Query::on(Some("gsi2"), format!("QUEUE#{user}"), true);
                 mine.sk = after.clone().map(|c| (">", c));
                 let (mut items, mut more) = self.query(&mine, want).await?;
-                if *finance {
-                    let mut fin = Query::on(Some("gsi2"), "QUEUE#FINANCE".into(), true);
-                    fin.sk = after.map(|c| (">", c));
+                for queue in shared {
+                    let mut fin = Query::on(Some("gsi2"), crate::items::queue_pk(queue), true);
+                    fin.sk = after.clone().map(|c| (">", c));
                     fin.filter = Some((
                         "NOT contains(barred, :me)",
                         vec![(":me", s(user.to_string()))],

@@ -128,7 +128,7 @@ async fn migrate_fills_in_the_finance_queue_keys_of_older_reports() {
                     &ReportQuery {
                         scope: ReportScope::Approvals {
                             user: uid(user),
-                            finance: true,
+                            shared: vec![outlay_domain::access::Queue::Finance],
                         },
                         state: None,
                     },

@@ -2,7 +2,7 @@
 //! outbox rows and its idempotency record. The locks each step takes are in the crate's doc.
 
 use outlay_app::{Change, Guard, STALE, StoreError, StoreResult, Write};
-use outlay_domain::access::{self, Queue};
+use outlay_domain::access;
 use outlay_domain::{AuditRecord, Report, audit};
 use sqlx::postgres::PgQueryResult;
 use sqlx::{PgConnection, PgPool};
@@ -329,10 +329,7 @@ async fn put_report(
     expected_version: Option<i64>,
 ) -> StoreResult<()> {
     let keys = access::queue_keys(report);
-    let queue = keys.queue.map(|q| match q {
-        Queue::Approver(id) => id.to_string(),
-        Queue::Finance => "finance".to_owned(),
-    });
+    let queue = keys.queue.map(|q| q.key());
     let barred: Vec<uuid::Uuid> = keys.barred.iter().map(|u| u.as_uuid()).collect();
     let done = match expected_version {
         None => sqlx::query(

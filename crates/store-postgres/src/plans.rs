@@ -6,8 +6,8 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 use crate::reads::{
-    ALL_REPORTS, ALL_REPORTS_IN_STATE, APPROVALS, EXPENSES_OF_OWNER, NOTIFICATIONS_OF_USER, RATES,
-    REPORTS_DECIDED_BY, REPORTS_OF_OWNER,
+    ALL_REPORTS, ALL_REPORTS_IN_STATE, EXPENSES_OF_OWNER, NOTIFICATIONS_OF_USER, RATES,
+    REPORTS_DECIDED_BY, REPORTS_OF_OWNER, approvals,
 };
 
 /// The plan of `$sql` with these parameters, one line per node.
@@ -74,14 +74,15 @@ async fn every_list_query_reads_through_an_index_and_scans_no_table() {
             "my approvals",
             explain!(
                 conn,
-                APPROVALS,
+                approvals(2),
                 user.to_string(),
-                true,
                 state,
                 at,
                 user,
                 51_i64,
-                user
+                user,
+                "finance",
+                "role:manager"
             ),
             "reports_by_queue",
         ),

@@ -68,19 +68,28 @@ pub(crate) const REPORTS_DECIDED_BY: &str = "SELECT r.body::text AS body
      FROM report_deciders AS d JOIN reports AS r ON r.id = d.report_id
      WHERE d.user_id = $1 AND ($2::text IS NULL OR r.state = $2) AND d.report_id < $3
      ORDER BY d.report_id DESC LIMIT $4";
-/// A user's approvals queue, oldest submission first: their own queue, and for finance the
-/// finance queue less what they are barred from (`reports_by_queue`: the domain's queue keys,
-/// `outlay_domain::access::queue_keys`). Each part reads one page in index order.
-pub(crate) const APPROVALS: &str = "SELECT body, submitted_at, id FROM (
-     (SELECT body::text AS body, submitted_at, id FROM reports
-         WHERE queue = $1 AND ($3::text IS NULL OR state = $3) AND (submitted_at, id) > ($4, $5)
-         ORDER BY submitted_at, id LIMIT $6)
-     UNION ALL
-     (SELECT body::text AS body, submitted_at, id FROM reports
-         WHERE $2 AND queue = 'finance' AND ($3::text IS NULL OR state = $3)
-           AND (submitted_at, id) > ($4, $5) AND NOT ($7 = ANY (barred))
-         ORDER BY submitted_at, id LIMIT $6)) AS q
-     ORDER BY submitted_at, id LIMIT $6";
+/// A user's approvals queue, oldest submission first: their own queue, and each of the
+/// `shared` queues they take from (finance's, their roles', bound from `$7` on) less what they
+/// are barred from (`reports_by_queue`: the domain's queue keys,
+/// `outlay_domain::access::queue_keys`). Each part reads one page in index order and only the
+/// pages are merged.
+pub(crate) fn approvals(shared: usize) -> String {
+    let part = |queue: &str, barred: &str| {
+        format!(
+            "(SELECT body::text AS body, submitted_at, id FROM reports
+             WHERE queue = {queue} AND ($2::text IS NULL OR state = $2) AND (submitted_at, id) > ($3, $4){barred}
+             ORDER BY submitted_at, id LIMIT $5)"
+        )
+    };
+    let not_barred = " AND NOT ($6 = ANY (barred))";
+    let parts: Vec<String> = std::iter::once(part("$1", ""))
+        .chain((0..shared).map(|i| part(&format!("${}", i + 7), not_barred)))
+        .collect();
+    format!(
+        "SELECT body, submitted_at, id FROM ({}) AS q ORDER BY submitted_at, id LIMIT $5",
+        parts.join(" UNION ALL ")
+    )
+}
 /// A user's notifications, newest first (`notifications_by_user`).
 pub(crate) const NOTIFICATIONS_OF_USER: &str = "SELECT body::text AS body, read_at
      FROM notifications WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
@@ -201,6 +210,10 @@ impl Store for PgStore {
     async fn reports(&self, query: &ReportQuery, req: &PageRequest) -> StoreResult<Page<Report>> {
         let state = query.state.map(|s| s.as_str());
         let limit = i64::from(req.limit) + 1;
+        let approvals_sql = match &query.scope {
+            ReportScope::Approvals { shared, .. } => approvals(shared.len()),
+            _ => String::new(),
+        };
         let rows = match &query.scope {
             ReportScope::Mine(owner) => sqlx::query(REPORTS_OF_OWNER)
                 .bind(owner.as_uuid())
@@ -218,16 +231,19 @@ impl Store for PgStore {
                 .bind(state)
                 .bind(before(req)?)
                 .bind(limit),
-            ReportScope::Approvals { user, finance } => {
+            ReportScope::Approvals { user, shared } => {
                 let (at, id) = queue_after(req)?;
-                sqlx::query(APPROVALS)
+                let mut q = sqlx::query(&approvals_sql)
                     .bind(user.to_string())
-                    .bind(*finance)
                     .bind(state)
                     .bind(at)
                     .bind(id)
                     .bind(limit)
-                    .bind(user.as_uuid())
+                    .bind(user.as_uuid());
+                for queue in shared {
+                    q = q.bind(queue.key());
+                }
+                q
             }
         }
         .fetch_all(&self.pool)

@@ -126,14 +126,15 @@ impl PgStore {
                     .push_bind(user.as_uuid())
                     .push(")");
             }
-            ReportScope::Approvals { user, finance } => {
-                // The domain's queue keys: the user's own queue, and for finance the finance
-                // queue less what they are barred from.
+            ReportScope::Approvals { user, shared } => {
+                // The domain's queue keys: the user's own queue, and the shared queues they
+                // take from, less what they are barred from.
+                let shared: Vec<String> = shared.iter().map(|k| k.key()).collect();
                 q.push("(r.queue = ")
                     .push_bind(user.to_string())
-                    .push(" OR (")
-                    .push_bind(*finance)
-                    .push(" AND r.queue = 'finance' AND NOT (")
+                    .push(" OR (r.queue = ANY (")
+                    .push_bind(shared)
+                    .push(") AND NOT (")
                     .push_bind(user.as_uuid())
                     .push(" = ANY (r.barred))))");
             }

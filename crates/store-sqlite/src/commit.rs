@@ -2,7 +2,7 @@
 //! idempotency record, inside the transaction the group committer ([`crate::group`]) holds.
 
 use outlay_app::{Change, Guard, STALE, StoreError, StoreResult, Write};
-use outlay_domain::access::{self, Queue};
+use outlay_domain::access;
 use outlay_domain::{Report, audit};
 use sqlx::{Sqlite, Transaction};
 
@@ -317,10 +317,7 @@ async fn put_report(
     expected_version: Option<i64>,
 ) -> StoreResult<()> {
     let keys = access::queue_keys(report);
-    let queue = keys.queue.map(|q| match q {
-        Queue::Approver(id) => id.to_string(),
-        Queue::Finance => "finance".to_owned(),
-    });
+    let queue = keys.queue.map(|q| q.key());
     let submitted = report.submitted_at.map(rows::time);
     let body = json(report)?;
     let done = match expected_version {

@@ -5,9 +5,9 @@ use sqlx::Row;
 
 use crate::SqliteStore;
 use crate::reads::{
-    ALL_REPORTS, ALL_REPORTS_IN_STATE, APPROVALS, AUDIT_OF_ENTITY, AUDIT_PAGE, EXPENSES_OF_OWNER,
+    ALL_REPORTS, ALL_REPORTS_IN_STATE, AUDIT_OF_ENTITY, AUDIT_PAGE, EXPENSES_OF_OWNER,
     EXPENSES_OF_REPORT, HAVE_DUPLICATES, NOTIFICATIONS_OF_USER, RATES, RECEIPTS_OF_EXPENSES,
-    REPORTS_DECIDED_BY, REPORTS_OF_OWNER, USERS, USERS_WITH_ROLE,
+    REPORTS_DECIDED_BY, REPORTS_OF_OWNER, USERS, USERS_WITH_ROLE, approvals,
 };
 
 /// The plan's steps, one line each, with its parameters bound to `binds`.
@@ -36,6 +36,8 @@ async fn every_list_query_reads_through_an_index_and_scans_no_table() {
         .execute(&store.writer)
         .await
         .expect("analysed");
+    // A finance user who is also a manager: their own queue, finance's and the managers'.
+    let approvals = approvals(2);
     let cases: [(&str, &str, &[&str], &[&str]); 15] = [
         (
             "my expenses",
@@ -90,9 +92,18 @@ async fn every_list_query_reads_through_an_index_and_scans_no_table() {
         ),
         (
             "my approvals",
-            APPROVALS,
-            &["u", "1", "pending_finance", "", "", "51"],
+            &approvals,
             &[
+                "u",
+                "pending_finance",
+                "",
+                "",
+                "51",
+                "finance",
+                "role:manager",
+            ],
+            &[
+                "reports_by_queue (queue=? AND",
                 "reports_by_queue (queue=? AND",
                 "reports_by_queue (queue=? AND",
             ],
@@ -150,7 +161,7 @@ async fn every_list_query_reads_through_an_index_and_scans_no_table() {
             assert!(!scans_a_table, "{what} scans a table: {text}");
         }
         // A sort is bounded only where it sorts pages already cut to the limit (the approvals
-        // queue merges its two) or a small set (the holders of one role); elsewhere it
+        // queue merges its parts) or a small set (the holders of one role); elsewhere it
         // would sort every row that matches, at any size of the table.
         let sorts = steps
             .iter()

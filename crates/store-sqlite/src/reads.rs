@@ -81,22 +81,28 @@ pub(crate) const REPORTS_DECIDED_BY: &str = "SELECT r.body
      FROM report_deciders AS d JOIN reports AS r ON r.id = d.report_id
      WHERE d.user_id = ?1 AND (?2 IS NULL OR r.state = ?2) AND d.report_id < ?3
      ORDER BY d.report_id DESC LIMIT ?4";
-/// A user's approvals queue, oldest submission first: the reports in their own queue and, for
-/// finance, those in the finance queue they are not barred from (`reports_by_queue`, the
-/// domain's queue keys). Each part reads at most one page in index order and only the two
-/// pages are merged, so the queue costs the same at any size of the table; an `OR` of the parts
-/// would scan it.
-pub(crate) const APPROVALS: &str = "SELECT body FROM (
-     SELECT * FROM (SELECT body, submitted_at, id FROM reports
-         WHERE queue = ?1 AND (?3 IS NULL OR state = ?3) AND (submitted_at, id) > (?4, ?5)
-         ORDER BY submitted_at, id LIMIT ?6)
-     UNION ALL
-     SELECT * FROM (SELECT body, submitted_at, id FROM reports
-         WHERE ?2 AND queue = 'finance' AND (?3 IS NULL OR state = ?3)
-           AND (submitted_at, id) > (?4, ?5)
-           AND NOT EXISTS (SELECT 1 FROM json_each(reports.barred) WHERE value = ?1)
-         ORDER BY submitted_at, id LIMIT ?6))
-     ORDER BY submitted_at, id LIMIT ?6";
+/// A user's approvals queue, oldest submission first: the reports in their own queue and
+/// those in each of the `shared` queues they take from (finance's, their roles', bound from
+/// `?6` on) that they are not barred from (`reports_by_queue`, the domain's queue keys). Each
+/// part reads at most one page in index order and only the pages are merged, so the queue
+/// costs the same at any size of the table; an `OR` or `IN` of the queues would sort them all.
+pub(crate) fn approvals(shared: usize) -> String {
+    let part = |queue: &str, barred: &str| {
+        format!(
+            "SELECT * FROM (SELECT body, submitted_at, id FROM reports
+             WHERE queue = {queue} AND (?2 IS NULL OR state = ?2) AND (submitted_at, id) > (?3, ?4){barred}
+             ORDER BY submitted_at, id LIMIT ?5)"
+        )
+    };
+    let not_barred = " AND NOT EXISTS (SELECT 1 FROM json_each(reports.barred) WHERE value = ?1)";
+    let parts: Vec<String> = std::iter::once(part("?1", ""))
+        .chain((0..shared).map(|i| part(&format!("?{}", i + 6), not_barred)))
+        .collect();
+    format!(
+        "SELECT body FROM ({}) ORDER BY submitted_at, id LIMIT ?5",
+        parts.join(" UNION ALL ")
+    )
+}
 
 /// Users by email (`sqlite_autoindex_users_2`, the email's uniqueness).
 pub(crate) const USERS: &str = "SELECT * FROM users WHERE email > ? ORDER BY email LIMIT ?";
@@ -195,6 +201,10 @@ impl Store for SqliteStore {
         let cursor = req.after()?;
         let state = query.state.map(|s| s.as_str());
         let limit = i64::from(req.limit) + 1;
+        let approvals_sql = match &query.scope {
+            ReportScope::Approvals { shared, .. } => approvals(shared.len()),
+            _ => String::new(),
+        };
         let rows = match &query.scope {
             ReportScope::Mine(owner) => sqlx::query(REPORTS_OF_OWNER)
                 .bind(owner.to_string())
@@ -212,19 +222,22 @@ impl Store for SqliteStore {
                 .bind(state)
                 .bind(cursor.unwrap_or_else(|| FAR.to_owned()))
                 .bind(limit),
-            ReportScope::Approvals { user, finance } => {
+            ReportScope::Approvals { user, shared } => {
                 let (at, id) = match cursor.as_deref().map(|c| c.split_once('|')) {
                     None => (String::new(), String::new()),
                     Some(Some((at, id))) => (at.to_owned(), id.to_owned()),
                     Some(None) => return Err(outlay_app::StoreError::BadCursor),
                 };
-                sqlx::query(APPROVALS)
+                let mut q = sqlx::query(&approvals_sql)
                     .bind(user.to_string())
-                    .bind(*finance)
                     .bind(state)
                     .bind(at)
                     .bind(id)
-                    .bind(limit)
+                    .bind(limit);
+                for queue in shared {
+                    q = q.bind(queue.key());
+                }
+                q
             }
         }
         .fetch_all(&self.reader)

@@ -119,14 +119,15 @@ impl SqliteStore {
                     .push_bind(user.to_string())
                     .push(")");
             }
-            ReportScope::Approvals { user, finance } => {
-                // The domain's queue keys: the user's own queue, and for finance the finance
-                // queue less what they are barred from.
+            ReportScope::Approvals { user, shared } => {
+                // The domain's queue keys: the user's own queue, and the shared queues they
+                // take from, less what they are barred from.
+                let shared: Vec<String> = shared.iter().map(|k| k.key()).collect();
                 q.push("(r.queue = ")
                     .push_bind(user.to_string())
-                    .push(" OR (")
-                    .push_bind(*finance)
-                    .push(" AND r.queue = 'finance' AND NOT EXISTS (SELECT 1 FROM json_each(r.barred) WHERE value = ")
+                    .push(" OR (r.queue IN (SELECT value FROM json_each(")
+                    .push_bind(serde_json::to_string(&shared).unwrap_or_else(|_| "[]".into()))
+                    .push(")) AND NOT EXISTS (SELECT 1 FROM json_each(r.barred) WHERE value = ")
                     .push_bind(user.to_string())
                     .push(")))");
             }

@@ -24,11 +24,7 @@ pub(crate) async fn page(
     let nav: Vec<(&str, String, bool)> = vec![
         ("Expenses", u("/expenses"), true),
         ("Reports", u("/reports"), true),
-        (
-            "Approvals",
-            u("/approvals"),
-            session.has(Role::Manager) || session.has(Role::Finance),
-        ),
+        ("Approvals", u("/approvals"), true),
         ("Team", u("/team"), session.has(Role::Manager)),
         ("Payments", u("/payments"), session.has(Role::Finance)),
         ("Spend", u("/spend"), session.has(Role::Finance)),

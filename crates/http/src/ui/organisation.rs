@@ -141,6 +141,9 @@ async fn show(State(state): State<AppState>, session: Session) -> Result<Respons
                             label { "Approved by"
                                 select name="rule_approver" {
                                     option value="cost_centre_owner" selected[r.approver == RuleApprover::CostCentreOwner] { "The cost centre's owner" }
+                                    @for role in [Role::Manager, Role::Finance, Role::Admin] {
+                                        option value=(format!("role:{role}")) selected[r.approver == RuleApprover::Role(role)] { (format!("Anyone with the {role} role")) }
+                                    }
                                     @for (id, n) in &people { option value=(id) selected[r.approver == RuleApprover::User(*id)] { (n) } }
                                 }
                             }
@@ -262,6 +265,7 @@ async fn save_rules(
         }
         let approver = at(&f.rule_approver, i).unwrap_or_default();
         let user = UserId::parse(&approver).ok();
+        let role = approver.strip_prefix("role:").map(str::to_owned);
         rules.push(RuleInput {
             name: name.clone(),
             category: at(&f.rule_category, i),
@@ -270,10 +274,13 @@ async fn save_rules(
             over: at(&f.rule_over, i),
             approver: if user.is_some() {
                 "user".into()
+            } else if role.is_some() {
+                "role".into()
             } else {
                 approver
             },
             approver_id: user,
+            approver_role: role,
         });
     }
     match state.app.put_routing_rules(&session.caller, rules).await {

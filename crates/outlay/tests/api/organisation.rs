@@ -431,3 +431,70 @@ async fn only_finance_or_an_admin_keeps_the_organisation_and_only_with_what_exis
     let rules = app.get("employee", "/api/v1/routing-rules").await;
     assert_eq!(rules.body["items"][0]["cost_centre"], "other_than_home");
 }
+
+#[tokio::test]
+async fn a_rule_for_a_role_is_decided_by_any_holder_but_whoever_approved_before() {
+    // GIVEN a rule: software goes to anyone with the admin role
+    let app = spawn_app().await;
+    let rules = json!({"items": [{"name": "Admins see software", "category": "software",
+                                  "approver": "role", "approver_role": "admin"}]});
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/routing-rules",
+            Some("finance"),
+            Some(rules),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["items"][0]["approver_role"], "admin");
+    let e = expense(
+        &app,
+        "employee",
+        json!({"category": "software", "amount": "30.00"}),
+    )
+    .await;
+    let report = draft(&app, "employee", &[e.body["id"].as_str().expect("id")]).await;
+    let route = app
+        .get("employee", &format!("/api/v1/reports/{report}/route"))
+        .await;
+    let s = steps(&route.body);
+    assert_eq!(s[1].0, "rule");
+    assert!(
+        s[1].1
+            .ends_with("anyone with the admin role approves (rule \"Admins see software\")"),
+        "{s:?}"
+    );
+    assert_eq!(
+        route.body["steps"][1]["approver_id"],
+        serde_json::Value::Null
+    );
+
+    // WHEN it is submitted and the manager approves
+    app.must("employee", &report, "submit", json!({})).await;
+    assert_eq!(
+        app.must("manager", &report, "approve", json!({})).await,
+        "pending_review"
+    );
+
+    // THEN it waits in the admins' queue, and Ada decides it
+    let queue = app.get("admin", "/api/v1/reports?scope=approvals").await;
+    assert_eq!(
+        queue.body["items"][0]["id"],
+        report.as_str(),
+        "{:?}",
+        queue.body
+    );
+    assert_eq!(
+        app.act("senior", &report, "approve", json!({}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN,
+        "no admin"
+    );
+    assert_eq!(
+        app.must("admin", &report, "approve", json!({})).await,
+        "pending_finance"
+    );
+}
