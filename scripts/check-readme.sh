@@ -25,4 +25,7 @@ grep -q '"ok":true' <<<"$out" || { echo "README walkthrough: the audit chain did
 grep -q 'report.pay' <<<"$out" || { echo "README walkthrough: the history lacks the payment"; exit 1; }
 grep -qx 'pending_manager' <<<"$out" || { echo "README walkthrough: the lunch report was not submitted"; exit 1; }
 grep -q '"base_amount":"19.96"' <<<"$out" || { echo "README walkthrough: the EUR expense was not converted"; exit 1; }
+grep -q 'rule: lines charged to cost centre MKT' <<<"$out" || { echo "README walkthrough: the route lacks the rule's step"; exit 1; }
+grep -q '"rejection":"Taxis home are not reimbursed"' <<<"$out" || { echo "README walkthrough: the taxi line was not rejected"; exit 1; }
+grep -q '"would_break":\[' <<<"$out" || { echo "README walkthrough: the policy preview did not answer"; exit 1; }
 echo "README walkthrough: ok"
