@@ -77,7 +77,20 @@ test('a manager sets out of office; the delegate finds the report marked for her
   // Mia comes back early.
   await mgr.goto(`${server.base}/settings`);
   await Promise.all([mgr.waitForURL(/\/settings$/), mgr.click('text=End it now')]);
-  assert.match(await mgr.locator('[role=status]').first().textContent(), /back with you|Out of office ended/);
+  assert.match(await mgr.locator('[role=status]').first().textContent(), /Out of office ended/);
+
+  // An admin sets it for her instead (audited; never naming themselves).
+  const { page: adm } = await signIn(browser, server.base, 'admin');
+  await adm.goto(`${server.base}/admin/users`);
+  await Promise.all([adm.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/), adm.click('a:text("Mia Manager")')]);
+  const away = adm.locator('#away');
+  assert.equal(await away.locator('option', { hasText: 'Ada Admin' }).count(), 0, 'not the admin');
+  await away.locator('select[name=delegate_id]').selectOption({ label: 'Sam Senior' });
+  assert.deepEqual(await axeViolations(adm), [], 'the admin user page with out of office');
+  await Promise.all([adm.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/), away.locator('button', { hasText: 'Set out of office' }).click()]);
+  assert.match(await adm.locator('#away p.ok').textContent(), /Sam Senior decides the reports waiting for Mia Manager/);
+  await Promise.all([adm.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/), adm.locator('#away button', { hasText: 'End it now' }).click()]);
+  assert.equal(await adm.locator('#away p.ok').count(), 0, 'ended');
 });
 
 test('finance keeps cost centres and rules; a split expense routes to the other cost centre\'s owner', async () => {

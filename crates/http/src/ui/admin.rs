@@ -17,6 +17,14 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(users).post(create))
         .route("/admin/users/{id}", get(edit).post(update))
+        .route(
+            "/admin/users/{id}/delegation",
+            axum::routing::post(set_delegation),
+        )
+        .route(
+            "/admin/users/{id}/delegation/end",
+            axum::routing::post(end_delegation),
+        )
         .route("/admin/audit", get(audit))
         .route("/admin/audit/verify", get(verify))
 }
@@ -169,6 +177,8 @@ async fn edit_page(state: &AppState, session: &Session, id: &str) -> Result<Resp
         ));
     };
     let centres = state.app.organisation(&session.caller).await?.cost_centres;
+    let delegates = state.app.possible_delegates(&session.caller).await?;
+    let action = format!("/admin/users/{}/delegation", user.id);
     let body = html! {
         form.card method="post" action=(url(state, &format!("/admin/users/{}", user.id))) {
             (csrf(session))
@@ -188,6 +198,9 @@ async fn edit_page(state: &AppState, session: &Session, id: &str) -> Result<Resp
             }
             label.check { input type="checkbox" name="active" value="on" checked[user.active]; "Active (may sign in)" }
             button type="submit" { "Save" }
+        }
+        @if user.id != session.caller.user.id {
+            (super::notifications::out_of_office(state, session, user, &delegates, &action, &user.name))
         }
     };
     Ok(page(state, session, &user.name, body).await)
@@ -435,4 +448,30 @@ async fn verify(State(state): State<AppState>, session: Session) -> Result<Respo
         }
     };
     Ok(page(&state, &session, "Audit verification", body).await)
+}
+
+/// Sets someone else's out of office (an admin; never to themselves), audited.
+async fn set_delegation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, f): CsrfForm<super::notifications::DelegationForm>,
+) -> Result<Response, ErrorPage> {
+    admin_only(&session)?;
+    let user = UserId::parse(&id)
+        .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()))?;
+    let back = format!("/admin/users/{user}");
+    Ok(super::notifications::delegation_form(&state, &session, user, &f, true, &back).await)
+}
+
+/// Ends someone else's out of office (an admin).
+async fn end_delegation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, f): CsrfForm<super::notifications::DelegationForm>,
+) -> Result<Response, ErrorPage> {
+    admin_only(&session)?;
+    let user = UserId::parse(&id)
+        .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()))?;
+    let back = format!("/admin/users/{user}");
+    Ok(super::notifications::delegation_form(&state, &session, user, &f, false, &back).await)
 }

@@ -59,7 +59,6 @@ pub(crate) async fn settings(
     } else {
         vec![]
     };
-    let today = session.today();
     let body = html! {
         form.card method="post" action=(url(&state, "/settings")) {
             (csrf(&session))
@@ -71,34 +70,7 @@ pub(crate) async fn settings(
             button type="submit" { "Save" }
         }
         @if me.has(outlay_domain::Role::Manager) {
-            section.card #away {
-                h2 { "Out of office" }
-                @if let Some(d) = &me.delegation {
-                    p.ok role="status" { "From " (d.from) " to " (d.until) ", "
-                        strong { (delegates.iter().find(|(id, _)| *id == d.delegate_id).map_or("your delegate", |(_, n)| n.as_str())) }
-                        " decides the reports waiting for you." }
-                    form method="post" action=(url(&state, "/settings/delegation/end")) {
-                        (csrf(&session))
-                        input type="hidden" name="version" value=(me.version);
-                        button.secondary type="submit" { "End it now" }
-                    }
-                } @else {
-                    p { "While you are away, someone else decides the reports waiting for you. They go back to you when it ends." }
-                }
-                form method="post" action=(url(&state, "/settings/delegation")) {
-                    (csrf(&session))
-                    input type="hidden" name="version" value=(me.version);
-                    label { "Who decides for you"
-                        select name="delegate_id" required {
-                            option value="" { "Choose a manager" }
-                            @for (id, n) in &delegates { option value=(id) selected[me.delegation.as_ref().is_some_and(|d| d.delegate_id == *id)] { (n) } }
-                        }
-                    }
-                    label { "From" input type="date" name="from" required min=(today) value=(me.delegation.as_ref().map_or(today, |d| d.from)); }
-                    label { "Until (included)" input type="date" name="until" required min=(today) value=(me.delegation.as_ref().map_or(today, |d| d.until)); }
-                    button type="submit" { @if me.delegation.is_some() { "Change" } @else { "Set out of office" } }
-                }
-            }
+            (out_of_office(&state, &session, me, &delegates, "/settings/delegation", "you"))
         }
     };
     Ok(page(&state, &session, "Settings", body).await)
@@ -150,38 +122,107 @@ pub(crate) struct DelegationForm {
 }
 csrf_token!(DelegationForm);
 
-/// Sets the caller's out of office.
-pub(crate) async fn save_delegation(
-    State(state): State<AppState>,
-    CsrfForm(session, f): CsrfForm<DelegationForm>,
+impl DelegationForm {
+    /// The delegation the form asks for, or what is missing.
+    pub(crate) fn input(&self) -> Result<outlay_app::DelegationInput, String> {
+        let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        match (
+            outlay_domain::UserId::parse(&self.delegate_id),
+            date(&self.from),
+            date(&self.until),
+        ) {
+            (Ok(delegate_id), Some(from), Some(until)) => Ok(outlay_app::DelegationInput {
+                delegate_id,
+                from,
+                until,
+            }),
+            (Err(_), _, _) => Err("Choose who decides.".to_owned()),
+            _ => Err("Give the first and the last day.".to_owned()),
+        }
+    }
+
+    /// The version of the user the form was drawn from.
+    pub(crate) fn version(&self) -> Option<i64> {
+        self.version
+    }
+}
+
+/// The out-of-office section for `user`: who decides for them and when, posted to `action`
+/// (and `action/end`); `whom` is "you" or their name.
+pub(crate) fn out_of_office(
+    state: &AppState,
+    session: &Session,
+    user: &outlay_domain::User,
+    delegates: &[(outlay_domain::UserId, String)],
+    action: &str,
+    whom: &str,
+) -> maud::Markup {
+    let today = session.today();
+    html! {
+        section.card #away {
+            h2 { "Out of office" }
+            @if let Some(d) = &user.delegation {
+                p.ok role="status" { "From " (d.from) " to " (d.until) ", "
+                    strong { (delegates.iter().find(|(id, _)| *id == d.delegate_id).map_or("the delegate", |(_, n)| n.as_str())) }
+                    " decides the reports waiting for " (whom) "." }
+                form method="post" action=(url(state, &format!("{action}/end"))) {
+                    (csrf(session))
+                    input type="hidden" name="version" value=(user.version);
+                    button.secondary type="submit" { "End it now" }
+                }
+            } @else {
+                p { "While away, someone else decides the reports waiting for " (whom) ". They go back when it ends." }
+            }
+            form method="post" action=(url(state, action)) {
+                (csrf(session))
+                input type="hidden" name="version" value=(user.version);
+                label { "Who decides"
+                    select name="delegate_id" required {
+                        option value="" { "Choose a manager" }
+                        @for (id, n) in delegates.iter().filter(|(id, _)| *id != user.id) { option value=(id) selected[user.delegation.as_ref().is_some_and(|d| d.delegate_id == *id)] { (n) } }
+                    }
+                }
+                label { "From" input type="date" name="from" required min=(today) value=(user.delegation.as_ref().map_or(today, |d| d.from)); }
+                label { "Until (included)" input type="date" name="until" required min=(today) value=(user.delegation.as_ref().map_or(today, |d| d.until)); }
+                button type="submit" { @if user.delegation.is_some() { "Change" } @else { "Set out of office" } }
+            }
+        }
+    }
+}
+
+/// Sets (`set`) or ends the out of office of `of` (the caller's own, or an admin's for someone
+/// else), then back to `back`.
+pub(crate) async fn delegation_form(
+    state: &AppState,
+    session: &Session,
+    of: outlay_domain::UserId,
+    f: &DelegationForm,
+    set: bool,
+    back: &str,
 ) -> Response {
-    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-    let input = match (
-        outlay_domain::UserId::parse(&f.delegate_id),
-        date(&f.from),
-        date(&f.until),
-    ) {
-        (Ok(delegate_id), Some(from), Some(until)) => Ok(outlay_app::DelegationInput {
-            delegate_id,
-            from,
-            until,
-        }),
-        (Err(_), _, _) => Err("Choose who decides for you.".to_owned()),
-        _ => Err("Give the first and the last day.".to_owned()),
-    };
-    let me = session.caller.user.id;
+    let input = if set { f.input().map(Some) } else { Ok(None) };
     let result = match input {
         Ok(i) => state
             .app
-            .set_delegation(&session.caller, me, Some(i), f.version)
+            .set_delegation(&session.caller, of, i, f.version())
             .await
             .map_err(|e| message(&e)),
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => session.done(&state, "/settings", "Out of office saved."),
-        Err(why) => session.back(&state, "/settings", &why, None::<&()>),
+        Ok(_) if set => session.done(state, back, "Out of office saved."),
+        Ok(_) => session.done(state, back, "Out of office ended; the reports are back."),
+        Err(why) => session.back(state, back, &why, None::<&()>),
     }
+}
+
+/// Sets the caller's out of office.
+pub(crate) async fn save_delegation(
+    State(state): State<AppState>,
+    CsrfForm(session, f): CsrfForm<DelegationForm>,
+) -> Response {
+    let me = session.caller.user.id;
+    delegation_form(&state, &session, me, &f, true, "/settings").await
 }
 
 /// Ends the caller's out of office.
@@ -190,16 +231,5 @@ pub(crate) async fn end_delegation(
     CsrfForm(session, f): CsrfForm<DelegationForm>,
 ) -> Response {
     let me = session.caller.user.id;
-    match state
-        .app
-        .set_delegation(&session.caller, me, None, f.version)
-        .await
-    {
-        Ok(_) => session.done(
-            &state,
-            "/settings",
-            "Out of office ended; your reports are back with you.",
-        ),
-        Err(e) => session.back(&state, "/settings", &message(&e), None::<&()>),
-    }
+    delegation_form(&state, &session, me, &f, false, "/settings").await
 }
