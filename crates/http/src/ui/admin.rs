@@ -456,11 +456,7 @@ async fn set_delegation(
     Path(id): Path<String>,
     CsrfForm(session, f): CsrfForm<super::notifications::DelegationForm>,
 ) -> Result<Response, ErrorPage> {
-    admin_only(&session)?;
-    let user = UserId::parse(&id)
-        .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()))?;
-    let back = format!("/admin/users/{user}");
-    Ok(super::notifications::delegation_form(&state, &session, user, &f, true, &back).await)
+    delegation(&state, &session, &id, &f, true).await
 }
 
 /// Ends someone else's out of office (an admin).
@@ -469,9 +465,19 @@ async fn end_delegation(
     Path(id): Path<String>,
     CsrfForm(session, f): CsrfForm<super::notifications::DelegationForm>,
 ) -> Result<Response, ErrorPage> {
-    admin_only(&session)?;
-    let user = UserId::parse(&id)
+    delegation(&state, &session, &id, &f, false).await
+}
+
+async fn delegation(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    f: &super::notifications::DelegationForm,
+    set: bool,
+) -> Result<Response, ErrorPage> {
+    admin_only(session)?;
+    let user = UserId::parse(id)
         .map_err(|_| ErrorPage(StatusCode::NOT_FOUND, "There is no such user.".into()))?;
     let back = format!("/admin/users/{user}");
-    Ok(super::notifications::delegation_form(&state, &session, user, &f, false, &back).await)
+    Ok(super::notifications::delegation_form(state, session, user, f, set, &back).await)
 }

@@ -5,6 +5,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestApp, days_ago, png, spawn_app};
+use crate::routing::summary as steps;
 
 async fn expense(app: &TestApp, who: &str, body: Value) -> Resp {
     let mut b = json!({"date": days_ago(1), "merchant": "Shop", "category": "office",
@@ -25,20 +26,6 @@ async fn draft(app: &TestApp, who: &str, expenses: &[&str]) -> String {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.body["id"].as_str().expect("an id").to_owned()
-}
-
-fn steps(route: &Value) -> Vec<(String, String)> {
-    route["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|s| {
-            (
-                s["level"].as_str().unwrap_or("").to_owned(),
-                s["reason"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
 
-fn summary(route: &Value) -> Vec<(String, String)> {
+/// Each step of a route as (level, reason).
+pub(crate) fn summary(route: &Value) -> Vec<(String, String)> {
     route["steps"]
         .as_array()
         .expect("steps")
