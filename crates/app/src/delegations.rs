@@ -80,8 +80,11 @@ impl App {
                     self.store.user(i.delegate_id).await?.ok_or_else(|| {
                         AppError::Unprocessable("the delegate is not a user".into())
                     })?;
-                user.delegation =
-                    Some(Delegation::new(&before, &delegate, i.from, i.until, today)?);
+                let mut delegation = Delegation::new(&before, &delegate, i.from, i.until, today)?;
+                if of != caller.user.id {
+                    delegation.set_by = Some(caller.user.id);
+                }
+                user.delegation = Some(delegation);
                 change.guards.push(Guard::user(&delegate));
                 Some(delegate)
             }
@@ -156,14 +159,11 @@ impl App {
         previous: Option<&Delegation>,
         today: NaiveDate,
     ) -> Result<usize> {
-        let delegate = match &away.delegation {
-            Some(d) => self.store.user(d.delegate_id).await?,
-            None => None,
-        };
-        let fallback = match away.manager_id {
-            Some(m) => self.store.user(m).await?,
-            None => None,
-        };
+        let stand_ins = self.stand_ins_of(away).await?;
+        let read: Vec<&User> = stand_ins.iter().collect();
+        let named = |id: Option<UserId>| stand_ins.iter().find(|u| Some(u.id) == id);
+        let delegate = named(away.delegation.as_ref().map(|d| d.delegate_id));
+        let fallback = named(away.manager_id);
         let mut moved = 0;
         // Back first: from every queue a stand-in for `away` may hold a step in.
         let mut holders: Vec<UserId> = previous
@@ -179,31 +179,16 @@ impl App {
                 let Some(index) = report.current_index() else {
                     continue;
                 };
-                let step = &report.steps[index];
-                if step.stand_in.as_ref().is_none_or(|s| s.for_id != away.id) {
+                if report.steps[index]
+                    .stand_in
+                    .as_ref()
+                    .is_none_or(|s| s.for_id != away.id)
+                {
                     continue;
                 }
-                let Some(as_assigned) = given_back(&report, index) else {
-                    continue;
-                };
-                let owner = self.user_or_gone(report.owner_id).await?;
-                let mut unmoved = report.clone();
-                unmoved.steps[index] = as_assigned.clone();
-                let wanted = stand_in(
-                    &unmoved,
-                    index,
-                    &owner,
-                    away,
-                    delegate.as_ref(),
-                    fallback.as_ref(),
-                    today,
-                )
-                .unwrap_or(as_assigned);
-                if wanted.approver_id != step.approver_id {
-                    moved += self
-                        .move_step(actor, &report, index, wanted, &owner, away)
-                        .await?;
-                }
+                moved += self
+                    .restore(actor, &report, index, away, &read, today)
+                    .await?;
             }
         }
         // Then over: the steps waiting for `away` themselves.
@@ -213,22 +198,64 @@ impl App {
                     continue;
                 };
                 let owner = self.user_or_gone(report.owner_id).await?;
-                if let Some(next) = stand_in(
-                    &report,
-                    index,
-                    &owner,
-                    away,
-                    delegate.as_ref(),
-                    fallback.as_ref(),
-                    today,
-                ) {
+                if let Some(next) =
+                    stand_in(&report, index, &owner, away, delegate, fallback, today)
+                {
                     moved += self
-                        .move_step(actor, &report, index, next, &owner, away)
+                        .move_step(actor, &report, index, next, &owner, away, &read)
                         .await?;
                 }
             }
         }
         Ok(moved)
+    }
+
+    /// Step `index` of `report`, which someone decides for `away`, where it belongs now: with
+    /// the stand-in `away`'s delegation names today (among `read`: the delegate and the
+    /// fallback), or back with `away`. Answers 1 if it moved.
+    pub(crate) async fn restore(
+        &self,
+        actor: Option<&Caller>,
+        report: &Report,
+        index: usize,
+        away: &User,
+        read: &[&User],
+        today: NaiveDate,
+    ) -> Result<usize> {
+        let Some(as_assigned) = given_back(report, index) else {
+            return Ok(0);
+        };
+        let owner = self.user_or_gone(report.owner_id).await?;
+        let mut unmoved = report.clone();
+        unmoved.steps[index] = as_assigned.clone();
+        let named = |id: Option<UserId>| read.iter().copied().find(|u| Some(u.id) == id);
+        let wanted = stand_in(
+            &unmoved,
+            index,
+            &owner,
+            away,
+            named(away.delegation.as_ref().map(|d| d.delegate_id)),
+            named(away.manager_id),
+            today,
+        )
+        .unwrap_or(as_assigned);
+        if wanted.approver_id == report.steps[index].approver_id {
+            return Ok(0);
+        }
+        self.move_step(actor, report, index, wanted, &owner, away, read)
+            .await
+    }
+
+    /// The delegate and the fallback (the manager) of `away`, as stored.
+    pub(crate) async fn stand_ins_of(&self, away: &User) -> Result<Vec<User>> {
+        let mut out = vec![];
+        if let Some(d) = &away.delegation {
+            out.extend(self.store.user(d.delegate_id).await?);
+        }
+        if let Some(m) = away.manager_id {
+            out.extend(self.store.user(m).await?);
+        }
+        Ok(out)
     }
 
     /// Hands the current step of `next` (a report just submitted or moved on to its next step)
@@ -304,7 +331,11 @@ impl App {
 
     /// Commits the current step of `report` as `step`, with its audit event and notices to the
     /// new approver and to `away`. Answers 1 if it moved, 0 if the report changed meanwhile.
-    async fn move_step(
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a move and everyone it was decided on"
+    )]
+    pub(crate) async fn move_step(
         &self,
         actor: Option<&Caller>,
         report: &Report,
@@ -312,21 +343,24 @@ impl App {
         step: outlay_domain::Step,
         owner: &User,
         away: &User,
+        read: &[&User],
     ) -> Result<usize> {
         let mut next = report.clone();
         next.steps[index] = step;
         next.version += 1;
         next.updated_at = self.clock.now();
-        let Some(to) = next.steps[index].approver_id else {
-            return Ok(0);
-        };
-        let Some(to) = self.store.user(to).await? else {
+        // The new approver as read when the move was decided, and guarded as read.
+        let Some(to) = std::iter::once(away)
+            .chain(read.iter().copied())
+            .find(|u| next.steps[index].approver_id == Some(u.id))
+            .cloned()
+        else {
             return Ok(0);
         };
         let mut change = Change::default();
         change.guards.push(Guard::user(away));
         change.guards.push(Guard::user(owner));
-        change.guards.push(Guard::user(&to));
+        change.guards.extend(read.iter().map(|u| Guard::user(u)));
         change.audit.push(self.audit_record(
             actor,
             "report.step_moved",

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use chrono::TimeDelta;
 use outlay_domain::{ExpenseId, Policy, ReportId, ReportState, Role, Step, UserId, Violation};
 
-use crate::change::all_pages;
 use crate::lists::{ExpenseScope, ExpenseSearch, ListFilter, Sort};
 use crate::{App, AppError, Caller, ExpenseInfo, ReportQuery, ReportScope, Result, require};
 
@@ -94,10 +93,10 @@ impl App {
             },
             sort: Sort::Natural,
         };
-        let mut expenses =
-            all_pages(|p| async move { self.store.find_expenses(search, &p).await }).await?;
-        let mut truncated = expenses.len() > MAX_PREVIEW_ITEMS;
-        expenses.truncate(MAX_PREVIEW_ITEMS);
+        let (expenses, mut truncated) = up_to(MAX_PREVIEW_ITEMS, |p| async move {
+            self.store.find_expenses(search, &p).await
+        })
+        .await?;
         let expenses_checked = expenses.len();
         let now_infos = self.describe_many(&current, expenses.clone()).await?;
         let then_infos = self.describe_many(&proposed, expenses).await?;
@@ -113,10 +112,12 @@ impl App {
                 scope: ReportScope::All,
                 state: Some(state),
             };
-            open.extend(all_pages(|p| async move { self.store.reports(query, &p).await }).await?);
+            let left = MAX_PREVIEW_ITEMS.saturating_sub(open.len());
+            let (some, more) =
+                up_to(left, |p| async move { self.store.reports(query, &p).await }).await?;
+            open.extend(some);
+            truncated |= more;
         }
-        truncated |= open.len() > MAX_PREVIEW_ITEMS;
-        open.truncate(MAX_PREVIEW_ITEMS);
         let mut owners = BTreeMap::new();
         let mut routes = vec![];
         for report in &open {
@@ -156,6 +157,32 @@ impl App {
             violations,
             routes,
         })
+    }
+}
+
+/// At most `max` items of a paged list, a largest page at a time, and whether there were more.
+async fn up_to<T, F, Fut>(max: usize, mut page: F) -> Result<(Vec<T>, bool)>
+where
+    F: FnMut(crate::PageRequest) -> Fut,
+    Fut: std::future::Future<Output = crate::StoreResult<crate::Page<T>>>,
+{
+    let mut req = crate::PageRequest {
+        limit: crate::PageRequest::MAX,
+        cursor: None,
+    };
+    let mut out = vec![];
+    loop {
+        let p = page(req.clone()).await?;
+        out.extend(p.items);
+        if out.len() > max {
+            out.truncate(max);
+            return Ok((out, true));
+        }
+        match p.next_cursor {
+            Some(c) if out.len() < max => req.cursor = Some(c),
+            Some(_) => return Ok((out, true)),
+            None => return Ok((out, false)),
+        }
     }
 }
 

@@ -86,8 +86,36 @@ impl App {
         );
         let mut read: Vec<User> = manager.into_iter().chain(senior).collect();
         route.rules = self.rule_steps(owner, expenses, policy, &mut read).await?;
+        self.eligible_roles(owner, &mut route).await?;
         route.policy_version = policy.version;
         Ok((route, read))
+    }
+
+    /// Keeps a rule's role step only if someone may take it: an active holder of the role,
+    /// independent of `owner`, who is not the owner nor anyone the route names for another
+    /// step (they are barred from it). Otherwise the step is left out and finance is told,
+    /// rather than a report waiting for nobody.
+    async fn eligible_roles(&self, owner: &User, route: &mut Route) -> Result<()> {
+        let named: Vec<UserId> = route
+            .manager
+            .iter()
+            .chain(&route.senior)
+            .chain(route.rules.iter().filter_map(|r| r.approver.as_ref()))
+            .map(|a| a.id)
+            .collect();
+        for rule in &mut route.rules {
+            let Some(role) = rule.role else {
+                continue;
+            };
+            let holders = self.store.users_with_role(role).await?;
+            let eligible = holders.iter().any(|u| {
+                u.active && u.id != owner.id && u.independent_of(owner) && !named.contains(&u.id)
+            });
+            if !eligible {
+                rule.role = None;
+            }
+        }
+        Ok(())
     }
 
     /// The steps the policy's routing rules add for a report of `owner`'s `expenses`, with
@@ -105,13 +133,11 @@ impl App {
         for hit in hits(&org.routing_rules, expenses, home) {
             let rule = &org.routing_rules[hit.rule];
             if let RuleApprover::Role(role) = rule.approver {
-                // Someone other than the submitter must hold it, or finance is told.
-                let holders = self.store.users_with_role(role).await?;
-                let held = holders.iter().any(|u| u.active && u.id != owner.id);
+                // Someone must be able to take it: or finance is told (see `eligible_roles`).
                 let what = describe(rule, &hit, None, home, policy);
                 out.push(RuleStep {
                     approver: None,
-                    role: held.then_some(role),
+                    role: Some(role),
                     reason: format!(
                         "{what}; anyone with the {role} role approves (rule \"{}\")",
                         rule.name

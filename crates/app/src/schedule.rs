@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use outlay_domain::escalation::{Nudge, due, escalate};
-use outlay_domain::{Report, ReportState};
+use outlay_domain::{Report, ReportState, User};
 use serde::Serialize;
 
 use crate::change::all_pages;
@@ -70,8 +70,48 @@ impl App {
                 .move_steps(None, &user, previous.as_ref(), today)
                 .await?;
         }
+        done.steps_moved += self.restore_stand_ins(today).await?;
         self.nudge_waiting(now, &mut done).await?;
         Ok(done)
+    }
+
+    /// Every report waiting for a decision, whatever its state.
+    async fn pending_reports(&self) -> Result<Vec<Report>> {
+        let mut out = vec![];
+        for state in ReportState::ALL.into_iter().filter(ReportState::is_pending) {
+            let query = &ReportQuery {
+                scope: ReportScope::All,
+                state: Some(state),
+            };
+            out.extend(
+                all_pages(|page| async move { self.store.reports(query, &page).await }).await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Gives back every step that a stand-in holds for someone whose delegation no longer
+    /// names them today: wherever the step waits now (escalated, say), and whether or not an
+    /// earlier move back lost a race. Answers how many moved.
+    async fn restore_stand_ins(&self, today: chrono::NaiveDate) -> Result<usize> {
+        let mut moved = 0;
+        for report in self.pending_reports().await? {
+            let Some(index) = report.current_index() else {
+                continue;
+            };
+            let Some(for_id) = report.steps[index].stand_in.as_ref().map(|s| s.for_id) else {
+                continue;
+            };
+            let Some(away) = self.store.user(for_id).await? else {
+                continue;
+            };
+            let stand_ins = self.stand_ins_of(&away).await?;
+            let read: Vec<&User> = stand_ins.iter().collect();
+            moved += self
+                .restore(None, &report, index, &away, &read, today)
+                .await?;
+        }
+        Ok(moved)
     }
 
     /// Reminds and escalates the steps that have waited too long, as the policy says.
@@ -82,27 +122,18 @@ impl App {
         };
         let zone = policy.time_zone;
         let today = zone.day(now);
-        for state in ReportState::ALL.into_iter().filter(ReportState::is_pending) {
-            let query = &ReportQuery {
-                scope: ReportScope::All,
-                state: Some(state),
+        for report in self.pending_reports().await? {
+            let (Some(index), Some(since)) = (report.current_index(), report.current_since())
+            else {
+                continue;
             };
-            let reports =
-                all_pages(|page| async move { self.store.reports(query, &page).await }).await?;
-            for report in reports {
-                let (Some(index), Some(since)) = (report.current_index(), report.current_since())
-                else {
-                    continue;
-                };
-                let Some(nudge) = due(&report, zone.day(since), today, &policy.calendar, &rules)
-                else {
-                    continue;
-                };
-                let waited = policy.calendar.working_days_between(zone.day(since), today);
-                let (escalated, reminded) = self.nudge(&report, index, nudge, waited, now).await?;
-                done.steps_escalated += usize::from(escalated);
-                done.reminders_sent += usize::from(reminded);
-            }
+            let Some(nudge) = due(&report, zone.day(since), today, &policy.calendar, &rules) else {
+                continue;
+            };
+            let waited = policy.calendar.working_days_between(zone.day(since), today);
+            let (escalated, reminded) = self.nudge(&report, index, nudge, waited, now).await?;
+            done.steps_escalated += usize::from(escalated);
+            done.reminders_sent += usize::from(reminded);
         }
         Ok(())
     }

@@ -123,9 +123,12 @@ pub fn may_withdraw(actor: &User, report: &Report) -> Result<(), Denied> {
 /// which step it is (its index).
 ///
 /// A manager or senior step is decided by its named approver, who must hold the manager role;
-/// a rule's step by its named approver.
-/// The finance step by anyone with the finance role who did not approve an earlier step. Never
-/// by the owner, nor by anyone not independent of the owner.
+/// a rule's step by its named approver (a stand-in or the one it was escalated to must hold
+/// the manager role too) or, for a role's step, by a holder of the role. The finance step by
+/// anyone with the finance role. A shared step (a role's, finance's) never by anyone barred
+/// from it: who approved an earlier step, or approves another step of the submission. Never
+/// by the owner, nor by anyone not independent of the owner, nor by anyone who decided
+/// another step of the submission.
 pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, Denied> {
     if actor.id == report.owner_id {
         return Err(Denied::Forbidden(
@@ -141,20 +144,22 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
     let step = &report.steps[index];
     // The step's approver decides it; once escalated, so may the one it was escalated to.
     let named = step.approver_id == Some(actor.id) || step.escalated_to == Some(actor.id);
+    let taken_over = step.stand_in.is_some() || step.escalated_to == Some(actor.id);
     let allowed = match step.level {
         Level::Manager | Level::Senior => named && actor.has(Role::Manager),
-        // A rule names its approver for what they own or know, manager or not; or a role,
-        // whose holders decide it as finance decides its step.
+        // A rule names its approver for what they own or know, manager or not (but whoever
+        // stands in for them, or takes it over, is a manager); or a role, whose holders decide
+        // it as finance decides its step.
         Level::Rule => match step.role {
             Some(role) => {
                 if actor.has(role) && barred_from_shared(report).any(|u| u == actor.id) {
                     return Err(Denied::Forbidden(
-                        "segregation of duties: you approved an earlier step of this report",
+                        "segregation of duties: you approve another step of this report",
                     ));
                 }
                 actor.has(role) && actor.active
             }
-            None => named && actor.active,
+            None => named && actor.active && (!taken_over || actor.has(Role::Manager)),
         },
         Level::Finance => {
             if actor.has(Role::Finance) && barred_from_shared(report).any(|u| u == actor.id) {
@@ -165,6 +170,16 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
             actor.has(Role::Finance)
         }
     };
+    let decided_another = report
+        .steps
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i != index && s.decision.as_ref().is_some_and(|d| d.by == actor.id));
+    if allowed && decided_another {
+        return Err(Denied::Forbidden(
+            "segregation of duties: you decided another step of this report",
+        ));
+    }
     if allowed {
         return Ok(index);
     }
@@ -326,9 +341,12 @@ pub fn queues_of(user: &User) -> Vec<Queue> {
 }
 
 /// Who may not decide a step of a shared queue (finance's, or a role's), though they hold its
-/// role: the report's owner, and whoever approved an earlier step of this submission. The one
-/// statement of the rule: [`may_decide`] asks it, and [`queue_keys`] hands it to the stores.
+/// role: the report's owner, whoever approved an earlier step of this submission, and whoever
+/// approves another step of it (its named approver, or the one it was escalated to), so that
+/// nobody decides two steps of one submission. The one statement of the rule: [`may_decide`]
+/// asks it, and [`queue_keys`] hands it to the stores.
 fn barred_from_shared(report: &Report) -> impl Iterator<Item = UserId> + '_ {
+    let current = report.current_index();
     let earlier_approvers = report
         .steps
         .iter()
@@ -336,5 +354,13 @@ fn barred_from_shared(report: &Report) -> impl Iterator<Item = UserId> + '_ {
         .filter_map(|s| s.decision.as_ref())
         .filter(|d| d.outcome == crate::Outcome::Approved)
         .map(|d| d.by);
-    std::iter::once(report.owner_id).chain(earlier_approvers)
+    let other_approvers = report
+        .steps
+        .iter()
+        .enumerate()
+        .filter(move |(i, s)| Some(*i) != current && s.decision.is_none())
+        .flat_map(|(_, s)| s.approver_id.into_iter().chain(s.escalated_to));
+    std::iter::once(report.owner_id)
+        .chain(earlier_approvers)
+        .chain(other_approvers)
 }

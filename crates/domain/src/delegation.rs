@@ -28,6 +28,9 @@ pub struct Delegation {
     pub from: NaiveDate,
     /// The last day.
     pub until: NaiveDate,
+    /// Who set it, when not the user: an admin, who never stands in through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<UserId>,
 }
 
 /// Why a delegation was refused.
@@ -73,6 +76,7 @@ impl Delegation {
             delegate_id: delegate.id,
             from,
             until,
+            set_by: None,
         })
     }
 
@@ -112,8 +116,13 @@ pub fn stand_in(
     {
         return None;
     }
-    let may =
-        |u: &&User| u.id != away.id && crate::escalation::may_take_over(report, index, owner, u);
+    // Whoever set someone else's delegation (an admin) never stands in through it, as delegate
+    // or as the fallback.
+    let may = |u: &&User| {
+        u.id != away.id
+            && Some(u.id) != delegation.set_by
+            && crate::escalation::may_take_over(report, index, owner, u)
+    };
     let delegate = delegate.filter(|d| d.id == delegation.delegate_id);
     let (to, note) = match (delegate.filter(may), fallback.filter(may)) {
         (Some(d), _) => (

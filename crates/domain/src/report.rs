@@ -220,6 +220,9 @@ pub struct Report {
     /// The version of the policy the current submission's route was computed under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_version: Option<u32>,
+    /// The senior threshold the current submission was routed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senior_threshold: Option<Money>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -252,6 +255,7 @@ impl Report {
             payment: None,
             deciders: BTreeSet::new(),
             policy_version: None,
+            senior_threshold: None,
             created_at: now,
             updated_at: now,
         }

@@ -78,6 +78,12 @@ pub fn validate(rules: &[RoutingRule]) -> Result<(), OrgError> {
     for r in rules {
         text_field("rule name", &r.name, true, 200)
             .map_err(|e| OrgError::Invalid(e.to_string()))?;
+        if r.approver == RuleApprover::Role(crate::Role::Employee) {
+            return Err(OrgError::Invalid(format!(
+                "rule `{}`: everyone is an employee; name the manager, finance or admin role",
+                r.name
+            )));
+        }
         if r.category.is_none()
             && r.cost_centre.is_none()
             && r.project.is_none()

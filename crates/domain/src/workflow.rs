@@ -36,7 +36,8 @@ pub enum Command {
         remaining: Option<Money>,
         /// How many lines are left without it.
         lines_left: usize,
-        /// The senior threshold of the policy in force.
+        /// The senior threshold of the policy in force, for reports submitted before the
+        /// threshold was kept with the submission.
         senior_threshold: Money,
     },
     /// Finance marks it paid.
@@ -108,6 +109,7 @@ pub fn decide(
             access::may_submit(actor, report).map_err(denied)?;
             next.steps = route.plan(report.owner_id);
             next.policy_version = Some(route.policy_version);
+            next.senior_threshold = Some(route.senior_threshold);
             next.state = next.steps[0].level.pending_state();
             next.submissions += 1;
             next.submitted_at = Some(now);
@@ -151,6 +153,8 @@ pub fn decide(
             let reason = text_field("reason", reason, true, 1000)
                 .map_err(|e| Refusal::Invalid(e.to_string()))?;
             let index = access::may_decide(actor, owner, report).map_err(denied)?;
+            // Taking a line out is a decision on the report: whoever did may not pay it.
+            next.deciders.insert(actor.id);
             if *lines_left == 0 {
                 let why = format!("every line was rejected; the last one: {reason}");
                 record(
@@ -164,7 +168,9 @@ pub fn decide(
                 next.rejection_reason = Some(why);
             } else {
                 next.total = *remaining;
-                let needs_senior = remaining.is_none_or(|t| t.minor() > senior_threshold.minor());
+                // The threshold the submission was routed by, not one set since.
+                let threshold = report.senior_threshold.unwrap_or(*senior_threshold);
+                let needs_senior = remaining.is_none_or(|t| t.minor() > threshold.minor());
                 // Only steps still to come: the current one stays with the approver acting on
                 // it, and a decided step is never undone.
                 let mut position = 0;

@@ -425,6 +425,82 @@ fn a_step_waits_in_working_days_and_is_escalated_once_to_someone_who_may_take_it
 }
 
 #[test]
+fn whoever_set_someone_elses_delegation_never_stands_in_through_it() {
+    let w = world();
+    let r = run(&draft(), &w.owner, submit("10.00"));
+    // GIVEN the senior (the manager's manager) set the manager's delegation to the owner's
+    // colleague who may not decide it (the owner themselves): the fallback would be the senior
+    let mut away = w.manager.clone();
+    let today = now().date_naive();
+    away.delegation = Some(Delegation {
+        delegate_id: w.owner.id,
+        from: today,
+        until: today,
+        set_by: Some(w.senior.id),
+    });
+    // THEN the step stays with the manager; set by anyone else, the senior would take it
+    assert!(
+        stand_in(
+            &r,
+            0,
+            &w.owner,
+            &away,
+            Some(&w.owner),
+            Some(&w.senior),
+            today
+        )
+        .is_none()
+    );
+    away.delegation.as_mut().expect("set").set_by = None;
+    let taken = stand_in(
+        &r,
+        0,
+        &w.owner,
+        &away,
+        Some(&w.owner),
+        Some(&w.senior),
+        today,
+    );
+    assert_eq!(taken.and_then(|s| s.approver_id), Some(w.senior.id));
+}
+
+#[test]
+fn nobody_takes_a_role_step_who_approves_another_step_of_the_report() {
+    let w = world();
+    let dan = user(7, &[Role::Manager]);
+    // GIVEN a route of the manager, any manager (a rule), then Dan by name (another rule)
+    let Command::Submit(mut route) = submit("10.00") else {
+        unreachable!("submit() submits")
+    };
+    route.rules = vec![
+        RuleStep {
+            approver: None,
+            role: Some(Role::Manager),
+            reason: "any manager".into(),
+        },
+        RuleStep {
+            approver: Some(Approver::of(&dan)),
+            role: None,
+            reason: "Dan's cost centre".into(),
+        },
+    ];
+    let r = run(&draft(), &w.owner, Command::Submit(route));
+    let r = run(&r, &w.manager, approve());
+    assert_eq!(r.state, ReportState::PendingReview);
+    // THEN Dan, who decides the next step, and the manager, who decided the first, may not
+    // take the role's step; the senior may
+    assert!(matches!(
+        access::may_decide(&dan, &w.owner, &r),
+        Err(access::Denied::Forbidden(_))
+    ));
+    assert!(access::may_decide(&w.manager, &w.owner, &r).is_err());
+    assert!(!access::queue_keys(&r).barred.contains(&w.senior.id));
+    let r = run(&r, &w.senior, approve());
+    let r = run(&r, &dan, approve());
+    assert_eq!(r.state, ReportState::PendingFinance);
+}
+
+#[test]
 fn a_rejected_line_leaves_the_report_at_its_step_and_drops_a_senior_step_no_longer_needed() {
     let w = world();
     // GIVEN a report of 1,500.00 waiting for the manager, with a senior step to come
@@ -441,6 +517,25 @@ fn a_rejected_line_leaves_the_report_at_its_step_and_drops_a_senior_step_no_long
     for who in [&w.owner, &w.senior, &w.finance, &w.outsider] {
         assert!(decide(who, &w.owner, &r, reject_line("100.00", 1), now()).is_err());
     }
+}
+
+#[test]
+fn a_line_rejection_judges_the_senior_step_by_the_threshold_of_the_submission() {
+    let w = world();
+    // GIVEN 1,500.00 submitted when senior approval was needed above 1,000.00
+    let r = run(&draft(), &w.owner, submit("1500.00"));
+    // WHEN the threshold has since been raised to 2,000.00 and a line of 300.00 goes
+    let later = Command::RejectLine {
+        reason: "Not business".into(),
+        remaining: Some(usd("1200.00")),
+        lines_left: 1,
+        senior_threshold: usd("2000.00"),
+    };
+    let r = run(&r, &w.manager, later);
+    // THEN 1,200.00 still needs the senior, as the route it was submitted on said; and the
+    // manager who took the line out may not pay it
+    assert!(r.steps.iter().any(|s| s.level == Level::Senior));
+    assert!(r.deciders.contains(&w.manager.id));
 }
 
 #[test]
@@ -525,6 +620,7 @@ proptest! {
                     delegate_id: to.id,
                     from: today,
                     until: today,
+                    set_by: None,
                 });
                 if let Some(i) = report.current_index() {
                     let moved = if what == 7 {
@@ -550,12 +646,13 @@ proptest! {
                         unreachable!("submit() submits")
                     };
                     route.rules = vec![
+                        // Any manager but whoever approves another step: before Dan's own
+                        // step, so Dan must not take it.
+                        RuleStep { approver: None, role: Some(Role::Manager), reason: "a manager's eye".into() },
                         RuleStep { approver: Some(Approver::of(&dan)), role: None, reason: "lines charged to DAN".into() },
                         RuleStep { approver: Some(Approver::of(&w.owner)), role: None, reason: "own cost centre".into() },
                         RuleStep { approver: None, role: None, reason: "nobody".into() },
                         RuleStep { approver: Some(Approver::of(&w.manager)), role: None, reason: "manager's centre".into() },
-                        // Any manager but whoever approved before: Dan, or the senior.
-                        RuleStep { approver: None, role: Some(Role::Manager), reason: "a manager's eye".into() },
                     ];
                     Command::Submit(route)
                 }

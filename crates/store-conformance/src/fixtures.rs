@@ -89,6 +89,7 @@ pub(crate) fn report(n: u128, owner: u128, state: ReportState, submitted: i64) -
         payment: None,
         deciders: BTreeSet::new(),
         policy_version: None,
+        senior_threshold: None,
         created_at: at(0),
         updated_at: at(0),
     }

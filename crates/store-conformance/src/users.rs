@@ -30,6 +30,7 @@ pub async fn users_are_unique_by_email_and_versioned(store: Fresh) {
         delegate_id: user(3, &[], None).id,
         from: day(20),
         until: day(31),
+        set_by: Some(user(4, &[], None).id),
     });
     renamed.home_cost_centre = Some("ENG-2".into());
     renamed.version = 2;

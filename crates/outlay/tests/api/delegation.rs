@@ -370,3 +370,73 @@ async fn the_sweep_starts_and_ends_delegations_on_their_days_and_does_nothing_tw
     );
     app.audit_events().await;
 }
+
+#[tokio::test]
+async fn a_step_held_for_someone_whose_delegation_ended_goes_back_even_once_escalated() {
+    // GIVEN Dan (whose manager is Zoe) deciding for Mia, and a report he holds for her that
+    // waited long enough to be escalated to Zoe
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "admin",
+            "/api/v1/users",
+            json!({"email": "zoe@example.com", "name": "Zoe Boss",
+                   "password": outlay_bootstrap::DEMO_PASSWORD, "roles": ["manager"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let dan = dan(&app, Some("zoe@example.com")).await;
+    let mut policy = app.get("finance", "/api/v1/policy").await.body;
+    policy["calendar"] =
+        json!({"working_days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "holidays": []});
+    policy["reminders"] = json!({"remind_after_days": 1, "escalate_after_days": 2});
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/policy",
+            Some("finance"),
+            Some(policy),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        delegate(&app, "manager", &dan, 0, 30).await.status,
+        StatusCode::OK
+    );
+    let report = app.report("employee", &["40.00"]).await;
+    app.must("employee", &report, "submit", json!({})).await;
+    let swept = app
+        .built
+        .app
+        .sweep_approvals_as_of(chrono::Utc::now() + chrono::TimeDelta::days(4))
+        .await
+        .expect("the sweep runs");
+    assert_eq!(swept.steps_escalated, 1);
+    let step = current(&app.report_state(&report).await);
+    assert_eq!(
+        step["escalated_to"],
+        app.user_id("zoe@example.com").await.as_str()
+    );
+
+    // WHEN Mia's delegation is ended by an admin, and the sweep runs
+    let path = format!("/api/v1/users/{}/delegation", app.user_id("manager").await);
+    let r = app
+        .call(Method::DELETE, &path, Some("admin"), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    app.built
+        .app
+        .sweep_approvals()
+        .await
+        .expect("the sweep runs");
+
+    // THEN the step is Mia's again, still escalated to Zoe
+    let step = current(&app.report_state(&report).await);
+    assert_eq!(step["approver_id"], app.user_id("manager").await.as_str());
+    assert_eq!(step["stand_in"], Value::Null);
+    assert_eq!(
+        app.must("manager", &report, "approve", json!({})).await,
+        "pending_finance"
+    );
+}

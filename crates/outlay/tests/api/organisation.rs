@@ -360,6 +360,10 @@ async fn only_finance_or_an_admin_keeps_the_organisation_and_only_with_what_exis
             json!({"items": [{"name": "x", "approver": "cost_centre_owner"}]}),
             "no condition",
         ),
+        (
+            json!({"items": [{"name": "x", "over": "5.00", "approver": "role", "approver_role": "employee"}]}),
+            "everyone's role",
+        ),
     ] {
         let r = app
             .call(
