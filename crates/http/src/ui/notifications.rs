@@ -54,11 +54,8 @@ pub(crate) async fn settings(
     let company = state.app.policy(&session.caller).await?.time_zone;
     let default_label = format!("The company's ({company})");
     let me = &session.caller.user;
-    let delegates = if me.has(outlay_domain::Role::Manager) {
-        state.app.possible_delegates(&session.caller).await?
-    } else {
-        vec![]
-    };
+    // Anyone may have steps to decide (routing rules name people), so anyone may name a stand-in.
+    let delegates = state.app.possible_delegates(&session.caller).await?;
     let body = html! {
         form.card method="post" action=(url(&state, "/settings")) {
             (csrf(&session))
@@ -69,9 +66,7 @@ pub(crate) async fn settings(
             p { "Now: " (session.when(chrono::Utc::now())) }
             button type="submit" { "Save" }
         }
-        @if me.has(outlay_domain::Role::Manager) {
-            (out_of_office(&state, &session, me, &delegates, "/settings/delegation", "you"))
-        }
+        (out_of_office(&state, &session, me, &delegates, "/settings/delegation", "you"))
     };
     Ok(page(&state, &session, "Settings", body).await)
 }
