@@ -56,7 +56,7 @@ pub(crate) fn allocation(
             (Some(p), None) => Share::BasisPoints(basis_points(p)?),
             (None, Some(a)) => Share::Amount(Money::parse(a, amount.currency())?),
             _ => {
-                return Err(AppError::BadInput(format!(
+                return Err(AppError::Unprocessable(format!(
                     "cost centre {code}: give either a percent or an amount"
                 )));
             }
@@ -68,12 +68,7 @@ pub(crate) fn allocation(
     } else {
         split(amount, &asked).map_err(|e| AppError::Unprocessable(e.to_string()))?
     };
-    let project = match input
-        .project
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
+    let project = match input.project.as_deref() {
         None => None,
         Some(p) => {
             let code = parse_code("project", p).map_err(|e| AppError::BadInput(e.to_string()))?;
@@ -91,12 +86,13 @@ pub(crate) fn allocation(
     Ok(Some(Allocation { splits, project }))
 }
 
-/// A percentage with at most two decimals, in hundredths of a percent (1 to 10,000).
+/// A percentage with at most two decimals, in hundredths of a percent (1 to 10,000): a
+/// malformed one is 400, one out of range 422.
 fn basis_points(p: &str) -> Result<u32> {
+    let text = p.chars().take(20).collect::<String>();
     let bad = || {
         AppError::BadInput(format!(
-            "percent `{}` must be a number from 0.01 to 100 with at most two decimals",
-            p.chars().take(20).collect::<String>()
+            "percent `{text}` must be a number with at most two decimals"
         ))
     };
     let (whole, frac) = p.trim().split_once('.').unwrap_or((p.trim(), ""));
@@ -116,6 +112,8 @@ fn basis_points(p: &str) -> Result<u32> {
     if (1..=10_000).contains(&points) {
         Ok(points)
     } else {
-        Err(bad())
+        Err(AppError::Unprocessable(format!(
+            "percent `{text}` must be from 0.01 to 100"
+        )))
     }
 }

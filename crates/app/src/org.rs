@@ -54,8 +54,14 @@ pub struct RuleInput {
     pub approver_role: Option<String>,
 }
 
-fn some(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+/// An optional text as sent: absent is `None`; present, it must say something.
+fn given(field: &str, s: Option<String>) -> Result<Option<String>> {
+    match s.map(|s| s.trim().to_owned()) {
+        Some(s) if s.is_empty() => Err(AppError::BadInput(format!(
+            "{field} is empty; leave it out (or null) for none"
+        ))),
+        other => Ok(other),
+    }
 }
 
 impl App {
@@ -103,9 +109,9 @@ impl App {
         let project = Project {
             code: code.clone(),
             name: input.name.trim().to_owned(),
-            customer: some(input.customer),
+            customer: given("customer", input.customer)?,
             billable: input.billable,
-            budget: some(input.budget)
+            budget: given("budget", input.budget)?
                 .map(|b| Money::parse(&b, base))
                 .transpose()?,
         };
@@ -129,7 +135,7 @@ impl App {
         let base = self.policy_or_default().await?.base_currency;
         let mut rules = Vec::with_capacity(inputs.len());
         for r in inputs {
-            let cost_centre = match some(r.cost_centre).as_deref() {
+            let cost_centre = match given("cost_centre", r.cost_centre)?.as_deref() {
                 None => None,
                 Some("other_than_home") => Some(CostCentreMatch::OtherThanHome),
                 Some(code) => Some(CostCentreMatch::Code(
@@ -145,21 +151,30 @@ impl App {
                 ("cost_centre_owner", None, None) => RuleApprover::CostCentreOwner,
                 ("user", Some(id), None) => RuleApprover::User(id),
                 ("role", None, Some(role)) => RuleApprover::Role(Role::parse(role)?),
+                (kind, _, _) if !["cost_centre_owner", "user", "role"].contains(&kind) => {
+                    return Err(AppError::BadInput(format!(
+                        "approver `{}` is not one of cost_centre_owner, user, role",
+                        kind.chars().take(30).collect::<String>()
+                    )));
+                }
+                // Well-formed, but what goes with the kind is missing or extra.
                 _ => {
-                    return Err(AppError::BadInput(
-                        "approver is `cost_centre_owner`, `user` with an approver_id, or `role` with an approver_role".into(),
+                    return Err(AppError::Unprocessable(
+                        "approver is `cost_centre_owner` alone, `user` with an approver_id, or `role` with an approver_role".into(),
                     ));
                 }
             };
             rules.push(RoutingRule {
                 name: r.name.trim().to_owned(),
-                category: some(r.category).map(|c| c.to_lowercase()),
+                category: given("category", r.category)?.map(|c| c.to_lowercase()),
                 cost_centre,
-                project: some(r.project)
+                project: given("project", r.project)?
                     .map(|p| parse_code("project", &p))
                     .transpose()
                     .map_err(|e| AppError::BadInput(e.to_string()))?,
-                over: some(r.over).map(|o| Money::parse(&o, base)).transpose()?,
+                over: given("over", r.over)?
+                    .map(|o| Money::parse(&o, base))
+                    .transpose()?,
                 approver,
             });
         }

@@ -115,6 +115,30 @@ pub fn code_or_null() -> Schema {
         .into()
 }
 
+/// A percentage with at most two decimals: `"60"`, `"33.33"`; or `null`.
+pub fn percent_or_null() -> Schema {
+    nullable(string())
+        .pattern(Some("^[0-9]{1,3}(\\.[0-9]{1,2})?$"))
+        .into()
+}
+
+/// One of `values`.
+pub fn one_of(values: &[&str]) -> Schema {
+    string().enum_values(Some(values.iter().copied())).into()
+}
+
+/// A rule's approver kind.
+pub fn rule_approver() -> Schema {
+    one_of(&["cost_centre_owner", "user", "role"])
+}
+
+/// A rule's role, or `null`.
+pub fn rule_role_or_null() -> Schema {
+    nullable(string())
+        .enum_values(Some(["manager", "finance", "admin"]))
+        .into()
+}
+
 /// An id.
 pub fn id() -> Schema {
     uuid().into()

@@ -46,7 +46,7 @@ pub struct ExpenseRequest {
     #[serde(default)]
     pub cost_centres: Vec<SplitRequest>,
     /// The project's code.
-    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    #[schema(schema_with = crate::apidoc::code_or_null)]
     pub project: Option<String>,
 }
 
@@ -55,10 +55,10 @@ pub struct ExpenseRequest {
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
     /// The cost centre's code.
-    #[schema(schema_with = crate::apidoc::text_200)]
+    #[schema(schema_with = crate::apidoc::code)]
     pub cost_centre: String,
     /// A percentage, `"60"` or `"33.33"`.
-    #[schema(schema_with = crate::apidoc::amount_or_null)]
+    #[schema(schema_with = crate::apidoc::percent_or_null)]
     pub percent: Option<String>,
     /// An amount in the expense's currency.
     #[schema(schema_with = crate::apidoc::amount_or_null)]
@@ -104,7 +104,7 @@ pub struct ExpensePatchRequest {
     pub cost_centres: Option<Vec<SplitRequest>>,
     /// A new project; `null` clears it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    #[schema(schema_with = crate::apidoc::code_or_null)]
     pub project: Option<Option<String>>,
 }
 

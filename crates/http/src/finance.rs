@@ -88,6 +88,9 @@ struct CategoryDoc {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)] // the shape of `outlay_domain::Policy` on the wire, for the document
 struct PolicyDoc {
+    /// The policy's version, bumped by every save; set by the server (ignored on PUT).
+    #[serde(default)]
+    version: Option<u32>,
     /// The currency reports are totalled and paid in.
     #[schema(schema_with = crate::apidoc::currency)]
     base_currency: String,

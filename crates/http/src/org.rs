@@ -103,7 +103,7 @@ pub struct RuleView {
     #[schema(schema_with = crate::apidoc::text_200_or_null)]
     pub category: Option<String>,
     /// A cost centre's code, or `other_than_home`: charges outside the owner's home one.
-    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    #[schema(schema_with = crate::apidoc::code_or_null)]
     pub cost_centre: Option<String>,
     /// A project's code.
     #[schema(schema_with = crate::apidoc::code_or_null)]
@@ -113,13 +113,14 @@ pub struct RuleView {
     pub over: Option<String>,
     /// `cost_centre_owner` (the owner of each cost centre charged), `user`, or `role`
     /// (anyone holding it but the submitter and whoever approved an earlier step).
+    #[schema(schema_with = crate::apidoc::rule_approver)]
     pub approver: String,
     /// The approver, for `user`.
     #[schema(schema_with = crate::apidoc::id_or_null)]
     pub approver_id: Option<String>,
     /// The role, for `role`: `manager`, `finance` or `admin`.
     #[serde(default)]
-    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    #[schema(schema_with = crate::apidoc::rule_role_or_null)]
     pub approver_role: Option<String>,
 }
 
@@ -188,7 +189,7 @@ async fn list_cost_centres(
 
 /// Adds or changes a cost centre (finance or an admin).
 #[utoipa::path(put, path = "/cost-centres/{code}", tag = "organisation", security(("bearer" = [])), request_body = CostCentreRequest,
-    params(("code" = String, Path, description = "The cost centre's code")),
+    params(("code" = String, Path, description = "The cost centre's code", pattern = "^[A-Za-z0-9_-]{1,20}$", max_length = 20)),
     responses((status = 200, body = CostCentreView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, description = "The policy changed meanwhile", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_cost_centre(
@@ -228,7 +229,7 @@ async fn list_projects(
 
 /// Adds or changes a project (finance or an admin); `code` in the body is ignored.
 #[utoipa::path(put, path = "/projects/{code}", tag = "organisation", security(("bearer" = [])), request_body = ProjectView,
-    params(("code" = String, Path, description = "The project's code")),
+    params(("code" = String, Path, description = "The project's code", pattern = "^[A-Za-z0-9_-]{1,20}$", max_length = 20)),
     responses((status = 200, body = ProjectView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_project(

@@ -218,9 +218,9 @@ async fn save_project(
 ) -> Response {
     let input = ProjectInput {
         name: f.name,
-        customer: Some(f.customer),
+        customer: Some(f.customer).filter(|c| !c.trim().is_empty()),
         billable: f.billable.is_some(),
-        budget: Some(f.budget),
+        budget: Some(f.budget).filter(|b| !b.trim().is_empty()),
     };
     match state.app.put_project(&session.caller, &f.code, input).await {
         Ok(p) => session.done(

@@ -60,8 +60,18 @@ async fn an_expense_is_split_over_cost_centres_to_the_cent_and_only_over_what_ex
         ),
         (
             json!({"cost_centres": [{"cost_centre": "ENG", "percent": "50", "amount": "20.00"}]}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "both a percent and an amount",
+        ),
+        (
+            json!({"cost_centres": [{"cost_centre": "ENG", "percent": "150"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "more than all of it",
+        ),
+        (
+            json!({"project": ""}),
+            StatusCode::BAD_REQUEST,
+            "an empty project code",
         ),
         (
             json!({"cost_centres": [{"cost_centre": "NOPE", "percent": "100"}]}),
@@ -392,7 +402,7 @@ async fn only_finance_or_an_admin_keeps_the_organisation_and_only_with_what_exis
         .await;
     assert_eq!(
         r.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "a user rule without its user: {:?}",
         r.body
     );
