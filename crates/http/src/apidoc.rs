@@ -287,7 +287,10 @@ pub fn add_links(doc: &mut serde_json::Value) {
                 "start_upload",
             ],
         ),
-        ("/api/v1/users", &["update_user"]),
+        (
+            "/api/v1/users",
+            &["update_user", "set_theirs", "end_theirs"],
+        ),
     ];
     for (path, targets) in lists {
         let links: serde_json::Map<String, serde_json::Value> = targets
@@ -302,6 +305,18 @@ pub fn add_links(doc: &mut serde_json::Value) {
             })
             .collect();
         doc["paths"][path]["get"]["responses"]["200"]["links"] = links.into();
+    }
+    for (path, op) in [
+        ("/api/v1/cost-centres", "put_cost_centre"),
+        ("/api/v1/projects", "put_project"),
+    ] {
+        doc["paths"][path]["get"]["responses"]["200"]["links"] = serde_json::json!({
+            "FirstItem": {
+                "operationId": op,
+                "description": "Change the list's first item",
+                "parameters": {"path.code": "$response.body#/items/0/code"}
+            }
+        });
     }
     doc["paths"]["/api/v1/reports/{id}"]["get"]["responses"]["200"]["links"] = serde_json::json!({
         "RejectFirstLine": {

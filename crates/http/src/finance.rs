@@ -187,12 +187,12 @@ pub struct PreviewRequest {
     #[schema(value_type = PolicyDoc)]
     pub policy: serde_json::Value,
     /// How many days of expenses to replay (1 to 366); default 30.
-    #[serde(default = "thirty")]
-    #[schema(minimum = 1, maximum = 366)]
-    pub days: u32,
+    #[serde(default = "thirty", deserialize_with = "crate::extract::whole_number")]
+    #[schema(value_type = u32, minimum = 1, maximum = 366)]
+    pub days: u64,
 }
 
-fn thirty() -> u32 {
+fn thirty() -> u64 {
     30
 }
 
@@ -304,7 +304,7 @@ async fn preview_policy(
     Ok(Json(
         state
             .app
-            .preview_policy(&caller, policy, r.days)
+            .preview_policy(&caller, policy, u32::try_from(r.days).unwrap_or(u32::MAX))
             .await?
             .into(),
     ))

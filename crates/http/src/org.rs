@@ -59,12 +59,10 @@ fn yes() -> bool {
 }
 
 /// A project.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectView {
     /// Its code.
     #[schema(schema_with = crate::apidoc::code)]
-    #[serde(default)]
     pub code: String,
     /// Its name.
     #[schema(schema_with = crate::apidoc::text_200)]
@@ -90,6 +88,24 @@ impl From<Project> for ProjectView {
             budget: p.budget.map(|b| b.amount_string()),
         }
     }
+}
+
+/// A project as sent; its code is the path's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectRequest {
+    /// Its name.
+    #[schema(schema_with = crate::apidoc::text_200)]
+    pub name: String,
+    /// The customer it is for.
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub customer: Option<String>,
+    /// Whether its spend is billed on.
+    #[serde(default)]
+    pub billable: bool,
+    /// Its budget in the base currency.
+    #[schema(schema_with = crate::apidoc::amount_or_null)]
+    pub budget: Option<String>,
 }
 
 /// A routing rule: every condition given must hold; the step goes to `approver`.
@@ -227,8 +243,8 @@ async fn list_projects(
     }))
 }
 
-/// Adds or changes a project (finance or an admin); `code` in the body is ignored.
-#[utoipa::path(put, path = "/projects/{code}", tag = "organisation", security(("bearer" = [])), request_body = ProjectView,
+/// Adds or changes a project (finance or an admin).
+#[utoipa::path(put, path = "/projects/{code}", tag = "organisation", security(("bearer" = [])), request_body = ProjectRequest,
     params(("code" = String, Path, description = "The project's code", pattern = "^[A-Za-z0-9_-]{1,20}$", max_length = 20)),
     responses((status = 200, body = ProjectView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -236,7 +252,7 @@ async fn put_project(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(code): Path<String>,
-    body: JsonBody<ProjectView>,
+    body: JsonBody<ProjectRequest>,
 ) -> Result<Json<ProjectView>> {
     keeper(&caller)?;
     let r = body.value;
