@@ -73,6 +73,10 @@ impl App {
         check_version(expected_version, before.version)?;
         let today = self.company_today().await?;
         let mut change = Change::default();
+        if of != caller.user.id {
+            // Decided on: the admin's role, read with their account.
+            change.guards.push(Guard::user(&caller.user));
+        }
         let mut user = before.clone();
         let delegate = match &input {
             Some(i) => {

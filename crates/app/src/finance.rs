@@ -42,11 +42,7 @@ impl App {
         caller: &Caller,
         change: impl FnOnce(&mut outlay_domain::policy::Organisation),
     ) -> Result<outlay_domain::policy::Organisation> {
-        if !caller.user.has(Role::Finance) && !caller.user.has(Role::Admin) {
-            return Err(AppError::Forbidden(
-                "cost centres, projects and routing rules are kept by finance or an admin".into(),
-            ));
-        }
+        crate::may_keep_org(caller)?;
         let (before, stored) = self.policy_as_stored().await?;
         let mut policy = before.clone();
         change(&mut policy.org);

@@ -52,7 +52,7 @@ pub use idempotency::Idempotency;
 pub use insights::{Member, Person, Spend, SpendFilter, SpendRow, Team};
 pub use lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams, ReportSearch, Sort};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
-pub use org::{CostCentreInput, ProjectInput, RuleInput};
+pub use org::{CostCentreInput, ProjectInput, RuleInput, may_keep_org};
 pub use ports::{
     AccessToken, AuditSigner, BlobStore, CheckpointEntries, CheckpointLog, Clock, HostedLogin,
     IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin, STALE,
@@ -189,7 +189,7 @@ fn to_json(v: Option<&impl Serialize>) -> Result<Option<String>> {
 }
 
 /// Fails unless the caller holds `role`.
-fn require(caller: &Caller, role: outlay_domain::Role) -> Result<()> {
+pub fn require(caller: &Caller, role: outlay_domain::Role) -> Result<()> {
     if caller.user.has(role) {
         Ok(())
     } else {

@@ -64,6 +64,18 @@ fn given(field: &str, s: Option<String>) -> Result<Option<String>> {
     }
 }
 
+/// Fails unless the caller keeps the cost centres, projects and routing rules: finance or an
+/// admin. The one statement of who does; adapters may ask it before reading their input.
+pub fn may_keep_org(caller: &Caller) -> Result<()> {
+    if caller.user.has(Role::Finance) || caller.user.has(Role::Admin) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "cost centres, projects and routing rules are kept by finance or an admin".into(),
+        ))
+    }
+}
+
 impl App {
     /// The cost centres, projects and routing rules; everyone may read them (the expense form
     /// offers the cost centres and projects, and a route is explained by its rules).

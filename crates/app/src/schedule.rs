@@ -35,7 +35,8 @@ impl App {
     /// One sweep as the calendar stands at `now`: the dispatcher's is the clock's; a test's
     /// may be days ahead, to see delegations start and end.
     pub async fn sweep_approvals_as_of(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Sweep> {
-        let today = self.policy_or_default().await?.time_zone.day(now);
+        let policy = self.policy_or_default().await?;
+        let today = policy.time_zone.day(now);
         let users = all_pages(|page| async move { self.store.users(&page).await }).await?;
         let mut done = Sweep::default();
         for user in users.into_iter().filter(|u| u.delegation.is_some()) {
@@ -70,8 +71,17 @@ impl App {
                 .move_steps(None, &user, previous.as_ref(), today)
                 .await?;
         }
-        done.steps_moved += self.restore_stand_ins(today).await?;
-        self.nudge_waiting(now, &mut done).await?;
+        // The reports waiting now, read once for both passes; one whose step moved back is
+        // nudged, if it is due, by the next sweep (its version changed).
+        let mut pending = self.pending_reports().await?;
+        let mut kept = Vec::with_capacity(pending.len());
+        for report in pending.drain(..) {
+            match self.restore_stand_in(&report, today).await? {
+                0 => kept.push(report),
+                moved => done.steps_moved += moved,
+            }
+        }
+        self.nudge_waiting(&policy, &kept, now, &mut done).await?;
         Ok(done)
     }
 
@@ -90,48 +100,47 @@ impl App {
         Ok(out)
     }
 
-    /// Gives back every step that a stand-in holds for someone whose delegation no longer
-    /// names them today: wherever the step waits now (escalated, say), and whether or not an
-    /// earlier move back lost a race. Answers how many moved.
-    async fn restore_stand_ins(&self, today: chrono::NaiveDate) -> Result<usize> {
-        let mut moved = 0;
-        for report in self.pending_reports().await? {
-            let Some(index) = report.current_index() else {
-                continue;
-            };
-            let Some(for_id) = report.steps[index].stand_in.as_ref().map(|s| s.for_id) else {
-                continue;
-            };
-            let Some(away) = self.store.user(for_id).await? else {
-                continue;
-            };
-            let stand_ins = self.stand_ins_of(&away).await?;
-            let read: Vec<&User> = stand_ins.iter().collect();
-            moved += self
-                .restore(None, &report, index, &away, &read, today)
-                .await?;
-        }
-        Ok(moved)
+    /// Gives back the current step of `report` if a stand-in holds it for someone whose
+    /// delegation no longer names them today: wherever the step waits now (escalated, say),
+    /// and whether or not an earlier move back lost a race. Answers how many moved (0 or 1).
+    async fn restore_stand_in(&self, report: &Report, today: chrono::NaiveDate) -> Result<usize> {
+        let Some(index) = report.current_index() else {
+            return Ok(0);
+        };
+        let Some(for_id) = report.steps[index].stand_in.as_ref().map(|s| s.for_id) else {
+            return Ok(0);
+        };
+        let Some(away) = self.store.user(for_id).await? else {
+            return Ok(0);
+        };
+        let stand_ins = self.stand_ins_of(&away).await?;
+        let read: Vec<&User> = stand_ins.iter().collect();
+        self.restore(None, report, index, &away, &read, today).await
     }
 
     /// Reminds and escalates the steps that have waited too long, as the policy says.
-    async fn nudge_waiting(&self, now: DateTime<Utc>, done: &mut Sweep) -> Result<()> {
-        let policy = self.policy_or_default().await?;
+    async fn nudge_waiting(
+        &self,
+        policy: &outlay_domain::Policy,
+        pending: &[Report],
+        now: DateTime<Utc>,
+        done: &mut Sweep,
+    ) -> Result<()> {
         let Some(rules) = policy.reminders else {
             return Ok(());
         };
         let zone = policy.time_zone;
         let today = zone.day(now);
-        for report in self.pending_reports().await? {
+        for report in pending {
             let (Some(index), Some(since)) = (report.current_index(), report.current_since())
             else {
                 continue;
             };
-            let Some(nudge) = due(&report, zone.day(since), today, &policy.calendar, &rules) else {
+            let Some(nudge) = due(report, zone.day(since), today, &policy.calendar, &rules) else {
                 continue;
             };
             let waited = policy.calendar.working_days_between(zone.day(since), today);
-            let (escalated, reminded) = self.nudge(&report, index, nudge, waited, now).await?;
+            let (escalated, reminded) = self.nudge(report, index, nudge, waited, now).await?;
             done.steps_escalated += usize::from(escalated);
             done.reminders_sent += usize::from(reminded);
         }

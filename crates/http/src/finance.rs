@@ -172,7 +172,8 @@ async fn put_policy(
     Auth(caller): Auth,
     body: JsonBody<serde_json::Value>,
 ) -> Result<Json<Policy>> {
-    finance(&caller)?;
+    // Before the policy is read, so that nobody else learns anything from its errors.
+    outlay_app::require(&caller, outlay_domain::Role::Finance)?;
     // Well-formed JSON that is not a policy, or a policy whose values the domain refuses.
     let policy: Policy = serde_json::from_value(body.value)
         .map_err(|e| outlay_app::AppError::Unprocessable(format!("not a valid policy: {e}")))?;
@@ -297,7 +298,8 @@ async fn preview_policy(
     Auth(caller): Auth,
     body: JsonBody<PreviewRequest>,
 ) -> Result<Json<PolicyPreviewView>> {
-    finance(&caller)?;
+    // Before the policy is read, so that nobody else learns anything from its errors.
+    outlay_app::require(&caller, outlay_domain::Role::Finance)?;
     let r = body.value;
     let policy: Policy = serde_json::from_value(r.policy)
         .map_err(|e| outlay_app::AppError::Unprocessable(format!("not a valid policy: {e}")))?;
@@ -308,16 +310,6 @@ async fn preview_policy(
             .await?
             .into(),
     ))
-}
-
-/// Refuses (403) anyone but finance before their policy is read, so that they learn nothing
-/// from its errors; the use cases check the same again.
-fn finance(caller: &outlay_app::Caller) -> Result<()> {
-    if caller.user.has(outlay_domain::Role::Finance) {
-        Ok(())
-    } else {
-        Err(outlay_app::AppError::Forbidden("this needs the finance role".into()).into())
-    }
 }
 
 fn view(base: outlay_domain::Currency, rates: Vec<outlay_domain::ExchangeRate>) -> RatesView {

@@ -432,6 +432,7 @@ async fn update(
     CsrfForm(session, f): CsrfForm<ExpenseForm>,
 ) -> Result<Response, ErrorPage> {
     let id = expense_id(&id)?;
+    let asked = f.allocation();
     let patch = ExpensePatch {
         date: Some(f.date.clone()),
         merchant: Some(f.merchant.clone()),
@@ -440,8 +441,8 @@ async fn update(
         currency: Some(f.currency.trim().to_uppercase()),
         description: Some(f.description.clone()),
         justification: Some(f.justification.clone()),
-        cost_centres: f.allocation().map(|a| a.cost_centres),
-        project: f.allocation().map(|a| a.project),
+        cost_centres: asked.clone().map(|a| a.cost_centres),
+        project: asked.map(|a| a.project),
     };
     let result = state
         .app

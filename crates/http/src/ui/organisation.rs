@@ -3,7 +3,6 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::html;
@@ -23,22 +22,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/organisation/rules", post(save_rules))
 }
 
-fn keeper_only(session: &Session) -> Result<(), ErrorPage> {
-    if session.has(Role::Finance) || session.has(Role::Admin) {
-        Ok(())
-    } else {
-        Err(ErrorPage(
-            StatusCode::FORBIDDEN,
-            "Cost centres, projects and routing rules are kept by finance and admins.".into(),
-        ))
-    }
-}
-
 /// How many empty rows the rules editor adds for new rules.
 const NEW_RULES: usize = 1;
 
 async fn show(State(state): State<AppState>, session: Session) -> Result<Response, ErrorPage> {
-    keeper_only(&session)?;
+    outlay_app::may_keep_org(&session.caller)?;
     let app = &state.app;
     let (org, people, categories) = (tokio::try_join!(
         app.organisation(&session.caller),

@@ -340,29 +340,19 @@ async fn the_sweep_starts_and_ends_delegations_on_their_days_and_does_nothing_tw
         vec![report.clone()],
         "not yet"
     );
-    let sweep = |days: i64| {
-        let app = &app;
-        async move {
-            app.built
-                .app
-                .sweep_approvals_as_of(chrono::Utc::now() + chrono::TimeDelta::days(days))
-                .await
-                .expect("the sweep runs")
-        }
-    };
 
     // WHEN the sweep runs today THEN nothing moves
-    assert_eq!(sweep(0).await, outlay_app::Sweep::default());
+    assert_eq!(app.sweep_in(0).await, outlay_app::Sweep::default());
 
     // WHEN it runs tomorrow, twice THEN the step moves to Dan once
-    assert_eq!(sweep(1).await.steps_moved, 1);
-    assert_eq!(sweep(1).await, outlay_app::Sweep::default());
+    assert_eq!(app.sweep_in(1).await.steps_moved, 1);
+    assert_eq!(app.sweep_in(1).await, outlay_app::Sweep::default());
     assert_eq!(queue(&app, &dan).await, vec![report.clone()]);
 
     // WHEN it runs after the last day, twice THEN the delegation ends and the step goes back once
-    let after = sweep(5).await;
+    let after = app.sweep_in(5).await;
     assert_eq!((after.delegations_ended, after.steps_moved), (1, 1));
-    assert_eq!(sweep(5).await, outlay_app::Sweep::default());
+    assert_eq!(app.sweep_in(5).await, outlay_app::Sweep::default());
     assert_eq!(queue(&app, "manager").await, vec![report.clone()]);
     assert_eq!(
         app.get("manager", "/api/v1/me").await.body["delegation"],
@@ -386,32 +376,14 @@ async fn a_step_held_for_someone_whose_delegation_ended_goes_back_even_once_esca
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let dan = dan(&app, Some("zoe@example.com")).await;
-    let mut policy = app.get("finance", "/api/v1/policy").await.body;
-    policy["calendar"] =
-        json!({"working_days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "holidays": []});
-    policy["reminders"] = json!({"remind_after_days": 1, "escalate_after_days": 2});
-    let r = app
-        .call(
-            Method::PUT,
-            "/api/v1/policy",
-            Some("finance"),
-            Some(policy),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    app.reminders_every_day(1, 2).await;
     assert_eq!(
         delegate(&app, "manager", &dan, 0, 30).await.status,
         StatusCode::OK
     );
     let report = app.report("employee", &["40.00"]).await;
     app.must("employee", &report, "submit", json!({})).await;
-    let swept = app
-        .built
-        .app
-        .sweep_approvals_as_of(chrono::Utc::now() + chrono::TimeDelta::days(4))
-        .await
-        .expect("the sweep runs");
+    let swept = app.sweep_in(4).await;
     assert_eq!(swept.steps_escalated, 1);
     let step = current(&app.report_state(&report).await);
     assert_eq!(

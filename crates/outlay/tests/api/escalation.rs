@@ -6,14 +6,6 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn sweep(app: &TestApp, days: i64) -> outlay_app::Sweep {
-    app.built
-        .app
-        .sweep_approvals_as_of(chrono::Utc::now() + chrono::TimeDelta::days(days))
-        .await
-        .expect("the sweep runs")
-}
-
 async fn events(app: &TestApp, who: &str, event: &str) -> usize {
     let r = app.get(who, "/api/v1/notifications").await;
     r.body["items"]
@@ -28,35 +20,22 @@ async fn events(app: &TestApp, who: &str, event: &str) -> usize {
 async fn a_waiting_step_is_reminded_then_escalated_once_each_and_finance_is_reminded_too() {
     // GIVEN a seven-day working week, reminders after 2 working days and escalation after 4
     let app = spawn_app().await;
-    let mut policy = app.get("finance", "/api/v1/policy").await.body;
-    policy["calendar"] =
-        json!({"working_days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "holidays": []});
-    policy["reminders"] = json!({"remind_after_days": 2, "escalate_after_days": 4});
-    let r = app
-        .call(
-            Method::PUT,
-            "/api/v1/policy",
-            Some("finance"),
-            Some(policy),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    app.reminders_every_day(2, 4).await;
     // AND the employee's report waiting for Mia Manager
     let report = app.report("employee", &["40.00"]).await;
     app.must("employee", &report, "submit", json!({})).await;
 
     // WHEN the sweep runs today THEN nothing is due
-    assert_eq!(sweep(&app, 0).await, outlay_app::Sweep::default());
+    assert_eq!(app.sweep_in(0).await, outlay_app::Sweep::default());
 
     // WHEN it runs three days later, twice THEN Mia is reminded once
-    assert_eq!(sweep(&app, 3).await.reminders_sent, 1);
-    assert_eq!(sweep(&app, 3).await, outlay_app::Sweep::default());
+    assert_eq!(app.sweep_in(3).await.reminders_sent, 1);
+    assert_eq!(app.sweep_in(3).await, outlay_app::Sweep::default());
     assert_eq!(events(&app, "manager", "report.reminder").await, 1);
 
     // WHEN it runs five days later, twice THEN it is escalated to Sam Senior once
-    assert_eq!(sweep(&app, 5).await.steps_escalated, 1);
-    assert_eq!(sweep(&app, 5).await, outlay_app::Sweep::default());
+    assert_eq!(app.sweep_in(5).await.steps_escalated, 1);
+    assert_eq!(app.sweep_in(5).await, outlay_app::Sweep::default());
     assert_eq!(events(&app, "senior", "report.escalated").await, 1);
     assert_eq!(events(&app, "manager", "report.escalated").await, 1);
     let queue = app.get("senior", "/api/v1/reports?scope=approvals").await;
@@ -77,9 +56,9 @@ async fn a_waiting_step_is_reminded_then_escalated_once_each_and_finance_is_remi
 
     // WHEN finance's step waits too THEN finance is reminded once (finance is a queue: no
     // escalation)
-    let later = sweep(&app, 10).await;
+    let later = app.sweep_in(10).await;
     assert_eq!((later.reminders_sent, later.steps_escalated), (1, 0));
-    assert_eq!(sweep(&app, 10).await, outlay_app::Sweep::default());
+    assert_eq!(app.sweep_in(10).await, outlay_app::Sweep::default());
     assert_eq!(events(&app, "finance", "report.reminder").await, 1);
     app.audit_events().await;
 }

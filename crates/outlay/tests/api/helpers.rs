@@ -157,6 +157,33 @@ pub fn days_ago(days: i64) -> String {
 }
 
 impl TestApp {
+    /// The approvals sweep as the calendar stands `days` from now.
+    pub async fn sweep_in(&self, days: i64) -> outlay_app::Sweep {
+        self.built
+            .app
+            .sweep_approvals_as_of(chrono::Utc::now() + chrono::TimeDelta::days(days))
+            .await
+            .expect("the sweep runs")
+    }
+
+    /// Finance makes every day a working day and reminds after `remind` working days,
+    /// escalating after `escalate`.
+    pub async fn reminders_every_day(&self, remind: u32, escalate: u32) {
+        let mut policy = self.get("finance", "/api/v1/policy").await.body;
+        policy["calendar"] = json!({"working_days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "holidays": []});
+        policy["reminders"] = json!({"remind_after_days": remind, "escalate_after_days": escalate});
+        let r = self
+            .call(
+                Method::PUT,
+                "/api/v1/policy",
+                Some("finance"),
+                Some(policy),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+
     /// Sends a raw request.
     pub async fn send(&self, req: Request<Body>) -> Resp {
         let response = self
