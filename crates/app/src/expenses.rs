@@ -34,6 +34,9 @@ pub struct ExpenseInput {
     /// The cost centres and project it is charged to; the default charges the owner's home
     /// cost centre.
     pub allocation: crate::AllocationInput,
+    /// A mileage or per diem claim, whose amount is computed: `amount` and `currency` are then
+    /// empty, and `date`, `merchant` and `category` may be (they default to the claim's).
+    pub claim: Option<crate::ClaimInput>,
 }
 
 /// An expense with its receipts and the policy rules it breaks now.
@@ -108,6 +111,43 @@ fn parse_details(
     Ok(details)
 }
 
+/// The details of an expense that claims `claim`: its amount, and the date, merchant and
+/// category the claim gives where the input leaves them empty.
+fn claimed(
+    policy: &Policy,
+    input: &ExpenseInput,
+    claim: &crate::ClaimInput,
+) -> Result<(ExpenseDetails, Option<outlay_domain::Claim>)> {
+    if !input.amount.is_empty() || !input.currency.is_empty() {
+        return Err(AppError::BadInput(
+            "a mileage or per diem amount is computed from the rate tables: send no amount or currency"
+                .into(),
+        ));
+    }
+    let date = match input.date.as_str() {
+        "" => None,
+        d => Some(parse_date(d)?),
+    };
+    let priced = crate::allowances::price(policy, claim, date)?;
+    let or = |given: &str, default: &str| {
+        if given.trim().is_empty() {
+            default.to_owned()
+        } else {
+            given.to_owned()
+        }
+    };
+    let details = parse_details(
+        policy,
+        &priced.date.format("%Y-%m-%d").to_string(),
+        &or(&input.merchant, &priced.label),
+        &or(&input.category, priced.category),
+        input.description.as_deref().unwrap_or(""),
+        &priced.amount.amount_string(),
+        priced.amount.currency().code(),
+    )?;
+    Ok((details, Some(priced.claim)))
+}
+
 fn justification(j: Option<&str>) -> Result<Option<String>> {
     Ok(j.map(|j| text_field("justification", j, false, 2000))
         .transpose()?
@@ -125,15 +165,21 @@ impl App {
         let created = self
             .once(caller.user.id, idem, async || {
                 let policy = self.policy_or_default().await?;
-                let details = parse_details(
-                    &policy,
-                    &input.date,
-                    &input.merchant,
-                    &input.category,
-                    input.description.as_deref().unwrap_or(""),
-                    &input.amount,
-                    &input.currency,
-                )?;
+                let (details, claim) = match &input.claim {
+                    None => (
+                        parse_details(
+                            &policy,
+                            &input.date,
+                            &input.merchant,
+                            &input.category,
+                            input.description.as_deref().unwrap_or(""),
+                            &input.amount,
+                            &input.currency,
+                        )?,
+                        None,
+                    ),
+                    Some(claim) => claimed(&policy, &input, claim)?,
+                };
                 let allocation =
                     crate::allocation::allocation(&policy, details.amount(), &input.allocation)?;
                 let now = self.clock.now();
@@ -147,6 +193,7 @@ impl App {
                     justification: justification(input.justification.as_deref())?,
                     rejection: None,
                     allocation,
+                    claim,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -322,6 +369,14 @@ impl App {
         check_version(expected_version, before.version)?;
         let report = self.ensure_editable(&before).await?;
         let policy = self.policy_or_default().await?;
+        if before.claim.is_some()
+            && (patch.amount.is_some() || patch.currency.is_some() || patch.date.is_some())
+        {
+            return Err(AppError::Unprocessable(format!(
+                "a {} expense's amount and date come from its claim; record the claim again to change them",
+                before.kind().replace('_', " ")
+            )));
+        }
         let d = &before.details;
         let amount_string = d.amount().amount_string();
         let details = parse_details(

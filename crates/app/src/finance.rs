@@ -25,12 +25,13 @@ impl App {
             .collect())
     }
 
-    /// Replaces the policy (finance), keeping its cost centres, projects and routing rules,
-    /// which have their own resources.
+    /// Replaces the policy (finance), keeping its cost centres, projects, routing rules and
+    /// rate tables, which have their own resources.
     pub async fn put_policy(&self, caller: &Caller, mut policy: Policy) -> Result<Policy> {
         require(caller, Role::Finance)?;
         let (before, stored) = self.policy_as_stored().await?;
         policy.org = before.org.clone();
+        policy.allowances = before.allowances.clone();
         self.replace_policy(caller, policy, before, stored).await
     }
 
@@ -66,7 +67,7 @@ impl App {
 
     /// Replaces the policy `before` (as `stored`, which guards the change) with `policy`.
     /// Finance or an admin may (the callers check which).
-    async fn replace_policy(
+    pub(crate) async fn replace_policy(
         &self,
         caller: &Caller,
         mut policy: Policy,
@@ -341,6 +342,7 @@ impl PolicyDraft {
                 }),
             },
             org: Default::default(),
+            allowances: Default::default(),
         };
         policy.validate().map_err(|e| e.to_string())?;
         Ok(policy)
@@ -357,6 +359,7 @@ impl App {
             .parse(before.base_currency)
             .map_err(AppError::BadInput)?;
         policy.org = before.org.clone();
+        policy.allowances = before.allowances.clone();
         self.replace_policy(caller, policy, before, stored).await
     }
 

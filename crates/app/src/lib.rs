@@ -5,6 +5,7 @@
 //! it to the [`Store`], which commits it with its audit events in one transaction.
 
 mod allocation;
+mod allowances;
 mod audit;
 mod audit_browser;
 mod auth;
@@ -36,6 +37,7 @@ use outlay_domain::{AuditRecord, User};
 use serde::Serialize;
 
 pub use allocation::{AllocationInput, SplitInput};
+pub use allowances::{ClaimInput, Priced, default_allowances};
 pub use audit::{BUNDLE_FORMAT, BundleLine, Verification, verify_bundle};
 pub use audit_browser::{AuditFilter, AuditPage};
 pub use auth::{ADDRESS_BURST, ADDRESS_PERIOD, LOGIN_BURST, LOGIN_PERIOD};
@@ -229,6 +231,8 @@ pub fn default_policy() -> outlay_domain::Policy {
             category("lodging", Some("300.00")),
             category("office", None),
             category("software", None),
+            category("mileage", None),
+            category("per_diem", None),
             category("other", None),
         ],
         receipt_required_from: Some(money("75.00")),
@@ -240,5 +244,6 @@ pub fn default_policy() -> outlay_domain::Policy {
         calendar: Default::default(),
         reminders: None,
         org: Default::default(),
+        allowances: allowances::default_allowances(),
     }
 }

@@ -211,6 +211,7 @@ fn expense(owner: &User, n: u64, policy: &Policy) -> anyhow::Result<Expense> {
         justification: None,
         rejection: None,
         allocation: None,
+        claim: None,
         version: 1,
         created_at: now,
         updated_at: now,

@@ -258,6 +258,7 @@ pub async fn seed_volume(app: &App, volume: Volume) -> anyhow::Result<()> {
                     description: Some(format!("{category} for project {}", n % 17 + 1)),
                     justification: None,
                     allocation: Default::default(),
+                    claim: None,
                 },
                 None,
             )

@@ -142,6 +142,10 @@ pub struct Expense {
     /// cost centre, and no project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation: Option<crate::Allocation>,
+    /// What it claims beyond a receipt (mileage, per diem), whose amount was computed from
+    /// the policy's rate tables; `None`: a receipt's amount, as the employee said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<crate::Claim>,
     /// Bumped on every change.
     pub version: i64,
     /// When it was created.
@@ -151,6 +155,11 @@ pub struct Expense {
 }
 
 impl Expense {
+    /// `receipt`, `mileage` or `per_diem`.
+    pub fn kind(&self) -> &'static str {
+        self.claim.as_ref().map_or("receipt", crate::Claim::kind)
+    }
+
     /// Puts the expense in `report`, or in none. Joining a report clears the rejection it
     /// carried back from an earlier one.
     pub fn file_in(&mut self, report: Option<ReportId>) {

@@ -2,6 +2,7 @@
 //! machine, policy and the audit hash chain. No IO, no async, no frameworks.
 
 pub mod access;
+pub mod allowance;
 pub mod audit;
 pub mod checkpoint;
 pub mod delegation;
@@ -20,6 +21,10 @@ pub mod user;
 pub mod workflow;
 pub mod zone;
 
+pub use allowance::{
+    AllowanceError, Allowances, Claim, DistanceUnit, MealsProvided, MileageRate, PerDiemRate,
+    Vehicle,
+};
 pub use audit::{AuditEvent, AuditRecord, BrokenEvent, ChainVerifier};
 pub use checkpoint::{AnchoredVerifier, Checkpoint, CheckpointKey};
 pub use delegation::{Delegation, DelegationError, StandIn};

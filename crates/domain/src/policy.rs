@@ -69,6 +69,9 @@ pub struct Policy {
     /// Cost centres, projects and routing rules, kept by finance apart from the rest.
     #[serde(default)]
     pub org: Organisation,
+    /// The mileage and per diem rate tables, kept by finance apart from the rest.
+    #[serde(default)]
+    pub allowances: crate::Allowances,
 }
 
 /// The company's cost centres, projects and routing rules. They live in the policy document,
@@ -170,6 +173,9 @@ impl Policy {
             }
             in_base("a category limit", c.limit)?;
         }
+        self.allowances
+            .validate()
+            .map_err(|e| PolicyError::Org(e.to_string()))?;
         self.validate_org()
     }
 
@@ -225,7 +231,7 @@ impl Policy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// The rule: `receipt_required`, `category_limit`, `duplicate`, `too_old`, `future_date`,
-    /// `currency_not_allowed`, `exchange_rate_missing` or `unknown_category`.
+    /// `currency_not_allowed`, `exchange_rate_missing`, `unknown_category` or `distance_cap`.
     pub rule: String,
     /// Hard blocks submission; soft needs a justification.
     pub severity: Severity,
@@ -311,8 +317,28 @@ impl Policy {
                 format!("{base} is over the {} limit of {limit}", d.category()),
             );
         }
-        if let (Some(base), Some(from)) = (expense.base_amount, self.receipt_required_from)
-            && base.minor() >= from.minor()
+        if let (Some(crate::Claim::Mileage { mileage, .. }), Some(cap)) =
+            (&expense.claim, &self.allowances.max_trip)
+            && crate::allowance::over_cap(cap, mileage.distance, mileage.unit)
+        {
+            add(
+                "distance_cap",
+                cap.severity,
+                format!(
+                    "the trip of {} {} is longer than the policy's {} {}",
+                    mileage.distance,
+                    mileage.unit.as_str(),
+                    cap.distance,
+                    cap.unit.as_str()
+                ),
+            );
+        }
+        // A claim priced from a rate table has no receipt to show.
+        if let (Some(base), Some(from), None) = (
+            expense.base_amount,
+            self.receipt_required_from,
+            &expense.claim,
+        ) && base.minor() >= from.minor()
             && facts.receipts == 0
         {
             add(

@@ -45,6 +45,7 @@ fn policy() -> Policy {
         calendar: Default::default(),
         reminders: None,
         org: Default::default(),
+        allowances: Default::default(),
     }
 }
 
@@ -68,6 +69,7 @@ fn expense(category: &str, amount: &str, days_ago: u64) -> Expense {
         justification: None,
         rejection: None,
         allocation: None,
+        claim: None,
         version: 1,
         created_at: at,
         updated_at: at,

@@ -127,6 +127,16 @@ pub fn one_of(values: &[&str]) -> Schema {
     string().enum_values(Some(values.iter().copied())).into()
 }
 
+/// One of `values`, or `null`.
+pub fn one_of_or_null(values: &[&str]) -> Schema {
+    let values: Vec<serde_json::Value> = values
+        .iter()
+        .map(|v| (*v).into())
+        .chain([serde_json::Value::Null])
+        .collect();
+    nullable(string()).enum_values(Some(values)).into()
+}
+
 /// A rule's approver kind.
 pub fn rule_approver() -> Schema {
     one_of(&["cost_centre_owner", "user", "role"])
@@ -221,13 +231,6 @@ pub fn text_2000() -> Schema {
     string().max_length(Some(2000)).into()
 }
 
-/// A policy category: one of the policy's (GET /policy). The document served at
-/// `/openapi.json` lists the policy's categories as they are when it is served
-/// ([`with_categories`]); this built-in one lists the default policy's.
-pub fn category() -> Schema {
-    category_builder(false)
-}
-
 fn category_builder(null: bool) -> Schema {
     let names = outlay_app::default_policy()
         .categories
@@ -244,7 +247,9 @@ fn category_builder(null: bool) -> Schema {
         .into()
 }
 
-/// A category, or `null`.
+/// A policy category (one of the policy's, GET /policy), or `null`. The document served at
+/// `/openapi.json` lists the policy's categories as they are when it is served
+/// ([`with_categories`]); this built-in one lists the default policy's.
 pub fn category_or_null() -> Schema {
     category_builder(true)
 }
@@ -330,7 +335,7 @@ pub fn add_links(doc: &mut serde_json::Value) {
 /// The document with the policy's categories as they are now.
 pub fn with_categories(doc: &serde_json::Value, names: &[String]) -> serde_json::Value {
     let mut doc = doc.clone();
-    for (schema, null) in [("ExpenseRequest", false), ("ExpensePatchRequest", true)] {
+    for (schema, null) in [("ExpenseRequest", true), ("ExpensePatchRequest", true)] {
         let enum_values =
             &mut doc["components"]["schemas"][schema]["properties"]["category"]["enum"];
         if let serde_json::Value::Array(values) = enum_values {

@@ -16,26 +16,33 @@ use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
 use crate::lists::ExpenseListParams;
 use crate::views::{ExpenseView, PageView};
 
-/// A new expense.
+/// A new expense: a receipt's (`kind` absent or `receipt`), whose `date`, `merchant`,
+/// `category`, `amount` and `currency` are required; or a claim whose amount is computed from
+/// the rate tables and must not be sent: `mileage` (`date`, `distance`, `unit`, `vehicle`,
+/// optionally `from` and `to` places) or `per_diem` (`country`, `from`, `until`, optionally
+/// `meals_provided`). A claim's `merchant` and `category` default to its own.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpenseRequest {
-    /// `YYYY-MM-DD`.
-    #[schema(schema_with = crate::apidoc::date)]
-    pub date: String,
+    /// `receipt` (the default), `mileage` or `per_diem`.
+    #[serde(default)]
+    pub kind: crate::allowances::KindRequest,
+    /// `YYYY-MM-DD`; a per diem's is its first day.
+    #[schema(schema_with = crate::apidoc::date_or_null)]
+    pub date: Option<String>,
     /// Where the money was spent.
-    #[schema(schema_with = crate::apidoc::text_200)]
-    pub merchant: String,
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub merchant: Option<String>,
     /// A policy category (travel, meals, ...).
-    #[schema(schema_with = crate::apidoc::category)]
-    pub category: String,
+    #[schema(schema_with = crate::apidoc::category_or_null)]
+    pub category: Option<String>,
     /// An exact decimal string such as `"123.45"`, with no more decimals than the currency has.
-    #[schema(schema_with = crate::apidoc::amount)]
-    pub amount: String,
+    #[schema(schema_with = crate::apidoc::amount_or_null)]
+    pub amount: Option<String>,
     /// ISO 4217 code.
-    #[schema(schema_with = crate::apidoc::currency)]
-    pub currency: String,
-    /// Free text.
+    #[schema(schema_with = crate::apidoc::currency_or_null)]
+    pub currency: Option<String>,
+    /// Free text: a trip's purpose goes here.
     #[schema(schema_with = crate::apidoc::optional_text_2000)]
     pub description: Option<String>,
     /// Why a soft policy rule should be waived.
@@ -48,6 +55,31 @@ pub struct ExpenseRequest {
     /// The project's code.
     #[schema(schema_with = crate::apidoc::code_or_null)]
     pub project: Option<String>,
+    /// Mileage: the distance, a decimal of up to two places (`12.5` or `"12.5"`).
+    #[schema(schema_with = crate::allowances::distance_or_null)]
+    pub distance: Option<crate::allowances::DistanceRequest>,
+    /// Mileage: `km` or `mi`.
+    #[schema(schema_with = crate::allowances::unit_or_null)]
+    pub unit: Option<String>,
+    /// Mileage: `car`, `motorbike` or `bicycle`.
+    #[schema(schema_with = crate::allowances::vehicle_or_null)]
+    pub vehicle: Option<String>,
+    /// Mileage: where the trip started; per diem: when the stay started, as the traveller's
+    /// local time (`2026-03-02T08:30`, an offset allowed).
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub from: Option<String>,
+    /// Mileage: where it went.
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub to: Option<String>,
+    /// Per diem: the place's code in the per diem table (`DE`, `FR-Paris`).
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub country: Option<String>,
+    /// Per diem: when the stay ended.
+    #[schema(schema_with = crate::apidoc::text_200_or_null)]
+    pub until: Option<String>,
+    /// Per diem: the meals provided, by day.
+    #[serde(default)]
+    pub meals_provided: Vec<crate::allowances::MealsRequest>,
 }
 
 /// One cost centre of a split: a `percent` or an `amount`, not both.
@@ -122,18 +154,39 @@ async fn create_expense(
     body: JsonBody<ExpenseRequest>,
 ) -> Result<(StatusCode, Json<ExpenseView>)> {
     let r = body.value;
+    let claim = crate::allowances::ClaimFields {
+        kind: r.kind,
+        distance: r.distance,
+        unit: r.unit,
+        vehicle: r.vehicle,
+        from: r.from,
+        to: r.to,
+        country: r.country,
+        until: r.until,
+        meals_provided: r.meals_provided,
+    }
+    .claim()?;
+    // A receipt's fields are required; a claim's default to its own.
+    let field = |name: &str, v: Option<String>| match (v, claim.is_some()) {
+        (Some(v), _) => Ok(v),
+        (None, true) => Ok(String::new()),
+        (None, false) => Err(outlay_app::AppError::BadInput(format!(
+            "{name} is required"
+        ))),
+    };
     let input = ExpenseInput {
-        date: r.date,
-        merchant: r.merchant,
-        category: r.category,
-        amount: r.amount,
-        currency: r.currency,
+        date: field("date", r.date)?,
+        merchant: field("merchant", r.merchant)?,
+        category: field("category", r.category)?,
+        amount: field("amount", r.amount)?,
+        currency: field("currency", r.currency)?,
         description: r.description,
         justification: r.justification,
         allocation: outlay_app::AllocationInput {
             cost_centres: r.cost_centres.into_iter().map(Into::into).collect(),
             project: r.project,
         },
+        claim,
     };
     let expense = state
         .app

@@ -1,6 +1,7 @@
 //! Outlay's HTTP API: one axum [`Router`], built in [`router`] from each resource's own
 //! `router()`, with its error shape, request ids, logs, metrics and OpenAPI document.
 
+pub mod allowances;
 mod apidoc;
 pub mod audit;
 pub mod delegations;
@@ -180,6 +181,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(delegations::router())
         .merge(org::router())
         .merge(expenses::router())
+        .merge(allowances::router())
         .merge(reports::router())
         .merge(receipts::router())
         .merge(finance::router())

@@ -113,6 +113,14 @@ pub struct ExpenseView {
     pub cost_centres: Vec<SplitView>,
     /// The project it is charged to.
     pub project: Option<String>,
+    /// `receipt`, `mileage` or `per_diem`.
+    pub kind: String,
+    /// A mileage claim, as priced.
+    pub mileage: Option<crate::allowances::MileageView>,
+    /// A per diem claim, as priced.
+    pub per_diem: Option<crate::allowances::PerDiemView>,
+    /// A per diem claim's days.
+    pub breakdown: Option<Vec<crate::allowances::AllowanceDayView>>,
     /// Receipts attached.
     pub receipts: Vec<ReceiptView>,
     /// Policy violations.
@@ -201,7 +209,12 @@ impl From<ExpenseInfo> for ExpenseView {
     fn from(info: ExpenseInfo) -> Self {
         let e = info.expense;
         let d = &e.details;
+        let (mileage, per_diem, breakdown) = crate::allowances::claim_views(e.claim.as_ref());
         Self {
+            kind: e.kind().to_owned(),
+            mileage,
+            per_diem,
+            breakdown,
             policy_version: info.policy_version,
             id: e.id.to_string(),
             owner_id: e.owner_id.to_string(),

@@ -303,6 +303,7 @@ async fn create(
         description: Some(f.description.clone()),
         justification: Some(f.justification.clone()),
         allocation: f.allocation().unwrap_or_default(),
+        claim: None,
     };
     match state.app.create_expense(&session.caller, input, None).await {
         Ok(info) => {
