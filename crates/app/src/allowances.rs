@@ -181,7 +181,9 @@ impl App {
 ///   from 2020) with its meal reductions (20 % breakfast, 40 % lunch and dinner of the
 ///   full-day rate) and single days counting after more than 8 hours, and two foreign rates
 ///   of the BMF's tables (France from 2023, letter of 23 November 2022; Denmark from 2025,
-///   letter of 2 December 2024).
+///   letter of 2 December 2024);
+/// - per diem in the US: the GSA's standard CONUS M&IE of FY2025 (68 USD, 51 on the first and
+///   last day, breakfast 16, lunch 19, dinner 28, incidentals 5 kept whatever the meals).
 pub fn default_allowances() -> Allowances {
     let usd = Currency::parse("USD").expect("USD is an ISO 4217 code");
     let eur = Currency::parse("EUR").expect("EUR is an ISO 4217 code");
@@ -205,6 +207,26 @@ pub fn default_allowances() -> Allowances {
         lunch_percent: 40,
         dinner_percent: 40,
         min_hours: 8,
+        meal_amounts: None,
+        min_day: None,
+    };
+    let dollars = |s: &str| Money::parse(s, usd).expect("a built-in amount");
+    let gsa = PerDiemRate {
+        place: "US".to_owned(),
+        name: "United States (GSA standard CONUS rate)".to_owned(),
+        from: day("2024-10-01"),
+        full_day: dollars("68"),
+        partial_day: dollars("51"),
+        breakfast_percent: 0,
+        lunch_percent: 0,
+        dinner_percent: 0,
+        min_hours: 12,
+        meal_amounts: Some(outlay_domain::allowance::MealAmounts {
+            breakfast: dollars("16"),
+            lunch: dollars("19"),
+            dinner: dollars("28"),
+        }),
+        min_day: Some(dollars("5")),
     };
     use DistanceUnit::{Km, Mi};
     use Vehicle::{Car, Motorbike};
@@ -222,9 +244,13 @@ pub fn default_allowances() -> Allowances {
             per_diem("DE", "Germany", "2020-01-01", "28", "14"),
             per_diem("FR", "France", "2023-01-01", "53", "36"),
             per_diem("DK", "Denmark", "2025-01-01", "75", "50"),
+            gsa,
         ],
-        per_diem_source: "German domestic rates (§ 9 Abs. 4a EStG) and the Federal Ministry of \
-            Finance's (BMF) foreign rates, letters of 23 November 2022 and 2 December 2024"
+        per_diem_source: "DE, FR, DK: German domestic rates (§ 9 Abs. 4a EStG) and the Federal \
+            Ministry of Finance's (BMF) foreign rates, letters of 23 November 2022 and 2 December \
+            2024. US: the GSA's standard CONUS M&IE of FY2025 and its breakdown (gsa.gov/mie), \
+            under the Federal Travel Regulation (75 % on the first and last day, nothing for a \
+            day of 12 hours or less)."
             .to_owned(),
         max_trip: Some(DistanceCap {
             distance: dec("1000"),

@@ -369,8 +369,12 @@ impl App {
         check_version(expected_version, before.version)?;
         let report = self.ensure_editable(&before).await?;
         let policy = self.policy_or_default().await?;
+        let d = &before.details;
+        let changes = |new: &Option<String>, old: String| new.as_ref().is_some_and(|n| *n != old);
         if before.claim.is_some()
-            && (patch.amount.is_some() || patch.currency.is_some() || patch.date.is_some())
+            && (changes(&patch.amount, d.amount().amount_string())
+                || changes(&patch.currency, d.amount().currency().code().to_owned())
+                || changes(&patch.date, d.date().format("%Y-%m-%d").to_string()))
         {
             return Err(AppError::Unprocessable(format!(
                 "a {} expense's amount and date come from its claim; record the claim again to change them",

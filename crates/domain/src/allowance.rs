@@ -4,10 +4,12 @@
 //! from, so that a trip is priced at the rates of its own days. Arithmetic is exact
 //! (`rust_decimal`) and rounded once, half away from zero, to the currency's minor unit.
 //!
-//! Per diem follows the German model (BMF, § 9 Abs. 4a EStG), which US GSA M&IE tables fit
+//! Per diem follows the German model (BMF, § 9 Abs. 4a EStG), which the US GSA's M&IE fits
 //! too: a full-day rate for days away from start to end, a partial rate for the first and last
 //! day of a trip over several days and for a single-day trip of more than `min_hours`, and a
-//! reduction for each meal provided, a percentage of that day's full-day rate, never below zero.
+//! reduction for each meal provided: a percentage of that day's full-day rate (Germany) or a
+//! fixed amount (the GSA's breakdown), never below the day's least (zero, or the GSA's
+//! incidentals).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::prelude::ToPrimitive;
@@ -182,6 +184,25 @@ pub struct PerDiemRate {
     pub dinner_percent: u8,
     /// A single-day trip pays the partial rate only when it lasts more than this many hours.
     pub min_hours: u8,
+    /// Fixed reductions per meal, in place of the percentages (the US GSA's M&IE breakdown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meal_amounts: Option<MealAmounts>,
+    /// What a day that counts pays at least, whatever meals were provided (the GSA's
+    /// incidentals); `None`: zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_day: Option<Money>,
+}
+
+/// Fixed reductions for meals provided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MealAmounts {
+    /// For a breakfast.
+    pub breakfast: Money,
+    /// For a lunch.
+    pub lunch: Money,
+    /// For a dinner.
+    pub dinner: Money,
 }
 
 /// A distance a trip must not exceed without breaking the policy.
@@ -257,6 +278,19 @@ impl Allowances {
             {
                 return table(format!(
                     "{} from {}: the partial-day rate is in the full-day rate's currency and not above it",
+                    r.place, r.from
+                ));
+            }
+            let fixed = r
+                .meal_amounts
+                .iter()
+                .flat_map(|m| [m.breakfast, m.lunch, m.dinner])
+                .chain(r.min_day);
+            if fixed.clone().any(|m| m.currency() != r.full_day.currency())
+                || r.min_day.is_some_and(|m| m.minor() > r.partial_day.minor())
+            {
+                return table(format!(
+                    "{} from {}: meal amounts and the least a day pays are in the rate's currency, and the least is not above the partial-day rate",
                     r.place, r.from
                 ));
             }
@@ -533,30 +567,53 @@ fn day(
         Portion::None => 0,
     };
     let full = Decimal::from(rate.full_day.minor());
+    let percent_of_full = |percent: u8| {
+        (full * Decimal::from(percent) / Decimal::ONE_HUNDRED)
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+            .to_i64()
+            .unwrap_or(i64::MAX)
+    };
+    let fixed = rate.meal_amounts;
     let mut reductions = Vec::new();
     if let (Some(m), true) = (meals, base > 0) {
-        for (meal, given, percent) in [
-            (Meal::Breakfast, m.breakfast, rate.breakfast_percent),
-            (Meal::Lunch, m.lunch, rate.lunch_percent),
-            (Meal::Dinner, m.dinner, rate.dinner_percent),
+        for (meal, given, percent, amount) in [
+            (
+                Meal::Breakfast,
+                m.breakfast,
+                rate.breakfast_percent,
+                fixed.map(|f| f.breakfast),
+            ),
+            (
+                Meal::Lunch,
+                m.lunch,
+                rate.lunch_percent,
+                fixed.map(|f| f.lunch),
+            ),
+            (
+                Meal::Dinner,
+                m.dinner,
+                rate.dinner_percent,
+                fixed.map(|f| f.dinner),
+            ),
         ] {
-            if given && percent > 0 {
-                let cut = (full * Decimal::from(percent) / Decimal::ONE_HUNDRED)
-                    .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-                    .to_i64()
-                    .unwrap_or(i64::MAX);
+            let cut = amount.map_or_else(|| percent_of_full(percent), |a| a.minor());
+            if given && cut > 0 {
                 reductions.push((meal, cut));
             }
         }
     }
     let cut: i64 = reductions.iter().map(|(_, c)| *c).sum();
+    let least = match base {
+        0 => 0,
+        _ => rate.min_day.map_or(0, |m| m.minor()),
+    };
     AllowanceDay {
         date,
         portion,
         rate_from: rate.from,
         base,
         reductions,
-        amount: (base - cut).max(0),
+        amount: (base - cut).max(least),
     }
 }
 

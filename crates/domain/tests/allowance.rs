@@ -36,6 +36,8 @@ fn germany(from: &str, full: &str, partial: &str) -> PerDiemRate {
         lunch_percent: 40,
         dinner_percent: 40,
         min_hours: 8,
+        meal_amounts: None,
+        min_day: None,
     }
 }
 
@@ -247,6 +249,56 @@ fn meal_reductions_are_taken_from_the_full_day_rate_and_never_go_below_zero() {
             at("2026-03-02T20:00"),
             &[meals("2026-03-02", false, true, true)],
         ),
+        Err(AllowanceError::Nothing(_))
+    ));
+}
+
+#[test]
+fn fixed_meal_amounts_come_off_and_leave_at_least_the_incidentals() {
+    // GIVEN the GSA's standard CONUS M&IE of FY2025: 68, first and last day 51, breakfast 16,
+    // lunch 19, dinner 28, incidentals 5, and nothing for 12 hours or less
+    let usd = |s: &str| Money::parse(s, Currency::parse("USD").expect("USD")).expect("an amount");
+    let gsa = PerDiemRate {
+        place: "US".into(),
+        name: "United States".into(),
+        from: day("2024-10-01"),
+        full_day: usd("68"),
+        partial_day: usd("51"),
+        breakfast_percent: 0,
+        lunch_percent: 0,
+        dinner_percent: 0,
+        min_hours: 12,
+        meal_amounts: Some(outlay_domain::allowance::MealAmounts {
+            breakfast: usd("16"),
+            lunch: usd("19"),
+            dinner: usd("28"),
+        }),
+        min_day: Some(usd("5")),
+    };
+    let t = Allowances {
+        per_diem: vec![gsa],
+        ..Allowances::default()
+    };
+    assert_eq!(t.validate(), Ok(()));
+    // WHEN a two-day trip has breakfast on its first day and all meals on its last
+    let (p, amount) = t
+        .per_diem(
+            "US",
+            at("2026-03-02T07:00"),
+            at("2026-03-03T19:00"),
+            &[
+                meals("2026-03-02", true, false, false),
+                meals("2026-03-03", true, true, true),
+            ],
+        )
+        .expect("priced");
+    // THEN the first day is 51 - 16 = 35, and the last keeps the 5 of incidentals
+    let amounts: Vec<i64> = p.days.iter().map(|d| d.amount).collect();
+    assert_eq!(amounts, [3500, 500]);
+    assert_eq!(amount.to_string(), "40.00 USD");
+    // AND a single day of twelve hours pays nothing
+    assert!(matches!(
+        t.per_diem("US", at("2026-03-02T07:00"), at("2026-03-02T19:00"), &[]),
         Err(AllowanceError::Nothing(_))
     ));
 }

@@ -131,6 +131,11 @@ struct PolicyDoc {
     #[serde(default)]
     #[schema(value_type = Object)]
     org: Option<serde_json::Value>,
+    /// The mileage and per diem rate tables, as read; they are kept through `/allowances` and
+    /// ignored here on PUT.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    allowances: Option<serde_json::Value>,
 }
 
 /// The working calendar.

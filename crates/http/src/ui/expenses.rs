@@ -28,6 +28,7 @@ pub(super) fn router() -> Router<AppState> {
             post(delete_receipt),
         )
         .route("/receipts/{id}", get(receipt_file))
+        .merge(super::claims::router())
         .layer(axum::extract::DefaultBodyLimit::max(
             outlay_domain::MAX_RECEIPT_BYTES as usize + 64 * 1024,
         ))
@@ -134,6 +135,8 @@ struct Choices<'a> {
     policy: &'a Policy,
     currencies: &'a [outlay_app::CurrencyChoice],
     justify: bool,
+    /// The expense is a mileage or per diem claim, whose date and amount are its claim's.
+    claim: bool,
 }
 
 fn form(
@@ -148,7 +151,7 @@ fn form(
         form.card.expense-form method="post" action=(url(state, action)) {
             (csrf(session))
             div.grid {
-                label { "Date" input type="date" name="date" value=(f.date) max=(session.today()) required; }
+                label { "Date" input type="date" name="date" value=(f.date) max=(session.today()) required readonly[choices.claim]; }
                 label { "Merchant" input type="text" name="merchant" value=(f.merchant) maxlength="200" required; }
                 label { "Category"
                     select name="category" required {
@@ -157,7 +160,7 @@ fn form(
                         }
                     }
                 }
-                label { "Amount" input type="text" name="amount" value=(f.amount) inputmode="decimal" pattern="[0-9]+(\\.[0-9]+)?" placeholder="12.50" required; }
+                label { "Amount" input type="text" name="amount" value=(f.amount) inputmode="decimal" pattern="[0-9]+(\\.[0-9]+)?" placeholder="12.50" required readonly[choices.claim]; }
                 label { "Currency"
                     select name="currency" required data-rate-window=(outlay_domain::exchange::MAX_RATE_AGE_DAYS) {
                         @if !choices.currencies.iter().any(|c| c.currency.code() == f.currency) && !f.currency.is_empty() {
@@ -242,7 +245,8 @@ async fn list_page(
     let body = html! {
         section {
             h2 { "New expense" }
-            (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify: false }, "/expenses", &f, "Add expense"))
+            (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify: false, claim: false }, "/expenses", &f, "Add expense"))
+            (super::claims::forms(state, session, &policy))
         }
         section {
             h2 { "Your expenses" }
@@ -356,10 +360,11 @@ async fn show_page(
         @if let Some(rj) = &e.rejection {
             p.error role="status" { strong { "Rejected from " a href=(url(state, &format!("/reports/{}", rj.report_id))) { "a report" } ": " } (rj.reason) " " small { (session.when(rj.at)) } }
         }
+        @if let Some(c) = &e.claim { (super::claims::summary(c)) }
         section { h2 { "Policy" } @if info.violations.is_empty() { p.ok { "No policy issues." } } @else { (violations(&info)) } }
         section {
             h2 { "Details" }
-            (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify }, &base, &f, "Save"))
+            (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify, claim: e.claim.is_some() }, &base, &f, "Save"))
         }
         section {
             h2 { "Receipts" }

@@ -10,6 +10,7 @@
 
 mod admin;
 mod bulk;
+mod claims;
 mod expenses;
 pub(crate) mod finance;
 mod hosted;

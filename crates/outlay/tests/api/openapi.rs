@@ -165,8 +165,11 @@ async fn the_document_states_what_the_server_checks_and_every_status_it_answers(
     );
     assert_eq!(
         expense["category"]["enum"],
-        serde_json::json!(["travel", "meals", "lodging", "office", "software", "other"]),
-        "the policy's categories"
+        serde_json::json!([
+            "travel", "meals", "lodging", "office", "software", "mileage", "per_diem", "other",
+            null
+        ]),
+        "the policy's categories, or none for a claim's own"
     );
     assert_eq!(
         schemas["ReportRequest"]["properties"]["title"]["maxLength"],

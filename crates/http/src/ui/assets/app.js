@@ -91,3 +91,57 @@ for (const select of document.querySelectorAll('select[data-rate-window]')) {
   date.addEventListener('change', check);
   check();
 }
+
+// Mileage and per diem: the amount as the fields change, from the server's own pricing
+// (`data-quote`), and one row of meal boxes per day of a stay.
+for (const form of document.querySelectorAll('form[data-quote]')) {
+  const out = form.querySelector('.quote');
+  const days = form.querySelector('.meal-days');
+  const from = form.querySelector('input[name=from][type=datetime-local]');
+  const until = form.querySelector('input[name=until]');
+  const mealRows = () => {
+    if (!days || !from.value || !until.value) return;
+    const kept = new Set([...days.querySelectorAll('input:checked')].map((b) => `${b.name}|${b.value}`));
+    days.replaceChildren();
+    const day = new Date(from.value.slice(0, 10) + 'T00:00:00Z');
+    const last = new Date(until.value.slice(0, 10) + 'T00:00:00Z');
+    for (let n = 0; day <= last && n < 92; n += 1, day.setUTCDate(day.getUTCDate() + 1)) {
+      const date = day.toISOString().slice(0, 10);
+      const row = document.createElement('div');
+      row.className = 'meal-day';
+      row.append(date);
+      for (const meal of ['breakfast', 'lunch', 'dinner']) {
+        const label = document.createElement('label');
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        box.name = meal;
+        box.value = date;
+        box.checked = kept.has(`${meal}|${date}`);
+        label.append(box, ' ' + meal);
+        row.append(label);
+      }
+      days.append(row);
+    }
+  };
+  let asked = 0;
+  const ask = async () => {
+    const mine = ++asked;
+    const response = await fetch(form.dataset.quote, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(new FormData(form)),
+      credentials: 'same-origin',
+    });
+    const answer = await response.json().catch(() => ({ error: 'The amount could not be worked out.' }));
+    if (mine !== asked) return;
+    out.classList.toggle('error', !response.ok);
+    out.textContent = response.ok ? `${answer.amount} ${answer.currency}: ${answer.text}` : answer.error;
+  };
+  let timer;
+  form.addEventListener('input', (e) => {
+    if (e.target === from || e.target === until) mealRows();
+    clearTimeout(timer);
+    timer = setTimeout(ask, 250);
+  });
+  form.addEventListener('change', () => { clearTimeout(timer); timer = setTimeout(ask, 250); });
+}
