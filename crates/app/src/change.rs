@@ -61,6 +61,13 @@ pub enum Write {
     PutRates(Vec<ExchangeRate>),
     /// Adds an in-app notification.
     AddNotification(Notification),
+    /// Inserts (`expected_version: None`) or updates a document.
+    PutDoc {
+        /// The document.
+        doc: Doc,
+        /// The version the update is based on.
+        expected_version: Option<i64>,
+    },
     /// Marks a user's notifications read (`ids: None` for all of them).
     ReadNotifications {
         /// Whose.
@@ -105,6 +112,15 @@ pub enum Guard {
     /// The stored policy is exactly this one; `None`: no policy is stored (the built-in
     /// default applied).
     Policy(Option<Box<Policy>>),
+    /// The document is stored at this version; `None`: it is not stored.
+    Doc {
+        /// Its kind.
+        kind: DocKind,
+        /// Its id.
+        id: String,
+        /// The version read.
+        version: Option<i64>,
+    },
 }
 
 impl Guard {
@@ -136,6 +152,48 @@ impl Guard {
             version: r.version,
         }
     }
+}
+
+/// The kinds of [`Doc`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocKind {
+    /// An employee's bank details, by user id.
+    BankAccount,
+    /// A payment batch, by batch id.
+    PaymentBatch,
+}
+
+impl DocKind {
+    /// Every kind.
+    pub const ALL: [DocKind; 2] = [Self::BankAccount, Self::PaymentBatch];
+
+    /// The name stores keep it under.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::BankAccount => "bank_account",
+            Self::PaymentBatch => "payment_batch",
+        }
+    }
+
+    /// Parses the name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// An entity the store keeps whole, as JSON, under its kind and id, with a version for
+/// optimistic concurrency: what has no query of its own beyond its id and the list of its
+/// kind (newest id first). Use cases read and write them typed ([`crate::docs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doc {
+    /// The kind.
+    pub kind: DocKind,
+    /// The id, unique within the kind (at most 64 characters).
+    pub id: String,
+    /// Bumped on every change.
+    pub version: i64,
+    /// The entity as JSON.
+    pub body: String,
 }
 
 /// A change: writes, their audit events and an idempotency record, committed as one.

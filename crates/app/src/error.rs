@@ -70,7 +70,9 @@ impl From<Refusal> for AppError {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::Forbidden(m) => AppError::Forbidden(m.to_owned()),
-            r @ Refusal::WrongState { .. } => AppError::Conflict(r.to_string()),
+            r @ (Refusal::WrongState { .. } | Refusal::InBatch(_)) => {
+                AppError::Conflict(r.to_string())
+            }
             Refusal::Invalid(m) => AppError::BadInput(m),
         }
     }

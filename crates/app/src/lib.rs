@@ -11,6 +11,7 @@ mod audit_browser;
 mod auth;
 pub mod change;
 mod delegations;
+pub mod docs;
 mod drafts;
 mod error;
 mod expenses;
@@ -42,7 +43,8 @@ pub use audit::{BUNDLE_FORMAT, BundleLine, Verification, verify_bundle};
 pub use audit_browser::{AuditFilter, AuditPage};
 pub use auth::{ADDRESS_BURST, ADDRESS_PERIOD, LOGIN_BURST, LOGIN_PERIOD};
 pub use change::{
-    Change, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Write,
+    Change, Doc, DocKind, Guard, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope,
+    Write,
 };
 pub use change::{decode_cursor, encode_cursor};
 pub use delegations::DelegationInput;

@@ -8,7 +8,9 @@ use outlay_domain::{
     ReceiptId, Report, ReportId, Role, User, UserId,
 };
 
-use crate::change::{Change, IdempotencyRecord, Page, PageRequest, ReportQuery, all_pages};
+use crate::change::{
+    Change, Doc, DocKind, IdempotencyRecord, Page, PageRequest, ReportQuery, all_pages,
+};
 use crate::lists::{ExpenseScope, ExpenseSearch, Listed, ReportSearch, page_in_memory};
 use crate::notify::{Delivery, Notification, OutboxMessage};
 
@@ -238,6 +240,10 @@ pub trait Store: Send + Sync {
             page,
         )
     }
+    /// A document by kind and id.
+    async fn doc(&self, kind: DocKind, id: &str) -> StoreResult<Option<Doc>>;
+    /// The documents of a kind, newest id (greatest) first.
+    async fn docs(&self, kind: DocKind, page: &PageRequest) -> StoreResult<Page<Doc>>;
     /// Commits a change atomically: all of it, or (with an error) none of it.
     async fn commit(&self, change: Change) -> StoreResult<()>;
     /// The deployment's secret `name` (session and signing keys shared by every instance): the

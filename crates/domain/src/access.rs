@@ -256,7 +256,8 @@ pub fn actions(actor: &User, owner: &User, report: &Report) -> Vec<Action> {
     if may_decide(actor, owner, report).is_ok() {
         out.extend([Action::Approve, Action::Reject, Action::RejectLine]);
     }
-    if may_pay(actor, owner, report).is_ok() {
+    // A report a payment batch holds is paid by the batch, not by hand.
+    if may_pay(actor, owner, report).is_ok() && report.batch_id.is_none() {
         out.push(Action::Pay);
     }
     if may_edit(actor, report).is_ok() {

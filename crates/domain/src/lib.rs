@@ -12,6 +12,7 @@ pub mod expense;
 pub mod ids;
 pub mod money;
 pub mod org;
+pub mod payment;
 pub mod policy;
 pub mod receipt;
 pub mod report;
@@ -34,6 +35,10 @@ pub use expense::{Expense, ExpenseDetails, ExpenseError, LineRejection};
 pub use ids::{ExpenseId, IdError, ReportId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use org::{Allocation, CostCentre, OrgError, Project, Split};
+pub use payment::{
+    AccountNumber, BankAccount, BankError, BatchId, BatchItem, BatchState, FileFormat,
+    PayingAccount, PaymentBatch,
+};
 pub use policy::{CategoryRule, Facts, Policy, PolicyError, Severity, Violation};
 pub use receipt::{MAX_RECEIPT_BYTES, Receipt, ReceiptId, ReceiptState, ReceiptType};
 pub use report::{Decision, Level, Outcome, Payment, Report, ReportState, Step};

@@ -223,6 +223,9 @@ pub struct Report {
     /// The senior threshold the current submission was routed by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub senior_threshold: Option<Money>,
+    /// The payment batch that pays it, while one holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<crate::BatchId>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -256,6 +259,7 @@ impl Report {
             deciders: BTreeSet::new(),
             policy_version: None,
             senior_threshold: None,
+            batch_id: None,
             created_at: now,
             updated_at: now,
         }

@@ -40,9 +40,21 @@ pub enum Command {
         /// threshold was kept with the submission.
         senior_threshold: Money,
     },
-    /// Finance marks it paid.
+    /// Finance marks it paid by hand (not while a payment batch holds it).
     Pay {
         /// The payment reference; required.
+        reference: String,
+    },
+    /// Finance puts the approved report in a payment batch, which pays it from now on.
+    Hold(crate::BatchId),
+    /// The batch that held it failed: the report is free to be paid again.
+    Release(crate::BatchId),
+    /// The batch that holds it paid it (by hand for the batch, or as the bank's statement
+    /// says).
+    Settle {
+        /// The batch.
+        batch: crate::BatchId,
+        /// The bank's reference; required.
         reference: String,
     },
 }
@@ -57,6 +69,9 @@ impl Command {
             Command::Reject { .. } => "reject",
             Command::RejectLine { .. } => "reject_line",
             Command::Pay { .. } => "pay",
+            Command::Hold(_) => "hold",
+            Command::Release(_) => "release",
+            Command::Settle { .. } => "settle",
         }
     }
 }
@@ -78,6 +93,9 @@ pub enum Refusal {
     /// The command's own input is wrong (an empty reason, say).
     #[error("{0}")]
     Invalid(String),
+    /// A payment batch holds the report, or another one does.
+    #[error("the report is in payment batch {0}, which pays it")]
+    InBatch(crate::BatchId),
 }
 
 impl Refusal {
@@ -185,6 +203,41 @@ pub fn decide(
             let reference = text_field("reference", reference, true, 200)
                 .map_err(|e| Refusal::Invalid(e.to_string()))?;
             access::may_pay(actor, owner, report).map_err(denied)?;
+            if let Some(batch) = report.batch_id {
+                return Err(Refusal::InBatch(batch));
+            }
+            next.state = ReportState::Paid;
+            next.payment = Some(Payment {
+                reference,
+                by: actor.id,
+                at: now,
+            });
+        }
+        Command::Hold(batch) => {
+            access::may_pay(actor, owner, report).map_err(denied)?;
+            if let Some(held) = report.batch_id {
+                return Err(Refusal::InBatch(held));
+            }
+            next.batch_id = Some(*batch);
+        }
+        Command::Release(batch) => {
+            if report.batch_id != Some(*batch) || report.state != ReportState::Approved {
+                return Err(Refusal::WrongState {
+                    command: "release",
+                    state: report.state,
+                });
+            }
+            next.batch_id = None;
+        }
+        Command::Settle { batch, reference } => {
+            let reference = text_field("reference", reference, true, 200)
+                .map_err(|e| Refusal::Invalid(e.to_string()))?;
+            access::may_pay(actor, owner, report).map_err(denied)?;
+            if report.batch_id != Some(*batch) {
+                return Err(Refusal::Invalid(format!(
+                    "the report is not in payment batch {batch}"
+                )));
+            }
             next.state = ReportState::Paid;
             next.payment = Some(Payment {
                 reference,

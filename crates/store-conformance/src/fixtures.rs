@@ -91,6 +91,7 @@ pub(crate) fn report(n: u128, owner: u128, state: ReportState, submitted: i64) -
         deciders: BTreeSet::new(),
         policy_version: None,
         senior_threshold: None,
+        batch_id: None,
         created_at: at(0),
         updated_at: at(0),
     }

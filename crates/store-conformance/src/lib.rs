@@ -7,6 +7,7 @@
 
 mod audit;
 mod commits;
+mod documents;
 mod expenses;
 mod fixtures;
 mod notifications;
@@ -21,6 +22,7 @@ use outlay_app::{Outbox, Store};
 
 pub use audit::*;
 pub use commits::*;
+pub use documents::*;
 pub use expenses::*;
 pub use notifications::*;
 pub use reports::*;
@@ -77,6 +79,7 @@ macro_rules! conformance_tests {
             receipts_rates_and_duplicates,
             notifications_and_the_outbox,
             searches_find_what_the_filter_says_in_the_order_asked,
+            documents_are_versioned_guarded_and_listed_by_kind,
         );
     };
     (@each $attrs:tt $fresh:path: $($check:ident),+ $(,)?) => {

@@ -116,6 +116,24 @@ impl DynamoStore {
                 "version = :v",
                 vec![(":v", n(*version))],
             ),
+            Guard::Doc {
+                kind,
+                id,
+                version: Some(v),
+            } => (
+                key(format!("DOC#{}", kind.as_str()), id.as_str()),
+                "version = :v",
+                vec![(":v", n(*v))],
+            ),
+            Guard::Doc {
+                kind,
+                id,
+                version: None,
+            } => (
+                key(format!("DOC#{}", kind.as_str()), id.as_str()),
+                "attribute_not_exists(pk)",
+                vec![],
+            ),
             Guard::Policy(None) => (
                 key("SETTINGS", "POLICY"),
                 "attribute_not_exists(pk)",
@@ -339,6 +357,16 @@ impl DynamoStore {
                         item.insert("gsi1sk".into(), s(format!("{}#{}", r.date, r.currency)));
                         ops.push(self.put(item, None, vec![], STALE)?);
                     }
+                }
+                Write::PutDoc {
+                    doc,
+                    expected_version,
+                } => {
+                    let (cond, values) = versioned(*expected_version);
+                    let mut item = key(format!("DOC#{}", doc.kind.as_str()), doc.id.as_str());
+                    item.insert("version".into(), n(doc.version));
+                    item.insert("body".into(), s(doc.body.clone()));
+                    ops.push(self.put(item, cond, values, STALE)?);
                 }
                 Write::AddNotification(note) => {
                     let item = items::item(

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use chrono::NaiveDate;
 use outlay_app::{
-    Change, IdempotencyRecord, Notification, Page, PageRequest, ReportQuery, ReportScope, Store,
-    StoreError, StoreResult,
+    Change, Doc, DocKind, IdempotencyRecord, Notification, Page, PageRequest, ReportQuery,
+    ReportScope, Store, StoreError, StoreResult,
 };
 use outlay_domain::{
     AuditEvent, AuditRecord, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Rate,
@@ -609,6 +609,20 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn doc(&self, kind: DocKind, id: &str) -> StoreResult<Option<Doc>> {
+        self.get(format!("DOC#{}", kind.as_str()), id)
+            .await?
+            .as_ref()
+            .map(|i| doc(kind, i))
+            .transpose()
+    }
+
+    async fn docs(&self, kind: DocKind, req: &PageRequest) -> StoreResult<Page<Doc>> {
+        let mut q = Query::on(None, format!("DOC#{}", kind.as_str()), false);
+        q.sk = req.after()?.map(|c| ("<", c));
+        self.page(q, req, |i| Ok(doc(kind, i)?)).await
+    }
+
     async fn commit(&self, change: Change) -> StoreResult<()> {
         crate::commit::commit(self, change).await
     }
@@ -619,5 +633,16 @@ fn rate(currency: Currency, item: &Item) -> anyhow::Result<ExchangeRate> {
         date: get_s(item, "sk").context("a rate has no day")?.parse()?,
         currency,
         rate: Rate::parse(get_s(item, "rate").context("a rate has no value")?)?,
+    })
+}
+
+/// A document item (`sk` the id, `version`, `body`) of `kind`.
+fn doc(kind: DocKind, item: &crate::items::Item) -> StoreResult<Doc> {
+    let missing = || StoreError::Unavailable(anyhow::anyhow!("a document item is incomplete"));
+    Ok(Doc {
+        kind,
+        id: get_s(item, "sk").ok_or_else(missing)?.to_owned(),
+        version: get_n(item, "version").ok_or_else(missing)?,
+        body: get_s(item, "body").ok_or_else(missing)?.to_owned(),
     })
 }

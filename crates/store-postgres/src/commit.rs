@@ -73,6 +73,21 @@ async fn check(tx: &mut PgConnection, guard: &Guard) -> StoreResult<()> {
             id.as_uuid(),
             *version,
         ),
+        Guard::Doc { kind, id, version } => {
+            let stored: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM documents WHERE kind = $1 AND id = $2 FOR SHARE",
+            )
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| db_error(e, STALE))?;
+            return if stored == *version {
+                Ok(())
+            } else {
+                Err(StoreError::stale())
+            };
+        }
         Guard::Policy(policy) => {
             let stored: Option<String> =
                 sqlx::query_scalar("SELECT value FROM settings WHERE key = 'policy' FOR SHARE")
@@ -286,6 +301,34 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
                 .map_err(|e| db_error(e, STALE))?;
             }
             Ok(())
+        }
+        Write::PutDoc {
+            doc,
+            expected_version,
+        } => {
+            let done = match expected_version {
+                None => sqlx::query(
+                    "INSERT INTO documents (kind, id, version, body) VALUES ($1, $2, $3, $4::jsonb)",
+                )
+                .bind(doc.kind.as_str())
+                .bind(&doc.id)
+                .bind(doc.version)
+                .bind(&doc.body)
+                .execute(&mut *tx)
+                .await,
+                Some(v) => sqlx::query(
+                    "UPDATE documents SET version = $1, body = $2::jsonb
+                     WHERE kind = $3 AND id = $4 AND version = $5",
+                )
+                .bind(doc.version)
+                .bind(&doc.body)
+                .bind(doc.kind.as_str())
+                .bind(&doc.id)
+                .bind(v)
+                .execute(&mut *tx)
+                .await,
+            };
+            one_row(done.map_err(|e| db_error(e, STALE))?)
         }
         Write::AddNotification(n) => {
             sqlx::query(

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use outlay_app::{
-    Change, IdempotencyRecord, Notification, Page, PageRequest, ReportQuery, ReportScope, Store,
-    StoreError, StoreResult,
+    Change, Doc, DocKind, IdempotencyRecord, Notification, Page, PageRequest, ReportQuery,
+    ReportScope, Store, StoreError, StoreResult,
 };
 use outlay_domain::{
     AuditEvent, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId,
@@ -541,6 +541,35 @@ impl Store for PgStore {
         .await
         .map_err(read_error)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn doc(&self, kind: DocKind, id: &str) -> StoreResult<Option<Doc>> {
+        let row = sqlx::query(
+            "SELECT id, version, body::text AS body FROM documents WHERE kind = $1 AND id = $2",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(read_error)?;
+        Ok(row.map(|r| rows::doc(kind, &r)).transpose()?)
+    }
+
+    async fn docs(&self, kind: DocKind, req: &PageRequest) -> StoreResult<Page<Doc>> {
+        let before = req.after()?;
+        // The C collation, so that ids order by their bytes as in every other store.
+        let rows = sqlx::query(
+            "SELECT id, version, body::text AS body FROM documents
+             WHERE kind = $1 AND ($2::text IS NULL OR id COLLATE \"C\" < $2::text COLLATE \"C\")
+             ORDER BY id COLLATE \"C\" DESC LIMIT $3",
+        )
+        .bind(kind.as_str())
+        .bind(before)
+        .bind(i64::from(req.limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(read_error)?;
+        page(rows, req.limit, |r| rows::doc(kind, r), |d| d.id.clone())
     }
 
     async fn commit(&self, change: Change) -> StoreResult<()> {

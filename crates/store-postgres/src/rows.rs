@@ -103,3 +103,13 @@ pub(crate) fn notification(row: &PgRow) -> anyhow::Result<outlay_app::Notificati
     n.read_at = row.try_get("read_at")?;
     Ok(n)
 }
+
+/// A document row (`id`, `version`, `body` as text) of `kind`.
+pub(crate) fn doc(kind: outlay_app::DocKind, row: &PgRow) -> anyhow::Result<outlay_app::Doc> {
+    Ok(outlay_app::Doc {
+        kind,
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        body: row.try_get("body")?,
+    })
+}

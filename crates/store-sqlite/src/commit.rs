@@ -63,6 +63,20 @@ async fn check(tx: &mut Transaction<'_, Sqlite>, guard: &Guard) -> StoreResult<(
             id.to_string(),
             *version,
         ),
+        Guard::Doc { kind, id, version } => {
+            let stored: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM documents WHERE kind = ? AND id = ?")
+                    .bind(kind.as_str())
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(|e| db_error(e, STALE))?;
+            return if stored == *version {
+                Ok(())
+            } else {
+                Err(StoreError::stale())
+            };
+        }
         Guard::Policy(policy) => {
             let stored: Option<String> =
                 sqlx::query_scalar("SELECT value FROM settings WHERE key = 'policy'")
@@ -264,6 +278,33 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
                 .map_err(|e| db_error(e, STALE))?;
             }
             Ok(())
+        }
+        Write::PutDoc {
+            doc,
+            expected_version,
+        } => {
+            let done = match expected_version {
+                None => sqlx::query(
+                    "INSERT INTO documents (kind, id, version, body) VALUES (?, ?, ?, ?)",
+                )
+                .bind(doc.kind.as_str())
+                .bind(&doc.id)
+                .bind(doc.version)
+                .bind(&doc.body)
+                .execute(&mut **tx)
+                .await,
+                Some(v) => sqlx::query(
+                    "UPDATE documents SET version = ?, body = ? WHERE kind = ? AND id = ? AND version = ?",
+                )
+                .bind(doc.version)
+                .bind(&doc.body)
+                .bind(doc.kind.as_str())
+                .bind(&doc.id)
+                .bind(v)
+                .execute(&mut **tx)
+                .await,
+            };
+            one_row(done.map_err(|e| db_error(e, STALE))?)
         }
         Write::AddNotification(n) => {
             sqlx::query(

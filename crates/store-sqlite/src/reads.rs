@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use outlay_app::Notification;
 use outlay_app::{
-    Change, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Store, StoreResult,
+    Change, Doc, DocKind, IdempotencyRecord, Page, PageRequest, ReportQuery, ReportScope, Store,
+    StoreResult,
 };
 use outlay_domain::{
     AuditEvent, Currency, Email, ExchangeRate, Expense, ExpenseId, Policy, Receipt, ReceiptId,
@@ -499,6 +500,30 @@ impl Store for SqliteStore {
         .await
         .map_err(read_error)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn doc(&self, kind: DocKind, id: &str) -> StoreResult<Option<Doc>> {
+        let row = sqlx::query("SELECT id, version, body FROM documents WHERE kind = ? AND id = ?")
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(read_error)?;
+        Ok(row.map(|r| rows::doc(kind, &r)).transpose()?)
+    }
+
+    async fn docs(&self, kind: DocKind, req: &PageRequest) -> StoreResult<Page<Doc>> {
+        let before = req.after()?.unwrap_or_else(|| FAR.to_owned());
+        let rows = sqlx::query(
+            "SELECT id, version, body FROM documents WHERE kind = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(kind.as_str())
+        .bind(before)
+        .bind(i64::from(req.limit) + 1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        page(rows, req.limit, |r| rows::doc(kind, r), |d| d.id.clone())
     }
 
     async fn commit(&self, change: Change) -> StoreResult<()> {

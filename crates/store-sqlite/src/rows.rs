@@ -130,3 +130,13 @@ pub(crate) fn notification(row: &SqliteRow) -> anyhow::Result<outlay_app::Notifi
     n.read_at = read.as_deref().map(parse_time).transpose()?;
     Ok(n)
 }
+
+/// A document row (`id`, `version`, `body`) of `kind`.
+pub(crate) fn doc(kind: outlay_app::DocKind, row: &SqliteRow) -> anyhow::Result<outlay_app::Doc> {
+    Ok(outlay_app::Doc {
+        kind,
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        body: row.try_get("body")?,
+    })
+}
