@@ -66,6 +66,13 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<outlay_domain::BankError> for AppError {
+    fn from(e: outlay_domain::BankError) -> Self {
+        // Well-formed, but not an account a bank would take (check digits, say).
+        AppError::Unprocessable(e.to_string())
+    }
+}
+
 impl From<Refusal> for AppError {
     fn from(r: Refusal) -> Self {
         match r {

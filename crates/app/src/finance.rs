@@ -32,6 +32,7 @@ impl App {
         let (before, stored) = self.policy_as_stored().await?;
         policy.org = before.org.clone();
         policy.allowances = before.allowances.clone();
+        policy.paying_account = before.paying_account.clone();
         self.replace_policy(caller, policy, before, stored).await
     }
 
@@ -343,6 +344,7 @@ impl PolicyDraft {
             },
             org: Default::default(),
             allowances: Default::default(),
+            paying_account: None,
         };
         policy.validate().map_err(|e| e.to_string())?;
         Ok(policy)
@@ -360,6 +362,7 @@ impl App {
             .map_err(AppError::BadInput)?;
         policy.org = before.org.clone();
         policy.allowances = before.allowances.clone();
+        policy.paying_account = before.paying_account.clone();
         self.replace_policy(caller, policy, before, stored).await
     }
 

@@ -22,6 +22,7 @@ mod lines;
 pub mod lists;
 pub mod notify;
 mod org;
+mod payments;
 pub mod ports;
 mod preview;
 mod receipts;
@@ -56,10 +57,12 @@ pub use idempotency::Idempotency;
 pub use insights::{Member, Person, Spend, SpendFilter, SpendRow, Team};
 pub use lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams, ReportSearch, Sort};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
+pub use payments::{BankInput, BatchFile, MAX_BATCH_REPORTS};
 pub use org::{CostCentreInput, ProjectInput, RuleInput, may_keep_org};
 pub use ports::{
     AccessToken, AuditSigner, BlobStore, CheckpointEntries, CheckpointLog, Clock, HostedLogin,
-    IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin, STALE,
+    IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin,
+    PaymentFiles, STALE,
     SessionInfo, SignInStart, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
 };
 pub use preview::{PolicyPreview, RouteChange, ViolationChange};
@@ -108,6 +111,8 @@ pub struct Ports {
     pub hosted: Option<Arc<dyn HostedLogin>>,
     /// The audit chain's anchor outside the store.
     pub anchor: Anchor,
+    /// Bank files.
+    pub files: Arc<dyn PaymentFiles>,
 }
 
 /// Where the audit chain is anchored: the checkpoint signer and the checkpoint log.
@@ -131,6 +136,7 @@ pub struct App {
     identities: Option<Arc<dyn IdentityAdmin>>,
     hosted: Option<Arc<dyn HostedLogin>>,
     anchor: Anchor,
+    files: Arc<dyn PaymentFiles>,
     login_attempts: Arc<auth::LoginAttempts>,
     hashing: Arc<auth::HashingSlots>,
     notify: NotifySettings,
@@ -150,6 +156,7 @@ impl App {
             identities: ports.identities,
             hosted: ports.hosted,
             anchor: ports.anchor,
+            files: ports.files,
             login_attempts: Arc::default(),
             hashing: Arc::new(auth::HashingSlots::for_this_machine()),
             notify,
@@ -247,5 +254,6 @@ pub fn default_policy() -> outlay_domain::Policy {
         reminders: None,
         org: Default::default(),
         allowances: allowances::default_allowances(),
+        paying_account: None,
     }
 }

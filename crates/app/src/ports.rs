@@ -369,6 +369,19 @@ pub trait Notifier: Send + Sync {
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
 }
 
+/// Bank files: a payment batch as the file a bank takes.
+pub trait PaymentFiles: Send + Sync {
+    /// The batch as a file of `format`. The same batch always gives the same bytes (the file
+    /// says the batch's `exported_at`, not the time it is made). Refused, with a message for
+    /// people, when the batch cannot be paid in this format (SEPA pays euros to IBANs, NACHA
+    /// dollars to US accounts).
+    fn render(
+        &self,
+        format: outlay_domain::FileFormat,
+        batch: &outlay_domain::PaymentBatch,
+    ) -> Result<Vec<u8>, String>;
+}
+
 /// The current time.
 pub trait Clock: Send + Sync {
     /// Now, in UTC.

@@ -120,6 +120,7 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
         .clone()
         .unwrap_or_else(|| dir.join("audit-key.pem"));
     let ports = Ports {
+        files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
         blobs: Arc::new(LocalBlobs::open(&dir.join("receipts"))?),
         clock: Arc::new(SystemClock),

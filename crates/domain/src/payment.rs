@@ -261,6 +261,47 @@ pub struct PayingAccount {
     pub ach_company_id: Option<String>,
 }
 
+impl PayingAccount {
+    /// Checks the name, and each account detail given.
+    pub fn validate(&self) -> Result<(), BankError> {
+        BankAccount::holder(&self.name)?;
+        if let Some(iban) = &self.iban {
+            AccountNumber::iban(iban, self.bic.as_deref())?;
+        } else if let Some(bic) = &self.bic {
+            parse_bic(bic)?;
+        }
+        if let Some(routing) = &self.ach_bank_routing {
+            AccountNumber::ach(routing, "0000")?;
+        }
+        if let Some(id) = &self.ach_company_id
+            && (id.is_empty() || id.len() > 10 || !id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(BankError::Holder(
+                "the ACH company identification is 1 to 10 letters and digits".into(),
+            ));
+        }
+        if self
+            .ach_bank_name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 23)
+        {
+            return Err(BankError::Holder("the ACH bank's name is at most 23 characters".into()));
+        }
+        Ok(())
+    }
+
+    /// The same account with its IBAN and BIC in electronic form.
+    pub fn normalised(mut self) -> Result<Self, BankError> {
+        if let Some(iban) = &self.iban {
+            if let AccountNumber::Iban { iban, bic } = AccountNumber::iban(iban, self.bic.as_deref())? {
+                self.iban = Some(iban);
+                self.bic = bic;
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// A payment batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentBatch {

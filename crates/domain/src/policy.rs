@@ -72,6 +72,9 @@ pub struct Policy {
     /// The mileage and per diem rate tables, kept by finance apart from the rest.
     #[serde(default)]
     pub allowances: crate::Allowances,
+    /// The company's account that pays reimbursements, kept by finance apart from the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paying_account: Option<crate::PayingAccount>,
 }
 
 /// The company's cost centres, projects and routing rules. They live in the policy document,
@@ -176,6 +179,9 @@ impl Policy {
         self.allowances
             .validate()
             .map_err(|e| PolicyError::Org(e.to_string()))?;
+        if let Some(p) = &self.paying_account {
+            p.validate().map_err(|e| PolicyError::Org(e.to_string()))?;
+        }
         self.validate_org()
     }
 

@@ -46,6 +46,7 @@ fn policy() -> Policy {
         reminders: None,
         org: Default::default(),
         allowances: Default::default(),
+        paying_account: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! `router()`, with its error shape, request ids, logs, metrics and OpenAPI document.
 
 pub mod allowances;
+pub mod payments;
 mod apidoc;
 pub mod audit;
 pub mod delegations;
@@ -152,7 +153,8 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "expenses", description = "The caller's expenses"),
         (name = "reports", description = "Reports and their approval workflow"),
         (name = "receipts", description = "Receipt files"),
-        (name = "finance", description = "Policy and exchange rates"),
+        (name = "finance", description = "Policy, exchange rates, and the mileage and per diem rate tables"),
+        (name = "payments", description = "Bank details, the paying account, payment batches and their bank files"),
         (name = "organisation", description = "Cost centres, projects and routing rules"),
         (name = "notifications", description = "In-app notifications"),
         (name = "audit", description = "The audit hash chain"),
@@ -182,6 +184,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(org::router())
         .merge(expenses::router())
         .merge(allowances::router())
+        .merge(payments::router())
         .merge(reports::router())
         .merge(receipts::router())
         .merge(finance::router())

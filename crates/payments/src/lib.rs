@@ -1,0 +1,24 @@
+//! Outlay's bank files: [`PaymentFiles`] for SEPA (pain.001.001.09), NACHA (PPD) and CSV.
+//! Every file is made from the batch alone, and dated by its `exported_at`, so that the same
+//! batch always gives the same bytes.
+
+mod csv;
+mod nacha;
+mod sepa;
+
+use outlay_app::PaymentFiles;
+use outlay_domain::{FileFormat, PaymentBatch};
+
+/// The bank files Outlay writes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BankFiles;
+
+impl PaymentFiles for BankFiles {
+    fn render(&self, format: FileFormat, batch: &PaymentBatch) -> Result<Vec<u8>, String> {
+        match format {
+            FileFormat::Sepa => sepa::render(batch),
+            FileFormat::Nacha => nacha::render(batch),
+            FileFormat::Csv => csv::render(batch),
+        }
+    }
+}
