@@ -57,13 +57,13 @@ pub use idempotency::Idempotency;
 pub use insights::{Member, Person, Spend, SpendFilter, SpendRow, Team};
 pub use lists::{ExpenseScope, ExpenseSearch, ListFilter, ListParams, ReportSearch, Sort};
 pub use notify::{Channel, Delivery, Dispatched, Notification, NotifySettings, OutboxMessage};
-pub use payments::{BankInput, BatchFile, MAX_BATCH_REPORTS};
 pub use org::{CostCentreInput, ProjectInput, RuleInput, may_keep_org};
+pub use payments::{BankInput, BatchFile, MAX_BATCH_REPORTS};
 pub use ports::{
     AccessToken, AuditSigner, BlobStore, CheckpointEntries, CheckpointLog, Clock, HostedLogin,
     IdGen, IdentityAdmin, IdentityVerifier, Notifier, Outbox, OutboxStats, PasswordLogin,
-    PaymentFiles, STALE,
-    SessionInfo, SignInStart, Store, StoreError, StoreResult, SystemClock, UuidV7, Verified,
+    PaymentFiles, STALE, SessionInfo, SignInStart, Store, StoreError, StoreResult, SystemClock,
+    UuidV7, Verified,
 };
 pub use preview::{PolicyPreview, RouteChange, ViolationChange};
 pub use receipts::{ReceiptFile, UploadTicket};

@@ -11,8 +11,8 @@
 //!   alone: concurrent exports commit once and answer the same bytes, whose SHA-256 is audited.
 
 use outlay_domain::{
-    AccountNumber, BankAccount, BatchId, BatchItem, BatchState, Command, FileFormat,
-    PayingAccount, PaymentBatch, Report, ReportId, ReportState, Role, decide,
+    AccountNumber, BankAccount, BatchId, BatchItem, BatchState, Command, FileFormat, PayingAccount,
+    PaymentBatch, Report, ReportId, ReportState, Role, decide,
 };
 use sha2::{Digest, Sha256};
 
@@ -95,7 +95,11 @@ impl App {
     }
 
     /// Sets the caller's own bank details: audited (masked) and told to them.
-    pub async fn put_bank_account(&self, caller: &Caller, input: &BankInput) -> Result<BankAccount> {
+    pub async fn put_bank_account(
+        &self,
+        caller: &Caller,
+        input: &BankInput,
+    ) -> Result<BankAccount> {
         let (holder, number) = input.parse()?;
         let id = caller.user.id.to_string();
         let before: Option<BankAccount> = self.load(&id).await?;
@@ -162,7 +166,11 @@ impl App {
     }
 
     /// Builds a draft batch of approved reports (finance, allowed to pay each of them).
-    pub async fn create_batch(&self, caller: &Caller, report_ids: &[ReportId]) -> Result<PaymentBatch> {
+    pub async fn create_batch(
+        &self,
+        caller: &Caller,
+        report_ids: &[ReportId],
+    ) -> Result<PaymentBatch> {
         require(caller, Role::Finance)?;
         let unique: std::collections::BTreeSet<_> = report_ids.iter().collect();
         if report_ids.is_empty() || report_ids.len() > MAX_BATCH_REPORTS {
@@ -181,7 +189,8 @@ impl App {
         })?;
         let now = self.clock.now();
         let batch_id = BatchId::from_uuid(self.ids.new_id());
-        let mut change = Change::default().guarded([Guard::user(&caller.user), Guard::policy(stored)]);
+        let mut change =
+            Change::default().guarded([Guard::user(&caller.user), Guard::policy(stored)]);
         let mut items = Vec::new();
         for id in report_ids {
             let report = self
@@ -199,14 +208,17 @@ impl App {
             let amount = report.total.ok_or_else(|| {
                 AppError::Unprocessable(format!("report {id} has no total in the base currency"))
             })?;
-            let account: BankAccount = self.load(&owner.id.to_string()).await?.ok_or_else(|| {
-                AppError::Unprocessable(format!(
-                    "{} has no bank details; they add them in their settings",
-                    owner.name
-                ))
-            })?;
+            let account: BankAccount =
+                self.load(&owner.id.to_string()).await?.ok_or_else(|| {
+                    AppError::Unprocessable(format!(
+                        "{} has no bank details; they add them in their settings",
+                        owner.name
+                    ))
+                })?;
             change.guards.push(Guard::user(&owner));
-            change.guards.push(docs::guard(&account.doc_id(), Some(&account)));
+            change
+                .guards
+                .push(docs::guard(&account.doc_id(), Some(&account)));
             items.push(BatchItem {
                 report_id: report.id,
                 owner_id: owner.id,
@@ -281,7 +293,11 @@ impl App {
 
     /// The reports of a batch as stored now, checked to be payable by the caller while the
     /// batch pays them: the guards of any change the batch makes to them.
-    async fn held(&self, caller: &Caller, batch: &PaymentBatch) -> Result<Vec<(Report, outlay_domain::User)>> {
+    async fn held(
+        &self,
+        caller: &Caller,
+        batch: &PaymentBatch,
+    ) -> Result<Vec<(Report, outlay_domain::User)>> {
         let mut out = Vec::new();
         for item in &batch.items {
             let report = self
@@ -317,7 +333,12 @@ impl App {
     /// The batch as a bank file. The first file of a draft batch exports it (fixing its
     /// `exported_at`); any later call, or a concurrent one, answers the same bytes. Each
     /// format's first file is audited with its SHA-256.
-    pub async fn export_batch(&self, caller: &Caller, id: BatchId, format: FileFormat) -> Result<BatchFile> {
+    pub async fn export_batch(
+        &self,
+        caller: &Caller,
+        id: BatchId,
+        format: FileFormat,
+    ) -> Result<BatchFile> {
         require(caller, Role::Finance)?;
         // Two rounds: a concurrent export that commits first is read back on the second.
         for _ in 0..3 {
@@ -331,10 +352,16 @@ impl App {
                         format.as_str()
                     )));
                 }
-                return Ok(BatchFile { batch, bytes, sha256: made });
+                return Ok(BatchFile {
+                    batch,
+                    bytes,
+                    sha256: made,
+                });
             }
             if batch.state == BatchState::Failed {
-                return Err(AppError::Conflict("this batch failed; build a new one".into()));
+                return Err(AppError::Conflict(
+                    "this batch failed; build a new one".into(),
+                ));
             }
             let held = self.held(caller, &batch).await?;
             let mut next = batch.clone();
@@ -357,9 +384,19 @@ impl App {
             )?;
             let change = Change::one(docs::put(&next, Some(batch.version))?, audit)
                 .guarded([Guard::user(&caller.user)])
-                .guarded(held.iter().map(|(r, o)| [Guard::report(r), Guard::user(o)]).flatten());
+                .guarded(
+                    held.iter()
+                        .map(|(r, o)| [Guard::report(r), Guard::user(o)])
+                        .flatten(),
+                );
             match self.store.commit(change).await {
-                Ok(()) => return Ok(BatchFile { batch: next, bytes, sha256: sha }),
+                Ok(()) => {
+                    return Ok(BatchFile {
+                        batch: next,
+                        bytes,
+                        sha256: sha,
+                    });
+                }
                 Err(crate::StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -374,7 +411,12 @@ impl App {
     }
 
     /// Marks the batch's unpaid reports paid with `reference` (finance, allowed to pay each).
-    pub async fn settle_batch(&self, caller: &Caller, id: BatchId, reference: &str) -> Result<PaymentBatch> {
+    pub async fn settle_batch(
+        &self,
+        caller: &Caller,
+        id: BatchId,
+        reference: &str,
+    ) -> Result<PaymentBatch> {
         require(caller, Role::Finance)?;
         let batch = self.batch(caller, id).await?;
         if batch.state != BatchState::Exported {
@@ -395,48 +437,122 @@ impl App {
                 &caller.user,
                 owner,
                 report,
-                Command::Settle { batch: id, reference: reference.to_owned() },
+                Command::Settle {
+                    batch: id,
+                    reference: reference.to_owned(),
+                },
                 now,
             )?;
             item.paid = paid.payment.clone();
             change.guards.push(Guard::user(owner));
-            change.audit.push(self.audit_record(Some(caller), "report.settle", "report", report.id, Some(report), Some(&paid))?);
-            self.tell(owner, "report.paid", format!("Your report \"{}\" was paid: {}", report.title, reference.trim()), Some(report.id), false, &mut change);
-            change.writes.push(Write::PutReport { report: paid, expected_version: Some(report.version) });
+            change.audit.push(self.audit_record(
+                Some(caller),
+                "report.settle",
+                "report",
+                report.id,
+                Some(report),
+                Some(&paid),
+            )?);
+            self.tell(
+                owner,
+                "report.paid",
+                format!(
+                    "Your report \"{}\" was paid: {}",
+                    report.title,
+                    reference.trim()
+                ),
+                Some(report.id),
+                false,
+                &mut change,
+            );
+            change.writes.push(Write::PutReport {
+                report: paid,
+                expected_version: Some(report.version),
+            });
         }
         next.state = BatchState::Paid;
         next.version += 1;
         next.updated_at = now;
-        change.writes.insert(0, docs::put(&next, Some(batch.version))?);
-        change.audit.insert(0, self.audit_record(Some(caller), "payment_batch.settle", "payment_batch", id, Some(&batch), Some(&next))?);
+        change
+            .writes
+            .insert(0, docs::put(&next, Some(batch.version))?);
+        change.audit.insert(
+            0,
+            self.audit_record(
+                Some(caller),
+                "payment_batch.settle",
+                "payment_batch",
+                id,
+                Some(&batch),
+                Some(&next),
+            )?,
+        );
         self.store.commit(change).await?;
         Ok(next)
     }
 
     /// Marks the batch failed: its unpaid reports are free to be paid again (finance).
-    pub async fn fail_batch(&self, caller: &Caller, id: BatchId, reason: &str) -> Result<PaymentBatch> {
+    pub async fn fail_batch(
+        &self,
+        caller: &Caller,
+        id: BatchId,
+        reason: &str,
+    ) -> Result<PaymentBatch> {
         require(caller, Role::Finance)?;
         let reason = outlay_domain::expense::text_field("reason", reason, true, 500)?;
         let batch = self.batch(caller, id).await?;
         if !matches!(batch.state, BatchState::Draft | BatchState::Exported) {
-            return Err(AppError::Conflict(format!("this batch is {}", batch.state.as_str())));
+            return Err(AppError::Conflict(format!(
+                "this batch is {}",
+                batch.state.as_str()
+            )));
         }
         let now = self.clock.now();
         let mut change = Change::default().guarded([Guard::user(&caller.user)]);
         for item in batch.items.iter().filter(|i| i.paid.is_none()) {
-            let report = self.store.report(item.report_id).await?.ok_or(AppError::NotFound("report"))?;
-            let owner = self.store.user(report.owner_id).await?.ok_or(AppError::NotFound("user"))?;
+            let report = self
+                .store
+                .report(item.report_id)
+                .await?
+                .ok_or(AppError::NotFound("report"))?;
+            let owner = self
+                .store
+                .user(report.owner_id)
+                .await?
+                .ok_or(AppError::NotFound("user"))?;
             let freed = decide(&caller.user, &owner, &report, Command::Release(id), now)?;
-            change.audit.push(self.audit_record(Some(caller), "report.release", "report", report.id, Some(&report), Some(&freed))?);
-            change.writes.push(Write::PutReport { report: freed, expected_version: Some(report.version) });
+            change.audit.push(self.audit_record(
+                Some(caller),
+                "report.release",
+                "report",
+                report.id,
+                Some(&report),
+                Some(&freed),
+            )?);
+            change.writes.push(Write::PutReport {
+                report: freed,
+                expected_version: Some(report.version),
+            });
         }
         let mut next = batch.clone();
         next.state = BatchState::Failed;
         next.failure = Some(reason);
         next.version += 1;
         next.updated_at = now;
-        change.writes.insert(0, docs::put(&next, Some(batch.version))?);
-        change.audit.insert(0, self.audit_record(Some(caller), "payment_batch.fail", "payment_batch", id, Some(&batch), Some(&next))?);
+        change
+            .writes
+            .insert(0, docs::put(&next, Some(batch.version))?);
+        change.audit.insert(
+            0,
+            self.audit_record(
+                Some(caller),
+                "payment_batch.fail",
+                "payment_batch",
+                id,
+                Some(&batch),
+                Some(&next),
+            )?,
+        );
         self.store.commit(change).await?;
         Ok(next)
     }

@@ -57,7 +57,41 @@ pub async fn seed_demo(app: &App) -> anyhow::Result<()> {
         )
         .await?;
     }
-    seed_organisation(app).await
+    seed_organisation(app).await?;
+    seed_payments(app).await
+}
+
+/// The demo company's paying account (for SEPA and NACHA files), kept by Fay Finance. Employees
+/// add their own bank details. Does nothing if the paying account is set.
+async fn seed_payments(app: &App) -> anyhow::Result<()> {
+    use outlay_app::Caller;
+    let store = app.store();
+    let policy = store.policy().await?;
+    if policy.and_then(|p| p.paying_account).is_some() {
+        return Ok(());
+    }
+    let user = |email: &'static str| async move {
+        store
+            .user_by_email(&Email::parse(email)?)
+            .await?
+            .with_context(|| format!("the demo user {email}"))
+    };
+    let as_caller = |user| Caller {
+        user,
+        source: None,
+        session: None,
+    };
+    let finance = as_caller(user("finance@example.com").await?);
+    let account = outlay_domain::PayingAccount {
+        name: "Outlay Demo Inc".into(),
+        iban: Some("DE89370400440532013000".into()),
+        bic: Some("COBADEFFXXX".into()),
+        ach_bank_routing: Some("021000021".into()),
+        ach_bank_name: Some("JPMORGAN CHASE".into()),
+        ach_company_id: Some("1234567890".into()),
+    };
+    app.put_paying_account(&finance, account).await?;
+    Ok(())
 }
 
 /// The demo company's cost centres, project and routing rule, kept by Fay Finance, and Eve

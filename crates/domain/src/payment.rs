@@ -285,7 +285,9 @@ impl PayingAccount {
             .as_ref()
             .is_some_and(|n| n.chars().count() > 23)
         {
-            return Err(BankError::Holder("the ACH bank's name is at most 23 characters".into()));
+            return Err(BankError::Holder(
+                "the ACH bank's name is at most 23 characters".into(),
+            ));
         }
         Ok(())
     }
@@ -293,7 +295,9 @@ impl PayingAccount {
     /// The same account with its IBAN and BIC in electronic form.
     pub fn normalised(mut self) -> Result<Self, BankError> {
         if let Some(iban) = &self.iban {
-            if let AccountNumber::Iban { iban, bic } = AccountNumber::iban(iban, self.bic.as_deref())? {
+            if let AccountNumber::Iban { iban, bic } =
+                AccountNumber::iban(iban, self.bic.as_deref())?
+            {
                 self.iban = Some(iban);
                 self.bic = bic;
             }

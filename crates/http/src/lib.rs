@@ -2,7 +2,6 @@
 //! `router()`, with its error shape, request ids, logs, metrics and OpenAPI document.
 
 pub mod allowances;
-pub mod payments;
 mod apidoc;
 pub mod audit;
 pub mod delegations;
@@ -14,6 +13,7 @@ pub mod lists;
 pub mod notifications;
 pub mod ops;
 pub mod org;
+pub mod payments;
 pub mod receipts;
 pub mod reports;
 pub mod token;

@@ -7,7 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use outlay_app::{BankInput, PageRequest};
-use outlay_domain::{AccountNumber, BankAccount, BatchId, FileFormat, PayingAccount, PaymentBatch, ReportId, UserId};
+use outlay_domain::{
+    AccountNumber, BankAccount, BatchId, FileFormat, PayingAccount, PaymentBatch, ReportId, UserId,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -72,7 +74,13 @@ impl From<BankAccount> for BankAccountView {
             AccountNumber::Ach {
                 routing_number,
                 account_number,
-            } => ("ach", None, None, Some(routing_number), Some(account_number)),
+            } => (
+                "ach",
+                None,
+                None,
+                Some(routing_number),
+                Some(account_number),
+            ),
         };
         Self {
             user_id: a.user_id.to_string(),
@@ -92,7 +100,10 @@ impl From<BankAccount> for BankAccountView {
 /// The caller's bank details.
 #[utoipa::path(get, path = "/me/bank-account", tag = "payments", security(("bearer" = [])),
     responses((status = 200, body = BankAccountView), (status = 404, description = "None yet", body = ErrorBody)))]
-async fn get_mine(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<BankAccountView>> {
+async fn get_mine(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<BankAccountView>> {
     let id = caller.user.id;
     Ok(Json(
         state
@@ -122,7 +133,9 @@ async fn put_mine(
         routing_number: r.routing_number,
         account_number: r.account_number,
     };
-    Ok(Json(state.app.put_bank_account(&caller, &input).await?.into()))
+    Ok(Json(
+        state.app.put_bank_account(&caller, &input).await?.into(),
+    ))
 }
 
 /// A user's bank details: the user's own, or anyone's for finance.
@@ -149,7 +162,10 @@ async fn get_of_user(
 /// NACHA its `ach_bank_routing`, `ach_bank_name` and `ach_company_id`.
 #[utoipa::path(get, path = "/paying-account", tag = "payments", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_paying(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<PayingAccount>> {
+async fn get_paying(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<PayingAccount>> {
     Ok(Json(
         state
             .app
@@ -169,9 +185,8 @@ async fn put_paying(
     body: JsonBody<serde_json::Value>,
 ) -> Result<Json<PayingAccount>> {
     outlay_app::require(&caller, outlay_domain::Role::Finance)?;
-    let account: PayingAccount = serde_json::from_value(body.value).map_err(|e| {
-        outlay_app::AppError::Unprocessable(format!("not a paying account: {e}"))
-    })?;
+    let account: PayingAccount = serde_json::from_value(body.value)
+        .map_err(|e| outlay_app::AppError::Unprocessable(format!("not a paying account: {e}")))?;
     Ok(Json(state.app.put_paying_account(&caller, account).await?))
 }
 
@@ -357,14 +372,21 @@ async fn batch_file(
     let mut response = file.bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let name = format!("attachment; filename=\"batch-{}.{extension}\"", file.batch.message_id());
-    let sha = HeaderValue::from_str(&file.sha256).map_err(|e| outlay_app::AppError::Internal(e.into()))?;
+    let name = format!(
+        "attachment; filename=\"batch-{}.{extension}\"",
+        file.batch.message_id()
+    );
+    let sha = HeaderValue::from_str(&file.sha256)
+        .map_err(|e| outlay_app::AppError::Internal(e.into()))?;
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&name).map_err(|e| outlay_app::AppError::Internal(e.into()))?,
     );
     h.insert("x-content-sha256", sha);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
 }
 
@@ -390,7 +412,13 @@ async fn settle_batch(
     body: JsonBody<BatchNote>,
 ) -> Result<Json<BatchView>> {
     let id = batch_id(&id)?;
-    Ok(Json(state.app.settle_batch(&caller, id, &body.value.text).await?.into()))
+    Ok(Json(
+        state
+            .app
+            .settle_batch(&caller, id, &body.value.text)
+            .await?
+            .into(),
+    ))
 }
 
 /// Marks a batch failed; its unpaid reports are free to be paid again (finance).
@@ -405,7 +433,13 @@ async fn fail_batch(
     body: JsonBody<BatchNote>,
 ) -> Result<Json<BatchView>> {
     let id = batch_id(&id)?;
-    Ok(Json(state.app.fail_batch(&caller, id, &body.value.text).await?.into()))
+    Ok(Json(
+        state
+            .app
+            .fail_batch(&caller, id, &body.value.text)
+            .await?
+            .into(),
+    ))
 }
 
 /// The payment routes.

@@ -11,7 +11,11 @@ fn alpha(s: &str, width: usize) -> String {
         .chars()
         .map(|c| {
             let c = c.to_ascii_uppercase();
-            if c.is_ascii_alphanumeric() || c == ' ' { c } else { ' ' }
+            if c.is_ascii_alphanumeric() || c == ' ' {
+                c
+            } else {
+                ' '
+            }
         })
         .take(width)
         .collect();
@@ -33,14 +37,12 @@ pub fn render(batch: &PaymentBatch) -> Result<Vec<u8>, String> {
         ));
     }
     let payer = &batch.payer;
-    let bank = payer
-        .ach_bank_routing
-        .as_deref()
-        .ok_or("the company's paying account has no ACH bank routing number: finance must add one")?;
-    let company_id = payer
-        .ach_company_id
-        .as_deref()
-        .ok_or("the company's paying account has no ACH company identification: finance must add one")?;
+    let bank = payer.ach_bank_routing.as_deref().ok_or(
+        "the company's paying account has no ACH bank routing number: finance must add one",
+    )?;
+    let company_id = payer.ach_company_id.as_deref().ok_or(
+        "the company's paying account has no ACH company identification: finance must add one",
+    )?;
     let at = batch.exported_at.ok_or("the batch has not been exported")?;
     let odfi = &bank[..8];
     let mut records = Vec::new();

@@ -54,7 +54,11 @@ fn latin(s: &str, max: usize) -> String {
         .collect();
     let trimmed = cleaned.trim();
     let out: String = trimmed.chars().take(max).collect();
-    if out.is_empty() { "NOTPROVIDED".into() } else { out }
+    if out.is_empty() {
+        "NOTPROVIDED".into()
+    } else {
+        out
+    }
 }
 
 /// The batch as a pain.001.001.09 document.
@@ -71,9 +75,7 @@ pub fn render(batch: &PaymentBatch) -> Result<Vec<u8>, String> {
         .as_deref()
         .ok_or("the company's paying account has no IBAN: finance must add one")?;
     let total = batch.total().ok_or("the batch has no payments")?;
-    let at = batch
-        .exported_at
-        .ok_or("the batch has not been exported")?;
+    let at = batch.exported_at.ok_or("the batch has not been exported")?;
     for item in &batch.items {
         if !matches!(item.account, AccountNumber::Iban { .. }) {
             return Err(format!(

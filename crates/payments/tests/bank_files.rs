@@ -18,7 +18,10 @@ fn uuid(n: u128) -> uuid::Uuid {
 
 fn batch(currency: &str, payees: &[(&str, AccountNumber, i64)]) -> PaymentBatch {
     let currency = Currency::parse(currency).expect("a currency");
-    let at = Utc.with_ymd_and_hms(2026, 12, 4, 9, 30, 0).single().expect("a time");
+    let at = Utc
+        .with_ymd_and_hms(2026, 12, 4, 9, 30, 0)
+        .single()
+        .expect("a time");
     PaymentBatch {
         id: BatchId::from_uuid(uuid(1)),
         state: BatchState::Exported,
@@ -69,9 +72,17 @@ fn euro_batch() -> PaymentBatch {
     batch(
         "EUR",
         &[
-            ("Jürgen <Müller> & Co", iban("DE44 5001 0517 5407 3249 31", Some("INGDDEFFXXX")), 12_345),
+            (
+                "Jürgen <Müller> & Co",
+                iban("DE44 5001 0517 5407 3249 31", Some("INGDDEFFXXX")),
+                12_345,
+            ),
             ("Zoë O'Brien", iban("fr1420041010050500013m02606", None), 99),
-            ("A very long name that goes on and on beyond what SEPA carries in a name field at all", iban("NL91ABNA0417164300", None), 1_000_000),
+            (
+                "A very long name that goes on and on beyond what SEPA carries in a name field at all",
+                iban("NL91ABNA0417164300", None),
+                1_000_000,
+            ),
         ],
     )
 }
@@ -81,7 +92,11 @@ fn dollar_batch() -> PaymentBatch {
         "USD",
         &[
             ("Eve Employee", ach("021000021", "123456789"), 8_700),
-            ("Mia Manager-Smith, Jr.", ach("011000015", "00012345678901234"), 15_400),
+            (
+                "Mia Manager-Smith, Jr.",
+                ach("011000015", "00012345678901234"),
+                15_400,
+            ),
             ("=cmd|' /C calc'!A0", ach("122105155", "4321"), 99_999_999),
         ],
     )
@@ -98,7 +113,11 @@ fn the_same_batch_always_gives_the_same_bytes() {
         let mut later = b.clone();
         later.updated_at = Utc::now();
         later.version += 5;
-        assert_eq!(BankFiles.render(format, &later).expect("rendered"), first, "{format:?}");
+        assert_eq!(
+            BankFiles.render(format, &later).expect("rendered"),
+            first,
+            "{format:?}"
+        );
     }
 }
 
@@ -106,11 +125,19 @@ fn the_same_batch_always_gives_the_same_bytes() {
 fn each_format_refuses_what_it_cannot_pay() {
     let euros = euro_batch();
     let dollars = dollar_batch();
-    assert!(BankFiles.render(FileFormat::Sepa, &dollars).is_err(), "SEPA pays euros");
-    assert!(BankFiles.render(FileFormat::Nacha, &euros).is_err(), "NACHA pays dollars");
+    assert!(
+        BankFiles.render(FileFormat::Sepa, &dollars).is_err(),
+        "SEPA pays euros"
+    );
+    assert!(
+        BankFiles.render(FileFormat::Nacha, &euros).is_err(),
+        "NACHA pays dollars"
+    );
     let mut mixed = dollars.clone();
     mixed.items[0].account = iban("DE89370400440532013000", None);
-    let refused = BankFiles.render(FileFormat::Nacha, &mixed).expect_err("an IBAN");
+    let refused = BankFiles
+        .render(FileFormat::Nacha, &mixed)
+        .expect_err("an IBAN");
     assert!(refused.contains("IBAN"), "{refused}");
     let mut no_iban = euros.clone();
     no_iban.payer.iban = None;
@@ -119,12 +146,19 @@ fn each_format_refuses_what_it_cannot_pay() {
 
 #[test]
 fn nacha_records_are_94_characters_in_blocks_of_ten_with_their_totals() {
-    let file = String::from_utf8(BankFiles.render(FileFormat::Nacha, &dollar_batch()).expect("rendered"))
-        .expect("ASCII");
+    let file = String::from_utf8(
+        BankFiles
+            .render(FileFormat::Nacha, &dollar_batch())
+            .expect("rendered"),
+    )
+    .expect("ASCII");
     let lines: Vec<&str> = file.lines().collect();
     assert!(lines.iter().all(|l| l.len() == 94), "{file}");
     assert_eq!(lines.len() % 10, 0);
-    let control = lines.iter().find(|l| l.starts_with('8')).expect("a batch control");
+    let control = lines
+        .iter()
+        .find(|l| l.starts_with('8'))
+        .expect("a batch control");
     // 3 entries; hash 02100002 + 01100001 + 12210515 = 15410518; credits 87.00 + 154.00 +
     // 999,999.99 = 1,000,240.99
     assert_eq!(&control[4..10], "000003");
@@ -137,8 +171,12 @@ fn nacha_records_are_94_characters_in_blocks_of_ten_with_their_totals() {
 
 #[test]
 fn a_csv_payee_never_starts_a_formula() {
-    let csv = String::from_utf8(BankFiles.render(FileFormat::Csv, &dollar_batch()).expect("rendered"))
-        .expect("UTF-8");
+    let csv = String::from_utf8(
+        BankFiles
+            .render(FileFormat::Csv, &dollar_batch())
+            .expect("rendered"),
+    )
+    .expect("UTF-8");
     assert!(csv.contains("'=cmd|"), "{csv}");
     assert!(csv.lines().all(|l| !l.starts_with('=')));
 }
@@ -163,17 +201,34 @@ fn independent_tools_accept_the_files_and_catch_broken_ones() {
     let euros = euro_batch();
     let dollars = dollar_batch();
     let sepa = BankFiles.render(FileFormat::Sepa, &euros).expect("SEPA");
-    let nacha = BankFiles.render(FileFormat::Nacha, &dollars).expect("NACHA");
+    let nacha = BankFiles
+        .render(FileFormat::Nacha, &dollars)
+        .expect("NACHA");
     write(dir.path(), "good.xml", &sepa, &euros);
     write(dir.path(), "good.ach", &nacha, &dollars);
     let one = batch("EUR", &[("Solo", iban("DE89370400440532013000", None), 1)]);
-    write(dir.path(), "one.xml", &BankFiles.render(FileFormat::Sepa, &one).expect("SEPA"), &one);
+    write(
+        dir.path(),
+        "one.xml",
+        &BankFiles.render(FileFormat::Sepa, &one).expect("SEPA"),
+        &one,
+    );
     // Broken on purpose: the validators must say so.
-    let bad_sum = String::from_utf8(sepa.clone()).expect("UTF-8").replacen("<CtrlSum>", "<CtrlSum>1", 1);
+    let bad_sum =
+        String::from_utf8(sepa.clone())
+            .expect("UTF-8")
+            .replacen("<CtrlSum>", "<CtrlSum>1", 1);
     std::fs::write(dir.path().join("bad-sum.xml"), bad_sum).expect("written");
-    let bad_schema = String::from_utf8(sepa).expect("UTF-8").replacen("<PmtMtd>TRF</PmtMtd>", "", 1);
+    let bad_schema =
+        String::from_utf8(sepa)
+            .expect("UTF-8")
+            .replacen("<PmtMtd>TRF</PmtMtd>", "", 1);
     std::fs::write(dir.path().join("bad-schema.xml"), bad_schema).expect("written");
-    let bad_hash = String::from_utf8(nacha).expect("ASCII").replacen("8220000003001541", "8220000003001542", 1);
+    let bad_hash = String::from_utf8(nacha).expect("ASCII").replacen(
+        "8220000003001541",
+        "8220000003001542",
+        1,
+    );
     std::fs::write(dir.path().join("bad-hash.ach"), bad_hash).expect("written");
 
     let out = Command::new(&python)
@@ -184,10 +239,16 @@ fn independent_tools_accept_the_files_and_catch_broken_ones() {
     let report = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     for good in ["good.xml", "one.xml", "good.ach"] {
-        assert!(report.contains(&format!("ok {good}\n")), "{good}:\n{report}\n{stderr}");
+        assert!(
+            report.contains(&format!("ok {good}\n")),
+            "{good}:\n{report}\n{stderr}"
+        );
     }
     for bad in ["bad-sum.xml", "bad-schema.xml", "bad-hash.ach"] {
-        assert!(report.contains(&format!("FAIL {bad}")), "{bad}:\n{report}\n{stderr}");
+        assert!(
+            report.contains(&format!("FAIL {bad}")),
+            "{bad}:\n{report}\n{stderr}"
+        );
     }
     assert!(!out.status.success(), "broken files fail the run");
 }

@@ -20,6 +20,7 @@ mod model;
 mod notifications;
 mod openapi;
 mod organisation;
+mod payments;
 mod policy;
 mod preview;
 mod races;
