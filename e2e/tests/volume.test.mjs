@@ -130,8 +130,10 @@ test('the expense form says before saving when the currency has no rate for the 
   await page.selectOption('select[name=currency]', 'EUR');
   assert.equal(await note.textContent(), '', 'today has a rate');
   const monthAgo = new Date(Date.now() - 30 * 86400000).toISOString().slice(0, 10);
-  await page.fill('input[name=date]', monthAgo);
-  await page.locator('input[name=date]').dispatchEvent('change');
+  // The expense form's date (the mileage form has one of its own).
+  const date = page.locator('form.expense-form input[name=date]');
+  await date.fill(monthAgo);
+  await date.dispatchEvent('change');
   assert.match(await note.textContent(), /no EUR exchange rate for/);
   await page.selectOption('select[name=currency]', 'USD');
   assert.equal(await note.textContent(), '', 'the base currency needs none');

@@ -228,6 +228,7 @@ impl App {
                 }
             };
             let refusal = match owner {
+                _ if report.batch_id.is_some() => Some("a payment batch pays it"),
                 Some(owner) => match access::may_pay(&caller.user, &owner, &report) {
                     Ok(()) => None,
                     Err(access::Denied::Forbidden(why)) => Some(why),

@@ -39,9 +39,17 @@ fn finance_only(session: &Session) -> Result<(), ErrorPage> {
 
 async fn payments_page(state: &AppState, session: &Session) -> Result<Response, ErrorPage> {
     finance_only(session)?;
-    let (approved, people) = (tokio::try_join!(
+    let (approved, people, batches, paying) = (tokio::try_join!(
         state.app.payables(&session.caller),
-        state.app.people(&session.caller)
+        state.app.people(&session.caller),
+        state.app.batches(
+            &session.caller,
+            &outlay_app::PageRequest {
+                limit: 20,
+                cursor: None
+            }
+        ),
+        state.app.paying_account(&session.caller),
     ))?;
     let body = html! {
         p { "Approved reports waiting for payment. You cannot pay a report you approved or your own." }
@@ -69,10 +77,19 @@ async fn payments_page(state: &AppState, session: &Session) -> Result<Response, 
                     }
                 } }
                 p.selection aria-live="polite" data-sum-of="ids" { "Nothing selected." }
-                label { "Payment reference for the selected reports" input type="text" name="reference" maxlength="200" required; }
-                button type="submit" { "Pay selected" }
+                div.grid {
+                    div {
+                        label { "Payment reference for the selected reports" input type="text" name="reference" maxlength="200"; }
+                        button type="submit" { "Pay selected" }
+                    }
+                    div {
+                        p { "Or pay them by bank file: a batch holds them until it is paid or fails." }
+                        button type="submit" formaction=(url(state, "/payments/batches")) { "Build a payment batch" }
+                    }
+                }
             }
         }
+        (super::batches::batches_section(state, session, &batches.items, paying.as_ref()))
         p { a href=(url(state, "/reports?scope=all")) { "Browse all reports" } " · " a href=(url(state, "/reports.csv")) download { "Export all reports (CSV)" } }
     };
     Ok(page(state, session, "Payments", body).await)

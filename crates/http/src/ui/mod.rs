@@ -9,6 +9,7 @@
 //! checked before anything else.
 
 mod admin;
+mod batches;
 mod bulk;
 mod claims;
 mod expenses;
@@ -77,6 +78,7 @@ pub fn router() -> Router<AppState> {
             post(notifications::end_delegation),
         )
         .merge(expenses::router())
+        .merge(batches::router())
         .merge(reports::router())
         .merge(finance::router())
         .merge(admin::router())

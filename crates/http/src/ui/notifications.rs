@@ -56,6 +56,7 @@ pub(crate) async fn settings(
     let me = &session.caller.user;
     // Anyone may have steps to decide (routing rules name people), so anyone may name a stand-in.
     let delegates = state.app.possible_delegates(&session.caller).await?;
+    let bank = state.app.bank_account(&session.caller, me.id).await?;
     let body = html! {
         form.card method="post" action=(url(&state, "/settings")) {
             (csrf(&session))
@@ -67,6 +68,7 @@ pub(crate) async fn settings(
             button type="submit" { "Save" }
         }
         (out_of_office(&state, &session, me, &delegates, "/settings/delegation", "you"))
+        (super::batches::bank_section(&state, &session, bank.as_ref()))
     };
     Ok(page(&state, &session, "Settings", body).await)
 }

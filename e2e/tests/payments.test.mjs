@@ -1,0 +1,77 @@
+// Money out, paying: an employee's bank details, and a payment batch built by the payer,
+// downloaded as a NACHA file (the same file every time) and marked paid.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { startOutlay, startBrowser, signIn, shot, addExpense, reportPage, reportState, axeViolations } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => { server = await startOutlay(); browser = await startBrowser(); });
+after(async () => { await browser?.close(); server?.child.kill(); });
+
+test('bank details are checked, then a batch pays the report by NACHA file', async () => {
+  // Eve adds her bank details; a mistyped IBAN is refused with the reason.
+  const { page: emp } = await signIn(browser, server.base, 'employee');
+  await emp.goto(`${server.base}/settings`);
+  const bank = emp.locator('#bank');
+  await bank.locator('input[name=holder]').fill('Eve Employee');
+  await bank.locator('input[name=iban]').fill('DE89 3704 0044 0532 0130 01');
+  await Promise.all([emp.waitForURL(/\/settings$/), bank.locator('button[type=submit]').click()]);
+  assert.match(await emp.locator('.error').first().textContent(), /not a valid IBAN/);
+  await bank.locator('input[name=holder]').fill('Eve Employee');
+  await bank.locator('input[name=routing_number]').fill('021000021');
+  await bank.locator('input[name=account_number]').fill('123456789');
+  await Promise.all([emp.waitForURL(/\/settings$/), bank.locator('button[type=submit]').click()]);
+  assert.match(await bank.textContent(), /Eve Employee, ACH \*\*\*\* 6789/);
+  assert.deepEqual(await axeViolations(emp), [], 'the settings page with bank details');
+
+  // A report of hers is approved by Mia and Fay.
+  await addExpense(emp, server.base, { merchant: 'Client dinner', category: 'meals', amount: '48.00' });
+  const reportUrl = await reportPage(emp, server.base, 'Batch me');
+  await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
+  for (const who of ['manager', 'finance']) {
+    const { page } = await signIn(browser, server.base, who);
+    await page.goto(reportUrl);
+    await Promise.all([page.waitForURL(reportUrl), page.click('button:text("Approve")')]);
+  }
+
+  // Pat builds a batch of it from the payments list.
+  const { page: pay } = await signIn(browser, server.base, 'payer');
+  await pay.goto(`${server.base}/payments`);
+  await pay.locator('tr', { hasText: 'Batch me' }).locator('input[name=ids]').check();
+  await Promise.all([pay.waitForURL(/\/payments\/batches\/[0-9a-f-]{36}$/), pay.click('text=Build a payment batch')]);
+  const batchUrl = pay.url();
+  assert.match(await pay.locator('p.ok').textContent(), /Batch built: 1 report\(s\), 48\.00 USD/);
+  assert.match(await pay.locator('table').textContent(), /Eve Employee, ACH \*\*\*\* 6789/);
+  assert.deepEqual(await axeViolations(pay), [], 'the batch page');
+  await shot(pay, 'payment-batch');
+
+  // The NACHA file downloads; the second download is the same file.
+  const nacha = async () => {
+    const [download] = await Promise.all([pay.waitForEvent('download'), pay.click('button:has-text("Download NACHA")')]);
+    assert.match(download.suggestedFilename(), /^batch-[0-9a-f]{32}\.ach$/);
+    return readFile(await download.path(), 'ascii');
+  };
+  const first = await nacha();
+  const lines = first.trimEnd().split('\n');
+  assert.ok(lines.every((l) => l.length === 94), first);
+  assert.equal(lines.length % 10, 0);
+  assert.match(first, /EVE EMPLOYEE/);
+  await pay.goto(batchUrl);
+  assert.match(await pay.locator('.summary').textContent(), /exported/);
+  assert.equal(await nacha(), first);
+  // SEPA pays euros: the page says why there is no SEPA file.
+  await pay.goto(batchUrl);
+  await Promise.all([pay.waitForURL(batchUrl), pay.click('button:has-text("Download SEPA")')]);
+  assert.match(await pay.locator('.error').first().textContent(), /a SEPA file pays euros/);
+
+  // The bank paid it: the batch is settled and Eve's report is paid with the bank's reference.
+  await pay.fill('input[name=text] >> nth=0', 'ACH-2026-12-05');
+  await Promise.all([pay.waitForURL(batchUrl), pay.click('text=Mark the batch paid')]);
+  assert.match(await pay.locator('.summary').textContent(), /paid/);
+  await emp.goto(reportUrl);
+  assert.equal(await reportState(emp), 'paid');
+  assert.match(await emp.locator('body').textContent(), /ACH-2026-12-05/);
+});
