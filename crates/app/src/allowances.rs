@@ -63,7 +63,7 @@ fn local_time(field: &str, s: &str) -> Result<NaiveDateTime> {
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
         .map_err(|_| {
-            AppError::BadInput(format!(
+            AppError::Unprocessable(format!(
                 "{field} `{}` is not a date and time such as 2026-03-02T08:30",
                 s.chars().take(40).collect::<String>()
             ))
@@ -88,14 +88,15 @@ pub fn price(policy: &Policy, input: &ClaimInput, date: Option<NaiveDate>) -> Re
             from_place,
             to_place,
         } => {
-            let date = date.ok_or_else(|| AppError::BadInput("a trip needs its date".into()))?;
+            let date =
+                date.ok_or_else(|| AppError::Unprocessable("a trip needs its date".into()))?;
             let unit = DistanceUnit::parse(unit)
                 .ok_or_else(|| AppError::BadInput("unit must be km or mi".into()))?;
             let vehicle = Vehicle::parse(vehicle).ok_or_else(|| {
                 AppError::BadInput("vehicle must be car, motorbike or bicycle".into())
             })?;
             let distance =
-                parse_distance(distance).map_err(|e| AppError::BadInput(e.to_string()))?;
+                parse_distance(distance).map_err(|e| AppError::Unprocessable(e.to_string()))?;
             let (mileage, amount) = tables
                 .mileage(vehicle, distance, unit, date)
                 .map_err(unprocessable)?;

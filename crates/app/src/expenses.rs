@@ -37,6 +37,10 @@ pub struct ExpenseInput {
     /// A mileage or per diem claim, whose amount is computed: `amount` and `currency` are then
     /// empty, and `date`, `merchant` and `category` may be (they default to the claim's).
     pub claim: Option<crate::ClaimInput>,
+    /// The tax rate in percent the receipt shows (`"19"`); none for a claim.
+    pub tax_rate: Option<String>,
+    /// The tax amount the receipt shows; computed from the rate when absent.
+    pub tax_amount: Option<String>,
 }
 
 /// An expense with its receipts and the policy rules it breaks now.
@@ -50,6 +54,10 @@ pub struct ExpenseInfo {
     pub violations: Vec<Violation>,
     /// The version of the policy the violations were computed under.
     pub policy_version: u32,
+    /// Whether the policy lets the company reclaim its tax (its category's is reclaimable).
+    pub tax_reclaimable: bool,
+    /// The tax the company reclaims, in the base currency (when it has a tax and a rate).
+    pub reclaimable_tax: Option<Money>,
 }
 
 /// Changes to an expense; `None` leaves a field as it is.
@@ -73,6 +81,10 @@ pub struct ExpensePatch {
     pub cost_centres: Option<Vec<crate::SplitInput>>,
     /// A new project (`Some(None)` clears it).
     pub project: Option<Option<String>>,
+    /// A new tax rate (`""` removes the tax).
+    pub tax_rate: Option<String>,
+    /// A new tax amount; without it, the tax follows the rate and the amount.
+    pub tax_amount: Option<String>,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
@@ -119,7 +131,7 @@ fn claimed(
     claim: &crate::ClaimInput,
 ) -> Result<(ExpenseDetails, Option<outlay_domain::Claim>)> {
     if !input.amount.is_empty() || !input.currency.is_empty() {
-        return Err(AppError::BadInput(
+        return Err(AppError::Unprocessable(
             "a mileage or per diem amount is computed from the rate tables: send no amount or currency"
                 .into(),
         ));
@@ -146,6 +158,34 @@ fn claimed(
         priced.amount.currency().code(),
     )?;
     Ok((details, Some(priced.claim)))
+}
+
+/// The tax of an expense of `gross` at `rate` (a percentage; empty or absent: none), with the
+/// receipt's tax `amount` where given.
+fn tax(
+    gross: Money,
+    rate: Option<&str>,
+    amount: Option<&str>,
+) -> Result<Option<outlay_domain::Tax>> {
+    let unprocessable = |e: outlay_domain::TaxError| AppError::Unprocessable(e.to_string());
+    match (
+        rate.map(str::trim).filter(|r| !r.is_empty()),
+        amount.map(str::trim).filter(|a| !a.is_empty()),
+    ) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(AppError::Unprocessable(
+            "a tax amount needs its tax rate".into(),
+        )),
+        (Some(rate), amount) => {
+            let rate = outlay_domain::Tax::parse_rate(rate).map_err(unprocessable)?;
+            let amount = amount
+                .map(|a| Money::parse(a, gross.currency()))
+                .transpose()?;
+            outlay_domain::Tax::new(rate, gross, amount)
+                .map(Some)
+                .map_err(unprocessable)
+        }
+    }
 }
 
 fn justification(j: Option<&str>) -> Result<Option<String>> {
@@ -178,8 +218,20 @@ impl App {
                         )?,
                         None,
                     ),
-                    Some(claim) => claimed(&policy, &input, claim)?,
+                    Some(claim) => {
+                        if input.tax_rate.is_some() || input.tax_amount.is_some() {
+                            return Err(AppError::Unprocessable(
+                                "mileage and per diem carry no tax".into(),
+                            ));
+                        }
+                        claimed(&policy, &input, claim)?
+                    }
                 };
+                let tax = tax(
+                    details.amount(),
+                    input.tax_rate.as_deref(),
+                    input.tax_amount.as_deref(),
+                )?;
                 let allocation =
                     crate::allocation::allocation(&policy, details.amount(), &input.allocation)?;
                 let now = self.clock.now();
@@ -194,6 +246,7 @@ impl App {
                     rejection: None,
                     allocation,
                     claim,
+                    tax,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -320,7 +373,12 @@ impl App {
                     duplicate,
                 };
                 let violations = policy.evaluate(&expense, &facts);
+                let reclaimable = expense.reclaimable_tax(policy);
                 ExpenseInfo {
+                    tax_reclaimable: policy
+                        .category(expense.details.category())
+                        .is_some_and(|c| c.tax_reclaimable),
+                    reclaimable_tax: reclaimable.and_then(|(_, base)| base),
                     expense,
                     receipts,
                     violations,
@@ -436,6 +494,24 @@ impl App {
         }
         if patch.justification.is_some() {
             expense.justification = justification(patch.justification.as_deref())?;
+        }
+        // The tax follows a new rate, and a new amount or currency, unless the receipt's tax
+        // amount is given.
+        if patch.tax_rate.is_some()
+            || patch.tax_amount.is_some()
+            || (expense.tax.is_some() && amount != before.details.amount())
+        {
+            let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+            if before.claim.is_some() && (given(&patch.tax_rate) || given(&patch.tax_amount)) {
+                return Err(AppError::Unprocessable(
+                    "mileage and per diem carry no tax".into(),
+                ));
+            }
+            let rate = patch
+                .tax_rate
+                .clone()
+                .or_else(|| expense.tax.as_ref().map(|t| t.rate.to_string()));
+            expense.tax = tax(amount, rate.as_deref(), patch.tax_amount.as_deref())?;
         }
         expense.version += 1;
         expense.updated_at = self.clock.now();

@@ -242,8 +242,9 @@ pub struct PolicyDraft {
     pub duplicates: String,
     /// Currency codes separated by commas or spaces (empty: any).
     pub allowed_currencies: String,
-    /// The categories: name, limit (empty: none) and how going over it counts.
-    pub categories: Vec<(String, String, Severity)>,
+    /// The categories: name, limit (empty: none), how going over it counts, and whether
+    /// their tax is reclaimable.
+    pub categories: Vec<(String, String, Severity, bool)>,
     /// The company's time zone, by IANA name (empty: UTC).
     pub time_zone: String,
     /// The working weekdays (`Mon` ... `Sun`).
@@ -272,12 +273,13 @@ impl PolicyDraft {
         let categories = f
             .categories
             .iter()
-            .filter(|(n, _, _)| !n.trim().is_empty())
-            .map(|(n, limit, severity)| {
+            .filter(|(n, _, _, _)| !n.trim().is_empty())
+            .map(|(n, limit, severity, reclaimable)| {
                 Ok(CategoryRule {
                     name: n.trim().to_lowercase(),
                     limit: optional(n, limit)?,
                     limit_severity: *severity,
+                    tax_reclaimable: *reclaimable,
                 })
             })
             .collect::<std::result::Result<Vec<_>, String>>()?;
@@ -398,9 +400,9 @@ mod tests {
             remind_after_days: "2".into(),
             escalate_after_days: "5".into(),
             categories: vec![
-                ("Travel ".into(), "500.00".into(), Severity::Soft),
-                ("  ".into(), "1.00".into(), Severity::Hard),
-                ("meals".into(), String::new(), Severity::Hard),
+                ("Travel ".into(), "500.00".into(), Severity::Soft, true),
+                ("  ".into(), "1.00".into(), Severity::Hard, false),
+                ("meals".into(), String::new(), Severity::Hard, false),
             ],
         }
     }

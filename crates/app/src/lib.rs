@@ -225,10 +225,13 @@ pub fn default_policy() -> outlay_domain::Policy {
     use outlay_domain::{CategoryRule, Currency, Money, Policy, Severity};
     let usd = Currency::parse("USD").expect("USD is an ISO 4217 code");
     let money = |s: &str| Money::parse(s, usd).expect("a valid built-in amount");
+    // Business spend whose VAT a company usually reclaims; meals and per diem it usually
+    // cannot (entertainment and allowances), nor mileage (no invoice).
     let category = |name: &str, limit: Option<&str>| CategoryRule {
         name: name.to_owned(),
         limit: limit.map(money),
         limit_severity: Severity::Soft,
+        tax_reclaimable: matches!(name, "travel" | "lodging" | "office" | "software"),
     };
     Policy {
         version: 1,

@@ -47,7 +47,7 @@ impl BankInput {
                 AccountNumber::ach(routing, account)?
             }
             _ => {
-                return Err(AppError::BadInput(
+                return Err(AppError::Unprocessable(
                     "send an iban (and bic), or a routing_number and an account_number".into(),
                 ));
             }
@@ -179,7 +179,7 @@ impl App {
             )));
         }
         if unique.len() != report_ids.len() {
-            return Err(AppError::BadInput("a report is named twice".into()));
+            return Err(AppError::Unprocessable("a report is named twice".into()));
         }
         let (policy, stored) = self.policy_as_stored().await?;
         let payer = policy.paying_account.clone().ok_or_else(|| {

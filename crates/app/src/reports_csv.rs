@@ -36,6 +36,8 @@ impl App {
             "email",
             "state",
             "total",
+            "net",
+            "tax",
             "currency",
             "submitted_at",
             "paid_at",
@@ -45,13 +47,25 @@ impl App {
         ];
         let mut rows = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
         let mut homes = std::collections::BTreeMap::new();
+        let policy = self.policy_or_default().await?;
         for r in &reports {
             let who = people.get(&r.owner_id);
             let home = self.home_of(&mut homes, r.owner_id).await?;
             let mut charges = Charges::default();
+            // The tax the company reclaims, in the base currency.
+            let mut tax = 0_i64;
             for e in store.expenses_of_report(r.id).await? {
                 charges.add(&e, home.as_deref());
+                tax += e
+                    .reclaimable_tax(&policy)
+                    .and_then(|(_, base)| base)
+                    .map_or(0, |m| m.minor());
             }
+            let amount = |minor| {
+                r.total.map_or_else(String::new, |t| {
+                    outlay_domain::allowance::minor_string(minor, t.currency())
+                })
+            };
             let currency = r.total.map(|t| t.currency());
             // `ENG 33.33; MKT 66.67`, in the report's currency; `(none)` for charges to no cost centre.
             let list = |map: &std::collections::BTreeMap<String, i64>| {
@@ -76,6 +90,8 @@ impl App {
                 cell(who.map_or("", |p| p.email.as_str())),
                 r.state.as_str().to_owned(),
                 r.total.map(|t| t.amount_string()).unwrap_or_default(),
+                amount(r.total.map_or(0, |t| t.minor()) - tax),
+                amount(tax),
                 r.total
                     .map(|t| t.currency().code().to_owned())
                     .unwrap_or_default(),

@@ -212,6 +212,7 @@ fn expense(owner: &User, n: u64, policy: &Policy) -> anyhow::Result<Expense> {
         rejection: None,
         allocation: None,
         claim: None,
+        tax: None,
         version: 1,
         created_at: now,
         updated_at: now,

@@ -293,6 +293,8 @@ pub async fn seed_volume(app: &App, volume: Volume) -> anyhow::Result<()> {
                     justification: None,
                     allocation: Default::default(),
                     claim: None,
+                    tax_rate: None,
+                    tax_amount: None,
                 },
                 None,
             )

@@ -146,6 +146,9 @@ pub struct Expense {
     /// the policy's rate tables; `None`: a receipt's amount, as the employee said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<crate::Claim>,
+    /// The tax (VAT) in its amount, as the receipt shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<crate::Tax>,
     /// Bumped on every change.
     pub version: i64,
     /// When it was created.
@@ -155,6 +158,24 @@ pub struct Expense {
 }
 
 impl Expense {
+    /// The tax the company may reclaim on it under `policy` (its category's tax is
+    /// reclaimable): in its own currency, and in the base currency at its exchange rate.
+    pub fn reclaimable_tax(
+        &self,
+        policy: &crate::Policy,
+    ) -> Option<(crate::Money, Option<crate::Money>)> {
+        let reclaimable = policy
+            .category(self.details.category())
+            .is_some_and(|c| c.tax_reclaimable);
+        let tax = self.tax.as_ref()?.amount.filter(|_| reclaimable)?;
+        let base = self
+            .exchange_rate
+            .as_deref()
+            .and_then(|r| crate::Rate::parse(r).ok())
+            .and_then(|r| crate::exchange::convert(tax, r, policy.base_currency).ok());
+        Some((tax, base))
+    }
+
     /// `receipt`, `mileage` or `per_diem`.
     pub fn kind(&self) -> &'static str {
         self.claim.as_ref().map_or("receipt", crate::Claim::kind)

@@ -18,6 +18,7 @@ pub mod receipt;
 pub mod report;
 pub mod route;
 pub mod rules;
+pub mod tax;
 pub mod user;
 pub mod workflow;
 pub mod zone;
@@ -44,6 +45,7 @@ pub use receipt::{MAX_RECEIPT_BYTES, Receipt, ReceiptId, ReceiptState, ReceiptTy
 pub use report::{Decision, Level, Outcome, Payment, Report, ReportState, Step};
 pub use route::{Approver, Route, RuleStep};
 pub use rules::{CostCentreMatch, RoutingRule, RuleApprover};
+pub use tax::{Tax, TaxError};
 pub use user::{Email, Role, User, UserError};
 pub use workflow::{Command, Refusal, decide};
 pub use zone::{TimeZone, ZoneError, latest_today};

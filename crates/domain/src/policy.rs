@@ -25,6 +25,9 @@ pub struct CategoryRule {
     /// How a limit breach is treated.
     #[serde(default = "soft")]
     pub limit_severity: Severity,
+    /// Whether the company may reclaim the tax (input VAT) of expenses in this category.
+    #[serde(default)]
+    pub tax_reclaimable: bool,
 }
 
 fn soft() -> Severity {

@@ -93,7 +93,7 @@ impl ClaimFields {
     pub fn claim(self) -> Result<Option<ClaimInput>> {
         let refuse = |kind: &str, fields: &[(&str, bool)]| -> Result<()> {
             match fields.iter().find(|(_, present)| *present) {
-                Some((name, _)) => Err(outlay_app::AppError::BadInput(format!(
+                Some((name, _)) => Err(outlay_app::AppError::Unprocessable(format!(
                     "{name} does not belong to a {kind} expense"
                 ))
                 .into()),
@@ -101,7 +101,7 @@ impl ClaimFields {
             }
         };
         let needed = |name: &str, v: Option<String>| {
-            v.ok_or_else(|| outlay_app::AppError::BadInput(format!("{name} is required")))
+            v.ok_or_else(|| outlay_app::AppError::Unprocessable(format!("{name} is required")))
         };
         let mileage_fields = [
             ("distance", self.distance.is_some()),

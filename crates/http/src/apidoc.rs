@@ -122,6 +122,13 @@ pub fn percent_or_null() -> Schema {
         .into()
 }
 
+/// A percentage, `""` or `null`.
+pub fn percent_or_empty_or_null() -> Schema {
+    nullable(string())
+        .pattern(Some("^([0-9]{1,3}(\\.[0-9]{1,2})?)?$"))
+        .into()
+}
+
 /// One of `values`.
 pub fn one_of(values: &[&str]) -> Schema {
     string().enum_values(Some(values.iter().copied())).into()

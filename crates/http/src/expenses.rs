@@ -80,6 +80,13 @@ pub struct ExpenseRequest {
     /// Per diem: the meals provided, by day.
     #[serde(default)]
     pub meals_provided: Vec<crate::allowances::MealsRequest>,
+    /// The tax (VAT) rate the receipt shows, in percent (`"19"`, `"7.5"`); none for a claim.
+    #[schema(schema_with = crate::apidoc::percent_or_null)]
+    pub tax_rate: Option<String>,
+    /// The tax amount the receipt shows; computed from the rate (tax included in `amount`)
+    /// when absent.
+    #[schema(schema_with = crate::apidoc::amount_or_null)]
+    pub tax_amount: Option<String>,
 }
 
 /// One cost centre of a split: a `percent` or an `amount`, not both.
@@ -138,6 +145,12 @@ pub struct ExpensePatchRequest {
     #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(schema_with = crate::apidoc::code_or_null)]
     pub project: Option<Option<String>>,
+    /// A new tax rate in percent; `""` removes the tax.
+    #[schema(schema_with = crate::apidoc::percent_or_empty_or_null)]
+    pub tax_rate: Option<String>,
+    /// A new tax amount; without it the tax follows the rate and the amount.
+    #[schema(schema_with = crate::apidoc::amount_or_null)]
+    pub tax_amount: Option<String>,
 }
 
 fn expense_id(raw: &str) -> Result<ExpenseId> {
@@ -170,7 +183,7 @@ async fn create_expense(
     let field = |name: &str, v: Option<String>| match (v, claim.is_some()) {
         (Some(v), _) => Ok(v),
         (None, true) => Ok(String::new()),
-        (None, false) => Err(outlay_app::AppError::BadInput(format!(
+        (None, false) => Err(outlay_app::AppError::Unprocessable(format!(
             "{name} is required"
         ))),
     };
@@ -187,6 +200,8 @@ async fn create_expense(
             project: r.project,
         },
         claim,
+        tax_rate: r.tax_rate,
+        tax_amount: r.tax_amount,
     };
     let expense = state
         .app
@@ -259,6 +274,8 @@ async fn update_expense(
             .cost_centres
             .map(|c| c.into_iter().map(Into::into).collect()),
         project: r.project,
+        tax_rate: r.tax_rate,
+        tax_amount: r.tax_amount,
     };
     Ok(Json(
         state

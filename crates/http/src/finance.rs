@@ -79,6 +79,9 @@ struct CategoryDoc {
     /// Default `soft`.
     #[serde(default)]
     limit_severity: SeverityDoc,
+    /// Whether the company may reclaim the tax (input VAT) of expenses in it; default `false`.
+    #[serde(default)]
+    tax_reclaimable: bool,
 }
 
 /// The expense policy, as GET answers it and PUT takes it. Every amount is in the base
@@ -136,6 +139,11 @@ struct PolicyDoc {
     #[serde(default)]
     #[schema(value_type = Object)]
     allowances: Option<serde_json::Value>,
+    /// The company's paying account, as read (finance keeps it through `/paying-account`;
+    /// ignored here on PUT).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    paying_account: Option<serde_json::Value>,
 }
 
 /// The working calendar.

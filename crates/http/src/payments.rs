@@ -314,6 +314,7 @@ async fn create_batch(
 #[serde(deny_unknown_fields)]
 pub struct BatchListParams {
     /// 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,

@@ -115,6 +115,14 @@ pub struct ExpenseView {
     pub project: Option<String>,
     /// `receipt`, `mileage` or `per_diem`.
     pub kind: String,
+    /// The tax (VAT) rate in percent, if the receipt shows tax.
+    pub tax_rate: Option<String>,
+    /// The tax in `amount`, in its currency.
+    pub tax_amount: Option<String>,
+    /// Whether the company may reclaim the tax (the policy's rule for its category).
+    pub tax_reclaimable: bool,
+    /// `amount` less its tax.
+    pub net_amount: String,
     /// A mileage claim, as priced.
     pub mileage: Option<crate::allowances::MileageView>,
     /// A per diem claim, as priced.
@@ -210,8 +218,20 @@ impl From<ExpenseInfo> for ExpenseView {
         let e = info.expense;
         let d = &e.details;
         let (mileage, per_diem, breakdown) = crate::allowances::claim_views(e.claim.as_ref());
+        let tax_minor = e.tax.as_ref().map_or(0, outlay_domain::Tax::minor);
         Self {
             kind: e.kind().to_owned(),
+            tax_rate: e.tax.as_ref().map(|t| t.rate.to_string()),
+            tax_amount: e
+                .tax
+                .as_ref()
+                .and_then(|t| t.amount)
+                .map(|a| a.amount_string()),
+            tax_reclaimable: info.tax_reclaimable,
+            net_amount: outlay_domain::allowance::minor_string(
+                d.amount().minor() - tax_minor,
+                d.amount().currency(),
+            ),
             mileage,
             per_diem,
             breakdown,
@@ -376,6 +396,10 @@ pub struct ReportView {
     pub total: Option<String>,
     /// The base currency of `total`.
     pub currency: Option<String>,
+    /// The tax the company reclaims on its expenses, in the base currency (with `expenses`).
+    pub tax_total: Option<String>,
+    /// `total` less `tax_total` (with `expenses`).
+    pub net_total: Option<String>,
     /// The steps of the current submission.
     pub steps: Vec<StepView>,
     /// How many times it was submitted.
@@ -414,6 +438,8 @@ impl From<Report> for ReportView {
             version: r.version,
             total: r.total.map(|t| t.amount_string()),
             currency: r.total.map(|t| t.currency().code().to_owned()),
+            tax_total: None,
+            net_total: None,
             steps: r.steps.into_iter().map(StepView::from).collect(),
             submissions: r.submissions,
             policy_version: r.policy_version,
@@ -441,6 +467,15 @@ impl From<ReportDetails> for ReportView {
         if let Some(t) = total {
             view.total = Some(t.amount_string());
             view.currency = Some(t.currency().code().to_owned());
+            let tax: i64 = d
+                .expenses
+                .iter()
+                .filter_map(|e| e.reclaimable_tax)
+                .map(|m| m.minor())
+                .sum();
+            let money = |minor| outlay_domain::allowance::minor_string(minor, t.currency());
+            view.tax_total = Some(money(tax));
+            view.net_total = Some(money(t.minor() - tax));
         }
         view.violations = d
             .expenses

@@ -68,6 +68,7 @@ pub(crate) fn expense(n: u128, owner: u128) -> Expense {
         rejection: None,
         allocation: None,
         claim: None,
+        tax: None,
         version: 1,
         created_at: at(n as i64),
         updated_at: at(n as i64),

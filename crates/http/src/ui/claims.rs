@@ -124,6 +124,8 @@ async fn create(
         justification: None,
         allocation: Default::default(),
         claim: Some(claim),
+        tax_rate: None,
+        tax_amount: None,
     };
     match state.app.create_expense(&session.caller, input, None).await {
         Ok(info) => {

@@ -58,6 +58,12 @@ pub(super) struct ExpenseForm {
     cc_share: Vec<String>,
     #[serde(default)]
     project: String,
+    /// The tax rate in percent (empty: no tax).
+    #[serde(default)]
+    tax_rate: String,
+    /// The tax amount (empty: computed from the rate).
+    #[serde(default)]
+    tax_amount: String,
 }
 super::csrf_token!(ExpenseForm);
 
@@ -177,6 +183,12 @@ fn form(
                 }
             }
             p.rate-note aria-live="polite" {}
+            @if !choices.claim {
+                div.grid {
+                    label { "Tax (VAT) rate % (empty: none)" input type="text" name="tax_rate" value=(f.tax_rate) inputmode="decimal" pattern="[0-9]{1,3}(\\.[0-9]{1,2})?" placeholder="19" maxlength="6"; }
+                    label { "Tax amount (empty: worked out from the rate)" input type="text" name="tax_amount" value=(f.tax_amount) inputmode="decimal" pattern="[0-9]+(\\.[0-9]+)?" maxlength="22"; }
+                }
+            }
             label { "Description" input type="text" name="description" value=(f.description) maxlength="2000"; }
             @let org = &choices.policy.org;
             @if !org.cost_centres.is_empty() || !org.projects.is_empty() {
@@ -308,6 +320,8 @@ async fn create(
         justification: Some(f.justification.clone()),
         allocation: f.allocation().unwrap_or_default(),
         claim: None,
+        tax_rate: Some(f.tax_rate.clone()),
+        tax_amount: Some(f.tax_amount.clone()),
     };
     match state.app.create_expense(&session.caller, input, None).await {
         Ok(info) => {
@@ -348,6 +362,17 @@ async fn show_page(
             currency: d.amount().currency().code().to_owned(),
             description: d.description().to_owned(),
             justification: e.justification.clone().unwrap_or_default(),
+            tax_rate: e
+                .tax
+                .as_ref()
+                .map(|t| t.rate.to_string())
+                .unwrap_or_default(),
+            tax_amount: e
+                .tax
+                .as_ref()
+                .and_then(|t| t.amount)
+                .map(|a| a.amount_string())
+                .unwrap_or_default(),
             ..ExpenseForm::default()
         }
         .charged_as(e)
@@ -449,6 +474,8 @@ async fn update(
         justification: Some(f.justification.clone()),
         cost_centres: asked.clone().map(|a| a.cost_centres),
         project: asked.map(|a| a.project),
+        tax_rate: Some(f.tax_rate.clone()),
+        tax_amount: Some(f.tax_amount.clone()),
     };
     let result = state
         .app

@@ -183,13 +183,17 @@ fn policy_form(state: &AppState, session: &Session, p: &outlay_domain::Policy) -
             fieldset {
                 legend { "Categories (clear a name to remove it)" }
                 div.table-wrap { table {
-                    thead { tr { th { "Name" } th { "Limit per expense" } th { "Over the limit is" } } }
+                    thead { tr { th { "Name" } th { "Limit per expense" } th { "Over the limit is" } th { "Tax (VAT)" } } }
                     tbody {
                         @for c in p.categories.iter().map(Some).chain([None, None]) {
                             tr {
                                 td { input type="text" name="cat_name" value=(c.map_or("", |c| c.name.as_str())) aria-label="Category name"; }
                                 td { input type="text" name="cat_limit" value=(amount(c.and_then(|c| c.limit))) inputmode="decimal" aria-label="Limit"; }
                                 td { (severity_select("cat_severity", Some(c.map_or(Severity::Soft, |c| c.limit_severity)), false, Some("Over the limit is"))) }
+                                td { select name="cat_tax" aria-label="Tax (VAT)" {
+                                    option value="no" selected[!c.is_some_and(|c| c.tax_reclaimable)] { "not reclaimable" }
+                                    option value="yes" selected[c.is_some_and(|c| c.tax_reclaimable)] { "reclaimable" }
+                                } }
                             }
                         }
                     }
@@ -227,6 +231,8 @@ struct PolicyForm {
     cat_limit: Vec<String>,
     #[serde(default)]
     cat_severity: Vec<Severity>,
+    #[serde(default)]
+    cat_tax: Vec<String>,
     #[serde(default)]
     time_zone: String,
     #[serde(default)]
@@ -351,6 +357,7 @@ impl PolicyForm {
                         name,
                         f.cat_limit.get(i).cloned().unwrap_or_default(),
                         f.cat_severity.get(i).copied().unwrap_or(Severity::Soft),
+                        f.cat_tax.get(i).is_some_and(|t| t == "yes"),
                     )
                 })
                 .collect(),

@@ -408,11 +408,22 @@ async fn show_page(
     };
     let r = &d.report;
     let total = outlay_app::report_total(&d.expenses).or(r.total);
+    // The tax the company reclaims, and what is net of it, in the base currency.
+    let tax: i64 = d
+        .expenses
+        .iter()
+        .filter_map(|e| e.reclaimable_tax)
+        .map(|m| m.minor())
+        .sum();
+    let net =
+        total.and_then(|t| outlay_domain::Money::from_minor(t.minor() - tax, t.currency()).ok());
+    let reclaimed = total.and_then(|t| outlay_domain::Money::from_minor(tax, t.currency()).ok());
     let lines_out = d.actions.contains(&access::Action::RejectLine) && d.expenses.len() > 1;
     let body = html! {
         div.summary {
             (state_badge(r.state))
             span { "Total " strong { (money(total)) } }
+            @if reclaimed.is_some() { span.tax { "Net " (money(net)) " + reclaimable tax " (money(reclaimed)) } }
             span { "Employee: " (name(&people, r.owner_id)) }
             @if let Some(t) = r.submitted_at { span { "Submitted " (session.when(t)) } }
         }

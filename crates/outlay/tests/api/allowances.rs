@@ -69,12 +69,12 @@ async fn a_claims_amount_is_never_taken_from_the_client_and_bad_claims_are_refus
     for (body, status, what) in [
         (
             mileage(json!({"amount": "1.00"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "an amount",
         ),
         (
             mileage(json!({"currency": "USD"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "a currency",
         ),
         (
@@ -84,12 +84,12 @@ async fn a_claims_amount_is_never_taken_from_the_client_and_bad_claims_are_refus
         ),
         (
             mileage(json!({"distance": "-3"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "a negative distance",
         ),
         (
             mileage(json!({"distance": 1.234})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "three places",
         ),
         (
@@ -99,18 +99,18 @@ async fn a_claims_amount_is_never_taken_from_the_client_and_bad_claims_are_refus
         ),
         (
             mileage(json!({"country": "US"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "a per diem field",
         ),
         (
             json!({"kind": "mileage", "date": days_ago(1), "unit": "mi", "vehicle": "car"}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "no distance",
         ),
         (
             json!({"date": days_ago(1), "merchant": "Shop", "category": "office",
                    "amount": "3.00", "currency": "USD", "distance": 3}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "a receipt with a distance",
         ),
     ] {
@@ -203,7 +203,7 @@ async fn a_per_diem_pays_partial_first_and_last_days_less_the_meals_provided() {
         ),
         (
             json!({"kind": "per_diem", "country": "US", "from": "yesterday", "until": format!("{first}T18:00")}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "not a time",
         ),
         (
@@ -219,7 +219,7 @@ async fn a_per_diem_pays_partial_first_and_last_days_less_the_meals_provided() {
         ),
         (
             json!({"kind": "per_diem", "country": "US", "from": format!("{first}T08:00"), "until": format!("{last}T18:00"), "vehicle": "car"}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "a mileage field",
         ),
     ] {

@@ -37,12 +37,12 @@ async fn finance_exports_reports_as_csv_that_a_spreadsheet_will_not_run() {
     assert_eq!(
         rows.next(),
         Some(
-            "report_id,title,employee,email,state,total,currency,submitted_at,paid_at,payment_reference,cost_centres,projects"
+            "report_id,title,employee,email,state,total,net,tax,currency,submitted_at,paid_at,payment_reference,cost_centres,projects"
         )
     );
     let row = rows.find(|l| l.starts_with(&id)).expect("the report's row");
     assert!(
-        row.contains("\"'=HYPERLINK(\"\"http://x\"\")\",Eve Employee,employee@example.com,pending_manager,12.00,USD"),
+        row.contains("\"'=HYPERLINK(\"\"http://x\"\")\",Eve Employee,employee@example.com,pending_manager,12.00,12.00,0.00,USD"),
         "{row}"
     );
     // Charged to Eve's home cost centre, and no project.

@@ -56,8 +56,8 @@ async fn bad_expenses_get_400_or_422_with_a_useful_message() {
             "unknown category",
         ),
         (json!({"colour": "blue"}), bad, "unknown field `colour`"),
-        (json!({"date": null}), bad, "date is required"),
-        (json!({"amount": null}), bad, "amount is required"),
+        (json!({"date": null}), unprocessable, "date is required"),
+        (json!({"amount": null}), unprocessable, "amount is required"),
     ];
     for (change, status, message) in cases {
         let r = app

@@ -77,7 +77,7 @@ async fn bank_details_are_checked_seen_only_by_their_owner_and_finance_and_told_
         ),
         (
             json!({"holder": "Mia", "iban": "DE89370400440532013000", "routing_number": "021000021", "account_number": "1234"}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "both",
         ),
         (
