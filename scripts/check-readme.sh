@@ -28,4 +28,7 @@ grep -q '"base_amount":"19.96"' <<<"$out" || { echo "README walkthrough: the EUR
 grep -q 'rule: lines charged to cost centre MKT' <<<"$out" || { echo "README walkthrough: the route lacks the rule's step"; exit 1; }
 grep -q '"rejection":"Taxis home are not reimbursed"' <<<"$out" || { echo "README walkthrough: the taxi line was not rejected"; exit 1; }
 grep -q '"would_break":\[' <<<"$out" || { echo "README walkthrough: the policy preview did not answer"; exit 1; }
+grep -q '"amount":"87.00","currency":"USD","rate":"0.725"' <<<"$out" || { echo "README walkthrough: the mileage was not priced"; exit 1; }
+grep -q '"amount":"154.00","days":\["51.00","52.00","51.00"\]' <<<"$out" || { echo "README walkthrough: the per diem was not priced"; exit 1; }
+grep -q '"state":"paid","total":"241.00"' <<<"$out" || { echo "README walkthrough: the batch was not settled"; exit 1; }
 echo "README walkthrough: ok"

@@ -386,8 +386,7 @@ impl App {
                 .guarded([Guard::user(&caller.user)])
                 .guarded(
                     held.iter()
-                        .map(|(r, o)| [Guard::report(r), Guard::user(o)])
-                        .flatten(),
+                        .flat_map(|(r, o)| [Guard::report(r), Guard::user(o)]),
                 );
             match self.store.commit(change).await {
                 Ok(()) => {

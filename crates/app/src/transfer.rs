@@ -3,8 +3,8 @@
 //! store of any kind, after checking its audit chain and checkpoints.
 //!
 //! What travels: users (with their password hashes), the policy, exchange rates, reports,
-//! expenses, receipt records, in-app notifications with their read marks, every audit event
-//! and every checkpoint of the log. What does not: receipt files (copy the receipts folder or
+//! expenses, receipt records, documents (bank details, payment batches), in-app notifications
+//! with their read marks, every audit event and every checkpoint of the log. What does not: receipt files (copy the receipts folder or
 //! bucket), idempotency keys (a client retrying across the move is answered afresh), the
 //! outbox (take the export from a deployment whose outbox is empty) and the deployment's keys.
 
@@ -62,6 +62,17 @@ pub enum Line {
         /// The receipt.
         receipt: Receipt,
     },
+    /// A document (bank details, a payment batch), as stored.
+    Document {
+        /// Its kind, as stores name it.
+        doc_kind: String,
+        /// Its id.
+        id: String,
+        /// Its version.
+        version: i64,
+        /// The entity.
+        body: serde_json::Value,
+    },
     /// An in-app notification, with its read mark.
     Notification {
         /// The notification.
@@ -90,6 +101,7 @@ impl Line {
             Line::Report { .. } => "report",
             Line::Expense { .. } => "expense",
             Line::Receipt { .. } => "receipt",
+            Line::Document { .. } => "document",
             Line::Notification { .. } => "notification",
             Line::Audit { .. } => "audit",
             Line::Checkpoint { .. } => "checkpoint",
@@ -177,6 +189,18 @@ impl App {
         for receipt in receipts {
             line(&Line::Receipt { receipt })?;
         }
+        for kind in crate::DocKind::ALL {
+            let docs = all_pages(|p| async move { store.docs(kind, &p).await }).await?;
+            // Oldest id first, like every other entity.
+            for d in docs.into_iter().rev() {
+                line(&Line::Document {
+                    doc_kind: kind.as_str().to_owned(),
+                    id: d.id,
+                    version: d.version,
+                    body: serde_json::from_str(&d.body).context("Failed to read a document")?,
+                })?;
+            }
+        }
         notes.sort_by_key(|n| n.id);
         for notification in notes {
             line(&Line::Notification { notification })?;
@@ -200,6 +224,7 @@ impl App {
             (vec![], None, vec![], vec![], vec![]);
         let (mut receipts, mut notes, mut events, mut checkpoints) =
             (vec![], vec![], vec![], vec![]);
+        let mut docs = vec![];
         for (n, text) in input.lines().enumerate() {
             let text = text.context("Failed to read the export")?;
             let parsed: Line = serde_json::from_str(&text)
@@ -227,6 +252,22 @@ impl App {
                 Line::Report { report } => reports.push(report),
                 Line::Expense { expense } => expenses.push(expense),
                 Line::Receipt { receipt } => receipts.push(receipt),
+                Line::Document {
+                    doc_kind,
+                    id,
+                    version,
+                    body,
+                } => {
+                    let kind = crate::DocKind::parse(&doc_kind).ok_or_else(|| {
+                        AppError::BadInput(format!("line {}: no document kind `{doc_kind}`", n + 1))
+                    })?;
+                    docs.push(crate::Doc {
+                        kind,
+                        id,
+                        version,
+                        body: body.to_string(),
+                    });
+                }
                 Line::Notification { notification } => notes.push(notification),
                 Line::Audit { event } => events.push(event),
                 Line::Checkpoint { checkpoint } => checkpoints.push(checkpoint),
@@ -282,6 +323,12 @@ impl App {
             writes.push(Write::PutReceipt {
                 receipt,
                 expected: None,
+            });
+        }
+        for doc in docs {
+            writes.push(Write::PutDoc {
+                doc,
+                expected_version: None,
             });
         }
         // The read marks after every notification is in: a transaction writes an item once.

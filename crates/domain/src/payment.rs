@@ -294,13 +294,12 @@ impl PayingAccount {
 
     /// The same account with its IBAN and BIC in electronic form.
     pub fn normalised(mut self) -> Result<Self, BankError> {
-        if let Some(iban) = &self.iban {
-            if let AccountNumber::Iban { iban, bic } =
+        if let Some(iban) = &self.iban
+            && let AccountNumber::Iban { iban, bic } =
                 AccountNumber::iban(iban, self.bic.as_deref())?
-            {
-                self.iban = Some(iban);
-                self.bic = bic;
-            }
+        {
+            self.iban = Some(iban);
+            self.bic = bic;
         }
         Ok(self)
     }

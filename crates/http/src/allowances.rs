@@ -286,6 +286,7 @@ pub fn claim_views(
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
     /// `mileage` or `per_diem`.
+    #[schema(schema_with = quote_kind)]
     pub kind: KindRequest,
     /// Mileage: the trip's day.
     pub date: Option<NaiveDate>,
@@ -368,6 +369,11 @@ pub fn distance_or_null() -> utoipa::openapi::schema::Schema {
         .into()
 }
 
+/// What a quote prices: `mileage` or `per_diem`.
+pub fn quote_kind() -> utoipa::openapi::schema::Schema {
+    crate::apidoc::one_of(&["mileage", "per_diem"])
+}
+
 /// `km`, `mi` or `null`.
 pub fn unit_or_null() -> utoipa::openapi::schema::Schema {
     crate::apidoc::one_of_or_null(&["km", "mi"])
@@ -403,7 +409,7 @@ async fn quote(
     }
     .claim()?
     .ok_or_else(|| {
-        outlay_app::AppError::BadInput(
+        outlay_app::AppError::Unprocessable(
             "a receipt's amount is not quoted: use mileage or per_diem".into(),
         )
     })?;
@@ -423,7 +429,7 @@ async fn get_allowances(
 /// Replaces the rate tables (finance). Each row applies from its `from` day until a later
 /// row of the same key; a table that does not hold together gets 422.
 #[utoipa::path(put, path = "/allowances", tag = "finance", security(("bearer" = [])),
-    request_body(content = Object, description = "The tables, as GET answers them"),
+    request_body(content = Object, description = "The tables, as GET answers them: `mileage` and `per_diem` are required"),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_allowances(
     State(state): State<AppState>,
@@ -431,6 +437,17 @@ async fn put_allowances(
     body: JsonBody<serde_json::Value>,
 ) -> Result<Json<Allowances>> {
     outlay_app::require(&caller, outlay_domain::Role::Finance)?;
+    // The whole tables, so that a body without them never empties them.
+    let whole = body
+        .value
+        .as_object()
+        .is_some_and(|o| o.contains_key("mileage") && o.contains_key("per_diem"));
+    if !whole {
+        return Err(outlay_app::AppError::Unprocessable(
+            "send the whole tables: `mileage` and `per_diem` (either may be empty)".into(),
+        )
+        .into());
+    }
     let tables: Allowances = serde_json::from_value(body.value)
         .map_err(|e| outlay_app::AppError::Unprocessable(format!("not valid rate tables: {e}")))?;
     Ok(Json(state.app.put_allowances(&caller, tables).await?))

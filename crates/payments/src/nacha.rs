@@ -45,10 +45,11 @@ pub fn render(batch: &PaymentBatch) -> Result<Vec<u8>, String> {
     )?;
     let at = batch.exported_at.ok_or("the batch has not been exported")?;
     let odfi = &bank[..8];
+    // The immediate origin: the company id, right-justified in ten.
+    let origin = format!("{:>10}", alpha(company_id, 10).trim_end());
     let mut records = Vec::new();
     records.push(format!(
         "101 {bank}{origin}{date}{time}A094101{dest_name}{origin_name}{reference}",
-        origin = format!("{:>10}", alpha(company_id, 10).trim_end()),
         date = at.format("%y%m%d"),
         time = at.format("%H%M"),
         dest_name = alpha(payer.ach_bank_name.as_deref().unwrap_or(""), 23),

@@ -318,7 +318,7 @@ async fn finance_keeps_the_rate_tables_and_a_quote_prices_without_recording() {
     twice["mileage"].as_array_mut().expect("rows").push(first);
     let mut not_a_table = changed.clone();
     not_a_table["per_diem"][0]["full_day"] = json!("lots");
-    for body in [twice, not_a_table] {
+    for body in [twice, not_a_table, json!({})] {
         let r = app
             .call(
                 Method::PUT,

@@ -68,6 +68,30 @@ async fn an_export_moves_from_sqlite_to_postgres_to_dynamodb_unchanged() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // Documents: Eve's bank details, and a batch holding an approved report.
+    let bank = json!({"holder": "Eve Employee", "iban": "DE89370400440532013000"});
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/me/bank-account",
+            Some("employee"),
+            Some(bank),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let held = app.report("employee", &["44.00"]).await;
+    app.must("employee", &held, "submit", json!({})).await;
+    app.must("manager", &held, "approve", json!({})).await;
+    app.must("finance", &held, "approve", json!({})).await;
+    let r = app
+        .post(
+            "payer",
+            "/api/v1/payment-batches",
+            json!({"report_ids": [held]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let r = app
         .post("employee", "/api/v1/notifications/read", json!({}))
         .await;
@@ -86,6 +110,7 @@ async fn an_export_moves_from_sqlite_to_postgres_to_dynamodb_unchanged() {
         "report",
         "expense",
         "receipt",
+        "document",
         "notification",
         "audit",
         "checkpoint",
