@@ -3,7 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use outlay_http::{expenses, finance, notifications, receipts, reports, token, users};
+use outlay_http::{
+    allowances, expenses, finance, notifications, payments, receipts, reports, token, users,
+};
 
 fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<expenses::ExpenseRequest>(data);
@@ -16,6 +18,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<notifications::ReadRequest>(data);
     let _ = serde_json::from_slice::<receipts::UploadRequest>(data);
     let _ = serde_json::from_slice::<token::TokenRequest>(data);
+    let _ = serde_json::from_slice::<allowances::QuoteRequest>(data);
+    let _ = serde_json::from_slice::<payments::BankAccountRequest>(data);
+    let _ = serde_json::from_slice::<payments::BatchRequest>(data);
+    let _ = serde_json::from_slice::<outlay_domain::PayingAccount>(data);
+    if let Ok(tables) = serde_json::from_slice::<outlay_domain::Allowances>(data) {
+        let _ = tables.validate();
+    }
     if let Ok(policy) = serde_json::from_slice::<outlay_domain::Policy>(data) {
         let _ = policy.validate();
     }

@@ -455,7 +455,10 @@ impl Allowances {
             out.push(day(rate, date, portion, provided.get(&date)));
         }
         let currency = currency.expect("a trip has at least one day");
-        let total: i64 = out.iter().map(|d| d.amount).sum();
+        let total = out
+            .iter()
+            .try_fold(0_i64, |sum, d| sum.checked_add(d.amount))
+            .ok_or_else(|| AllowanceError::Table("the allowance is too large".into()))?;
         let amount = Money::from_minor(total, currency).map_err(|_| {
             AllowanceError::Nothing(
                 "the trip comes to no allowance (a single day must be long enough, and provided meals leave nothing)"

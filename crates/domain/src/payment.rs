@@ -359,3 +359,78 @@ pub fn end_to_end(report: ReportId) -> String {
     let hex = report.as_uuid().simple().to_string().to_uppercase();
     format!("OL{}", &hex[hex.len() - 13..])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ibans_are_checked_by_their_check_digits_and_kept_in_electronic_form() {
+        let a =
+            AccountNumber::iban("de89 3704 0044 0532 0130 00", Some("cobadeffxxx")).expect("valid");
+        assert_eq!(
+            a,
+            AccountNumber::Iban {
+                iban: "DE89370400440532013000".into(),
+                bic: Some("COBADEFFXXX".into())
+            }
+        );
+        assert_eq!(a.masked(), "DE **** 3000");
+        for bad in [
+            "DE89370400440532013001",
+            "DE8937040044053201300",
+            "XX89370400440532013000",
+            "",
+        ] {
+            assert!(
+                matches!(AccountNumber::iban(bad, None), Err(BankError::Iban(_))),
+                "{bad}"
+            );
+        }
+        for bad in ["COBA", "COBADEF", "1OBADEFF", "COBADEFFXX", "COBA-EFF"] {
+            assert!(
+                matches!(
+                    AccountNumber::iban("DE89370400440532013000", Some(bad)),
+                    Err(BankError::Bic(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn us_routing_numbers_need_their_aba_check_digit() {
+        let a = AccountNumber::ach("021000021", "123456789").expect("valid");
+        assert_eq!(a.masked(), "ACH **** 6789");
+        for bad in [
+            "021000022",
+            "02100002",
+            "0210000210",
+            "000000000",
+            "02100002a",
+        ] {
+            assert!(
+                matches!(AccountNumber::ach(bad, "1234"), Err(BankError::Routing(_))),
+                "{bad}"
+            );
+        }
+        for bad in ["123", "123456789012345678", "12 34", "12a4"] {
+            assert_eq!(
+                AccountNumber::ach("021000021", bad),
+                Err(BankError::Account),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_end_to_end_reference_fits_nacha_and_sepa() {
+        let id = ReportId::from_uuid(uuid::Uuid::from_u128(
+            0x0190_0000_0000_7000_8abc_def0_1234_5678,
+        ));
+        let reference = end_to_end(id);
+        assert_eq!(reference.len(), 15);
+        assert!(reference.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(reference, "OLCDEF012345678");
+    }
+}

@@ -569,13 +569,18 @@ fn a_report_whose_last_line_is_rejected_is_rejected() {
     assert!(access::may_edit(&w.owner, &r).is_ok());
 }
 
+/// One of two payment batches.
+fn batch(second: bool) -> outlay_domain::BatchId {
+    outlay_domain::BatchId::from_uuid(uuid::Uuid::from_u128(if second { 0xB2 } else { 0xB1 }))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// Random actors issuing random commands never break the workflow's invariants.
     #[test]
     fn the_workflow_invariants_hold_for_any_sequence(
-        steps in prop::collection::vec((0_usize..7, 0_usize..10, any::<bool>()), 1..40),
+        steps in prop::collection::vec((0_usize..7, 0_usize..13, any::<bool>()), 1..40),
         manager_is_finance in any::<bool>(),
     ) {
         let mut w = world();
@@ -613,7 +618,7 @@ proptest! {
                 }
                 continue;
             }
-            if what >= 7 {
+            if (7..=8).contains(&what) {
                 let mut away = w.manager.clone();
                 let to = if big { &w.senior } else { &dan };
                 away.delegation = Some(Delegation {
@@ -661,6 +666,11 @@ proptest! {
                 2 => approve(),
                 3 => Command::Reject { reason: "No".into() },
                 4 => Command::Pay { reference: "TX".into() },
+                // Payment batches: two of them, so that a report held by one is offered to
+                // the other, released by the wrong one, and settled by either.
+                10 => Command::Hold(batch(big)),
+                11 => Command::Release(batch(big)),
+                12 => Command::Settle { batch: batch(big), reference: "ACH-1".into() },
                 5 => Command::RejectLine {
                     reason: if big { "Not business".into() } else { String::new() },
                     remaining: sum(&lines[1..]),
@@ -670,6 +680,10 @@ proptest! {
                 _ => Command::Reject { reason: String::new() },
             };
             let takes_line = matches!(command, Command::RejectLine { .. });
+            let settles = match &command {
+                Command::Settle { batch, .. } => Some(*batch),
+                _ => None,
+            };
             let is_submit = matches!(command, Command::Submit(_));
             let before = report.clone();
             match decide(cast[who], &w.owner, &report, command, now()) {
@@ -711,6 +725,18 @@ proptest! {
                 prop_assert!(report.steps.iter().all(|s| s.decision.as_ref().is_some_and(|d| d.outcome == Outcome::Approved)));
                 prop_assert!(report.steps.iter().any(|s| s.level == Level::Finance));
             }
+            // A report held by a batch is paid by that batch alone, and only an approved
+            // report is held; whoever holds it may pay it.
+            if report.state == ReportState::Paid && before.state != ReportState::Paid {
+                prop_assert_eq!(before.batch_id, settles, "paid by hand while held, or by another batch");
+            }
+            if report.batch_id.is_some() {
+                prop_assert!(matches!(report.state, ReportState::Approved | ReportState::Paid));
+                if before.batch_id.is_none() {
+                    prop_assert_ne!(cast[who].id, report.owner_id);
+                    prop_assert!(!report.deciders.contains(&cast[who].id), "an approver put it in a batch");
+                }
+            }
             if let Some(p) = &report.payment {
                 prop_assert_ne!(p.by, report.owner_id);
                 prop_assert!(!report.deciders.contains(&p.by), "the payer decided a step, in this or an earlier submission");
@@ -751,5 +777,59 @@ proptest! {
                 prop_assert_eq!(step.level.pending_state(), report.state);
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// From an approved report, any sequence of batch holds, releases, settlements and
+    /// payments by hand, by anyone, pays it at most once: by hand only while no batch holds
+    /// it, by a batch only the one that holds it, and never by its owner or an approver.
+    #[test]
+    fn a_report_is_paid_once_by_hand_or_by_the_batch_that_holds_it(
+        steps in prop::collection::vec((0_usize..6, 0_usize..4, any::<bool>()), 1..30),
+    ) {
+        let w = world();
+        let cast = [&w.owner, &w.manager, &w.senior, &w.finance, &w.payer, &w.outsider];
+        let mut report = run(&draft(), &w.owner, submit("1500.00"));
+        for approver in [&w.manager, &w.senior, &w.finance] {
+            report = run(&report, approver, approve());
+        }
+        prop_assert_eq!(report.state, ReportState::Approved);
+        let mut payments = 0;
+        for (who, what, second) in steps {
+            let command = match what {
+                0 => Command::Hold(batch(second)),
+                1 => Command::Release(batch(second)),
+                2 => Command::Settle { batch: batch(second), reference: "ACH-1".into() },
+                _ => Command::Pay { reference: "TX".into() },
+            };
+            let by_hand = matches!(command, Command::Pay { .. });
+            let before = report.clone();
+            match decide(cast[who], &w.owner, &report, command, now()) {
+                Ok(next) => report = next,
+                Err(_) => prop_assert_eq!(&report, &before),
+            }
+            if report.state == ReportState::Paid && before.state != ReportState::Paid {
+                payments += 1;
+                let payer = report.payment.as_ref().expect("a payment").by;
+                prop_assert_ne!(payer, report.owner_id);
+                prop_assert!(!report.deciders.contains(&payer), "an approver paid it");
+                if by_hand {
+                    prop_assert_eq!(before.batch_id, None, "paid by hand while a batch held it");
+                } else {
+                    prop_assert_eq!(before.batch_id, Some(batch(second)), "paid by a batch that did not hold it");
+                }
+            }
+            if before.state == ReportState::Paid {
+                prop_assert_eq!(&report, &before, "a paid report changed");
+            }
+            if report.batch_id != before.batch_id && report.batch_id.is_some() {
+                prop_assert_ne!(cast[who].id, report.owner_id);
+                prop_assert!(!report.deciders.contains(&cast[who].id), "an approver put it in a batch");
+            }
+        }
+        prop_assert!(payments <= 1);
     }
 }
