@@ -141,6 +141,12 @@ fn claimed(
         d => Some(parse_date(d)?),
     };
     let priced = crate::allowances::price(policy, claim, date)?;
+    if date.is_some_and(|d| d != priced.date) {
+        return Err(AppError::Unprocessable(format!(
+            "a stay's date is the day it started, {}",
+            priced.date
+        )));
+    }
     let or = |given: &str, default: &str| {
         if given.trim().is_empty() {
             default.to_owned()

@@ -193,16 +193,7 @@ impl App {
             Change::default().guarded([Guard::user(&caller.user), Guard::policy(stored)]);
         let mut items = Vec::new();
         for id in report_ids {
-            let report = self
-                .store
-                .report(*id)
-                .await?
-                .ok_or(AppError::NotFound("report"))?;
-            let owner = self
-                .store
-                .user(report.owner_id)
-                .await?
-                .ok_or(AppError::NotFound("user"))?;
+            let (report, owner) = self.report_and_owner(*id).await?;
             let next = decide(&caller.user, &owner, &report, Command::Hold(batch_id), now)
                 .map_err(|e| about(report.id, e.into()))?;
             let amount = report.total.ok_or_else(|| {
@@ -291,6 +282,21 @@ impl App {
             .ok_or(AppError::NotFound("payment batch"))
     }
 
+    /// A report and its owner, as stored now.
+    async fn report_and_owner(&self, id: ReportId) -> Result<(Report, outlay_domain::User)> {
+        let report = self
+            .store
+            .report(id)
+            .await?
+            .ok_or(AppError::NotFound("report"))?;
+        let owner = self
+            .store
+            .user(report.owner_id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        Ok((report, owner))
+    }
+
     /// The reports of a batch as stored now, checked to be payable by the caller while the
     /// batch pays them: the guards of any change the batch makes to them.
     async fn held(
@@ -300,16 +306,7 @@ impl App {
     ) -> Result<Vec<(Report, outlay_domain::User)>> {
         let mut out = Vec::new();
         for item in &batch.items {
-            let report = self
-                .store
-                .report(item.report_id)
-                .await?
-                .ok_or(AppError::NotFound("report"))?;
-            let owner = self
-                .store
-                .user(report.owner_id)
-                .await?
-                .ok_or(AppError::NotFound("user"))?;
+            let (report, owner) = self.report_and_owner(item.report_id).await?;
             if report.state == ReportState::Approved {
                 outlay_domain::access::may_pay(&caller.user, &owner, &report).map_err(|d| {
                     about(
@@ -509,16 +506,7 @@ impl App {
         let now = self.clock.now();
         let mut change = Change::default().guarded([Guard::user(&caller.user)]);
         for item in batch.items.iter().filter(|i| i.paid.is_none()) {
-            let report = self
-                .store
-                .report(item.report_id)
-                .await?
-                .ok_or(AppError::NotFound("report"))?;
-            let owner = self
-                .store
-                .user(report.owner_id)
-                .await?
-                .ok_or(AppError::NotFound("user"))?;
+            let (report, owner) = self.report_and_owner(item.report_id).await?;
             let freed = decide(&caller.user, &owner, &report, Command::Release(id), now)?;
             change.audit.push(self.audit_record(
                 Some(caller),

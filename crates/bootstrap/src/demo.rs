@@ -61,27 +61,28 @@ pub async fn seed_demo(app: &App) -> anyhow::Result<()> {
     seed_payments(app).await
 }
 
-/// The demo company's paying account (for SEPA and NACHA files), kept by Fay Finance. Employees
-/// add their own bank details. Does nothing if the paying account is set.
-async fn seed_payments(app: &App) -> anyhow::Result<()> {
-    use outlay_app::Caller;
-    let store = app.store();
-    let policy = store.policy().await?;
-    if policy.and_then(|p| p.paying_account).is_some() {
-        return Ok(());
-    }
-    let user = |email: &'static str| async move {
-        store
-            .user_by_email(&Email::parse(email)?)
-            .await?
-            .with_context(|| format!("the demo user {email}"))
-    };
-    let as_caller = |user| Caller {
+/// A demo user, as the caller of a use case that seeds the company.
+async fn demo_caller(app: &App, email: &str) -> anyhow::Result<outlay_app::Caller> {
+    let user = app
+        .store()
+        .user_by_email(&Email::parse(email)?)
+        .await?
+        .with_context(|| format!("the demo user {email}"))?;
+    Ok(outlay_app::Caller {
         user,
         source: None,
         session: None,
-    };
-    let finance = as_caller(user("finance@example.com").await?);
+    })
+}
+
+/// The demo company's paying account (for SEPA and NACHA files), kept by Fay Finance. Employees
+/// add their own bank details. Does nothing if the paying account is set.
+async fn seed_payments(app: &App) -> anyhow::Result<()> {
+    let policy = app.store().policy().await?;
+    if policy.and_then(|p| p.paying_account).is_some() {
+        return Ok(());
+    }
+    let finance = demo_caller(app, "finance@example.com").await?;
     let account = outlay_domain::PayingAccount {
         name: "Outlay Demo Inc".into(),
         iban: Some("DE89370400440532013000".into()),
@@ -99,7 +100,7 @@ async fn seed_payments(app: &App) -> anyhow::Result<()> {
 /// marketing (owned by Sam Senior); spend charged outside one's home cost centre goes to that
 /// cost centre's owner. Does nothing if there are cost centres already.
 async fn seed_organisation(app: &App) -> anyhow::Result<()> {
-    use outlay_app::{Caller, CostCentreInput, ProjectInput, RuleInput, UserPatch};
+    use outlay_app::{CostCentreInput, ProjectInput, RuleInput, UserPatch};
     let store = app.store();
     if !store
         .policy()
@@ -111,22 +112,11 @@ async fn seed_organisation(app: &App) -> anyhow::Result<()> {
     {
         return Ok(());
     }
-    let user = |email: &'static str| async move {
-        store
-            .user_by_email(&Email::parse(email)?)
-            .await?
-            .with_context(|| format!("the demo user {email}"))
-    };
-    let as_caller = |user| Caller {
-        user,
-        source: None,
-        session: None,
-    };
-    let finance = as_caller(user("finance@example.com").await?);
-    let admin = as_caller(user("admin@example.com").await?);
+    let finance = demo_caller(app, "finance@example.com").await?;
+    let admin = demo_caller(app, "admin@example.com").await?;
     let (manager, senior) = (
-        user("manager@example.com").await?,
-        user("senior@example.com").await?,
+        demo_caller(app, "manager@example.com").await?.user,
+        demo_caller(app, "senior@example.com").await?.user,
     );
     for (code, name, owner) in [
         ("ENG", "Engineering", manager.id),
@@ -157,7 +147,7 @@ async fn seed_organisation(app: &App) -> anyhow::Result<()> {
         approver_role: None,
     };
     app.put_routing_rules(&finance, vec![rule]).await?;
-    let employee = user("employee@example.com").await?;
+    let employee = demo_caller(app, "employee@example.com").await?.user;
     let home = UserPatch {
         home_cost_centre: Some(Some("ENG".into())),
         ..UserPatch::default()

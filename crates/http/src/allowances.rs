@@ -354,6 +354,27 @@ impl From<Priced> for QuoteView {
     }
 }
 
+/// A distance as a number or a decimal string.
+pub fn distance() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+        .pattern(Some("^[0-9]{1,6}(\\.[0-9]{1,2})?$"))
+        .minimum(Some(0.01))
+        .maximum(Some(100_000.0))
+        .into()
+}
+
+/// `km` or `mi`.
+pub fn unit() -> utoipa::openapi::schema::Schema {
+    crate::apidoc::one_of(&["km", "mi"])
+}
+
+/// `car`, `motorbike` or `bicycle`.
+pub fn vehicle() -> utoipa::openapi::schema::Schema {
+    crate::apidoc::one_of(&["car", "motorbike", "bicycle"])
+}
+
 /// A distance as a number or a decimal string, or `null`.
 pub fn distance_or_null() -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};

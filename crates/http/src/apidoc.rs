@@ -238,6 +238,11 @@ pub fn text_2000() -> Schema {
     string().max_length(Some(2000)).into()
 }
 
+/// A policy category, one of the policy's (GET /policy); see [`category_or_null`].
+pub fn category() -> Schema {
+    category_builder(false)
+}
+
 fn category_builder(null: bool) -> Schema {
     let names = outlay_app::default_policy()
         .categories
@@ -342,7 +347,12 @@ pub fn add_links(doc: &mut serde_json::Value) {
 /// The document with the policy's categories as they are now.
 pub fn with_categories(doc: &serde_json::Value, names: &[String]) -> serde_json::Value {
     let mut doc = doc.clone();
-    for (schema, null) in [("ExpenseRequest", true), ("ExpensePatchRequest", true)] {
+    for (schema, null) in [
+        ("ReceiptExpense", false),
+        ("MileageExpense", true),
+        ("PerDiemExpense", true),
+        ("ExpensePatchRequest", true),
+    ] {
         let enum_values =
             &mut doc["components"]["schemas"][schema]["properties"]["category"]["enum"];
         if let serde_json::Value::Array(values) = enum_values {

@@ -158,7 +158,7 @@ fn expense_id(raw: &str) -> Result<ExpenseId> {
 }
 
 /// Records an expense; honours `Idempotency-Key`.
-#[utoipa::path(post, path = "/expenses", tag = "expenses", security(("bearer" = [])), request_body = ExpenseRequest,
+#[utoipa::path(post, path = "/expenses", tag = "expenses", security(("bearer" = [])), request_body = crate::expense_doc::NewExpense,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 201, body = ExpenseView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn create_expense(

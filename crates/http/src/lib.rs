@@ -6,6 +6,7 @@ mod apidoc;
 pub mod audit;
 pub mod delegations;
 pub mod error;
+mod expense_doc;
 pub mod expenses;
 pub mod extract;
 pub mod finance;
