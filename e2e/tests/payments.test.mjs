@@ -75,3 +75,40 @@ test('bank details are checked, then a batch pays the report by NACHA file', asy
   assert.equal(await reportState(emp), 'paid');
   assert.match(await emp.locator('body').textContent(), /ACH-2026-12-05/);
 });
+
+test('a bank statement marks the matching report paid and lists what does not match', async () => {
+  // Eve's report, approved, in a batch Pat exports.
+  const { page: emp } = await signIn(browser, server.base, 'employee');
+  await addExpense(emp, server.base, { merchant: 'Airport shuttle', category: 'travel', amount: '31.00' });
+  const reportUrl = await reportPage(emp, server.base, 'Statement me');
+  await Promise.all([emp.waitForURL(reportUrl), emp.click('text=Submit for approval')]);
+  for (const who of ['manager', 'finance']) {
+    const { page } = await signIn(browser, server.base, who);
+    await page.goto(reportUrl);
+    await Promise.all([page.waitForURL(reportUrl), page.click('button:text("Approve")')]);
+  }
+  const { page: pay } = await signIn(browser, server.base, 'payer');
+  await pay.goto(`${server.base}/payments`);
+  await pay.locator('tr', { hasText: 'Statement me' }).locator('input[name=ids]').check();
+  await Promise.all([pay.waitForURL(/\/payments\/batches\//), pay.click('text=Build a payment batch')]);
+  await Promise.all([pay.waitForEvent('download'), pay.click('button:has-text("Download CSV")')]);
+  const reference = (await pay.locator('td[data-label=Reference] code').first().textContent()).trim();
+
+  // The bank's statement: this payment, and one nobody made.
+  const entry = (e2e, amount, ref) => `<Ntry><Amt Ccy="USD">${amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2026-12-05</Dt></BookgDt><AcctSvcrRef>${ref}</AcctSvcrRef><BkTxCd/>
+    <NtryDtls><TxDtls><Refs><EndToEndId>${e2e}</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>`;
+  const camt = `<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+    <BkToCstmrStmt><GrpHdr><MsgId>M1</MsgId><CreDtTm>2026-12-05T18:00:00</CreDtTm></GrpHdr><Stmt><Id>S1</Id>
+    <Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>${entry(reference, '31.00', 'BANK-77')}${entry('OL9999999999999', '5.00', 'BANK-78')}</Stmt></BkToCstmrStmt></Document>`;
+  await pay.goto(`${server.base}/payments`);
+  await pay.setInputFiles('input[name=file]', { name: 'statement.xml', mimeType: 'application/xml', buffer: Buffer.from(camt) });
+  await Promise.all([pay.waitForURL(/\/payments\/statements$/), pay.click('text=Import and match')]);
+  assert.match(await pay.locator('p.summary').textContent(), /1 matched and paid · 1 to look at/);
+  assert.match(await pay.locator('section', { hasText: 'Paid from this statement' }).textContent(), /paid[\s\S]*31\.00 USD[\s\S]*BANK-77/);
+  assert.match(await pay.locator('section', { hasText: 'For finance to look at' }).textContent(), /unknown reference/);
+  assert.deepEqual(await axeViolations(pay), [], 'the statement results');
+  await shot(pay, 'bank-statement');
+  await emp.goto(reportUrl);
+  assert.equal(await reportState(emp), 'paid');
+});

@@ -30,6 +30,7 @@ mod reports;
 pub mod reports_csv;
 mod routing;
 mod schedule;
+mod statements;
 pub mod transfer;
 mod users;
 
@@ -70,6 +71,7 @@ pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
 pub use routing::RoutePlan;
 pub use schedule::Sweep;
+pub use statements::{EntryOutcome, MAX_STATEMENT_BYTES, StatementImport};
 
 /// The total of some expenses in the base currency, if every one has a base amount.
 pub fn report_total(expenses: &[ExpenseInfo]) -> Option<outlay_domain::Money> {

@@ -283,7 +283,10 @@ impl App {
     }
 
     /// A report and its owner, as stored now.
-    async fn report_and_owner(&self, id: ReportId) -> Result<(Report, outlay_domain::User)> {
+    pub(crate) async fn report_and_owner(
+        &self,
+        id: ReportId,
+    ) -> Result<(Report, outlay_domain::User)> {
         let report = self
             .store
             .report(id)

@@ -369,7 +369,7 @@ pub trait Notifier: Send + Sync {
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
 }
 
-/// Bank files: a payment batch as the file a bank takes.
+/// Bank files: a payment batch as the file a bank takes, and a bank's statement read back.
 pub trait PaymentFiles: Send + Sync {
     /// The batch as a file of `format`. The same batch always gives the same bytes (the file
     /// says the batch's `exported_at`, not the time it is made). Refused, with a message for
@@ -380,6 +380,10 @@ pub trait PaymentFiles: Send + Sync {
         format: outlay_domain::FileFormat,
         batch: &outlay_domain::PaymentBatch,
     ) -> Result<Vec<u8>, String>;
+
+    /// The entries of a bank statement (camt.053) or notification (camt.054); refused, with a
+    /// message for people, when it is not one.
+    fn read_statement(&self, xml: &[u8]) -> Result<Vec<outlay_domain::StatementEntry>, String>;
 }
 
 /// The current time.

@@ -38,7 +38,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use org::{Allocation, CostCentre, OrgError, Project, Split};
 pub use payment::{
     AccountNumber, BankAccount, BankError, BatchId, BatchItem, BatchState, FileFormat,
-    PayingAccount, PaymentBatch,
+    PayingAccount, PaymentBatch, Reconciled, StatementEntry,
 };
 pub use policy::{CategoryRule, Facts, Policy, PolicyError, Severity, Violation};
 pub use receipt::{MAX_RECEIPT_BYTES, Receipt, ReceiptId, ReceiptState, ReceiptType};

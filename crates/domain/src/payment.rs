@@ -360,6 +360,98 @@ pub fn end_to_end(report: ReportId) -> String {
     format!("OL{}", &hex[hex.len() - 13..])
 }
 
+/// One entry of a bank statement (camt.053) or notification (camt.054), as the bank says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementEntry {
+    /// The end-to-end reference of the transfer, if the bank carried it back.
+    pub end_to_end: Option<String>,
+    /// The amount.
+    pub amount: Money,
+    /// Money out of the account (a payment made); `false` for money in.
+    pub debit: bool,
+    /// Booked (`BOOK`), not pending or informational.
+    pub booked: bool,
+    /// A return of an earlier transfer (return information, or a reversal), with its reason.
+    pub returned: Option<String>,
+    /// The bank's reference for the entry.
+    pub bank_reference: String,
+}
+
+/// What a statement entry says about a batch's payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reconciled {
+    /// The entry pays this item: its reference and amount match, and it is booked.
+    Matched {
+        /// The batch.
+        batch_id: BatchId,
+        /// The report paid.
+        report_id: ReportId,
+    },
+    /// The reference is a batch's, but the amount is not the item's.
+    AmountOff {
+        /// The report.
+        report_id: ReportId,
+        /// What the batch paid.
+        expected: Money,
+    },
+    /// No exported batch has this reference (or the entry has none).
+    UnknownReference,
+    /// The bank returned the payment.
+    Returned {
+        /// The report, if the reference is known.
+        report_id: Option<ReportId>,
+        /// Why, as the bank coded it.
+        reason: String,
+    },
+    /// The item is paid already: the entry is not paid twice.
+    AlreadyPaid {
+        /// The report.
+        report_id: ReportId,
+    },
+    /// Not a booked payment out (money in, or pending): nothing to do.
+    Ignored,
+}
+
+/// What `entry` says about the items of `batches` (exported or paid ones): the one rule of
+/// matching a statement to payments.
+pub fn reconcile(entry: &StatementEntry, batches: &[PaymentBatch]) -> Reconciled {
+    let item = entry.end_to_end.as_deref().and_then(|reference| {
+        batches
+            .iter()
+            .filter(|b| matches!(b.state, BatchState::Exported | BatchState::Paid))
+            .find_map(|b| {
+                b.items
+                    .iter()
+                    .find(|i| i.end_to_end == reference)
+                    .map(|i| (b, i))
+            })
+    });
+    if let Some(reason) = &entry.returned {
+        return Reconciled::Returned {
+            report_id: item.map(|(_, i)| i.report_id),
+            reason: reason.clone(),
+        };
+    }
+    if !entry.debit || !entry.booked {
+        return Reconciled::Ignored;
+    }
+    match item {
+        None => Reconciled::UnknownReference,
+        Some((_, i)) if i.amount != entry.amount => Reconciled::AmountOff {
+            report_id: i.report_id,
+            expected: i.amount,
+        },
+        Some((_, i)) if i.paid.is_some() => Reconciled::AlreadyPaid {
+            report_id: i.report_id,
+        },
+        Some((b, i)) => Reconciled::Matched {
+            batch_id: b.id,
+            report_id: i.report_id,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

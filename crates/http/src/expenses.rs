@@ -24,9 +24,9 @@ use crate::views::{ExpenseView, PageView};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpenseRequest {
-    /// `receipt` (the default), `mileage` or `per_diem`.
+    /// `receipt` (the default, also for `null`), `mileage` or `per_diem`.
     #[serde(default)]
-    pub kind: crate::allowances::KindRequest,
+    pub kind: Option<crate::allowances::KindRequest>,
     /// `YYYY-MM-DD`; a per diem's is its first day.
     #[schema(schema_with = crate::apidoc::date_or_null)]
     pub date: Option<String>,
@@ -168,7 +168,7 @@ async fn create_expense(
 ) -> Result<(StatusCode, Json<ExpenseView>)> {
     let r = body.value;
     let claim = crate::allowances::ClaimFields {
-        kind: r.kind,
+        kind: r.kind.unwrap_or_default(),
         distance: r.distance,
         unit: r.unit,
         vehicle: r.vehicle,

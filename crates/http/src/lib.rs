@@ -17,6 +17,7 @@ pub mod org;
 pub mod payments;
 pub mod receipts;
 pub mod reports;
+pub mod statements;
 pub mod token;
 pub mod ui;
 pub mod users;
@@ -186,6 +187,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(expenses::router())
         .merge(allowances::router())
         .merge(payments::router())
+        .merge(statements::router())
         .merge(reports::router())
         .merge(receipts::router())
         .merge(finance::router())

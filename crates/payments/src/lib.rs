@@ -1,7 +1,9 @@
-//! Outlay's bank files: [`PaymentFiles`] for SEPA (pain.001.001.09), NACHA (PPD) and CSV.
+//! Outlay's bank files: [`PaymentFiles`] for SEPA (pain.001.001.09), NACHA (PPD) and CSV, and
+//! the bank statements (camt.053, camt.054) that close the loop.
 //! Every file is made from the batch alone, and dated by its `exported_at`, so that the same
 //! batch always gives the same bytes.
 
+mod camt;
 mod csv;
 mod nacha;
 mod sepa;
@@ -20,5 +22,9 @@ impl PaymentFiles for BankFiles {
             FileFormat::Nacha => nacha::render(batch),
             FileFormat::Csv => csv::render(batch),
         }
+    }
+
+    fn read_statement(&self, xml: &[u8]) -> Result<Vec<outlay_domain::StatementEntry>, String> {
+        camt::read(xml)
     }
 }

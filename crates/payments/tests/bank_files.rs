@@ -252,3 +252,90 @@ fn independent_tools_accept_the_files_and_catch_broken_ones() {
     }
     assert!(!out.status.success(), "broken files fail the run");
 }
+
+#[test]
+fn statements_of_every_camt_version_read_each_transaction_with_its_reference() {
+    // camt.053.001.02: `Sts` is the code itself, a batched entry holds two transactions whose
+    // amounts are in `AmtDtls`, and a credit returns one of them.
+    let v02 = r#"<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt>
+<Ntry><Amt Ccy="EUR">150.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><AcctSvcrRef>B-1</AcctSvcrRef>
+<NtryDtls>
+<TxDtls><Refs><EndToEndId>OLAAAAAAAAAAAAA</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy="EUR">100.00</Amt></TxAmt></AmtDtls></TxDtls>
+<TxDtls><Refs><EndToEndId>OLBBBBBBBBBBBBB</EndToEndId><AcctSvcrRef>B-1b</AcctSvcrRef></Refs><AmtDtls><TxAmt><Amt Ccy="EUR">50.00</Amt></TxAmt></AmtDtls></TxDtls>
+</NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">50.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><NtryRef>R-2</NtryRef>
+<NtryDtls><TxDtls><Refs><EndToEndId>OLBBBBBBBBBBBBB</EndToEndId></Refs><RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">9.99</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>PDNG</Sts></Ntry>
+</Stmt></BkToCstmrStmt></Document>"#;
+    let entries = BankFiles.read_statement(v02.as_bytes()).expect("read");
+    let seen: Vec<(Option<&str>, String, bool, bool, Option<&str>, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.end_to_end.as_deref(),
+                e.amount.to_string(),
+                e.debit,
+                e.booked,
+                e.returned.as_deref(),
+                e.bank_reference.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                Some("OLAAAAAAAAAAAAA"),
+                "100.00 EUR".into(),
+                true,
+                true,
+                None,
+                "B-1"
+            ),
+            (
+                Some("OLBBBBBBBBBBBBB"),
+                "50.00 EUR".into(),
+                true,
+                true,
+                None,
+                "B-1b"
+            ),
+            (
+                Some("OLBBBBBBBBBBBBB"),
+                "50.00 EUR".into(),
+                false,
+                true,
+                Some("AC04"),
+                "R-2"
+            ),
+            (None, "9.99 EUR".into(), true, false, None, ""),
+        ]
+    );
+    // camt.054 reads the same way; anything else is refused.
+    let v054 = v02
+        .replace("camt.053.001.02", "camt.054.001.08")
+        .replace("BkToCstmrStmt><Stmt>", "BkToCstmrDbtCdtNtfctn><Ntfctn>")
+        .replace(
+            "</Stmt></BkToCstmrStmt>",
+            "</Ntfctn></BkToCstmrDbtCdtNtfctn>",
+        );
+    assert_eq!(
+        BankFiles
+            .read_statement(v054.as_bytes())
+            .expect("read")
+            .len(),
+        4
+    );
+    let pain = v02.replace("camt.053.001.02", "pain.001.001.09");
+    assert!(BankFiles.read_statement(pain.as_bytes()).is_err());
+    let batched_without_amounts = v02.replace(
+        "<AmtDtls><TxAmt><Amt Ccy=\"EUR\">100.00</Amt></TxAmt></AmtDtls>",
+        "",
+    );
+    assert!(
+        BankFiles
+            .read_statement(batched_without_amounts.as_bytes())
+            .is_err()
+    );
+}

@@ -23,6 +23,12 @@ pub(super) fn router() -> Router<AppState> {
         .route("/payments/batches/{id}/files/{format}", post(download))
         .route("/payments/batches/{id}/{action}", post(act))
         .route("/payments/account", post(save_paying))
+        .route(
+            "/payments/statements",
+            post(import_statement).layer(axum::extract::DefaultBodyLimit::max(
+                outlay_app::MAX_STATEMENT_BYTES + 64 * 1024,
+            )),
+        )
 }
 
 /// The bank details section of Settings.
@@ -126,6 +132,16 @@ pub(super) fn batches_section(
                         }
                     }
                 } }
+            }
+        }
+        section {
+            h2 { "Bank statement" }
+            form.card method="post" enctype="multipart/form-data" action=(url(state, "/payments/statements")) {
+                (csrf(session))
+                label { "A camt.053 statement or camt.054 notification (XML, up to 5 MB)"
+                    input type="file" name="file" accept=".xml,application/xml,text/xml" required;
+                }
+                button type="submit" { "Import and match" }
             }
         }
         details.card {
@@ -385,4 +401,114 @@ async fn act(
         ),
         Err(e) => session.back(&state, &back, &message(&e), None::<&()>),
     })
+}
+
+async fn import_statement(
+    State(state): State<AppState>,
+    session: Session,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, ErrorPage> {
+    let (mut token, mut file) = (String::new(), None);
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => token = field.text().await.unwrap_or_default(),
+                Some("file") => match field.bytes().await {
+                    Ok(bytes) => file = Some(bytes.to_vec()),
+                    Err(_) => {
+                        return Ok(session.back(
+                            &state,
+                            "/payments",
+                            "The statement is too large: at most 5 MB.",
+                            None::<&()>,
+                        ));
+                    }
+                },
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(_) => {
+                return Ok(session.back(
+                    &state,
+                    "/payments",
+                    "The upload did not arrive whole; please try again.",
+                    None::<&()>,
+                ));
+            }
+        }
+    }
+    session.check(&token)?;
+    let Some(xml) = file.filter(|f| !f.is_empty()) else {
+        return Ok(session.back(&state, "/payments", "Choose a statement file.", None::<&()>));
+    };
+    let result = match state.app.import_statement(&session.caller, &xml).await {
+        Ok(r) => r,
+        Err(e) => return Ok(session.back(&state, "/payments", &message(&e), None::<&()>)),
+    };
+    let rows = |list: &[outlay_app::EntryOutcome]| -> Markup {
+        html! {
+            div.table-wrap { table.cards {
+                thead { tr { th scope="col" { "What" } th scope="col" { "Reference" } th.num scope="col" { "Amount" } th scope="col" { "Report" } th scope="col" { "Bank reference" } th scope="col" { "Why" } } }
+                tbody {
+                    @for o in list {
+                        @let (what, report, why) = describe(o);
+                        tr {
+                            td data-label="What" { (what) }
+                            td data-label="Reference" { code { (o.entry.end_to_end.as_deref().unwrap_or("—")) } }
+                            td.num data-label="Amount" { (super::money(Some(o.entry.amount))) }
+                            td data-label="Report" { @match report { Some(id) => { a href=(url(&state, &format!("/reports/{id}"))) { "report" } } None => { "—" } } }
+                            td data-label="Bank reference" { (o.entry.bank_reference) }
+                            td data-label="Why" { (why) }
+                        }
+                    }
+                }
+            } }
+        }
+    };
+    let body = html! {
+        p.summary { (result.matched.len()) " matched and paid · " (result.mismatches.len()) " to look at · " (result.ignored) " not payments out" }
+        section {
+            h2 { "Paid from this statement" }
+            @if result.matched.is_empty() { p.empty { "Nothing was paid from this statement." } } @else { (rows(&result.matched)) }
+        }
+        section {
+            h2 { "For finance to look at" }
+            @if result.mismatches.is_empty() { p.ok { "Every payment out matched." } } @else { (rows(&result.mismatches)) }
+        }
+        p { a href=(url(&state, "/payments")) { "Back to payments" } }
+    };
+    Ok(page(&state, &session, "Bank statement", body).await)
+}
+
+/// What an entry did, the report it concerns, and why, for people.
+fn describe(o: &outlay_app::EntryOutcome) -> (&'static str, Option<ReportId>, String) {
+    use outlay_domain::Reconciled;
+    match &o.outcome {
+        Reconciled::Matched { report_id, .. } => match &o.refused {
+            Some(why) => ("matched, not recorded", Some(*report_id), why.clone()),
+            None => ("paid", Some(*report_id), String::new()),
+        },
+        Reconciled::AmountOff {
+            report_id,
+            expected,
+        } => (
+            "amount off",
+            Some(*report_id),
+            format!("the batch paid {expected}"),
+        ),
+        Reconciled::UnknownReference => {
+            ("unknown reference", None, "no exported batch has it".into())
+        }
+        Reconciled::Returned { report_id, reason } => (
+            "returned",
+            *report_id,
+            format!("the bank returned it: {reason}"),
+        ),
+        Reconciled::AlreadyPaid { report_id } => (
+            "already paid",
+            Some(*report_id),
+            "paid before; not paid twice".into(),
+        ),
+        Reconciled::Ignored => ("not a payment out", None, String::new()),
+    }
 }

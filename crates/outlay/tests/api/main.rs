@@ -27,6 +27,7 @@ mod races;
 mod receipts;
 mod routing;
 mod settings;
+mod statements;
 mod tax;
 mod tokens;
 mod transfer;
