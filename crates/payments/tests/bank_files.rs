@@ -269,7 +269,16 @@ fn statements_of_every_camt_version_read_each_transaction_with_its_reference() {
 <Ntry><Amt Ccy="EUR">9.99</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>PDNG</Sts></Ntry>
 </Stmt></BkToCstmrStmt></Document>"#;
     let entries = BankFiles.read_statement(v02.as_bytes()).expect("read");
-    let seen: Vec<(Option<&str>, String, bool, bool, Option<&str>, &str)> = entries
+    // Reference, amount, debit, booked, return reason, bank reference.
+    type Seen<'a> = (
+        Option<&'a str>,
+        String,
+        bool,
+        bool,
+        Option<&'a str>,
+        &'a str,
+    );
+    let seen: Vec<Seen<'_>> = entries
         .iter()
         .map(|e| {
             (
