@@ -12,16 +12,17 @@
 
 use outlay_domain::{
     AccountNumber, BankAccount, BatchId, BatchItem, BatchState, Command, FileFormat, PayingAccount,
-    PaymentBatch, Report, ReportId, ReportState, Role, decide,
+    PaymentBatch, Report, ReportId, Role, decide,
 };
 use sha2::{Digest, Sha256};
 
 use crate::docs::{self, Document};
 use crate::{App, AppError, Caller, Change, Guard, Page, PageRequest, Result, Write, require};
 
-/// The most reports one batch holds (a DynamoDB transaction writes at most 100 items, and
-/// each report takes a few).
-pub const MAX_BATCH_REPORTS: usize = 20;
+/// The most reports one batch holds: building it holds them all in one change, and a DynamoDB
+/// transaction writes at most 100 items (each report takes up to about nine: the report, its
+/// deciders' list marks, its owner's and bank details' guards, its audit event).
+pub const MAX_BATCH_REPORTS: usize = 10;
 
 /// Bank details as sent: an IBAN (and BIC), or a US routing and account number.
 #[derive(Debug, Clone)]
@@ -260,8 +261,8 @@ impl App {
                 "payment_batch.create",
                 "payment_batch",
                 batch.id,
-                None::<&PaymentBatch>,
-                Some(&batch),
+                None::<&serde_json::Value>,
+                Some(&batch.audited()),
             )?,
         );
         self.store.commit(change).await?;
@@ -300,8 +301,9 @@ impl App {
         Ok((report, owner))
     }
 
-    /// The reports of a batch as stored now, checked to be payable by the caller while the
-    /// batch pays them: the guards of any change the batch makes to them.
+    /// The reports of a batch as stored now, each checked to be one the caller may pay (in
+    /// any state: a file of a paid batch is still a file that pays it): the guards of any
+    /// change the batch makes to them.
     async fn held(
         &self,
         caller: &Caller,
@@ -310,8 +312,8 @@ impl App {
         let mut out = Vec::new();
         for item in &batch.items {
             let (report, owner) = self.report_and_owner(item.report_id).await?;
-            if report.state == ReportState::Approved {
-                outlay_domain::access::may_pay(&caller.user, &owner, &report).map_err(|d| {
+            outlay_domain::access::may_handle_payment(&caller.user, &owner, &report).map_err(
+                |d| {
                     about(
                         report.id,
                         match d {
@@ -323,8 +325,8 @@ impl App {
                             }
                         },
                     )
-                })?;
-            }
+                },
+            )?;
             out.push((report, owner));
         }
         Ok(out)
@@ -343,6 +345,8 @@ impl App {
         // Two rounds: a concurrent export that commits first is read back on the second.
         for _ in 0..3 {
             let batch = self.batch(caller, id).await?;
+            // Whoever takes a file of the batch, even again, is someone who may pay it.
+            let held = self.held(caller, &batch).await?;
             if let Some(sha) = batch.files.get(&format) {
                 let bytes = self.render(format, &batch)?;
                 let made = sha256(&bytes);
@@ -358,12 +362,12 @@ impl App {
                     sha256: made,
                 });
             }
-            if batch.state == BatchState::Failed {
-                return Err(AppError::Conflict(
-                    "this batch failed; build a new one".into(),
-                ));
+            if !matches!(batch.state, BatchState::Draft | BatchState::Exported) {
+                return Err(AppError::Conflict(format!(
+                    "this batch is {}: no new file is made of it",
+                    batch.state.as_str()
+                )));
             }
-            let held = self.held(caller, &batch).await?;
             let mut next = batch.clone();
             next.exported_at.get_or_insert(self.clock.now());
             if next.state == BatchState::Draft {
@@ -409,7 +413,8 @@ impl App {
             .map_err(AppError::Unprocessable)
     }
 
-    /// Marks the batch's unpaid reports paid with `reference` (finance, allowed to pay each).
+    /// Marks the batch's unpaid reports paid with `reference` (finance, allowed to pay each),
+    /// one at a time: if one cannot be, those before it stay paid and settling again goes on.
     pub async fn settle_batch(
         &self,
         caller: &Caller,
@@ -417,75 +422,94 @@ impl App {
         reference: &str,
     ) -> Result<PaymentBatch> {
         require(caller, Role::Finance)?;
-        let batch = self.batch(caller, id).await?;
+        let mut batch = self.batch(caller, id).await?;
         if batch.state != BatchState::Exported {
             return Err(AppError::Conflict(format!(
                 "a batch is settled once exported; this one is {}",
                 batch.state.as_str()
             )));
         }
-        let now = self.clock.now();
-        let held = self.held(caller, &batch).await?;
-        let mut next = batch.clone();
-        let mut change = Change::default().guarded([Guard::user(&caller.user)]);
-        for ((report, owner), item) in held.iter().zip(next.items.iter_mut()) {
-            if item.paid.is_some() {
-                continue;
-            }
-            let paid = decide(
-                &caller.user,
-                owner,
-                report,
-                Command::Settle {
-                    batch: id,
-                    reference: reference.to_owned(),
-                },
-                now,
-            )?;
-            item.paid = paid.payment.clone();
-            change.guards.push(Guard::user(owner));
-            change.audit.push(self.audit_record(
-                Some(caller),
-                "report.settle",
-                "report",
-                report.id,
-                Some(report),
-                Some(&paid),
-            )?);
-            self.tell(
-                owner,
-                "report.paid",
-                format!(
-                    "Your report \"{}\" was paid: {}",
-                    report.title,
-                    reference.trim()
-                ),
-                Some(report.id),
-                false,
-                &mut change,
-            );
-            change.writes.push(Write::PutReport {
-                report: paid,
-                expected_version: Some(report.version),
-            });
+        let unpaid: Vec<ReportId> = batch
+            .items
+            .iter()
+            .filter(|i| i.paid.is_none())
+            .map(|i| i.report_id)
+            .collect();
+        for report_id in unpaid {
+            batch = self
+                .settle_item(caller, &batch, report_id, reference)
+                .await?;
         }
-        next.state = BatchState::Paid;
+        Ok(batch)
+    }
+
+    /// Marks one item of `batch` paid with the bank's `reference`: its report through the
+    /// state machine's `Settle` (the caller must be allowed to pay it) and the batch's item, in
+    /// one change on both versions; the batch is paid once every item is. Answers the batch.
+    pub(crate) async fn settle_item(
+        &self,
+        caller: &Caller,
+        batch: &PaymentBatch,
+        report_id: ReportId,
+        reference: &str,
+    ) -> Result<PaymentBatch> {
+        let now = self.clock.now();
+        let (report, owner) = self.report_and_owner(report_id).await?;
+        let paid = decide(
+            &caller.user,
+            &owner,
+            &report,
+            Command::Settle {
+                batch: batch.id,
+                reference: reference.to_owned(),
+            },
+            now,
+        )
+        .map_err(|e| about(report_id, e.into()))?;
+        let mut next = batch.clone();
+        for item in next.items.iter_mut().filter(|i| i.report_id == report_id) {
+            item.paid = paid.payment.clone();
+        }
+        if next.items.iter().all(|i| i.paid.is_some()) {
+            next.state = BatchState::Paid;
+        }
         next.version += 1;
         next.updated_at = now;
-        change
-            .writes
-            .insert(0, docs::put(&next, Some(batch.version))?);
-        change.audit.insert(
-            0,
-            self.audit_record(
-                Some(caller),
-                "payment_batch.settle",
-                "payment_batch",
-                id,
-                Some(&batch),
-                Some(&next),
-            )?,
+        let mut change =
+            Change::default().guarded([Guard::user(&caller.user), Guard::user(&owner)]);
+        change.audit.push(self.audit_record(
+            Some(caller),
+            "payment_batch.settle",
+            "payment_batch",
+            batch.id,
+            Some(&serde_json::json!({"state": batch.state})),
+            Some(&serde_json::json!({"state": next.state, "report_id": report_id, "reference": reference.trim()})),
+        )?);
+        change.audit.push(self.audit_record(
+            Some(caller),
+            "report.settle",
+            "report",
+            report.id,
+            Some(&report),
+            Some(&paid),
+        )?);
+        self.tell(
+            &owner,
+            "report.paid",
+            format!(
+                "Your report \"{}\" was paid: {}",
+                report.title,
+                reference.trim()
+            ),
+            Some(report.id),
+            false,
+            &mut change,
         );
+        change.writes.push(docs::put(&next, Some(batch.version))?);
+        change.writes.push(Write::PutReport {
+            report: paid,
+            expected_version: Some(report.version),
+        });
         self.store.commit(change).await?;
         Ok(next)
     }
@@ -539,8 +563,8 @@ impl App {
                 "payment_batch.fail",
                 "payment_batch",
                 id,
-                Some(&batch),
-                Some(&next),
+                Some(&serde_json::json!({"state": batch.state})),
+                Some(&serde_json::json!({"state": next.state, "failure": next.failure})),
             )?,
         );
         self.store.commit(change).await?;

@@ -2,17 +2,16 @@
 //! of exported batches paid with the bank's reference, and flags for finance what does not
 //! match: an amount off, an unknown reference, a return, a payment already recorded.
 //!
-//! Matching is [`outlay_domain::payment::reconcile`]; each batch's settlements commit as one
-//! change on the batch's and the reports' versions, through the state machine's `Settle`, so
-//! an import run twice, or next to a settlement by hand, pays nothing twice, and the importer
-//! must be allowed to pay each report (never one of its approvers).
+//! Matching is [`outlay_domain::payment::reconcile`]; each match commits as one change on the
+//! batch's and the report's versions, through the state machine's `Settle`, so an import run
+//! twice, a payment the statement lists twice, or an import next to a settlement by hand pays
+//! nothing twice, and the importer must be allowed to pay each report (never an approver).
 
-use outlay_domain::{BatchId, BatchState, Command, PaymentBatch, Reconciled, Role, decide};
+use outlay_domain::{BatchId, PaymentBatch, Reconciled, Role};
 use serde::Serialize;
 
 use crate::change::all_pages;
-use crate::docs;
-use crate::{App, AppError, Caller, Change, Guard, Result, Write, require};
+use crate::{App, AppError, Caller, Change, Guard, Result, require};
 
 /// The largest statement taken, in bytes.
 pub const MAX_STATEMENT_BYTES: usize = 5 * 1024 * 1024;
@@ -65,34 +64,48 @@ impl App {
                 })
                 .collect::<Result<_>>()?;
         let mut result = StatementImport::default();
-        let mut matches: std::collections::BTreeMap<BatchId, Vec<EntryOutcome>> =
-            Default::default();
+        let mut current: std::collections::BTreeMap<BatchId, PaymentBatch> =
+            batches.iter().map(|b| (b.id, b.clone())).collect();
         for entry in entries {
-            let outcome = outlay_domain::payment::reconcile(&entry, &batches);
-            let seen = EntryOutcome {
+            // Matched against the batches as this import has left them, so that a payment the
+            // statement lists twice is paid once.
+            let known: Vec<PaymentBatch> = current.values().cloned().collect();
+            let outcome = outlay_domain::payment::reconcile(&entry, &known);
+            let mut seen = EntryOutcome {
                 entry,
                 outcome,
                 refused: None,
             };
-            match &seen.outcome {
-                Reconciled::Ignored => result.ignored += 1,
-                Reconciled::Matched { batch_id, .. } => {
-                    matches.entry(*batch_id).or_default().push(seen);
+            let Reconciled::Matched {
+                batch_id,
+                report_id,
+            } = seen.outcome
+            else {
+                if seen.outcome == Reconciled::Ignored {
+                    result.ignored += 1;
+                } else {
+                    result.mismatches.push(seen);
                 }
-                _ => result.mismatches.push(seen),
-            }
-        }
-        for (batch_id, seen) in matches {
-            let batch = batches
-                .iter()
-                .find(|b| b.id == batch_id)
-                .expect("a match names a batch read");
-            match self.settle_from_statement(caller, batch, &seen).await {
-                Ok(()) => result.matched.extend(seen),
-                Err(e) => result.mismatches.extend(seen.into_iter().map(|mut s| {
-                    s.refused = Some(e.to_string());
-                    s
-                })),
+                continue;
+            };
+            let reference = if seen.entry.bank_reference.is_empty() {
+                seen.entry.end_to_end.clone().unwrap_or_default()
+            } else {
+                seen.entry.bank_reference.clone()
+            };
+            let batch = current[&batch_id].clone();
+            match self
+                .settle_item(caller, &batch, report_id, &reference)
+                .await
+            {
+                Ok(next) => {
+                    current.insert(batch_id, next);
+                    result.matched.push(seen);
+                }
+                Err(e) => {
+                    seen.refused = Some(e.to_string());
+                    result.mismatches.push(seen);
+                }
             }
         }
         let summary = serde_json::json!({
@@ -118,83 +131,5 @@ impl App {
             )
             .await?;
         Ok(result)
-    }
-
-    /// Marks the items of `batch` that `seen` matched paid, as one change.
-    async fn settle_from_statement(
-        &self,
-        caller: &Caller,
-        batch: &PaymentBatch,
-        seen: &[EntryOutcome],
-    ) -> Result<()> {
-        let now = self.clock.now();
-        let mut next = batch.clone();
-        let mut change = Change::default().guarded([Guard::user(&caller.user)]);
-        for s in seen {
-            let Reconciled::Matched { report_id, .. } = s.outcome else {
-                continue;
-            };
-            let (report, owner) = self.report_and_owner(report_id).await?;
-            let reference = if s.entry.bank_reference.is_empty() {
-                s.entry.end_to_end.clone().unwrap_or_default()
-            } else {
-                s.entry.bank_reference.clone()
-            };
-            let paid = decide(
-                &caller.user,
-                &owner,
-                &report,
-                Command::Settle {
-                    batch: batch.id,
-                    reference: reference.clone(),
-                },
-                now,
-            )?;
-            if let Some(item) = next.items.iter_mut().find(|i| i.report_id == report_id) {
-                item.paid = paid.payment.clone();
-            }
-            change.guards.push(Guard::user(&owner));
-            change.audit.push(self.audit_record(
-                Some(caller),
-                "report.settle",
-                "report",
-                report.id,
-                Some(&report),
-                Some(&paid),
-            )?);
-            self.tell(
-                &owner,
-                "report.paid",
-                format!("Your report \"{}\" was paid: {reference}", report.title),
-                Some(report.id),
-                false,
-                &mut change,
-            );
-            change.writes.push(Write::PutReport {
-                report: paid,
-                expected_version: Some(report.version),
-            });
-        }
-        if next.items.iter().all(|i| i.paid.is_some()) {
-            next.state = BatchState::Paid;
-        }
-        next.version += 1;
-        next.updated_at = now;
-        change
-            .writes
-            .insert(0, docs::put(&next, Some(batch.version))?);
-        change.audit.insert(
-            0,
-            self.audit_record(
-                Some(caller),
-                "payment_batch.reconcile",
-                "payment_batch",
-                batch.id,
-                Some(batch),
-                Some(&next),
-            )?,
-        );
-        self.store.commit(change).await?;
-        Ok(())
     }
 }

@@ -201,6 +201,16 @@ pub fn may_decide(actor: &User, owner: &User, report: &Report) -> Result<usize, 
 /// Whether `actor` may mark the approved report of `owner` paid: finance, independent of the
 /// owner, and nobody who decided any step of any of its submissions.
 pub fn may_pay(actor: &User, owner: &User, report: &Report) -> Result<(), Denied> {
+    may_handle_payment(actor, owner, report)?;
+    if report.state != ReportState::Approved {
+        return Err(Denied::NotNow);
+    }
+    Ok(())
+}
+
+/// Whether `actor` is someone who may pay the report of `owner`, whatever its state: what
+/// handling its payment needs (a bank file of it, even again; a batch of it failed).
+pub fn may_handle_payment(actor: &User, owner: &User, report: &Report) -> Result<(), Denied> {
     if actor.id == report.owner_id {
         return Err(Denied::Forbidden("nobody pays their own report"));
     }
@@ -209,9 +219,6 @@ pub fn may_pay(actor: &User, owner: &User, report: &Report) -> Result<(), Denied
     }
     if !actor.independent_of(owner) {
         return Err(PUPPET);
-    }
-    if report.state != ReportState::Approved {
-        return Err(Denied::NotNow);
     }
     if report.deciders.contains(&actor.id) || report.approvers().any(|a| a == actor.id) {
         return Err(Denied::Forbidden(

@@ -286,11 +286,13 @@ impl Allowances {
                 .iter()
                 .flat_map(|m| [m.breakfast, m.lunch, m.dinner])
                 .chain(r.min_day);
-            if fixed.clone().any(|m| m.currency() != r.full_day.currency())
+            if fixed
+                .clone()
+                .any(|m| m.currency() != r.full_day.currency() || m.minor() > r.full_day.minor())
                 || r.min_day.is_some_and(|m| m.minor() > r.partial_day.minor())
             {
                 return table(format!(
-                    "{} from {}: meal amounts and the least a day pays are in the rate's currency, and the least is not above the partial-day rate",
+                    "{} from {}: meal amounts and the least a day pays are in the rate's currency, and not above the full-day rate, and the least is not above the partial-day rate",
                     r.place, r.from
                 ));
             }
@@ -605,7 +607,9 @@ fn day(
             }
         }
     }
-    let cut: i64 = reductions.iter().map(|(_, c)| *c).sum();
+    let cut = reductions
+        .iter()
+        .fold(0_i64, |sum, (_, c)| sum.saturating_add(*c));
     let least = match base {
         0 => 0,
         _ => rate.min_day.map_or(0, |m| m.minor()),
@@ -616,7 +620,7 @@ fn day(
         rate_from: rate.from,
         base,
         reductions,
-        amount: (base - cut).max(least),
+        amount: base.saturating_sub(cut).max(least),
     }
 }
 

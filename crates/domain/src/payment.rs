@@ -292,8 +292,18 @@ impl PayingAccount {
         Ok(())
     }
 
-    /// The same account with its IBAN and BIC in electronic form.
+    /// The same account with its IBAN and BIC in electronic form, and its ACH details trimmed.
     pub fn normalised(mut self) -> Result<Self, BankError> {
+        let trim = |v: &mut Option<String>| {
+            *v = v
+                .as_deref()
+                .map(str::trim)
+                .map(str::to_owned)
+                .filter(|s| !s.is_empty());
+        };
+        trim(&mut self.ach_bank_routing);
+        trim(&mut self.ach_company_id);
+        trim(&mut self.ach_bank_name);
         if let Some(iban) = &self.iban
             && let AccountNumber::Iban { iban, bic } =
                 AccountNumber::iban(iban, self.bic.as_deref())?
@@ -344,6 +354,29 @@ impl PaymentBatch {
         let mut items = self.items.iter().map(|i| i.amount);
         let first = items.next()?;
         items.try_fold(first, |a, b| a.checked_add(b)).ok()
+    }
+
+    /// What the audit trail keeps of the batch: everything but the accounts, which are
+    /// masked.
+    pub fn audited(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(items) = value["items"].as_array_mut() {
+            for (v, item) in items.iter_mut().zip(&self.items) {
+                v["account"] = serde_json::Value::String(item.account.masked());
+            }
+        }
+        if let Some(payer) = value["payer"].as_object_mut() {
+            for key in ["iban", "ach_bank_routing"] {
+                if let Some(serde_json::Value::String(s)) = payer.get_mut(key) {
+                    let tail: String = s
+                        .chars()
+                        .skip(s.chars().count().saturating_sub(4))
+                        .collect();
+                    *s = format!("**** {tail}");
+                }
+            }
+        }
+        value
     }
 
     /// The message id files carry: the batch's id without hyphens (35 characters at most).

@@ -221,6 +221,7 @@ pub fn decide(
             next.batch_id = Some(*batch);
         }
         Command::Release(batch) => {
+            access::may_handle_payment(actor, owner, report).map_err(denied)?;
             if report.batch_id != Some(*batch) || report.state != ReportState::Approved {
                 return Err(Refusal::WrongState {
                     command: "release",

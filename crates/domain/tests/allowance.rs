@@ -360,6 +360,16 @@ fn tables_that_do_not_hold_together_are_refused() {
     let mut t = tables();
     t.per_diem[0].place = "Germany".into();
     assert!(matches!(t.validate(), Err(AllowanceError::Table(_))));
+    // A meal that costs more than the day would make the day's sum run away.
+    let mut t = tables();
+    let huge =
+        Money::from_minor(i64::MAX / 2, Currency::parse("EUR").expect("EUR")).expect("positive");
+    t.per_diem[0].meal_amounts = Some(outlay_domain::allowance::MealAmounts {
+        breakfast: huge,
+        lunch: huge,
+        dinner: huge,
+    });
+    assert!(matches!(t.validate(), Err(AllowanceError::Table(_))));
     let mut t = tables();
     t.per_diem[0].place = "FR-Paris".into();
     assert_eq!(t.validate(), Ok(()));

@@ -194,8 +194,8 @@ async fn put_paying(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// 1 to 20 approved reports, each paid to its owner's bank details.
-    #[schema(min_items = 1, max_items = 20)]
+    /// 1 to 10 approved reports, each paid to its owner's bank details.
+    #[schema(min_items = 1, max_items = 10)]
     pub report_ids: Vec<String>,
 }
 

@@ -217,6 +217,39 @@ async fn a_batch_pays_approved_reports_by_file_and_the_payer_is_never_an_approve
         (&shown.body["state"], &shown.body["files"]["nacha"]),
         (&json!("exported"), &json!(sha))
     );
+    // Fay approved the report: no file of the batch for her, nor may she fail it.
+    assert_eq!(
+        file(&app, "finance", &batch, "nacha").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let fay_fails = app
+        .post(
+            "finance",
+            &format!("/api/v1/payment-batches/{batch}/fail"),
+            json!({"text": "no"}),
+        )
+        .await;
+    assert_eq!(
+        fay_fails.status,
+        StatusCode::FORBIDDEN,
+        "{:?}",
+        fay_fails.body
+    );
+    // The audit trail keeps the accounts masked.
+    let trail = app
+        .built
+        .app
+        .store()
+        .audit_of("payment_batch", &batch)
+        .await
+        .expect("the audit trail");
+    let text = format!("{trail:?}");
+    assert!(
+        text.contains("ACH **** 6789")
+            && !text.contains("account_number")
+            && !text.contains("routing_number"),
+        "{text}"
+    );
     // SEPA pays euros: not this batch.
     assert_eq!(
         file(&app, "payer", &batch, "sepa").await.status,
@@ -258,6 +291,11 @@ async fn a_batch_pays_approved_reports_by_file_and_the_payer_is_never_an_approve
     assert_eq!(
         file(&app, "payer", &batch, "nacha").await.body.as_str(),
         Some(bytes.as_str())
+    );
+    assert_eq!(
+        file(&app, "payer", &batch, "sepa").await.status,
+        StatusCode::CONFLICT,
+        "no new file of a paid batch"
     );
 }
 

@@ -164,15 +164,19 @@ async fn a_statement_marks_exactly_the_matching_reports_paid_and_flags_each_mism
         "BANK-0"
     );
 
-    // B paid in full later settles the batch.
+    // B paid in full, listed twice by the bank, is paid once and settles the batch.
     let rest = import(
         &app,
         "payer",
-        &camt(&[(&e2e(b), "25.00", "DBIT", None)]),
+        &camt(&[
+            (&e2e(b), "25.00", "DBIT", None),
+            (&e2e(b), "25.00", "DBIT", None),
+        ]),
         "application/xml",
     )
     .await;
     assert_eq!(kinds(&rest.body["matched"]), ["matched"]);
+    assert_eq!(kinds(&rest.body["mismatches"]), ["already_paid"]);
     let batch = rest.body["matched"][0]["batch_id"]
         .as_str()
         .expect("a batch")
