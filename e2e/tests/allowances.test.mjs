@@ -67,3 +67,30 @@ test('a per diem claim offers each day for its meals and shows its breakdown', a
   assert.match(await page.locator('h1').textContent(), /154\.00 USD/);
   await shot(page, 'per-diem-expense');
 });
+
+test('finance adds a rate to the mileage table, and a claim is priced at it at once', async () => {
+  const { page: fin } = await signIn(browser, server.base, 'finance');
+  await fin.goto(`${server.base}/policy`);
+  await Promise.all([fin.waitForURL(/\/allowances$/), fin.click('text=their own page')]);
+  // A bicycle rate per kilometre, in the blank row after the existing ones.
+  const rows = fin.locator('fieldset', { hasText: 'Mileage' }).locator('tbody tr');
+  const row = rows.nth((await rows.count()) - 2);
+  await row.locator('select[name=m_vehicle]').selectOption('bicycle');
+  await row.locator('select[name=m_unit]').selectOption('km');
+  await row.locator('input[name=m_rate]').fill('0.25');
+  await row.locator('input[name=m_currency]').fill('EUR');
+  await row.locator('input[name=m_from]').fill('2026-01-01');
+  assert.deepEqual(await axeViolations(fin), [], 'the rate tables page');
+  await shot(fin, 'rate-tables');
+  await Promise.all([fin.waitForURL(/\/allowances$/), fin.click('text=Save the rate tables')]);
+  assert.match(await fin.locator('p.ok').textContent(), /rate tables are saved/);
+
+  const { page } = await signIn(browser, server.base, 'employee');
+  await page.goto(`${server.base}/expenses`);
+  await page.click('summary:has-text("Claim mileage")');
+  const form = page.locator('form.claim-form', { has: page.locator('input[name=kind][value=mileage]') });
+  await form.locator('input[name=date]').fill(day(1));
+  await form.locator('select[name=vehicle]').selectOption('bicycle');
+  await form.locator('input[name=distance]').fill('10');
+  await assert.doesNotReject(form.locator('p.quote', { hasText: '2.50 EUR' }).waitFor());
+});

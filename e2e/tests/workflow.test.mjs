@@ -85,7 +85,7 @@ test('a report over the senior threshold goes from the employee through every ap
   await shot(fin, 'spend');
   const csv = await fin.request.get(`${server.base}/reports.csv`);
   assert.equal(csv.status(), 200);
-  assert.match(await csv.text(), /Berlin conference,Eve Employee,employee@example.com,paid,1245.00,USD/);
+  assert.match(await csv.text(), /Berlin conference,Eve Employee,employee@example.com,paid,1245.00,1245.00,0.00,USD/);
   await fin.goto(`${server.base}/policy`);
   await shot(fin, 'policy');
   await fin.goto(`${server.base}/rates`);

@@ -260,3 +260,197 @@ pub fn default_allowances() -> Allowances {
         }),
     }
 }
+
+/// The rate tables as a form sends them, row by row (a row whose rate is empty is left out);
+/// [`AllowancesDraft::parse`] makes them [`Allowances`], or says which row is wrong.
+#[derive(Debug, Clone, Default)]
+pub struct AllowancesDraft {
+    /// Mileage rows: vehicle, unit, rate, currency, first day.
+    pub mileage: Vec<[String; 5]>,
+    /// Per diem rows: place, name, first day, currency, full day, partial day, breakfast %,
+    /// lunch %, dinner %, minimum hours, and the fixed amounts (breakfast, lunch, dinner, least a
+    /// day pays) that replace the percentages where given.
+    pub per_diem: Vec<[String; 14]>,
+    /// Where the per diem rates come from.
+    pub source: String,
+    /// The longest trip without a violation (empty: none), its unit, and its severity.
+    pub max_trip: [String; 3],
+}
+
+impl AllowancesDraft {
+    /// The tables the draft says.
+    pub fn parse(&self) -> std::result::Result<Allowances, String> {
+        let day = |row: usize, s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| format!("row {row}: the first day is a date, YYYY-MM-DD"))
+        };
+        let currency = |row: usize, s: &str| {
+            Currency::parse(&s.trim().to_uppercase()).map_err(|e| format!("row {row}: {e}"))
+        };
+        let mut mileage = Vec::new();
+        for (i, [vehicle, unit, rate, cur, from]) in self.mileage.iter().enumerate() {
+            let row = i + 1;
+            if rate.trim().is_empty() {
+                continue;
+            }
+            mileage.push(MileageRate {
+                vehicle: Vehicle::parse(vehicle).ok_or(format!(
+                    "row {row}: the vehicle is car, motorbike or bicycle"
+                ))?,
+                unit: DistanceUnit::parse(unit)
+                    .ok_or(format!("row {row}: the unit is km or mi"))?,
+                rate: rust_decimal::Decimal::from_str_exact(rate.trim())
+                    .map_err(|_| format!("row {row}: the rate is a decimal such as 0.70"))?,
+                currency: currency(row, cur)?,
+                from: day(row, from)?,
+            });
+        }
+        let mut per_diem = Vec::new();
+        for (i, r) in self.per_diem.iter().enumerate() {
+            let row = i + 1;
+            if r[4].trim().is_empty() {
+                continue;
+            }
+            let c = currency(row, &r[3])?;
+            let money = |what: &str, s: &str| {
+                Money::parse(s.trim(), c).map_err(|e| format!("row {row}: {what}: {e}"))
+            };
+            let optional =
+                |what: &str, s: &str| (!s.trim().is_empty()).then(|| money(what, s)).transpose();
+            let percent = |what: &str, s: &str| {
+                s.trim()
+                    .parse::<u8>()
+                    .map_err(|_| format!("row {row}: {what} is a whole percentage"))
+            };
+            let fixed = [
+                optional("breakfast", &r[10])?,
+                optional("lunch", &r[11])?,
+                optional("dinner", &r[12])?,
+            ];
+            let meal_amounts = match fixed {
+                [Some(breakfast), Some(lunch), Some(dinner)] => {
+                    Some(outlay_domain::allowance::MealAmounts {
+                        breakfast,
+                        lunch,
+                        dinner,
+                    })
+                }
+                [None, None, None] => None,
+                _ => return Err(format!("row {row}: give all three meal amounts, or none")),
+            };
+            per_diem.push(PerDiemRate {
+                place: r[0].trim().to_owned(),
+                name: r[1].trim().to_owned(),
+                from: day(row, &r[2])?,
+                full_day: money("the full day", &r[4])?,
+                partial_day: money("the partial day", &r[5])?,
+                breakfast_percent: percent("breakfast", &r[6])?,
+                lunch_percent: percent("lunch", &r[7])?,
+                dinner_percent: percent("dinner", &r[8])?,
+                min_hours: r[9]
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("row {row}: the minimum hours are a whole number"))?,
+                meal_amounts,
+                min_day: optional("the least a day pays", &r[13])?,
+            });
+        }
+        let [distance, unit, severity] = &self.max_trip;
+        let max_trip = match distance.trim() {
+            "" => None,
+            d => Some(DistanceCap {
+                distance: parse_distance(d).map_err(|e| e.to_string())?,
+                unit: DistanceUnit::parse(unit).ok_or("the longest trip's unit is km or mi")?,
+                severity: if severity == "hard" {
+                    Severity::Hard
+                } else {
+                    Severity::Soft
+                },
+            }),
+        };
+        let tables = Allowances {
+            mileage,
+            per_diem,
+            per_diem_source: self.source.trim().to_owned(),
+            max_trip,
+        };
+        tables.validate().map_err(|e| e.to_string())?;
+        Ok(tables)
+    }
+}
+
+impl App {
+    /// Replaces the rate tables with what a draft says (finance).
+    pub async fn put_allowances_draft(
+        &self,
+        caller: &Caller,
+        draft: &AllowancesDraft,
+    ) -> Result<Allowances> {
+        require(caller, Role::Finance)?;
+        let tables = draft.parse().map_err(AppError::Unprocessable)?;
+        self.put_allowances(caller, tables).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<const N: usize>(cells: [&str; N]) -> [String; N] {
+        cells.map(str::to_owned)
+    }
+
+    #[test]
+    fn a_draft_reads_as_the_tables_it_says_and_names_the_row_that_is_wrong() {
+        let draft = AllowancesDraft {
+            mileage: vec![
+                row(["car", "mi", "0.725", "usd", "2026-01-01"]),
+                row(["bicycle", "km", " ", "EUR", ""]),
+            ],
+            per_diem: vec![row([
+                "US",
+                "United States",
+                "2024-10-01",
+                "USD",
+                "68",
+                "51",
+                "0",
+                "0",
+                "0",
+                "12",
+                "16",
+                "19",
+                "28",
+                "5",
+            ])],
+            source: " GSA ".into(),
+            max_trip: row(["500", "mi", "hard"]),
+        };
+        let t = draft.parse().expect("valid tables");
+        assert_eq!(t.mileage.len(), 1, "the row without a rate is left out");
+        assert_eq!(t.mileage[0].currency.code(), "USD");
+        let gsa = &t.per_diem[0];
+        assert_eq!(gsa.meal_amounts.map(|m| m.dinner.minor()), Some(2800));
+        assert_eq!(gsa.min_day.map(|m| m.minor()), Some(500));
+        assert_eq!(t.per_diem_source, "GSA");
+        assert_eq!(t.max_trip.map(|c| c.severity), Some(Severity::Hard));
+
+        let mut partial = draft.clone();
+        partial.per_diem[0][12] = String::new();
+        assert!(
+            partial
+                .parse()
+                .expect_err("two meal amounts")
+                .contains("row 1")
+        );
+        let mut bad = draft.clone();
+        bad.mileage[0][0] = "horse".into();
+        assert!(bad.parse().expect_err("no such vehicle").contains("row 1"));
+        let mut twice = draft;
+        twice.mileage[1] = row(["car", "mi", "0.70", "USD", "2026-01-01"]);
+        assert!(
+            twice.parse().is_err(),
+            "two car rates per mile from one day"
+        );
+    }
+}

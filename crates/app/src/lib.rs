@@ -40,7 +40,7 @@ use outlay_domain::{AuditRecord, User};
 use serde::Serialize;
 
 pub use allocation::{AllocationInput, SplitInput};
-pub use allowances::{ClaimInput, Priced, default_allowances};
+pub use allowances::{AllowancesDraft, ClaimInput, Priced, default_allowances};
 pub use audit::{BUNDLE_FORMAT, BundleLine, Verification, verify_bundle};
 pub use audit_browser::{AuditFilter, AuditPage};
 pub use auth::{ADDRESS_BURST, ADDRESS_PERIOD, LOGIN_BURST, LOGIN_PERIOD};

@@ -153,7 +153,8 @@ fn policy_form(state: &AppState, session: &Session, p: &outlay_domain::Policy) -
     html! {
         form.card method="post" action=(url(state, "/policy")) {
             (csrf(session))
-            p { "Amounts are in the base currency, " strong { (p.base_currency) } "." }
+            p { "Amounts are in the base currency, " strong { (p.base_currency) } ". The mileage and per diem rates have "
+                a href=(url(state, "/allowances")) { "their own page" } "." }
             div.grid {
                 label { "Senior approval above" input type="text" name="senior_threshold" value=(p.senior_threshold.amount_string()) inputmode="decimal" required; }
                 label { "Receipt required from (empty: never)" input type="text" name="receipt_required_from" value=(amount(p.receipt_required_from)) inputmode="decimal"; }

@@ -9,6 +9,7 @@
 //! checked before anything else.
 
 mod admin;
+mod allowances;
 mod batches;
 mod bulk;
 mod claims;
@@ -79,6 +80,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(expenses::router())
         .merge(batches::router())
+        .merge(allowances::router())
         .merge(reports::router())
         .merge(finance::router())
         .merge(admin::router())
