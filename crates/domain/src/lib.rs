@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod exchange;
 pub mod expense;
 pub mod ids;
+pub mod journal;
 pub mod money;
 pub mod org;
 pub mod payment;

@@ -226,15 +226,32 @@ pub fn split(total: Money, asked: &[(String, Share)]) -> Result<Vec<Split>, OrgE
 /// `base` (the expense's amount in the base currency) shared out like `splits` share out
 /// `total`, summing exactly to `base`: what each cost centre is charged in the base currency.
 pub fn in_base(total: Money, splits: &[Split], base: Money) -> Vec<(String, i64)> {
-    let whole = i128::from(base.minor());
-    let of = i128::from(total.minor()).max(1);
-    let mut parts: Vec<i128> = splits
+    let weights: Vec<i64> = splits.iter().map(|s| s.amount.minor()).collect();
+    debug_assert_eq!(
+        weights.iter().sum::<i64>(),
+        total.minor(),
+        "the splits sum to the total"
+    );
+    splits
         .iter()
-        .map(|s| whole * i128::from(s.amount.minor()) / of)
+        .zip(apportion(base.minor(), &weights))
+        .map(|(s, p)| (s.cost_centre.clone(), p))
+        .collect()
+}
+
+/// `whole` shared out in proportion to `weights`, each part rounded down and the rest handed
+/// out a unit at a time to the largest remainders: the parts sum to `whole` exactly. The one
+/// rule of splitting money, for cost centres and for journal lines.
+pub fn apportion(whole: i64, weights: &[i64]) -> Vec<i64> {
+    let of = i128::from(weights.iter().sum::<i64>().max(1));
+    let whole_wide = i128::from(whole);
+    let mut parts: Vec<i128> = weights
+        .iter()
+        .map(|w| whole_wide * i128::from(*w) / of)
         .collect();
-    let mut left = whole - parts.iter().sum::<i128>();
+    let mut left = whole_wide - parts.iter().sum::<i128>();
     let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by_key(|i| std::cmp::Reverse(whole * i128::from(splits[*i].amount.minor()) % of));
+    order.sort_by_key(|i| std::cmp::Reverse(whole_wide * i128::from(weights[*i]) % of));
     for i in order {
         if left <= 0 {
             break;
@@ -242,10 +259,9 @@ pub fn in_base(total: Money, splits: &[Split], base: Money) -> Vec<(String, i64)
         parts[i] += 1;
         left -= 1;
     }
-    splits
-        .iter()
-        .zip(parts)
-        .map(|(s, p)| (s.cost_centre.clone(), i64::try_from(p).unwrap_or(i64::MAX)))
+    parts
+        .into_iter()
+        .map(|p| i64::try_from(p).unwrap_or(i64::MAX))
         .collect()
 }
 
@@ -347,6 +363,23 @@ mod tests {
             prop_assert_eq!(parts.iter().map(|s| s.amount.minor()).sum::<i64>(), total);
             let base = in_base(usd(total), &parts, usd(total / 3 + 1));
             prop_assert_eq!(base.iter().map(|(_, m)| m).sum::<i64>(), total / 3 + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod apportion_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn apportioned_parts_sum_to_the_whole_exactly(
+            whole in 0_i64..1_000_000_000,
+            weights in prop::collection::vec(1_i64..1_000_000, 1..10),
+        ) {
+            let parts = super::apportion(whole, &weights);
+            prop_assert_eq!(parts.iter().sum::<i64>(), whole);
+            prop_assert!(parts.iter().all(|p| *p >= 0));
         }
     }
 }
