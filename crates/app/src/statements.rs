@@ -7,7 +7,7 @@
 //! twice, a payment the statement lists twice, or an import next to a settlement by hand pays
 //! nothing twice, and the importer must be allowed to pay each report (never an approver).
 
-use outlay_domain::{BatchId, PaymentBatch, Reconciled, Role};
+use outlay_domain::{PaymentBatch, Reconciled, Role};
 use serde::Serialize;
 
 use crate::change::all_pages;
@@ -64,13 +64,11 @@ impl App {
                 })
                 .collect::<Result<_>>()?;
         let mut result = StatementImport::default();
-        let mut current: std::collections::BTreeMap<BatchId, PaymentBatch> =
-            batches.iter().map(|b| (b.id, b.clone())).collect();
+        // The batches as this import leaves them, so that a payment the statement lists
+        // twice is paid once.
+        let mut current = batches;
         for entry in entries {
-            // Matched against the batches as this import has left them, so that a payment the
-            // statement lists twice is paid once.
-            let known: Vec<PaymentBatch> = current.values().cloned().collect();
-            let outcome = outlay_domain::payment::reconcile(&entry, &known);
+            let outcome = outlay_domain::payment::reconcile(&entry, &current);
             let mut seen = EntryOutcome {
                 entry,
                 outcome,
@@ -93,13 +91,16 @@ impl App {
             } else {
                 seen.entry.bank_reference.clone()
             };
-            let batch = current[&batch_id].clone();
+            let at = current
+                .iter()
+                .position(|b| b.id == batch_id)
+                .expect("a match names a batch read");
             match self
-                .settle_item(caller, &batch, report_id, &reference)
+                .settle_item(caller, &current[at], report_id, &reference)
                 .await
             {
                 Ok(next) => {
-                    current.insert(batch_id, next);
+                    current[at] = next;
                     result.matched.push(seen);
                 }
                 Err(e) => {

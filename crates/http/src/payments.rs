@@ -365,30 +365,38 @@ async fn batch_file(
     let id = batch_id(&id)?;
     let format = FileFormat::parse(&format).ok_or(outlay_app::AppError::NotFound("file format"))?;
     let file = state.app.export_batch(&caller, id, format).await?;
+    Ok(file_response(file, format))
+}
+
+/// A bank file as a download: its media type, a name of the batch's message id, and its
+/// SHA-256 in `X-Content-SHA256`. For the API and the pages alike.
+pub(crate) fn file_response(file: outlay_app::BatchFile, format: FileFormat) -> Response {
     let (content_type, extension) = match format {
         FileFormat::Sepa => ("application/xml", "xml"),
         FileFormat::Nacha => ("text/plain; charset=us-ascii", "ach"),
         FileFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    let mut response = file.bytes.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let name = format!(
         "attachment; filename=\"batch-{}.{extension}\"",
         file.batch.message_id()
     );
-    let sha = HeaderValue::from_str(&file.sha256)
-        .map_err(|e| outlay_app::AppError::Internal(e.into()))?;
+    let mut response = file.bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The message id and the hash are hexadecimal, so always valid header values.
     h.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&name).map_err(|e| outlay_app::AppError::Internal(e.into()))?,
+        HeaderValue::from_str(&name).expect("a hexadecimal file name is a header value"),
     );
-    h.insert("x-content-sha256", sha);
+    h.insert(
+        "x-content-sha256",
+        HeaderValue::from_str(&file.sha256).expect("a hexadecimal hash is a header value"),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    Ok(response)
+    response
 }
 
 /// A reference for a batch's payments, or a reason for its failure.

@@ -4,8 +4,8 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use outlay_app::BankInput;
@@ -345,26 +345,7 @@ async fn download(
             ));
         }
     };
-    let (content_type, extension) = match format {
-        FileFormat::Sepa => ("application/xml", "xml"),
-        FileFormat::Nacha => ("text/plain; charset=us-ascii", "ach"),
-        FileFormat::Csv => ("text/csv; charset=utf-8", "csv"),
-    };
-    let mut response = file.bytes.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let disposition = format!(
-        "attachment; filename=\"batch-{}.{extension}\"",
-        file.batch.message_id()
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response)
+    Ok(crate::payments::file_response(file, format))
 }
 
 #[derive(Deserialize)]
