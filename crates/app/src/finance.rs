@@ -30,9 +30,7 @@ impl App {
     pub async fn put_policy(&self, caller: &Caller, mut policy: Policy) -> Result<Policy> {
         require(caller, Role::Finance)?;
         let (before, stored) = self.policy_as_stored().await?;
-        policy.org = before.org.clone();
-        policy.allowances = before.allowances.clone();
-        policy.paying_account = before.paying_account.clone();
+        policy.keep_apart(&before);
         self.replace_policy(caller, policy, before, stored).await
     }
 
@@ -347,6 +345,7 @@ impl PolicyDraft {
             org: Default::default(),
             allowances: Default::default(),
             paying_account: None,
+            ledger: Default::default(),
         };
         policy.validate().map_err(|e| e.to_string())?;
         Ok(policy)
@@ -362,9 +361,7 @@ impl App {
         let mut policy = draft
             .parse(before.base_currency)
             .map_err(AppError::BadInput)?;
-        policy.org = before.org.clone();
-        policy.allowances = before.allowances.clone();
-        policy.paying_account = before.paying_account.clone();
+        policy.keep_apart(&before);
         self.replace_policy(caller, policy, before, stored).await
     }
 

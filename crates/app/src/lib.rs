@@ -18,6 +18,7 @@ mod expenses;
 mod finance;
 mod idempotency;
 mod insights;
+mod journal;
 mod lines;
 pub mod lists;
 pub mod notify;
@@ -260,5 +261,6 @@ pub fn default_policy() -> outlay_domain::Policy {
         org: Default::default(),
         allowances: allowances::default_allowances(),
         paying_account: None,
+        ledger: Default::default(),
     }
 }

@@ -369,7 +369,8 @@ pub trait Notifier: Send + Sync {
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
 }
 
-/// Bank files: a payment batch as the file a bank takes, and a bank's statement read back.
+/// Bank and ledger files: a payment batch as the file a bank takes, a bank's statement read
+/// back, and the journal as an accounting system imports it.
 pub trait PaymentFiles: Send + Sync {
     /// The batch as a file of `format`. The same batch always gives the same bytes (the file
     /// says the batch's `exported_at`, not the time it is made). Refused, with a message for
@@ -384,6 +385,14 @@ pub trait PaymentFiles: Send + Sync {
     /// The entries of a bank statement (camt.053) or notification (camt.054); refused, with a
     /// message for people, when it is not one.
     fn read_statement(&self, xml: &[u8]) -> Result<Vec<outlay_domain::StatementEntry>, String>;
+
+    /// A period's journal as a file of `format` for an accounting system; refused, with a
+    /// message for people, when the journal's ledger does not suit the format.
+    fn journal(
+        &self,
+        format: outlay_domain::journal::JournalFormat,
+        journal: &outlay_domain::journal::Journal,
+    ) -> Result<Vec<u8>, String>;
 }
 
 /// The current time.

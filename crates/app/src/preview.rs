@@ -80,9 +80,7 @@ impl App {
             )));
         }
         let current = self.policy_or_default().await?;
-        proposed.org = current.org.clone();
-        proposed.allowances = current.allowances.clone();
-        proposed.paying_account = current.paying_account.clone();
+        proposed.keep_apart(&current);
         proposed.version = current.version;
         proposed.validate()?;
         let today = outlay_domain::latest_today(self.clock.now());

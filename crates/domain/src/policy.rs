@@ -78,6 +78,10 @@ pub struct Policy {
     /// The company's account that pays reimbursements, kept by finance apart from the rest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paying_account: Option<crate::PayingAccount>,
+    /// The general ledger accounts and what accounting systems need, kept by finance apart
+    /// from the rest.
+    #[serde(default)]
+    pub ledger: crate::journal::Ledger,
 }
 
 /// The company's cost centres, projects and routing rules. They live in the policy document,
@@ -125,6 +129,18 @@ pub enum PolicyError {
     /// Bad cost centres, projects or routing rules, or a rule naming what does not exist.
     #[error("{0}")]
     Org(String),
+}
+
+impl Policy {
+    /// Takes from `stored` what finance keeps apart from the rest of the policy, each with
+    /// its own resource: the organisation, the rate tables, the paying account and the
+    /// ledger. Saving the rest of the policy keeps them.
+    pub fn keep_apart(&mut self, stored: &Policy) {
+        self.org = stored.org.clone();
+        self.allowances = stored.allowances.clone();
+        self.paying_account = stored.paying_account.clone();
+        self.ledger = stored.ledger.clone();
+    }
 }
 
 impl Policy {
@@ -185,6 +201,9 @@ impl Policy {
         if let Some(p) = &self.paying_account {
             p.validate().map_err(|e| PolicyError::Org(e.to_string()))?;
         }
+        self.ledger
+            .validate(self.categories.iter().map(|c| c.name.as_str()))
+            .map_err(|e| PolicyError::Org(e.to_string()))?;
         self.validate_org()
     }
 

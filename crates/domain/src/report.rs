@@ -233,6 +233,18 @@ pub struct Report {
 }
 
 impl Report {
+    /// When it was approved: the last decision of its approved submission. `None` unless it
+    /// is approved or paid.
+    pub fn approved_at(&self) -> Option<DateTime<Utc>> {
+        if !matches!(self.state, ReportState::Approved | ReportState::Paid) {
+            return None;
+        }
+        self.steps
+            .iter()
+            .filter_map(|s| s.decision.as_ref().map(|d| d.at))
+            .max()
+    }
+
     /// A new draft of `owner_id`'s, whose expenses total `total` (in the base currency, when
     /// every one of them has a base amount).
     pub fn draft(

@@ -30,6 +30,7 @@ fn policy() -> outlay_domain::Policy {
         org: Default::default(),
         allowances: Default::default(),
         paying_account: None,
+        ledger: Default::default(),
     };
     for (name, reclaimable) in [("travel", true), ("meals", false)] {
         p.categories.push(CategoryRule {

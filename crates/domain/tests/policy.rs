@@ -50,6 +50,7 @@ fn policy() -> Policy {
         org: Default::default(),
         allowances: Default::default(),
         paying_account: None,
+        ledger: Default::default(),
     }
 }
 

@@ -10,6 +10,7 @@ mod expense_doc;
 pub mod expenses;
 pub mod extract;
 pub mod finance;
+pub mod journal;
 pub mod lists;
 pub mod notifications;
 pub mod ops;
@@ -157,6 +158,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "receipts", description = "Receipt files"),
         (name = "finance", description = "Policy, exchange rates, and the mileage and per diem rate tables"),
         (name = "payments", description = "Bank details, the paying account, payment batches and their bank files"),
+        (name = "journal", description = "The ledger accounts and the accounting journal, for Xero, QuickBooks Online and DATEV"),
         (name = "organisation", description = "Cost centres, projects and routing rules"),
         (name = "notifications", description = "In-app notifications"),
         (name = "audit", description = "The audit hash chain"),
@@ -187,6 +189,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(expenses::router())
         .merge(allowances::router())
         .merge(payments::router())
+        .merge(journal::router())
         .merge(statements::router())
         .merge(reports::router())
         .merge(receipts::router())

@@ -28,15 +28,10 @@ pub fn render(batch: &PaymentBatch) -> Result<Vec<u8>, String> {
                 account_number,
             } => ("", "", routing_number.as_str(), account_number.as_str()),
         };
-        // A leading sign would make a spreadsheet read the name as a formula.
-        let payee = match item.holder.chars().next() {
-            Some('=' | '+' | '-' | '@') => format!("'{}", item.holder),
-            _ => item.holder.clone(),
-        };
         w.write_record([
             item.end_to_end.as_str(),
             &item.report_id.to_string(),
-            &payee,
+            &cell(&item.holder),
             iban,
             bic,
             routing,
@@ -47,4 +42,13 @@ pub fn render(batch: &PaymentBatch) -> Result<Vec<u8>, String> {
         .map_err(fail)?;
     }
     w.into_inner().map_err(|e| e.to_string())
+}
+
+/// Text for a spreadsheet cell: one that starts with a sign (or a tab or carriage return)
+/// would be read as a formula, so it is quoted with a leading apostrophe.
+pub fn cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
 }

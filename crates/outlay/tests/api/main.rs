@@ -14,6 +14,7 @@ mod hardening;
 mod helpers;
 mod hosted_ui;
 mod input;
+mod journal;
 mod lines;
 mod lists;
 mod model;
