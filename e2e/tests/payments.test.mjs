@@ -74,6 +74,44 @@ test('bank details are checked, then a batch pays the report by NACHA file', asy
   await emp.goto(reportUrl);
   assert.equal(await reportState(emp), 'paid');
   assert.match(await emp.locator('body').textContent(), /ACH-2026-12-05/);
+
+  // The journal of this month has the report's accrual and payment; debits equal credits.
+  await pay.goto(`${server.base}/journal`);
+  const journal = pay.locator('#journal');
+  assert.match(await journal.textContent(), /Expenses approved: Batch me/);
+  assert.match(await journal.textContent(), /Expenses paid: Batch me \(ACH-2026-12-05\)/);
+  assert.equal(await pay.locator('#journal-debits').textContent(), await pay.locator('#journal-credits').textContent());
+  assert.deepEqual(await axeViolations(pay), [], 'the journal page');
+  // Xero's file: every journal (by narration) sums to zero.
+  const download = async (name) => {
+    const [d] = await Promise.all([pay.waitForEvent('download'), pay.click(`a:text("${name}")`)]);
+    return { name: d.suggestedFilename(), bytes: await readFile(await d.path()) };
+  };
+  const xero = (await download('Xero')).bytes.toString('utf8');
+  const sums = new Map();
+  for (const line of xero.trim().split('\n').slice(1)) {
+    const cells = line.match(/("([^"]|"")*"|[^,]*)(,|$)/g).map((c) => c.replace(/,$/, ''));
+    sums.set(cells[0], (sums.get(cells[0]) ?? 0) + Math.round(Number(cells[5]) * 100));
+  }
+  assert.ok(sums.size >= 2, xero);
+  assert.ok([...sums.values()].every((v) => v === 0), xero);
+  // DATEV needs the adviser's numbers; finance saves them with a category's own account.
+  await Promise.all([pay.waitForURL(/\/journal/), pay.click('a:text("DATEV")')]);
+  assert.match(await pay.locator('.error').first().textContent(), /consultant and client numbers are not set/);
+  await pay.goto(`${server.base}/journal`);
+  await pay.fill('input[name=datev_consultant]', '1001');
+  await pay.fill('input[name=datev_client]', '1');
+  await pay.fill('input[aria-label="meals code"]', '4650');
+  await pay.fill('input[aria-label="meals name"]', 'Bewirtung');
+  await Promise.all([pay.waitForURL(/\/journal$/), pay.click('text=Save the ledger accounts')]);
+  assert.match(await pay.locator('p.ok').textContent(), /ledger accounts are saved/);
+  assert.match(await pay.locator('#journal').textContent(), /4650 Bewirtung/);
+  const datev = await download('DATEV');
+  assert.match(datev.name, /^EXTF_Buchungsstapel_\d{8}_\d{8}\.csv$/);
+  const rows = datev.bytes.toString('latin1').split('\r\n');
+  assert.match(rows[0], /^"EXTF";700;21;"Buchungsstapel";13;/);
+  assert.ok(rows.slice(2).some((r) => /;4650;1740;/.test(r)), rows.join('\n'));
+  await shot(pay, 'journal');
 });
 
 test('a bank statement marks the matching report paid and lists what does not match', async () => {

@@ -27,6 +27,7 @@ pub(crate) async fn page(
         ("Approvals", u("/approvals"), true),
         ("Team", u("/team"), session.has(Role::Manager)),
         ("Payments", u("/payments"), session.has(Role::Finance)),
+        ("Journal", u("/journal"), session.has(Role::Finance)),
         ("Spend", u("/spend"), session.has(Role::Finance)),
         ("Policy", u("/policy"), session.has(Role::Finance)),
         ("Rates", u("/rates"), session.has(Role::Finance)),

@@ -16,6 +16,7 @@ mod claims;
 mod expenses;
 pub(crate) mod finance;
 mod hosted;
+mod journal;
 mod organisation;
 mod reports;
 
@@ -81,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .merge(expenses::router())
         .merge(batches::router())
         .merge(allowances::router())
+        .merge(journal::router())
         .merge(reports::router())
         .merge(finance::router())
         .merge(admin::router())
