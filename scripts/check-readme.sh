@@ -31,4 +31,6 @@ grep -q '"would_break":\[' <<<"$out" || { echo "README walkthrough: the policy p
 grep -q '"amount":"87.00","currency":"USD","rate":"0.725"' <<<"$out" || { echo "README walkthrough: the mileage was not priced"; exit 1; }
 grep -q '"amount":"154.00","days":\["51.00","52.00","51.00"\]' <<<"$out" || { echo "README walkthrough: the per diem was not priced"; exit 1; }
 grep -q '"state":"paid","total":"241.00"' <<<"$out" || { echo "README walkthrough: the batch was not settled"; exit 1; }
+grep -q '"debits":241,"credits":241}' <<<"$out" || { echo "README walkthrough: the journal lacks the balanced batch"; exit 1; }
+grep -q '^\*Narration,\*Date,' <<<"$out" || { echo "README walkthrough: no Xero journal file"; exit 1; }
 echo "README walkthrough: ok"
