@@ -16,7 +16,7 @@ impl App {
     /// The ledger accounts (finance).
     pub async fn ledger(&self, caller: &Caller) -> Result<Ledger> {
         require(caller, Role::Finance)?;
-        Ok(self.policy_or_default().await?.ledger)
+        Ok(*self.policy_or_default().await?.ledger)
     }
 
     /// Replaces the ledger accounts (finance), checked with the rest of the policy: every
@@ -25,11 +25,9 @@ impl App {
         require(caller, Role::Finance)?;
         let (before, stored) = self.policy_as_stored().await?;
         let mut policy = before.clone();
-        policy.ledger = ledger;
-        Ok(self
-            .replace_policy(caller, policy, before, stored)
-            .await?
-            .ledger)
+        policy.ledger = Box::new(ledger);
+        let saved = self.replace_policy(caller, policy, before, stored).await?;
+        Ok(*saved.ledger)
     }
 
     /// The journal of the days `from` to `to` (finance): each report approved in the period
@@ -73,13 +71,14 @@ impl App {
                 .map(|t| zone.day(t))
                 .filter(|d| within(*d))
             {
-                if !homes.contains_key(&report.owner_id) {
+                if let std::collections::btree_map::Entry::Vacant(e) = homes.entry(report.owner_id)
+                {
                     let home = self
                         .store
                         .user(report.owner_id)
                         .await?
                         .and_then(|u| u.home_cost_centre);
-                    homes.insert(report.owner_id, home);
+                    e.insert(home);
                 }
                 let home = homes.get(&report.owner_id).and_then(Option::as_deref);
                 let expenses = self.store.expenses_of_report(report.id).await?;
@@ -96,7 +95,7 @@ impl App {
             to,
             currency: policy.base_currency,
             entries,
-            ledger: policy.ledger,
+            ledger: *policy.ledger,
             created_at: self.clock.now(),
         })
     }

@@ -81,7 +81,7 @@ pub struct Policy {
     /// The general ledger accounts and what accounting systems need, kept by finance apart
     /// from the rest.
     #[serde(default)]
-    pub ledger: crate::journal::Ledger,
+    pub ledger: Box<crate::journal::Ledger>,
 }
 
 /// The company's cost centres, projects and routing rules. They live in the policy document,

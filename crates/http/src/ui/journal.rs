@@ -73,7 +73,10 @@ async fn show(
     let link = |format: JournalFormat| {
         url(
             &state,
-            &format!("/journal/file?from={from}&to={to}&format={}", format.as_str()),
+            &format!(
+                "/journal/file?from={from}&to={to}&format={}",
+                format.as_str()
+            ),
         )
     };
     let body = html! {
@@ -258,12 +261,12 @@ impl LedgerForm {
             if code.trim().is_empty() {
                 continue;
             }
-            let name = self
-                .category_name
-                .get(i)
-                .map_or("", String::as_str)
-                .trim();
-            let name = if name.is_empty() { category.as_str() } else { name };
+            let name = self.category_name.get(i).map_or("", String::as_str).trim();
+            let name = if name.is_empty() {
+                category.as_str()
+            } else {
+                name
+            };
             a.by_category.insert(category.clone(), acc(code, name));
         }
         let (consultant, client) = (self.datev_consultant.trim(), self.datev_client.trim());
