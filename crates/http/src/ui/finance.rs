@@ -26,7 +26,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/reports.csv", get(export))
 }
 
-fn finance_only(session: &Session) -> Result<(), ErrorPage> {
+pub(super) fn finance_only(session: &Session) -> Result<(), ErrorPage> {
     if session.has(Role::Finance) {
         Ok(())
     } else {

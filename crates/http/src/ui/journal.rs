@@ -8,11 +8,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate};
 use maud::html;
-use outlay_domain::Role;
 use outlay_domain::allowance::minor_string;
 use outlay_domain::journal::{Datev, GlAccount, JournalFormat, Ledger};
 use serde::Deserialize;
 
+use super::finance::finance_only;
 use super::{CsrfForm, ErrorPage, Session, csrf, message, page, url};
 use crate::AppState;
 
@@ -31,17 +31,6 @@ struct Period {
     to: String,
     #[serde(default)]
     format: String,
-}
-
-fn finance_only(session: &Session) -> Result<(), ErrorPage> {
-    if session.has(Role::Finance) {
-        Ok(())
-    } else {
-        Err(ErrorPage(
-            StatusCode::FORBIDDEN,
-            "This page is for finance.".into(),
-        ))
-    }
 }
 
 /// The period asked for; this month so far when none is.

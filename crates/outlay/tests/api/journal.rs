@@ -55,6 +55,11 @@ async fn approved_and_paid(app: &TestApp) -> String {
     id
 }
 
+async fn put_ledger(app: &TestApp, who: &str, body: Value) -> crate::helpers::Resp {
+    app.call(Method::PUT, "/api/v1/ledger", Some(who), Some(body), &[])
+        .await
+}
+
 fn ledger() -> Value {
     let account = |code: &str, name: &str| json!({"code": code, "name": name});
     json!({
@@ -121,15 +126,7 @@ fn column<'a>(headers: &csv::StringRecord, row: &'a csv::StringRecord, name: &st
 #[tokio::test]
 async fn the_journal_posts_a_periods_approvals_and_payments_and_every_export_balances() {
     let app = spawn_app().await;
-    let put = app
-        .call(
-            Method::PUT,
-            "/api/v1/ledger",
-            Some("finance"),
-            Some(ledger()),
-            &[],
-        )
-        .await;
+    let put = put_ledger(&app, "finance", ledger()).await;
     assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
     let id = approved_and_paid(&app).await;
     let period = format!("from={}&to={}", days_ago(2), days_ago(-2));
@@ -266,15 +263,7 @@ async fn the_journal_posts_a_periods_approvals_and_payments_and_every_export_bal
     // DATEV needs its numbers.
     let mut without = ledger();
     without.as_object_mut().expect("an object").remove("datev");
-    let put = app
-        .call(
-            Method::PUT,
-            "/api/v1/ledger",
-            Some("finance"),
-            Some(without),
-            &[],
-        )
-        .await;
+    let put = put_ledger(&app, "finance", without).await;
     assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
     let (status, body, _) = file(&app, &format!("{period}&format=datev")).await;
     assert_eq!(
@@ -294,15 +283,7 @@ async fn only_finance_keeps_the_ledger_and_reads_the_journal_and_bad_periods_are
             StatusCode::FORBIDDEN,
             "{who}"
         );
-        let put = app
-            .call(
-                Method::PUT,
-                "/api/v1/ledger",
-                Some(who),
-                Some(ledger()),
-                &[],
-            )
-            .await;
+        let put = put_ledger(&app, who, ledger()).await;
         assert_eq!(put.status, StatusCode::FORBIDDEN, "{who}");
         let j = app
             .get(
@@ -328,15 +309,7 @@ async fn only_finance_keeps_the_ledger_and_reads_the_journal_and_bad_periods_are
         (consultant, "a consultant number out of range"),
         (json!({"accounts": 1}), "not a ledger"),
     ] {
-        let r = app
-            .call(
-                Method::PUT,
-                "/api/v1/ledger",
-                Some("finance"),
-                Some(body),
-                &[],
-            )
-            .await;
+        let r = put_ledger(&app, "finance", body).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -345,15 +318,7 @@ async fn only_finance_keeps_the_ledger_and_reads_the_journal_and_bad_periods_are
         );
     }
     // Saving the rest of the policy keeps the ledger.
-    let put = app
-        .call(
-            Method::PUT,
-            "/api/v1/ledger",
-            Some("finance"),
-            Some(ledger()),
-            &[],
-        )
-        .await;
+    let put = put_ledger(&app, "finance", ledger()).await;
     assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
     let mut policy = app.get("finance", "/api/v1/policy").await.body;
     policy.as_object_mut().expect("an object").remove("ledger");
