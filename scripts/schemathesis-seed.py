@@ -7,7 +7,8 @@ On a fresh `outlay demo` server, through the API as a client would:
   - the role's own draft reports (to submit) and submitted ones (to withdraw);
   - the employee's reports waiting for the manager;
   - reports the manager approved, waiting for finance;
-  - reports the manager and the payer approved, for finance to pay.
+  - reports the manager and the payer approved, for finance to pay;
+  - cash advances requested, approved and paid out.
 
 Usage: schemathesis-seed.py BASE_URL PASSWORD ROLE [COUNT]
 """
@@ -74,4 +75,15 @@ for i in range(3 * count):
         call(manager, "POST", f"/api/v1/reports/{made}/approve", {"comment": "Seeded"})
     if i >= 2 * count:
         call(payer, "POST", f"/api/v1/reports/{made}/approve", {"comment": "Seeded"})
-print(f"seeded for {role}: {2 * count} own reports, {count} each waiting for the manager, finance and payment")
+# Cash advances in every state one can act on: the role's own requests (to cancel), Eve's
+# waiting for Mia, approved ones for finance to pay out and paid-out ones to pay back. The
+# newest is first in the list the links start from, so each kind is made in turn.
+finance = login("finance")
+for i in range(count):
+    mine = call(own, "POST", "/api/v1/advances", {"amount": "25.00", "currency": "USD", "purpose": "Seeded"})
+    asked = call(employee, "POST", "/api/v1/advances", {"amount": "40.00", "currency": "USD", "purpose": "Seeded"})
+    if i % 3 >= 1:
+        call(manager, "POST", f"/api/v1/advances/{asked['id']}/approve", {"note": "Seeded"})
+    if i % 3 == 2:
+        call(finance, "POST", f"/api/v1/advances/{asked['id']}/pay-out", {"reference": f"SEED-{i}"})
+print(f"seeded for {role}: {2 * count} own reports, {count} each waiting for the manager, finance and payment, {2 * count} advances")

@@ -161,17 +161,20 @@ pub enum DocKind {
     BankAccount,
     /// A payment batch, by batch id.
     PaymentBatch,
+    /// A cash advance, by advance id.
+    Advance,
 }
 
 impl DocKind {
     /// Every kind.
-    pub const ALL: [DocKind; 2] = [Self::BankAccount, Self::PaymentBatch];
+    pub const ALL: [DocKind; 3] = [Self::BankAccount, Self::PaymentBatch, Self::Advance];
 
     /// The name stores keep it under.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::BankAccount => "bank_account",
             Self::PaymentBatch => "payment_batch",
+            Self::Advance => "advance",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Documents, typed: the entities kept whole under a kind and an id ([`Doc`]), read and
 //! written as their domain types.
 
+use outlay_domain::advance::Advance;
 use outlay_domain::{BankAccount, PaymentBatch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,7 +38,17 @@ impl Document for PaymentBatch {
     }
 }
 
-fn decode<T: Document>(doc: &Doc) -> Result<T> {
+impl Document for Advance {
+    const KIND: DocKind = DocKind::Advance;
+    fn doc_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn doc_version(&self) -> i64 {
+        self.version
+    }
+}
+
+pub(crate) fn decode<T: Document>(doc: &Doc) -> Result<T> {
     serde_json::from_str(&doc.body).map_err(|e| {
         AppError::Internal(anyhow::Error::new(e).context(format!(
             "Failed to decode the stored {} {}",

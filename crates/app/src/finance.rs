@@ -9,9 +9,15 @@ use crate::{App, AppError, Caller, Change, Guard, Result, Write, require};
 const MAX_RATES: usize = 1000;
 
 impl App {
-    /// The policy; everyone may read it (the categories are needed to file expenses).
-    pub async fn policy(&self, _caller: &Caller) -> Result<Policy> {
-        self.policy_or_default().await
+    /// The policy; everyone may read it (the categories are needed to file expenses), but
+    /// the company's bank account and ledger only finance.
+    pub async fn policy(&self, caller: &Caller) -> Result<Policy> {
+        let mut policy = self.policy_or_default().await?;
+        if !caller.user.roles.contains(&Role::Finance) {
+            policy.paying_account = None;
+            policy.ledger = Default::default();
+        }
+        Ok(policy)
     }
 
     /// The policy's category names, for the API document (served to anyone).

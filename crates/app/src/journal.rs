@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use outlay_domain::journal::{
     Journal, JournalEntry, JournalFormat, Ledger, MAX_JOURNAL_DAYS, accrual, payment,
 };
-use outlay_domain::{Report, ReportState, Role, UserId};
+use outlay_domain::{Report, ReportId, ReportState, Role, UserId};
 
 use crate::change::all_pages;
 use crate::{App, AppError, Caller, ReportQuery, ReportScope, Result, require};
@@ -25,7 +25,7 @@ impl App {
         require(caller, Role::Finance)?;
         let (before, stored) = self.policy_as_stored().await?;
         let mut policy = before.clone();
-        policy.ledger = Box::new(ledger);
+        policy.ledger = Box::new(ledger.trimmed());
         let saved = self.replace_policy(caller, policy, before, stored).await?;
         Ok(*saved.ledger)
     }
@@ -53,19 +53,26 @@ impl App {
         let policy = self.policy_or_default().await?;
         let zone = policy.time_zone;
         let within = |day: NaiveDate| (from..=to).contains(&day);
-        let mut reports: Vec<Report> = Vec::new();
+        // A report paid between the two reads is in both: it is kept once, as last read.
+        let mut reports: BTreeMap<ReportId, Report> = BTreeMap::new();
         for state in [ReportState::Approved, ReportState::Paid] {
             let query = &ReportQuery {
                 scope: ReportScope::All,
                 state: Some(state),
             };
-            reports
-                .extend(all_pages(|p| async move { self.store.reports(query, &p).await }).await?);
+            for r in all_pages(|p| async move { self.store.reports(query, &p).await }).await? {
+                match reports.get(&r.id) {
+                    Some(kept) if kept.version >= r.version => {}
+                    _ => {
+                        reports.insert(r.id, r);
+                    }
+                }
+            }
         }
         let mut homes: BTreeMap<UserId, Option<String>> = BTreeMap::new();
         let accounts = &policy.ledger.accounts;
         let mut entries: Vec<JournalEntry> = Vec::new();
-        for report in &reports {
+        for report in reports.values() {
             if let Some(day) = report
                 .approved_at()
                 .map(|t| zone.day(t))
@@ -88,6 +95,17 @@ impl App {
             if let Some(day) = paid.filter(|d| within(*d)) {
                 entries.extend(payment(report, accounts, day));
             }
+        }
+        let advances =
+            all_pages(|p| async move { self.store.docs(crate::DocKind::Advance, &p).await })
+                .await?;
+        for d in &advances {
+            let advance: outlay_domain::advance::Advance = crate::docs::decode(d)?;
+            entries.extend(
+                outlay_domain::journal::advance_entries(&advance, accounts, |t| zone.day(t))
+                    .into_iter()
+                    .filter(|e| within(e.date)),
+            );
         }
         entries.sort_by(|a, b| (a.date, &a.reference).cmp(&(b.date, &b.reference)));
         Ok(Journal {

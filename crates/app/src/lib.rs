@@ -4,6 +4,7 @@
 //! the command line and Lambda all get the same answers. Use cases build a [`Change`] and hand
 //! it to the [`Store`], which commits it with its audit events in one transaction.
 
+mod advances;
 mod allocation;
 mod allowances;
 mod audit;

@@ -11,8 +11,8 @@
 //!   alone: concurrent exports commit once and answer the same bytes, whose SHA-256 is audited.
 
 use outlay_domain::{
-    AccountNumber, BankAccount, BatchId, BatchItem, BatchState, Command, FileFormat, PayingAccount,
-    PaymentBatch, Report, ReportId, Role, decide,
+    AccountNumber, BankAccount, BatchId, BatchItem, BatchState, Command, FileFormat, Money,
+    PayingAccount, PaymentBatch, Report, ReportId, Role, decide,
 };
 use sha2::{Digest, Sha256};
 
@@ -197,9 +197,18 @@ impl App {
             let (report, owner) = self.report_and_owner(*id).await?;
             let next = decide(&caller.user, &owner, &report, Command::Hold(batch_id), now)
                 .map_err(|e| about(report.id, e.into()))?;
-            let amount = report.total.ok_or_else(|| {
+            // What is left to pay once cash advances settled part of it.
+            let total = report.total.ok_or_else(|| {
                 AppError::Unprocessable(format!("report {id} has no total in the base currency"))
             })?;
+            let amount = report
+                .payable()
+                .and_then(|p| Money::from_minor(p, total.currency()).ok())
+                .ok_or_else(|| {
+                    AppError::Unprocessable(format!(
+                        "report {id} has nothing left to pay: cash advances settled all of it; mark it paid by hand"
+                    ))
+                })?;
             let account: BankAccount =
                 self.load(&owner.id.to_string()).await?.ok_or_else(|| {
                     AppError::Unprocessable(format!(

@@ -1,6 +1,7 @@
 //! The approvals sweep: what changes with the calendar rather than with a request. Delegations
 //! start and end on their days, so steps move to the stand-in and back; steps that wait too
-//! many working days are reminded, then escalated ([`outlay_domain::escalation`]). The
+//! many working days are reminded, then escalated ([`outlay_domain::escalation`]); owners of
+//! cash advances past their day are reminded ([`outlay_domain::advance`]). The
 //! dispatcher runs it on one machine and on AWS (the outbox's EventBridge schedule); each
 //! reminder and escalation is recorded on its step in the same commit as its notices, so
 //! running the sweep twice sends nothing twice.
@@ -24,6 +25,8 @@ pub struct Sweep {
     pub reminders_sent: usize,
     /// Steps escalated to the approver's manager.
     pub steps_escalated: usize,
+    /// Owners of overdue cash advances reminded.
+    pub advances_reminded: usize,
 }
 
 impl App {
@@ -82,6 +85,7 @@ impl App {
             }
         }
         self.nudge_waiting(&policy, &kept, now, &mut done).await?;
+        done.advances_reminded = self.remind_overdue_advances(now, today).await?;
         Ok(done)
     }
 

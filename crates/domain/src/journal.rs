@@ -35,19 +35,24 @@ impl GlAccount {
 
     fn validate(&self, what: &str) -> Result<(), LedgerError> {
         let code_ok = (1..=20).contains(&self.code.len())
+            && self.code.starts_with(|c: char| c.is_ascii_alphanumeric())
             && self
                 .code
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
         if !code_ok {
             return Err(LedgerError(format!(
-                "{what}: the code must be 1 to 20 letters, digits, `.`, `-` or `:`"
+                "{what}: the code must be 1 to 20 letters, digits, `.`, `-` or `:`, starting with a letter or digit"
             )));
         }
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        let name = self.name.as_str();
+        if name.trim() != name
+            || name.is_empty()
+            || name.chars().count() > 100
+            || name.chars().any(char::is_control)
+        {
             return Err(LedgerError(format!(
-                "{what}: the name must be 1 to 100 characters, on one line"
+                "{what}: the name must be 1 to 100 characters, on one line, without spaces around it"
             )));
         }
         Ok(())
@@ -139,7 +144,6 @@ impl Datev {
 #[serde(deny_unknown_fields)]
 pub struct Ledger {
     /// The accounts.
-    #[serde(default)]
     pub accounts: GlAccounts,
     /// The name of the tax rate Xero's journal import puts on every line (the journal posts
     /// tax on its own lines); Xero's default is `No VAT`, `Tax Exempt` or `BAS Excluded` by
@@ -171,6 +175,31 @@ impl Default for Ledger {
 pub struct LedgerError(pub String);
 
 impl Ledger {
+    /// Whether it is the ledger a new company starts with.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The same, with the spaces around codes and names taken away.
+    pub fn trimmed(mut self) -> Self {
+        let a = &mut self.accounts;
+        for acc in [
+            &mut a.expense,
+            &mut a.input_tax,
+            &mut a.payables,
+            &mut a.bank,
+            &mut a.advances,
+        ]
+        .into_iter()
+        .chain(a.by_category.values_mut())
+        {
+            acc.code = acc.code.trim().to_owned();
+            acc.name = acc.name.trim().to_owned();
+        }
+        self.xero_tax_rate = self.xero_tax_rate.trim().to_owned();
+        self
+    }
+
     /// Checks every account, that the categories named are `categories`, and DATEV's numbers.
     pub fn validate<'a>(
         &self,
@@ -350,32 +379,111 @@ pub fn accrual(
     })
 }
 
-/// The payment of a paid `report` on `date`: payables debited, the bank credited.
+/// The payment of a paid `report` on `date`: payables debited, the bank credited, by what was
+/// paid (the total less what cash advances settled). `None` when nothing was paid.
 pub fn payment(report: &Report, accounts: &GlAccounts, date: NaiveDate) -> Option<JournalEntry> {
     let total = report.total?;
+    let paid = report.payable().filter(|p| *p > 0)?;
     let paid_as = report.payment.as_ref().map_or("", |p| p.reference.as_str());
-    Some(JournalEntry {
+    Some(two_lines(
         date,
-        reference: reference(report, 'P'),
-        narration: format!("Expenses paid: {} ({paid_as})", report.title),
-        currency: total.currency(),
+        reference(report, 'P'),
+        format!("Expenses paid: {} ({paid_as})", report.title),
+        total.currency(),
+        paid,
+        (&accounts.payables, report.title.clone()),
+        (&accounts.bank, paid_as.to_owned()),
+    ))
+}
+
+/// An entry of one debit and one credit of `minor`.
+fn two_lines(
+    date: NaiveDate,
+    reference: String,
+    narration: String,
+    currency: Currency,
+    minor: i64,
+    (debit, debit_memo): (&GlAccount, String),
+    (credit, credit_memo): (&GlAccount, String),
+) -> JournalEntry {
+    JournalEntry {
+        date,
+        reference,
+        narration,
+        currency,
         lines: vec![
             JournalLine {
-                account: accounts.payables.clone(),
+                account: debit.clone(),
                 cost_centre: None,
-                debit: total.minor(),
+                debit: minor,
                 credit: 0,
-                memo: report.title.clone(),
+                memo: debit_memo,
             },
             JournalLine {
-                account: accounts.bank.clone(),
+                account: credit.clone(),
                 cost_centre: None,
                 debit: 0,
-                credit: total.minor(),
-                memo: paid_as.to_owned(),
+                credit: minor,
+                memo: credit_memo,
             },
         ],
-    })
+    }
+}
+
+fn advance_reference(advance: &crate::advance::Advance, what: char, n: usize) -> String {
+    let id = advance.id.as_uuid().simple().to_string();
+    if n == 0 {
+        format!("{}-{what}", &id[..16])
+    } else {
+        format!("{}-{what}{n}", &id[..16])
+    }
+}
+
+/// The entries of a cash advance, each with its day (in the company's zone, by `day`): its
+/// payout (advances to employees debited, the bank credited, at the payout's base amount),
+/// each report that settled part of it (payables debited, advances credited) and each
+/// repayment (the bank debited, advances credited).
+pub fn advance_entries(
+    advance: &crate::advance::Advance,
+    accounts: &GlAccounts,
+    day: impl Fn(chrono::DateTime<chrono::Utc>) -> NaiveDate,
+) -> Vec<JournalEntry> {
+    let mut entries = vec![];
+    let what = &advance.purpose;
+    if let (Some(payout), Some(base)) = (&advance.payout, advance.payout_base) {
+        entries.push(two_lines(
+            day(payout.at),
+            advance_reference(advance, 'V', 0),
+            format!("Cash advance paid out: {what} ({})", payout.note),
+            base.currency(),
+            base.minor(),
+            (&accounts.advances, what.clone()),
+            (&accounts.bank, payout.note.clone()),
+        ));
+    }
+    for (n, a) in advance.applied.iter().enumerate() {
+        entries.push(two_lines(
+            day(a.act.at),
+            advance_reference(advance, 'S', n + 1),
+            format!("Cash advance settled by a report: {what}"),
+            a.base.currency(),
+            a.base.minor(),
+            (&accounts.payables, a.report_id.to_string()),
+            (&accounts.advances, what.clone()),
+        ));
+    }
+    for (n, r) in advance.repaid.iter().enumerate() {
+        entries.push(two_lines(
+            day(r.act.at),
+            advance_reference(advance, 'R', n + 1),
+            format!("Cash advance paid back: {what} ({})", r.act.note),
+            r.base.currency(),
+            r.base.minor(),
+            (&accounts.bank, r.act.note.clone()),
+            (&accounts.advances, what.clone()),
+        ));
+    }
+    entries
 }
 
 /// The journal of a period, as its files are made from it.

@@ -2,6 +2,7 @@
 //! machine, policy and the audit hash chain. No IO, no async, no frameworks.
 
 pub mod access;
+pub mod advance;
 pub mod allowance;
 pub mod audit;
 pub mod checkpoint;

@@ -79,8 +79,8 @@ pub struct Policy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paying_account: Option<crate::PayingAccount>,
     /// The general ledger accounts and what accounting systems need, kept by finance apart
-    /// from the rest.
-    #[serde(default)]
+    /// from the rest (and shown to finance only).
+    #[serde(default, skip_serializing_if = "crate::journal::Ledger::is_default")]
     pub ledger: Box<crate::journal::Ledger>,
 }
 
@@ -140,6 +140,12 @@ impl Policy {
         self.allowances = stored.allowances.clone();
         self.paying_account = stored.paying_account.clone();
         self.ledger = stored.ledger.clone();
+        // A category the new policy drops, or renames, loses its account with it.
+        let categories = &self.categories;
+        self.ledger
+            .accounts
+            .by_category
+            .retain(|name, _| categories.iter().any(|c| &c.name == name));
     }
 }
 

@@ -226,6 +226,10 @@ pub struct Report {
     /// The payment batch that pays it, while one holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_id: Option<crate::BatchId>,
+    /// What cash advances of its owner settled of it (base currency): its payment is that much
+    /// less ([`crate::advance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advance_applied: Option<Money>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -243,6 +247,13 @@ impl Report {
             .iter()
             .filter_map(|s| s.decision.as_ref().map(|d| d.at))
             .max()
+    }
+
+    /// What its payment is, in minor units of its total's currency: its total, less what cash
+    /// advances settled of it (zero when they settled all of it).
+    pub fn payable(&self) -> Option<i64> {
+        let total = self.total?;
+        Some(total.minor() - self.advance_applied.map_or(0, |m| m.minor()))
     }
 
     /// A new draft of `owner_id`'s, whose expenses total `total` (in the base currency, when
@@ -272,6 +283,7 @@ impl Report {
             policy_version: None,
             senior_threshold: None,
             batch_id: None,
+            advance_applied: None,
             created_at: now,
             updated_at: now,
         }

@@ -280,7 +280,7 @@ pub fn add_links(doc: &mut serde_json::Value) {
             "x-schemathesis": {"merge_body": false}
         }
     });
-    let lists: [(&str, &[&str]); 3] = [
+    let lists: [(&str, &[&str]); 4] = [
         (
             "/api/v1/reports",
             &[
@@ -307,6 +307,17 @@ pub fn add_links(doc: &mut serde_json::Value) {
         (
             "/api/v1/users",
             &["update_user", "set_theirs", "end_theirs"],
+        ),
+        (
+            "/api/v1/advances",
+            &[
+                "get_advance",
+                "approve_advance",
+                "reject_advance",
+                "cancel_advance",
+                "pay_out_advance",
+                "repay_advance",
+            ],
         ),
     ];
     for (path, targets) in lists {

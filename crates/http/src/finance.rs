@@ -139,11 +139,16 @@ struct PolicyDoc {
     #[serde(default)]
     #[schema(value_type = Object)]
     allowances: Option<serde_json::Value>,
-    /// The company's paying account, as read (finance keeps it through `/paying-account`;
-    /// ignored here on PUT).
+    /// The company's paying account, as read by finance only (finance keeps it through
+    /// `/paying-account`; ignored here on PUT).
     #[serde(default)]
     #[schema(value_type = Object)]
     paying_account: Option<serde_json::Value>,
+    /// The ledger accounts, as read by finance only when changed from the defaults (kept
+    /// through `/ledger`; ignored here on PUT).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    ledger: Option<serde_json::Value>,
 }
 
 /// The working calendar.

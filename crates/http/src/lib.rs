@@ -1,6 +1,7 @@
 //! Outlay's HTTP API: one axum [`Router`], built in [`router`] from each resource's own
 //! `router()`, with its error shape, request ids, logs, metrics and OpenAPI document.
 
+pub mod advances;
 pub mod allowances;
 mod apidoc;
 pub mod audit;
@@ -158,6 +159,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "receipts", description = "Receipt files"),
         (name = "finance", description = "Policy, exchange rates, and the mileage and per diem rate tables"),
         (name = "payments", description = "Bank details, the paying account, payment batches and their bank files"),
+        (name = "advances", description = "Cash advances: requested, approved, paid out, settled by reports and repayments"),
         (name = "journal", description = "The ledger accounts and the accounting journal, for Xero, QuickBooks Online and DATEV"),
         (name = "organisation", description = "Cost centres, projects and routing rules"),
         (name = "notifications", description = "In-app notifications"),
@@ -190,6 +192,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(allowances::router())
         .merge(payments::router())
         .merge(journal::router())
+        .merge(advances::router())
         .merge(statements::router())
         .merge(reports::router())
         .merge(receipts::router())

@@ -400,6 +400,10 @@ pub struct ReportView {
     pub tax_total: Option<String>,
     /// `total` less `tax_total` (with `expenses`).
     pub net_total: Option<String>,
+    /// What cash advances of its owner settled of it, in the base currency.
+    pub advance_applied: Option<String>,
+    /// What its payment is: `total` less `advance_applied`.
+    pub payable: Option<String>,
     /// The steps of the current submission.
     pub steps: Vec<StepView>,
     /// How many times it was submitted.
@@ -429,6 +433,10 @@ pub struct ReportView {
 
 impl From<Report> for ReportView {
     fn from(r: Report) -> Self {
+        let payable = r
+            .payable()
+            .zip(r.total)
+            .map(|(p, t)| outlay_domain::allowance::minor_string(p, t.currency()));
         Self {
             id: r.id.to_string(),
             owner_id: r.owner_id.to_string(),
@@ -440,6 +448,8 @@ impl From<Report> for ReportView {
             currency: r.total.map(|t| t.currency().code().to_owned()),
             tax_total: None,
             net_total: None,
+            advance_applied: r.advance_applied.map(|m| m.amount_string()),
+            payable,
             steps: r.steps.into_iter().map(StepView::from).collect(),
             submissions: r.submissions,
             policy_version: r.policy_version,

@@ -398,9 +398,9 @@ pub fn datev(journal: &Journal) -> Result<Vec<u8>, String> {
             row[7] = counter.account.code.clone();
             row[9] = format!("{:02}{:02}", e.date.day(), e.date.month());
             row[10] = quoted(&e.reference, 36);
-            row[13] = quoted(&line.memo, 60);
+            row[13] = quoted(&cell(&line.memo), 60);
             if let Some(centre) = &line.cost_centre {
-                row[36] = quoted(centre, 36);
+                row[36] = quoted(&cell(centre), 36);
             }
             text.push_str(&row.join(";"));
             text.push_str("\r\n");

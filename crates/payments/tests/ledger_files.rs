@@ -186,6 +186,17 @@ fn spreadsheet_files_never_start_a_cell_with_a_formula() {
         }
         assert!(text.contains("'=Reise"), "{format:?}: {text}");
     }
+    // DATEV's file opens in a spreadsheet too (with `;` in German locales).
+    let datev = render(JournalFormat::Datev, &journal()).expect("DATEV");
+    let text: String = datev.iter().map(|b| *b as char).collect();
+    for field in text.split(['\r', '\n', ';']) {
+        let unquoted = field.trim_matches('"');
+        assert!(
+            !unquoted.starts_with('='),
+            "DATEV: {field:?} would be a formula"
+        );
+    }
+    assert!(text.contains("\"'=Reise"), "{text}");
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8], entries: usize) {

@@ -93,6 +93,7 @@ pub(crate) fn report(n: u128, owner: u128, state: ReportState, submitted: i64) -
         policy_version: None,
         senior_threshold: None,
         batch_id: None,
+        advance_applied: None,
         created_at: at(0),
         updated_at: at(0),
     }

@@ -33,9 +33,14 @@ struct Period {
     format: String,
 }
 
-/// The period asked for; this month so far when none is.
-fn period(q: &Period) -> Result<(NaiveDate, NaiveDate), ErrorPage> {
-    let today = chrono::Utc::now().date_naive();
+/// The period asked for; this month so far, in the company's time zone, when none is.
+async fn period(
+    state: &AppState,
+    session: &Session,
+    q: &Period,
+) -> Result<(NaiveDate, NaiveDate), ErrorPage> {
+    let zone = state.app.policy(&session.caller).await?.time_zone;
+    let today = zone.day(chrono::Utc::now());
     let parse = |raw: &str, default: NaiveDate| {
         if raw.trim().is_empty() {
             Ok(default)
@@ -54,7 +59,7 @@ async fn show(
     Query(q): Query<Period>,
 ) -> Result<Response, ErrorPage> {
     finance_only(&session)?;
-    let (from, to) = period(&q)?;
+    let (from, to) = period(&state, &session, &q).await?;
     let journal = state.app.journal(&session.caller, from, to).await;
     let ledger = state.app.ledger(&session.caller).await?;
     let categories = state.app.categories().await?;
@@ -166,7 +171,7 @@ async fn file(
     Query(q): Query<Period>,
 ) -> Result<Response, ErrorPage> {
     finance_only(&session)?;
-    let (from, to) = period(&q)?;
+    let (from, to) = period(&state, &session, &q).await?;
     let format = JournalFormat::parse(&q.format)
         .ok_or_else(|| ErrorPage(StatusCode::NOT_FOUND, "No such file format.".into()))?;
     match state

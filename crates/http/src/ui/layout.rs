@@ -25,6 +25,7 @@ pub(crate) async fn page(
         ("Expenses", u("/expenses"), true),
         ("Reports", u("/reports"), true),
         ("Approvals", u("/approvals"), true),
+        ("Advances", u("/advances"), true),
         ("Team", u("/team"), session.has(Role::Manager)),
         ("Payments", u("/payments"), session.has(Role::Finance)),
         ("Journal", u("/journal"), session.has(Role::Finance)),

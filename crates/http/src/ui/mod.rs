@@ -9,6 +9,7 @@
 //! checked before anything else.
 
 mod admin;
+mod advances;
 mod allowances;
 mod batches;
 mod bulk;
@@ -83,6 +84,7 @@ pub fn router() -> Router<AppState> {
         .merge(batches::router())
         .merge(allowances::router())
         .merge(journal::router())
+        .merge(advances::router())
         .merge(reports::router())
         .merge(finance::router())
         .merge(admin::router())

@@ -338,6 +338,53 @@ async fn only_finance_keeps_the_ledger_and_reads_the_journal_and_bad_periods_are
         kept.body["accounts"]["by_category"]["travel"]["code"],
         "4670"
     );
+    // Everyone reads the policy, but only finance its ledger and the company's bank account.
+    let seen = app.get("employee", "/api/v1/policy").await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(seen.body.get("ledger").is_none(), "{:?}", seen.body);
+    assert!(seen.body.get("paying_account").is_none(), "{:?}", seen.body);
+    let seen = app.get("finance", "/api/v1/policy").await;
+    assert_eq!(
+        seen.body["ledger"]["accounts"]["by_category"]["travel"]["code"],
+        "4670"
+    );
+    // Dropping a category from the policy drops its account with it.
+    let mut fewer = seen.body.clone();
+    let categories = fewer["categories"].as_array_mut().expect("categories");
+    categories.retain(|c| c["name"] != "travel");
+    fewer.as_object_mut().expect("an object").remove("version");
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/policy",
+            Some("finance"),
+            Some(fewer),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let kept = app.get("finance", "/api/v1/ledger").await;
+    assert!(
+        kept.body["accounts"]["by_category"].get("travel").is_none(),
+        "{:?}",
+        kept.body
+    );
+    // A code that would start a formula is refused; spaces around a name are taken away.
+    let mut sign = ledger();
+    sign["accounts"]["bank"]["code"] = json!("-1200");
+    let r = put_ledger(&app, "finance", sign).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    let mut spaced = ledger();
+    spaced["accounts"]["by_category"] = json!({});
+    spaced["accounts"]["bank"]["name"] = json!("  Bank  ");
+    let r = put_ledger(&app, "finance", spaced).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "trimmed on the way in: {:?}",
+        r.body
+    );
+    assert_eq!(r.body["accounts"]["bank"]["name"], "Bank");
 
     for (query, what) in [
         (

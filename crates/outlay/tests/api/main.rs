@@ -1,5 +1,6 @@
 //! Black-box tests of the HTTP API, through the one router, on a fresh SQLite database each.
 
+mod advances;
 mod allowances;
 mod audit;
 mod authorization;
