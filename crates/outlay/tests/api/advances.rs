@@ -372,3 +372,44 @@ async fn netting_and_paying_a_report_at_once_commit_one() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_overdue_advance_is_reminded_weekly_until_it_is_settled() {
+    let app = spawn_app().await;
+    let a = request(&app, "employee", "30.00", "USD").await;
+    let id = a["id"].as_str().expect("an id");
+    on(&app, "manager", id, "approve", json!({})).await;
+    let r = on(
+        &app,
+        "payer",
+        id,
+        "pay-out",
+        json!({"reference": "ADV-7", "due_days": 2}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let reminded = |days| {
+        let app = &app;
+        async move { app.sweep_in(days).await.advances_reminded }
+    };
+    assert_eq!(reminded(1).await, 0, "not due yet");
+    assert_eq!(reminded(3).await, 1, "past its day");
+    assert_eq!(reminded(4).await, 0, "reminded this week already");
+    assert_eq!(reminded(11).await, 1, "a week later, again");
+    let notes = app
+        .get("employee", "/api/v1/notifications")
+        .await
+        .body
+        .to_string();
+    assert!(notes.contains("was due to be settled by"), "{notes}");
+    let r = on(
+        &app,
+        "payer",
+        id,
+        "repay",
+        json!({"amount": "30.00", "reference": "IN-1"}),
+    )
+    .await;
+    assert_eq!(r.body["state"], "settled", "{:?}", r.body);
+    assert_eq!(reminded(30).await, 0, "settled: never again");
+}
