@@ -53,7 +53,11 @@ test('an advance is asked for, approved, paid out, netted against a report and p
   await pay.selectOption('select[name=report_id]', await option.getAttribute('value'));
   await Promise.all([pay.waitForURL(advanceUrl), pay.click('text=Net it against the report')]);
   assert.match(await pay.locator('#outstanding').textContent(), /90\.00 USD/);
-  assert.match(await pay.locator('#settled').textContent(), /60\.00 USD by report/);
+    assert.match(await pay.locator('#settled').textContent(), /60\.00 USD by report/);
+  // The report says it has nothing left to pay, so nobody pays it twice by hand.
+  await pay.goto(reportUrl);
+  assert.match(await pay.locator('#payable').textContent(), /A cash advance settled 60\.00; to pay 0\.00 USD/);
+  await pay.goto(advanceUrl);
   assert.deepEqual(await axeViolations(pay), [], 'the advance page for finance');
   await pay.fill('form:has-text("Record a repayment") input[name=text]', 'IN-77');
   await Promise.all([pay.waitForURL(advanceUrl), pay.click('text=Record the repayment')]);

@@ -310,6 +310,13 @@ impl App {
             )));
         }
         let (advance, owner) = self.advance_and_owner(id).await?;
+        // Who and when first: a missing rate is worth saying only to whom it matters.
+        advance.may_handle_money(&caller.user, &owner)?;
+        if advance.state != outlay_domain::advance::AdvanceState::Approved {
+            return Err(AppError::Conflict(
+                "only an approved advance is paid out".into(),
+            ));
+        }
         let today = self.company_today().await?;
         let (base, change) = self.in_base(advance.amount, today).await?;
         let due_on = today + TimeDelta::days(i64::from(due_days));
@@ -349,17 +356,16 @@ impl App {
     ) -> Result<(Advance, outlay_domain::Report)> {
         require_finance_or_hide(caller)?;
         let (advance, owner) = self.advance_and_owner(id).await?;
+        advance.may_handle_money(&caller.user, &owner)?;
         let report = self
             .store
             .report(report_id)
             .await?
             .ok_or(AppError::NotFound("report"))?;
-        let outstanding = Money::from_minor(advance.outstanding(), advance.amount.currency())
-            .map_err(|_| AppError::Conflict("nothing of the advance is outstanding".into()))?;
-        let today = self.company_today().await?;
-        let (in_base, mut change) = self.in_base(outstanding, today).await?;
-        let (next, settled) =
-            advance.apply_to(&caller.user, &owner, &report, in_base, self.clock.now())?;
+        // The netting is valued at the payout's rate; the report and its owner are read once,
+        // and the commit is guarded on both (and on the advance).
+        let mut change = Change::default();
+        let (next, settled) = advance.apply_to(&caller.user, &owner, &report, self.clock.now())?;
         change.audit.push(self.audit_record(
             Some(caller),
             "report.advance_applied",
@@ -372,7 +378,9 @@ impl App {
             report: settled.clone(),
             expected_version: Some(report.version),
         });
-        let applied = next.applied.last().map(|a| a.base).unwrap_or(in_base);
+        let applied = next.applied.last().map(|a| a.base).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("a netting records what it applied"))
+        })?;
         let subject = format!(
             "{} {} of your cash advance ({}) was settled by your report {}: it pays that much less",
             applied.amount_string(),
@@ -403,16 +411,8 @@ impl App {
         require_finance_or_hide(caller)?;
         let (advance, owner) = self.advance_and_owner(id).await?;
         let amount = money(amount, advance.amount.currency().code())?;
-        let today = self.company_today().await?;
-        let (base, change) = self.in_base(amount, today).await?;
-        let next = advance.repay(
-            &caller.user,
-            &owner,
-            amount,
-            base,
-            reference,
-            self.clock.now(),
-        )?;
+        let change = Change::default();
+        let next = advance.repay(&caller.user, &owner, amount, reference, self.clock.now())?;
         let subject = format!(
             "Your repayment of {} {} for your cash advance ({}) was recorded",
             amount.amount_string(),

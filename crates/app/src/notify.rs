@@ -120,6 +120,20 @@ fn total(report: &Report) -> String {
         .map_or_else(|| "(no total)".to_owned(), |t| t.to_string())
 }
 
+/// What a report's payment is, formatted for people: its total less what advances settled.
+fn paid(report: &Report) -> String {
+    match (report.advance_applied, report.payable(), report.total) {
+        (Some(netted), Some(p), Some(t)) => format!(
+            "{} {} ({} less {} settled by a cash advance)",
+            outlay_domain::allowance::minor_string(p, t.currency()),
+            t.currency(),
+            t,
+            netted
+        ),
+        _ => total(report),
+    }
+}
+
 impl App {
     /// The in-app notifications and outbox messages of a transition from `before` to `after`.
     pub(crate) async fn notices(
@@ -147,7 +161,7 @@ impl App {
                     self.users(&[after.owner_id]).await?,
                     format!(
                         "Your report \"{title}\" was paid: {} (reference {})",
-                        total(after),
+                        paid(after),
                         after.payment.as_ref().map_or("", |p| p.reference.as_str())
                     ),
                     false,

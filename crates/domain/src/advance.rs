@@ -77,7 +77,7 @@ pub struct Applied {
 pub struct Repaid {
     /// In the advance's currency.
     pub amount: Money,
-    /// In the base currency, at the day's rate.
+    /// In the base currency, at the payout's rate.
     pub base: Money,
     /// Who recorded it, when, and the bank's reference.
     pub act: Act,
@@ -153,17 +153,17 @@ impl Advance {
                 "an advance is more than zero and at most 10,000,000,000 of its minor units (100,000,000.00)".into(),
             ));
         }
-        let purpose = purpose.trim();
-        if purpose.is_empty() || purpose.chars().count() > 500 {
+        let purpose = one_line(purpose, 200, "the purpose")?;
+        if purpose.is_empty() {
             return Err(AdvanceError::Invalid(
-                "the purpose is 1 to 500 characters".into(),
+                "the purpose is 1 to 200 characters on one line".into(),
             ));
         }
         Ok(Self {
             id,
             owner_id: owner.id,
             amount,
-            purpose: purpose.to_owned(),
+            purpose,
             state: AdvanceState::Requested,
             approver_id: owner.manager_id,
             decision: None,
@@ -177,6 +177,25 @@ impl Advance {
             created_at: now,
             updated_at: now,
         })
+    }
+
+    /// What `minor` of the advance is worth in the base currency, at the payout's rate, so
+    /// that what is credited to the advances account adds up to what was debited when it was
+    /// paid out: what is outstanding is worth all the payout's base amount has left; a part of
+    /// it, its share of the payout, rounded down. `None` before the payout.
+    pub fn base_of(&self, minor: i64) -> Option<Money> {
+        let payout = self.payout_base?;
+        let settled: i64 = self.applied.iter().map(|a| a.base.minor()).sum::<i64>()
+            + self.repaid.iter().map(|r| r.base.minor()).sum::<i64>();
+        let left = payout.minor() - settled;
+        let base = if minor >= self.outstanding() {
+            left
+        } else {
+            let share =
+                i128::from(minor) * i128::from(payout.minor()) / i128::from(self.amount.minor());
+            i64::try_from(share).unwrap_or(left).min(left)
+        };
+        Money::from_minor(base, payout.currency()).ok()
     }
 
     /// What is still to be settled, in the advance's currency.
@@ -247,14 +266,9 @@ impl Advance {
         if self.state != AdvanceState::Requested {
             return Err(AdvanceError::NotNow("the advance is already decided"));
         }
-        let note = note.trim();
+        let note = one_line(note, 2000, "a comment or reason")?;
         if !approve && note.is_empty() {
             return Err(AdvanceError::Invalid("a rejection needs a reason".into()));
-        }
-        if note.chars().count() > 500 {
-            return Err(AdvanceError::Invalid(
-                "a note is at most 500 characters".into(),
-            ));
         }
         let mut next = self.next(now);
         next.state = if approve {
@@ -265,7 +279,7 @@ impl Advance {
         next.decision = Some(Act {
             by: actor.id,
             at: now,
-            note: note.to_owned(),
+            note,
         });
         Ok(next)
     }
@@ -323,14 +337,13 @@ impl Advance {
     }
 
     /// Settles what is outstanding against the approved, unpaid `report` of its owner, up to
-    /// the report's payable amount: `outstanding_in_base` is the outstanding amount in the
-    /// base currency, at the day's rate. Answers the advance and the report, each as it is next.
+    /// the report's payable amount, in the base currency at the payout's rate. Answers the
+    /// advance and the report, each as it is next.
     pub fn apply_to(
         &self,
         actor: &User,
         owner: &User,
         report: &Report,
-        outstanding_in_base: Money,
         now: DateTime<Utc>,
     ) -> Result<(Self, Report), AdvanceError> {
         self.may_handle_money(actor, owner)?;
@@ -357,26 +370,35 @@ impl Advance {
             .payable()
             .zip(report.total)
             .ok_or_else(|| AdvanceError::Invalid("the report has no total".into()))?;
+        let outstanding = self.outstanding();
+        let outstanding_in_base = self.base_of(outstanding).ok_or(AdvanceError::NotNow(
+            "nothing is outstanding, or the report has nothing left to pay",
+        ))?;
         if outstanding_in_base.currency() != total.currency() {
             return Err(AdvanceError::Invalid(
                 "the outstanding amount is not in the report's currency".into(),
             ));
         }
-        let outstanding = self.outstanding();
         if outstanding <= 0 || payable <= 0 || outstanding_in_base.minor() <= 0 {
             return Err(AdvanceError::NotNow(
                 "nothing is outstanding, or the report has nothing left to pay",
             ));
         }
         let base = outstanding_in_base.minor().min(payable);
-        // All that is outstanding, or the share of it the report covers (rounded half up).
+        // All that is outstanding, or the share of it the report covers (rounded down: the
+        // employee is never credited more than the report pays).
         let amount = if base == outstanding_in_base.minor() {
             outstanding
         } else {
-            let whole = i128::from(outstanding_in_base.minor());
-            let share = (i128::from(outstanding) * i128::from(base) * 2 + whole) / (2 * whole);
+            let share = i128::from(outstanding) * i128::from(base)
+                / i128::from(outstanding_in_base.minor());
             i64::try_from(share).unwrap_or(outstanding).min(outstanding)
         };
+        if amount <= 0 {
+            return Err(AdvanceError::NotNow(
+                "the report pays less than one unit of the advance's currency",
+            ));
+        }
         let as_money = |minor, like: Money| {
             Money::from_minor(minor, like.currency())
                 .map_err(|e| AdvanceError::Invalid(e.to_string()))
@@ -404,13 +426,12 @@ impl Advance {
         Ok((next, settled))
     }
 
-    /// Finance records money its owner paid back, worth `base` in the base currency.
+    /// Finance records money its owner paid back, worth its share of the payout's base amount.
     pub fn repay(
         &self,
         actor: &User,
         owner: &User,
         amount: Money,
-        base: Money,
         reference: &str,
         now: DateTime<Utc>,
     ) -> Result<Self, AdvanceError> {
@@ -432,6 +453,11 @@ impl Advance {
                 crate::allowance::minor_string(self.outstanding(), self.amount.currency())
             )));
         }
+        let base = self.base_of(amount.minor()).ok_or_else(|| {
+            AdvanceError::Invalid(
+                "the repayment is worth less than a cent of the base currency".into(),
+            )
+        })?;
         let mut next = self.next(now);
         next.repaid.push(Repaid {
             amount,
@@ -460,15 +486,24 @@ impl Advance {
     }
 }
 
+/// `text` trimmed, refused when longer than `max` characters or holding a control
+/// character (a line break, say), which would reach notices, mails and ledger files.
+fn one_line(text: &str, max: usize, what: &str) -> Result<String, AdvanceError> {
+    let text = text.trim();
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(AdvanceError::Invalid(format!(
+            "{what} is at most {max} characters on one line"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
 fn reference_of(reference: &str) -> Result<String, AdvanceError> {
-    let reference = reference.trim();
-    if reference.is_empty()
-        || reference.chars().count() > 140
-        || reference.chars().any(char::is_control)
-    {
+    let reference = one_line(reference, 200, "the reference")?;
+    if reference.is_empty() {
         return Err(AdvanceError::Invalid(
-            "the reference is 1 to 140 characters on one line".into(),
+            "the reference is 1 to 200 characters on one line".into(),
         ));
     }
-    Ok(reference.to_owned())
+    Ok(reference)
 }

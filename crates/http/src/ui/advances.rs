@@ -218,10 +218,15 @@ async fn act(
         "cancel" => app.cancel_advance(caller, id).await,
         "approve" => app.decide_advance(caller, id, true, &f.text).await,
         "reject" => app.decide_advance(caller, id, false, &f.text).await,
-        "pay-out" => {
-            let days = f.days.trim().parse().ok();
-            app.pay_out_advance(caller, id, &f.text, days).await
-        }
+        "pay-out" => match f.days.trim() {
+            "" => app.pay_out_advance(caller, id, &f.text, None).await,
+            days => match days.parse() {
+                Ok(days) => app.pay_out_advance(caller, id, &f.text, Some(days)).await,
+                Err(_) => Err(outlay_app::AppError::Unprocessable(
+                    "the days until it is due are a whole number, 1 to 365".into(),
+                )),
+            },
+        },
         "settle" => match outlay_domain::ReportId::parse(f.report_id.trim()) {
             Ok(report) => app.settle_advance(caller, id, report).await.map(|(a, _)| a),
             Err(_) => Err(outlay_app::AppError::Unprocessable(

@@ -63,14 +63,17 @@ async fn payments_page(state: &AppState, session: &Session) -> Result<Response, 
                         @for (r, refusal) in &approved {
                             tr {
                                 td data-label="Select" {
-                                    input type="checkbox" name="ids" value=(r.id) disabled[refusal.is_some()] data-minor=(r.total.map_or(0, |t| t.minor())) data-currency=(r.total.map_or(String::new(), |t| t.currency().to_string())) aria-label=(format!("Select {}", r.title));
+                                    input type="checkbox" name="ids" value=(r.id) disabled[refusal.is_some()] data-minor=(r.payable().unwrap_or(0)) data-currency=(r.total.map_or(String::new(), |t| t.currency().to_string())) aria-label=(format!("Select {}", r.title));
                                 }
                                 td data-label="Report" {
                                     a href=(url(state, &format!("/reports/{}", r.id))) { (r.title) }
                                     @if let Some(why) = refusal { br; small.warn { "You cannot pay this: " (why) "." } }
                                 }
                                 td data-label="Employee" { (people.get(&r.owner_id).map_or("", |p| p.name.as_str())) }
-                                td.num data-label="Total" { (money(r.total)) }
+                                td.num data-label="Total" {
+                                    (money(r.total))
+                                    @if let Some(netted) = r.advance_applied { br; small { "less advance " (netted.amount_string()) ": pay " (payable_text(r)) } }
+                                }
                                 td data-label="Approved" { (session.when(r.updated_at)) }
                             }
                         }
@@ -599,4 +602,18 @@ async fn export(
         bytes,
     )
         .into_response())
+}
+
+/// What a report still pays, for people.
+pub(super) fn payable_text(r: &outlay_domain::Report) -> String {
+    r.payable()
+        .zip(r.total)
+        .map(|(p, t)| {
+            format!(
+                "{} {}",
+                outlay_domain::allowance::minor_string(p, t.currency()),
+                t.currency()
+            )
+        })
+        .unwrap_or_default()
 }

@@ -422,7 +422,8 @@ async fn show_page(
     let body = html! {
         div.summary {
             (state_badge(r.state))
-            span { "Total " strong { (money(total)) } }
+                        span { "Total " strong { (money(total)) } }
+            @if let Some(netted) = r.advance_applied { span #payable { "A cash advance settled " (netted.amount_string()) "; to pay " strong { (super::finance::payable_text(r)) } } }
             @if reclaimed.is_some() { span.tax { "Net " (money(net)) " + reclaimable tax " (money(reclaimed)) } }
             span { "Employee: " (name(&people, r.owner_id)) }
             @if let Some(t) = r.submitted_at { span { "Submitted " (session.when(t)) } }
