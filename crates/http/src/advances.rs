@@ -285,8 +285,13 @@ pub struct PayOutRequest {
     pub reference: String,
     /// Days until it is to be settled, 1 to 365 (30 when not given); its owner is reminded
     /// weekly after.
-    #[schema(minimum = 1, maximum = 365)]
-    pub due_days: Option<u32>,
+    #[serde(default = "thirty", deserialize_with = "crate::extract::whole_number")]
+    #[schema(value_type = u32, minimum = 1, maximum = 365, default = 30)]
+    pub due_days: u64,
+}
+
+fn thirty() -> u64 {
+    30
 }
 
 /// Pays it out (finance: not its owner, not who approved it); audited and told to the owner.
@@ -306,7 +311,12 @@ async fn pay_out(
     Ok(Json(
         state
             .app
-            .pay_out_advance(&caller, id, &r.reference, r.due_days)
+            .pay_out_advance(
+                &caller,
+                id,
+                &r.reference,
+                Some(u32::try_from(r.due_days).unwrap_or(u32::MAX)),
+            )
             .await?
             .into(),
     ))

@@ -413,3 +413,27 @@ async fn an_overdue_advance_is_reminded_weekly_until_it_is_settled() {
     assert_eq!(r.body["state"], "settled", "{:?}", r.body);
     assert_eq!(reminded(30).await, 0, "settled: never again");
 }
+
+#[tokio::test]
+async fn due_days_are_a_whole_number_from_1_to_365_however_json_writes_it() {
+    let app = spawn_app().await;
+    for (due, status) in [
+        (json!(0), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!(366), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!(2.5), StatusCode::BAD_REQUEST),
+        (json!(14.0), StatusCode::OK),
+    ] {
+        let a = request(&app, "employee", "30.00", "USD").await;
+        let id = a["id"].as_str().expect("an id");
+        on(&app, "manager", id, "approve", json!({})).await;
+        let r = on(
+            &app,
+            "payer",
+            id,
+            "pay-out",
+            json!({"reference": "ADV", "due_days": due}),
+        )
+        .await;
+        assert_eq!(r.status, status, "{due}: {:?}", r.body);
+    }
+}
