@@ -361,7 +361,7 @@ impl App {
             .store
             .report(report_id)
             .await?
-            .ok_or(AppError::NotFound("report"))?;
+            .ok_or_else(|| AppError::Unprocessable("no such report".into()))?;
         // The netting is valued at the payout's rate; the report and its owner are read once,
         // and the commit is guarded on both (and on the advance).
         let mut change = Change::default();

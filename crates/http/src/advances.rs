@@ -357,7 +357,9 @@ async fn settle(
     body: JsonBody<SettleRequest>,
 ) -> Result<Json<SettleView>> {
     let id = advance_id(&id)?;
-    let report = path_id(&body.value.report_id, "report", ReportId::parse)?;
+    // A report the body names that does not exist is a wrong value, not a missing advance.
+    let report = ReportId::parse(body.value.report_id.trim())
+        .map_err(|_| outlay_app::AppError::Unprocessable("no such report".into()))?;
     let (advance, report) = state.app.settle_advance(&caller, id, report).await?;
     let payable = report
         .payable()

@@ -309,6 +309,20 @@ async fn advances_are_seen_by_their_owner_approver_and_finance_and_net_only_thei
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let hers = approved_report(&app, 0).await;
     let mias = app.report("manager", &["12.00"]).await;
+    let r = on(
+        &app,
+        "payer",
+        id,
+        "settle",
+        json!({"report_id": "01a24875-6ea2-73ba-8e6c-ba4e2f674b09"}),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no such report: {:?}",
+        r.body
+    );
     let r = on(&app, "payer", id, "settle", json!({"report_id": mias})).await;
     assert_eq!(
         r.status,
