@@ -8,8 +8,8 @@ use outlay_domain::advance::{Advance, AdvanceError, AdvanceId};
 use outlay_domain::{Currency, Money, ReportId, Role, User};
 
 use crate::change::all_pages;
-use crate::docs::{self, Document};
-use crate::{App, AppError, Caller, Change, Guard, Result, Write};
+use crate::docs;
+use crate::{App, AppError, Caller, Change, Guard, Result, Write, require};
 
 impl From<AdvanceError> for AppError {
     fn from(e: AdvanceError) -> Self {
@@ -50,15 +50,9 @@ impl App {
     /// The advances the caller may see, newest first: their own, those they decide, and all
     /// of them for finance.
     pub async fn advances(&self, caller: &Caller) -> Result<Vec<Advance>> {
-        let docs = all_pages(|p| async move { self.store.docs(Advance::KIND, &p).await }).await?;
-        let mut out = Vec::new();
-        for d in &docs {
-            let a: Advance = docs::decode(d)?;
-            if visible(caller, &a) {
-                out.push(a);
-            }
-        }
-        Ok(out)
+        let mut all: Vec<Advance> = self.load_all().await?;
+        all.retain(|a| visible(caller, a));
+        Ok(all)
     }
 
     /// The name of each advance's owner, by id, for the pages.
@@ -83,7 +77,7 @@ impl App {
         caller: &Caller,
         advance: &Advance,
     ) -> Result<Vec<outlay_domain::Report>> {
-        require_finance_or_hide(caller)?;
+        require(caller, Role::Finance)?;
         let query = &crate::ReportQuery {
             scope: crate::ReportScope::Mine(advance.owner_id),
             state: Some(outlay_domain::ReportState::Approved),
@@ -272,27 +266,6 @@ impl App {
         Ok(next)
     }
 
-    /// `amount` in the base currency at the rate of `day` (the same, in the base currency).
-    async fn in_base(&self, amount: Money, day: NaiveDate) -> Result<(Money, Change)> {
-        let (policy, stored) = self.policy_as_stored().await?;
-        let guard = Change::default().guarded([Guard::policy(stored)]);
-        if amount.currency() == policy.base_currency {
-            return Ok((amount, guard));
-        }
-        match self.store.rate_on_or_before(amount.currency(), day).await? {
-            Some(r) if r.applies_to(day) => {
-                let base = outlay_domain::exchange::convert(amount, r.rate, policy.base_currency)
-                    .map_err(|e| AppError::Unprocessable(e.to_string()))?;
-                Ok((base, guard))
-            }
-            _ => Err(AppError::Unprocessable(format!(
-                "no exchange rate of {} to {} for {day}: finance adds one first",
-                amount.currency(),
-                policy.base_currency
-            ))),
-        }
-    }
-
     /// Finance pays it out with the bank's `reference`; it is due to be settled within
     /// `due_days` (1 to 365, 30 when not given), after which its owner is reminded.
     pub async fn pay_out_advance(
@@ -302,7 +275,7 @@ impl App {
         reference: &str,
         due_days: Option<u32>,
     ) -> Result<Advance> {
-        require_finance_or_hide(caller)?;
+        require(caller, Role::Finance)?;
         let due_days = due_days.unwrap_or(30);
         if !(1..=MAX_DUE_DAYS).contains(&due_days) {
             return Err(AppError::Unprocessable(format!(
@@ -317,8 +290,20 @@ impl App {
                 "only an approved advance is paid out".into(),
             ));
         }
-        let today = self.company_today().await?;
-        let (base, change) = self.in_base(advance.amount, today).await?;
+        let (policy, stored) = self.policy_as_stored().await?;
+        let today = policy.time_zone.day(self.clock.now());
+        let (base, _) = self
+            .to_base(&policy, advance.amount, today)
+            .await?
+            .ok_or_else(|| {
+                AppError::Unprocessable(format!(
+                    "no exchange rate of {} to {} for {today}: finance adds one first",
+                    advance.amount.currency(),
+                    policy.base_currency
+                ))
+            })?;
+        // The rate and base currency read are the policy's as stored.
+        let change = Change::default().guarded([Guard::policy(stored)]);
         let due_on = today + TimeDelta::days(i64::from(due_days));
         let next = advance.pay_out(
             &caller.user,
@@ -354,7 +339,7 @@ impl App {
         id: AdvanceId,
         report_id: ReportId,
     ) -> Result<(Advance, outlay_domain::Report)> {
-        require_finance_or_hide(caller)?;
+        require(caller, Role::Finance)?;
         let (advance, owner) = self.advance_and_owner(id).await?;
         advance.may_handle_money(&caller.user, &owner)?;
         let report = self
@@ -408,7 +393,7 @@ impl App {
         amount: &str,
         reference: &str,
     ) -> Result<Advance> {
-        require_finance_or_hide(caller)?;
+        require(caller, Role::Finance)?;
         let (advance, owner) = self.advance_and_owner(id).await?;
         let amount = money(amount, advance.amount.currency().code())?;
         let change = Change::default();
@@ -439,10 +424,8 @@ impl App {
         now: chrono::DateTime<chrono::Utc>,
         today: NaiveDate,
     ) -> Result<usize> {
-        let docs = all_pages(|p| async move { self.store.docs(Advance::KIND, &p).await }).await?;
         let mut sent = 0;
-        for d in &docs {
-            let advance: Advance = docs::decode(d)?;
+        for advance in self.load_all::<Advance>().await? {
             if !advance.is_overdue(today, now, REMIND_EVERY_DAYS) {
                 continue;
             }
@@ -496,15 +479,4 @@ fn visible(caller: &Caller, a: &Advance) -> bool {
     a.owner_id == caller.user.id
         || a.approver_id == Some(caller.user.id)
         || caller.user.has(Role::Finance)
-}
-
-/// Finance only; anyone else learns nothing of the advance.
-fn require_finance_or_hide(caller: &Caller) -> Result<()> {
-    if caller.user.has(Role::Finance) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only finance pays and settles advances".into(),
-        ))
-    }
 }

@@ -48,7 +48,7 @@ impl Document for Advance {
     }
 }
 
-pub(crate) fn decode<T: Document>(doc: &Doc) -> Result<T> {
+fn decode<T: Document>(doc: &Doc) -> Result<T> {
     serde_json::from_str(&doc.body).map_err(|e| {
         AppError::Internal(anyhow::Error::new(e).context(format!(
             "Failed to decode the stored {} {}",
@@ -91,6 +91,13 @@ impl App {
     }
 
     /// A page of the documents of type `T`, newest first.
+    /// Every document of type `T`, newest id first.
+    pub(crate) async fn load_all<T: Document>(&self) -> Result<Vec<T>> {
+        let docs =
+            crate::change::all_pages(|p| async move { self.store.docs(T::KIND, &p).await }).await?;
+        docs.iter().map(decode).collect()
+    }
+
     pub(crate) async fn load_page<T: Document>(&self, page: &PageRequest) -> Result<Page<T>> {
         let p = self.store.docs(T::KIND, page).await?;
         Ok(Page {

@@ -398,27 +398,31 @@ impl App {
     /// earlier rate, at most a week old), and records the rate used.
     pub(crate) async fn convert(&self, policy: &Policy, expense: &mut Expense) -> Result<()> {
         let amount = expense.details.amount();
-        let (base, rate) = if amount.currency() == policy.base_currency {
-            (Some(amount), Some(outlay_domain::Rate::one()))
-        } else {
-            let date = expense.details.date();
-            match self
-                .store
-                .rate_on_or_before(amount.currency(), date)
-                .await?
-            {
-                Some(r) if r.applies_to(date) => {
-                    let base =
-                        outlay_domain::exchange::convert(amount, r.rate, policy.base_currency)
-                            .map_err(|e| AppError::Unprocessable(e.to_string()))?;
-                    (Some(base), Some(r.rate))
-                }
-                _ => (None, None),
-            }
-        };
-        expense.base_amount = base;
-        expense.exchange_rate = rate.map(|r| r.to_string());
+        let converted = self.to_base(policy, amount, expense.details.date()).await?;
+        expense.base_amount = converted.map(|(base, _)| base);
+        expense.exchange_rate = converted.map(|(_, rate)| rate.to_string());
         Ok(())
+    }
+
+    /// `amount` in the policy's base currency at the rate of `day`, with the rate; `None`
+    /// when no rate applies to that day.
+    pub(crate) async fn to_base(
+        &self,
+        policy: &Policy,
+        amount: outlay_domain::Money,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<(outlay_domain::Money, outlay_domain::Rate)>> {
+        if amount.currency() == policy.base_currency {
+            return Ok(Some((amount, outlay_domain::Rate::one())));
+        }
+        match self.store.rate_on_or_before(amount.currency(), day).await? {
+            Some(r) if r.applies_to(day) => {
+                let base = outlay_domain::exchange::convert(amount, r.rate, policy.base_currency)
+                    .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+                Ok(Some((base, r.rate)))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Edits one of the caller's expenses while it is not in a submitted report.

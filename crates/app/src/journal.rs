@@ -96,11 +96,7 @@ impl App {
                 entries.extend(payment(report, accounts, day));
             }
         }
-        let advances =
-            all_pages(|p| async move { self.store.docs(crate::DocKind::Advance, &p).await })
-                .await?;
-        for d in &advances {
-            let advance: outlay_domain::advance::Advance = crate::docs::decode(d)?;
+        for advance in self.load_all::<outlay_domain::advance::Advance>().await? {
             entries.extend(
                 outlay_domain::journal::advance_entries(&advance, accounts, |t| zone.day(t))
                     .into_iter()

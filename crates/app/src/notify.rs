@@ -122,10 +122,13 @@ fn total(report: &Report) -> String {
 
 /// What a report's payment is, formatted for people: its total less what advances settled.
 fn paid(report: &Report) -> String {
-    match (report.advance_applied, report.payable(), report.total) {
+    match (
+        report.advance_applied,
+        report.payable_amount(),
+        report.total,
+    ) {
         (Some(netted), Some(p), Some(t)) => format!(
-            "{} {} ({} less {} settled by a cash advance)",
-            outlay_domain::allowance::minor_string(p, t.currency()),
+            "{p} {} ({} less {} settled by a cash advance)",
             t.currency(),
             t,
             netted

@@ -208,17 +208,23 @@ impl Advance {
         self.amount.minor() - settled
     }
 
+    /// Whether `actor` is whom it waits for: its approver, or finance for one without (not
+    /// the owner, whom [`Self::may_decide`] refuses too).
+    pub fn is_approver(&self, actor: &User) -> bool {
+        actor.id != self.owner_id
+            && match self.approver_id {
+                Some(a) => a == actor.id,
+                None => actor.has(Role::Finance),
+            }
+    }
+
     /// Whether `actor` is who decides it: its approver, or finance for one without; never
     /// its owner, nor anyone whose account the owner had power over (or who had over theirs).
     pub fn may_decide(&self, actor: &User, owner: &User) -> Result<(), AdvanceError> {
         if actor.id == self.owner_id {
             return Err(AdvanceError::Forbidden("nobody approves their own advance"));
         }
-        let theirs = match self.approver_id {
-            Some(a) => a == actor.id,
-            None => actor.has(Role::Finance),
-        };
-        if !theirs {
+        if !self.is_approver(actor) {
             return Err(AdvanceError::Forbidden(
                 "only the owner's manager (or finance, for someone without one) decides an advance",
             ));
@@ -287,6 +293,18 @@ impl Advance {
     /// Whether `actor` may pay it out or settle it: finance, not its owner, not who approved
     /// it, and independent of the owner.
     pub fn may_handle_money(&self, actor: &User, owner: &User) -> Result<(), AdvanceError> {
+        self.may_handle_money_as(actor)?;
+        if !actor.independent_of(owner) {
+            return Err(AdvanceError::Forbidden(
+                "segregation of duties: you and the owner have had power over each other's accounts",
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Self::may_handle_money`] without the owner's account at hand (the pages, to offer
+    /// the forms): finance, not its owner, not who approved it.
+    pub fn may_handle_money_as(&self, actor: &User) -> Result<(), AdvanceError> {
         if actor.id == self.owner_id {
             return Err(AdvanceError::Forbidden(
                 "nobody pays or settles their own advance",
@@ -300,11 +318,6 @@ impl Advance {
         if self.decision.as_ref().is_some_and(|d| d.by == actor.id) {
             return Err(AdvanceError::Forbidden(
                 "segregation of duties: whoever approved an advance cannot also pay it",
-            ));
-        }
-        if !actor.independent_of(owner) {
-            return Err(AdvanceError::Forbidden(
-                "segregation of duties: you and the owner have had power over each other's accounts",
             ));
         }
         Ok(())

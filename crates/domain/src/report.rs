@@ -256,6 +256,16 @@ impl Report {
         Some(total.minor() - self.advance_applied.map_or(0, |m| m.minor()))
     }
 
+    /// [`Self::payable`] as a decimal of its total's currency ("0.00" when advances settled
+    /// all of it).
+    pub fn payable_amount(&self) -> Option<String> {
+        let total = self.total?;
+        Some(crate::allowance::minor_string(
+            self.payable()?,
+            total.currency(),
+        ))
+    }
+
     /// A new draft of `owner_id`'s, whose expenses total `total` (in the base currency, when
     /// every one of them has a base amount).
     pub fn draft(

@@ -361,10 +361,7 @@ async fn settle(
     let report = ReportId::parse(body.value.report_id.trim())
         .map_err(|_| outlay_app::AppError::Unprocessable("no such report".into()))?;
     let (advance, report) = state.app.settle_advance(&caller, id, report).await?;
-    let payable = report
-        .payable()
-        .zip(report.total)
-        .map(|(p, t)| minor_string(p, t.currency()));
+    let payable = report.payable_amount();
     Ok(Json(SettleView {
         advance: advance.into(),
         report_id: report.id.to_string(),

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use outlay_app::AppError;
@@ -201,20 +200,7 @@ pub(crate) fn journal_response(
             format!("journal-{}-{from}-{to}.csv", other.as_str()),
         ),
     };
-    let mut response = bytes.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // Dates and fixed words only: always a valid header value.
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-            .expect("a file name of dates is a header value"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
+    crate::payments::download(bytes, content_type, &name)
 }
 
 /// The journal routes.

@@ -376,21 +376,26 @@ pub(crate) fn file_response(file: outlay_app::BatchFile, format: FileFormat) -> 
         FileFormat::Nacha => ("text/plain; charset=us-ascii", "ach"),
         FileFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    let name = format!(
-        "attachment; filename=\"batch-{}.{extension}\"",
-        file.batch.message_id()
-    );
-    let mut response = file.bytes.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // The message id and the hash are hexadecimal, so always valid header values.
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&name).expect("a hexadecimal file name is a header value"),
-    );
-    h.insert(
+    let name = format!("batch-{}.{extension}", file.batch.message_id());
+    let mut response = download(file.bytes, content_type, &name);
+    // The hash is hexadecimal, so always a valid header value.
+    response.headers_mut().insert(
         "x-content-sha256",
         HeaderValue::from_str(&file.sha256).expect("a hexadecimal hash is a header value"),
+    );
+    response
+}
+
+/// A file made for the caller alone, as a download named `name` (which the caller makes of
+/// ids, dates and fixed words, so it is always a valid header value), never cached.
+pub(crate) fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+            .expect("a file name of ids and dates is a header value"),
     );
     h.insert(
         header::CACHE_CONTROL,

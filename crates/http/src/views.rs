@@ -433,10 +433,7 @@ pub struct ReportView {
 
 impl From<Report> for ReportView {
     fn from(r: Report) -> Self {
-        let payable = r
-            .payable()
-            .zip(r.total)
-            .map(|(p, t)| outlay_domain::allowance::minor_string(p, t.currency()));
+        let payable = r.payable_amount();
         Self {
             id: r.id.to_string(),
             owner_id: r.owner_id.to_string(),

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::html;
-use outlay_domain::Role;
 use outlay_domain::advance::{Advance, AdvanceId, AdvanceState};
 use outlay_domain::allowance::minor_string;
 use serde::Deserialize;
@@ -108,11 +107,9 @@ async fn show(
     let a = state.app.advance(&session.caller, advance_id(&id)?).await?;
     let names = state.app.owner_names(std::slice::from_ref(&a)).await?;
     let me = &session.caller.user;
-    let finance = me.has(Role::Finance);
-    let decides = a.state == AdvanceState::Requested
-        && a.owner_id != me.id
-        && a.approver_id.map_or(finance, |x| x == me.id);
-    let reports = if finance && a.state == AdvanceState::PaidOut && a.owner_id != me.id {
+    let decides = a.state == AdvanceState::Requested && a.is_approver(me);
+    let handles = a.may_handle_money_as(me).is_ok();
+    let reports = if handles && a.state == AdvanceState::PaidOut {
         state.app.settleable_reports(&session.caller, &a).await?
     } else {
         vec![]
@@ -150,7 +147,7 @@ async fn show(
                 button type="submit" formaction=(action("reject")) { "Reject" }
             }
         }
-        @if finance && a.state == AdvanceState::Approved && a.owner_id != me.id {
+        @if handles && a.state == AdvanceState::Approved {
             form.card method="post" action=(action("pay-out")) {
                 (csrf(&session))
                 h2 { "Pay it out" }
@@ -161,7 +158,7 @@ async fn show(
                 button type="submit" { "Mark paid out" }
             }
         }
-        @if finance && a.state == AdvanceState::PaidOut && a.owner_id != me.id {
+        @if handles && a.state == AdvanceState::PaidOut {
             form.card method="post" action=(action("settle")) {
                 (csrf(&session))
                 h2 { "Settle it with a report" }
@@ -170,7 +167,7 @@ async fn show(
                 } @else {
                     label { "Report" select name="report_id" {
                         @for r in &reports {
-                            option value=(r.id) { (r.title) " (" (r.payable().zip(r.total).map(|(p, t)| format!("{} {}", minor_string(p, t.currency()), t.currency())).unwrap_or_default()) ")" }
+                            option value=(r.id) { (r.title) " (" (super::finance::payable_text(r)) ")" }
                         }
                     } }
                     button type="submit" { "Net it against the report" }

@@ -606,14 +606,8 @@ async fn export(
 
 /// What a report still pays, for people.
 pub(super) fn payable_text(r: &outlay_domain::Report) -> String {
-    r.payable()
+    r.payable_amount()
         .zip(r.total)
-        .map(|(p, t)| {
-            format!(
-                "{} {}",
-                outlay_domain::allowance::minor_string(p, t.currency()),
-                t.currency()
-            )
-        })
+        .map(|(p, t)| format!("{p} {}", t.currency()))
         .unwrap_or_default()
 }
