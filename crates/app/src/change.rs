@@ -68,6 +68,15 @@ pub enum Write {
         /// The version the update is based on.
         expected_version: Option<i64>,
     },
+    /// Deletes a document stored at `expected_version`.
+    DeleteDoc {
+        /// Its kind.
+        kind: DocKind,
+        /// Its id.
+        id: String,
+        /// The version read.
+        expected_version: i64,
+    },
     /// Marks a user's notifications read (`ids: None` for all of them).
     ReadNotifications {
         /// Whose.

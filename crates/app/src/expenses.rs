@@ -253,6 +253,7 @@ impl App {
                     allocation,
                     claim,
                     tax,
+                    draft: false,
                     version: 1,
                     created_at: now,
                     updated_at: now,

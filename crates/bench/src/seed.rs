@@ -213,6 +213,7 @@ fn expense(owner: &User, n: u64, policy: &Policy) -> anyhow::Result<Expense> {
         allocation: None,
         claim: None,
         tax: None,
+        draft: false,
         version: 1,
         created_at: now,
         updated_at: now,

@@ -149,6 +149,10 @@ pub struct Expense {
     /// The tax (VAT) in its amount, as the receipt shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax: Option<crate::Tax>,
+    /// Made from a receipt and not yet confirmed: its details are placeholders until the
+    /// employee accepts what was read or edits it, and it cannot be submitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draft: bool,
     /// Bumped on every change.
     pub version: i64,
     /// When it was created.

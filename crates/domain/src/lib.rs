@@ -16,6 +16,7 @@ pub mod money;
 pub mod org;
 pub mod payment;
 pub mod policy;
+pub mod reading;
 pub mod receipt;
 pub mod report;
 pub mod route;

@@ -296,6 +296,14 @@ impl Policy {
                 message,
             });
         };
+        if expense.draft {
+            add(
+                "draft",
+                Severity::Hard,
+                "the expense was made from a receipt: accept what was read, or enter its details"
+                    .into(),
+            );
+        }
         let currency = d.amount().currency();
         if !self.allowed_currencies.is_empty() && !self.allowed_currencies.contains(&currency) {
             add(

@@ -134,4 +134,38 @@ pub async fn documents_are_versioned_guarded_and_listed_by_kind(store: Fresh) {
         .expect("a page");
     let ids: Vec<&str> = accounts.items.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["u9", "u10"]);
+
+    // Deleting: only from the version read, and then it is gone from reads and lists.
+    let delete = |version| {
+        Change::one(
+            Write::DeleteDoc {
+                kind: DocKind::PaymentBatch,
+                id: "b4".into(),
+                expected_version: version,
+            },
+            audit("doc.delete", 4),
+        )
+    };
+    assert!(matches!(
+        s.commit(delete(2)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    commit(s, delete(1)).await;
+    assert_eq!(s.doc(DocKind::PaymentBatch, "b4").await.expect("read"), None);
+    assert!(matches!(
+        s.commit(delete(1)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let left = s
+        .docs(
+            DocKind::PaymentBatch,
+            &PageRequest {
+                limit: 10,
+                cursor: None,
+            },
+        )
+        .await
+        .expect("a page");
+    let ids: Vec<&str> = left.items.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["b5", "b3", "b2", "b1"]);
 }

@@ -69,6 +69,7 @@ pub(crate) fn expense(n: u128, owner: u128) -> Expense {
         allocation: None,
         claim: None,
         tax: None,
+        draft: false,
         version: 1,
         created_at: at(n as i64),
         updated_at: at(n as i64),

@@ -358,6 +358,16 @@ impl DynamoStore {
                         ops.push(self.put(item, None, vec![], STALE)?);
                     }
                 }
+                Write::DeleteDoc {
+                    kind,
+                    id,
+                    expected_version,
+                } => ops.push(self.delete(
+                    key(format!("DOC#{}", kind.as_str()), id.as_str()),
+                    Some("version = :v"),
+                    vec![(":v", n(*expected_version))],
+                    STALE,
+                )?),
                 Write::PutDoc {
                     doc,
                     expected_version,

@@ -302,6 +302,20 @@ async fn apply(tx: &mut PgConnection, write: &Write) -> StoreResult<()> {
             }
             Ok(())
         }
+        Write::DeleteDoc {
+            kind,
+            id,
+            expected_version,
+        } => {
+            let done =
+                sqlx::query("DELETE FROM documents WHERE kind = $1 AND id = $2 AND version = $3")
+                    .bind(kind.as_str())
+                    .bind(id)
+                    .bind(expected_version)
+                    .execute(&mut *tx)
+                    .await;
+            one_row(done.map_err(|e| db_error(e, STALE))?)
+        }
         Write::PutDoc {
             doc,
             expected_version,
