@@ -76,6 +76,7 @@ fn expense(n: u128, minor: i64, travel: bool, tax_rate: i64, weights: &[i64]) ->
         }),
         claim: None,
         tax: Some(Tax::new(rust_decimal::Decimal::from(tax_rate), amount, None).expect("a tax")),
+        draft: false,
         version: 1,
         created_at: at,
         updated_at: at,

@@ -76,6 +76,7 @@ fn expense(category: &str, amount: &str, days_ago: u64) -> Expense {
         allocation: None,
         claim: None,
         tax: None,
+        draft: false,
         version: 1,
         created_at: at,
         updated_at: at,
