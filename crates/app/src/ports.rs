@@ -362,6 +362,27 @@ pub trait BlobStore: Send + Sync {
     ) -> anyhow::Result<Option<String>>;
 }
 
+/// What a reader made of a receipt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    /// Who read it.
+    pub reader: outlay_domain::reading::Reader,
+    /// What it found (possibly nothing).
+    pub fields: outlay_domain::reading::ReadFields,
+}
+
+/// Reads what a receipt says: an e-invoice's data, OCR, a managed service.
+#[async_trait]
+pub trait ReceiptReader: Send + Sync {
+    /// Reads a receipt's checked file. `None`: this reader does not read such files (an
+    /// e-invoice reader, a photo); an error: it failed, and may be tried again later.
+    async fn read(
+        &self,
+        kind: outlay_domain::ReceiptType,
+        bytes: &[u8],
+    ) -> anyhow::Result<Option<Read>>;
+}
+
 /// Delivers one notification (an email, or a webhook call).
 #[async_trait]
 pub trait Notifier: Send + Sync {
