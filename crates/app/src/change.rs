@@ -172,11 +172,21 @@ pub enum DocKind {
     PaymentBatch,
     /// A cash advance, by advance id.
     Advance,
+    /// What a receipt says, as read, by receipt id.
+    Reading,
+    /// A receipt waiting to be read, by receipt id: the reading queue.
+    ReadingJob,
 }
 
 impl DocKind {
     /// Every kind.
-    pub const ALL: [DocKind; 3] = [Self::BankAccount, Self::PaymentBatch, Self::Advance];
+    pub const ALL: [DocKind; 5] = [
+        Self::BankAccount,
+        Self::PaymentBatch,
+        Self::Advance,
+        Self::Reading,
+        Self::ReadingJob,
+    ];
 
     /// The name stores keep it under.
     pub fn as_str(&self) -> &'static str {
@@ -184,6 +194,8 @@ impl DocKind {
             Self::BankAccount => "bank_account",
             Self::PaymentBatch => "payment_batch",
             Self::Advance => "advance",
+            Self::Reading => "reading",
+            Self::ReadingJob => "reading_job",
         }
     }
 

@@ -438,6 +438,36 @@ impl App {
         check_version(expected_version, before.version)?;
         let report = self.ensure_editable(&before).await?;
         let policy = self.policy_or_default().await?;
+        let expense = self.patched(&policy, &before, patch).await?;
+        let audit = self.audit_record(
+            Some(caller),
+            "expense.update",
+            "expense",
+            id,
+            Some(&before),
+            Some(&expense),
+        )?;
+        let write = Write::PutExpense {
+            expense: expense.clone(),
+            expected_version: Some(before.version),
+        };
+        // Decided on: the caller, and the report still being editable.
+        let guards =
+            std::iter::once(Guard::user(&caller.user)).chain(report.as_ref().map(Guard::report));
+        self.store
+            .commit(Change::one(write, audit).guarded(guards))
+            .await?;
+        self.describe(&policy, expense).await
+    }
+
+    /// `before` with `patch` applied, checked, and converted at its date's rate: the next
+    /// version, confirmed by its owner (no longer a draft).
+    pub(crate) async fn patched(
+        &self,
+        policy: &Policy,
+        before: &Expense,
+        patch: ExpensePatch,
+    ) -> Result<Expense> {
         let d = &before.details;
         let changes = |new: &Option<String>, old: String| new.as_ref().is_some_and(|n| *n != old);
         if before.claim.is_some()
@@ -453,7 +483,7 @@ impl App {
         let d = &before.details;
         let amount_string = d.amount().amount_string();
         let details = parse_details(
-            &policy,
+            policy,
             &patch
                 .date
                 .unwrap_or_else(|| d.date().format("%Y-%m-%d").to_string()),
@@ -486,7 +516,7 @@ impl App {
             }
         });
         match &asked {
-            Some(a) => expense.allocation = crate::allocation::allocation(&policy, amount, a)?,
+            Some(a) => expense.allocation = crate::allocation::allocation(policy, amount, a)?,
             None => {
                 let splits = expense
                     .allocation
@@ -524,28 +554,11 @@ impl App {
                 .or_else(|| expense.tax.as_ref().map(|t| t.rate.to_string()));
             expense.tax = tax(amount, rate.as_deref(), patch.tax_amount.as_deref())?;
         }
+        expense.draft = false;
         expense.version += 1;
         expense.updated_at = self.clock.now();
-        self.convert(&policy, &mut expense).await?;
-        let audit = self.audit_record(
-            Some(caller),
-            "expense.update",
-            "expense",
-            id,
-            Some(&before),
-            Some(&expense),
-        )?;
-        let write = Write::PutExpense {
-            expense: expense.clone(),
-            expected_version: Some(before.version),
-        };
-        // Decided on: the caller, and the report still being editable.
-        let guards =
-            std::iter::once(Guard::user(&caller.user)).chain(report.as_ref().map(Guard::report));
-        self.store
-            .commit(Change::one(write, audit).guarded(guards))
-            .await?;
-        self.describe(&policy, expense).await
+        self.convert(policy, &mut expense).await?;
+        Ok(expense)
     }
 
     /// Deletes one of the caller's expenses while it is not in a submitted report. A report

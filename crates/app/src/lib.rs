@@ -27,6 +27,7 @@ mod org;
 mod payments;
 pub mod ports;
 mod preview;
+mod readings;
 mod receipts;
 mod reports;
 pub mod reports_csv;
@@ -69,6 +70,7 @@ pub use ports::{
     UuidV7, Verified,
 };
 pub use preview::{PolicyPreview, RouteChange, ViolationChange};
+pub use readings::{DRAFT_MERCHANT, ReadPass, ReaderChain, ReadingInfo, ReadingJob};
 pub use receipts::{ReceiptFile, UploadTicket};
 pub use reports::{Action, NewReport, ReportDetails};
 pub use routing::RoutePlan;
@@ -117,6 +119,8 @@ pub struct Ports {
     pub anchor: Anchor,
     /// Bank files.
     pub files: Arc<dyn PaymentFiles>,
+    /// Receipt readers, in the order they are tried.
+    pub reader: Arc<dyn ports::ReceiptReader>,
 }
 
 /// Where the audit chain is anchored: the checkpoint signer and the checkpoint log.
@@ -141,6 +145,7 @@ pub struct App {
     hosted: Option<Arc<dyn HostedLogin>>,
     anchor: Anchor,
     files: Arc<dyn PaymentFiles>,
+    reader: Arc<dyn ports::ReceiptReader>,
     login_attempts: Arc<auth::LoginAttempts>,
     hashing: Arc<auth::HashingSlots>,
     notify: NotifySettings,
@@ -161,6 +166,7 @@ impl App {
             hosted: ports.hosted,
             anchor: ports.anchor,
             files: ports.files,
+            reader: ports.reader,
             login_attempts: Arc::default(),
             hashing: Arc::new(auth::HashingSlots::for_this_machine()),
             notify,

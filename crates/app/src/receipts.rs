@@ -49,7 +49,7 @@ const DOWNLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Where a receipt's checked bytes live: named by their hash too, so that bytes which were not
 /// checked (a second upload to the same signed URL, a racing `complete`) can never take the
 /// place of the ones whose SHA-256 the record holds.
-fn stored_key(id: ReceiptId, sha256: &str) -> String {
+pub(crate) fn stored_key(id: ReceiptId, sha256: &str) -> String {
     format!("receipts/{id}/{sha256}")
 }
 
@@ -62,7 +62,7 @@ fn quarantine_key(id: ReceiptId) -> String {
     format!("quarantine/{id}")
 }
 
-fn declared_type(content_type: &str) -> Result<ReceiptType> {
+pub(crate) fn declared_type(content_type: &str) -> Result<ReceiptType> {
     ReceiptType::from_mime(content_type).ok_or_else(|| {
         AppError::UnsupportedMedia(format!(
             "receipts must be image/jpeg, image/png or application/pdf, not `{}`",
@@ -84,7 +84,7 @@ fn check_size(size: u64) -> Result<()> {
 }
 
 /// Checks the content really is the declared type, and answers its SHA-256.
-fn check_content(kind: ReceiptType, bytes: &[u8]) -> Result<String> {
+pub(crate) fn check_content(kind: ReceiptType, bytes: &[u8]) -> Result<String> {
     check_size(bytes.len() as u64)?;
     if ReceiptType::sniff(bytes) != Some(kind) {
         // A supported type whose bytes say otherwise: the request is well-formed, its file is not.
@@ -439,7 +439,7 @@ impl App {
         }
     }
 
-    async fn visible_receipt(&self, caller: &Caller, id: ReceiptId) -> Result<Receipt> {
+    pub(crate) async fn visible_receipt(&self, caller: &Caller, id: ReceiptId) -> Result<Receipt> {
         let receipt = match self.store.receipt(id).await? {
             Some(r) if r.state == ReceiptState::Stored => r,
             _ => return Err(AppError::NotFound("receipt")),

@@ -136,6 +136,9 @@ pub async fn build_with_config(
             .map(|arn| Events::Sns(Sns::new(aws_sdk_sns::Client::new(&config), arn))),
     };
     let ports = Ports {
+        reader: Arc::new(outlay_app::ReaderChain(vec![Arc::new(
+            outlay_receipts::EinvoiceReader,
+        )])),
         files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
         blobs: Arc::new(S3Blobs::new(s3.clone(), bucket)),

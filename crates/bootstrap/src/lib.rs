@@ -64,6 +64,9 @@ pub struct Built {
 /// enough, and the sweep reads every user.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// Receipts read per dispatcher pass, at most (OCR takes about half a second each).
+const READS_PER_PASS: u32 = 10;
+
 /// Whether `every` has passed since `last`, which it then sets to now.
 fn due(last: &std::sync::Mutex<Option<std::time::Instant>>, every: Duration) -> bool {
     let mut last = last.lock().expect("not poisoned");
@@ -215,6 +218,13 @@ impl Built {
         metrics::gauge!("outlay_outbox_oldest_age_seconds").set(age.max(0.0));
         if let Err(e) = self.checkpoint_if_due().await {
             tracing::error!(error = ?e, "the audit checkpoint failed");
+        }
+        match self.app.read_receipts(READS_PER_PASS).await {
+            Ok(pass) if pass != outlay_app::ReadPass::default() => {
+                tracing::info!(?pass, "receipts read");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = ?e, "reading receipts failed"),
         }
         if due(&self.last_sweep, SWEEP_EVERY) {
             match self.app.sweep_approvals().await {

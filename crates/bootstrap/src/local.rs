@@ -120,6 +120,7 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
         .clone()
         .unwrap_or_else(|| dir.join("audit-key.pem"));
     let ports = Ports {
+        reader: local_readers(settings),
         files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
         blobs: Arc::new(LocalBlobs::open(&dir.join("receipts"))?),
@@ -209,4 +210,23 @@ fn private_file(path: &Path, make: fn() -> anyhow::Result<Vec<u8>>) -> anyhow::R
     std::io::Write::write_all(&mut file, &secret).context("Failed to write a secret")?;
     file.sync_all().context("Failed to sync a secret")?;
     Ok(secret)
+}
+
+/// The receipt readers of one machine: e-invoices, then Tesseract where it is installed.
+fn local_readers(settings: &Settings) -> Arc<dyn outlay_app::ports::ReceiptReader> {
+    let mut readers: Vec<Arc<dyn outlay_app::ports::ReceiptReader>> =
+        vec![Arc::new(outlay_receipts::EinvoiceReader)];
+    match settings.ocr.as_str() {
+        "off" => tracing::info!("OCR is off: only e-invoices are read"),
+        _ => match outlay_receipts::Tesseract::version() {
+            Some(version) => {
+                tracing::info!(%version, "receipts are read by OCR");
+                readers.push(Arc::new(outlay_receipts::TesseractReader::default()));
+            }
+            None => tracing::warn!(
+                "tesseract is not installed (Debian: apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu poppler-utils): only e-invoices are read"
+            ),
+        },
+    }
+    Arc::new(outlay_app::ReaderChain(readers))
 }

@@ -84,6 +84,9 @@ pub struct Settings {
     pub ses_from: Option<String>,
     /// How often the outbox is checked, in milliseconds (`OUTLAY_DISPATCH_INTERVAL_MS`).
     pub dispatch_interval_ms: u64,
+    /// OCR for receipts on one machine: `tesseract` (used when it is installed) or `off`
+    /// (`OUTLAY_OCR`). E-invoices are read either way.
+    pub ocr: String,
     /// The first retry of a failed delivery waits this long; each later one twice as long
     /// (`OUTLAY_RETRY_BASE_MS`).
     pub retry_base_ms: u64,
@@ -149,6 +152,7 @@ impl Default for Settings {
             sns_topic_arn: None,
             ses_from: None,
             dispatch_interval_ms: 1000,
+            ocr: "tesseract".into(),
             retry_base_ms: 5000,
             audit_key_file: None,
             audit_checkpoints_file: None,
@@ -172,7 +176,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 35] = [
+    const KEYS: [&'static str; 36] = [
         "addr",
         "data_dir",
         "database_url",
@@ -202,6 +206,7 @@ impl Settings {
         "sns_topic_arn",
         "ses_from",
         "dispatch_interval_ms",
+        "ocr",
         "retry_base_ms",
         "audit_key_file",
         "audit_checkpoints_file",

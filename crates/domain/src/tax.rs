@@ -70,6 +70,18 @@ impl Tax {
         })
     }
 
+    /// The rate `amount` of tax implies in `gross` (tax over net), to one decimal: what a
+    /// receipt that shows only the amount was taxed at.
+    pub fn implied_rate(gross: Money, amount: Money) -> Result<Decimal, TaxError> {
+        let net = gross.minor() - amount.minor();
+        if amount.currency() != gross.currency() || net <= 0 {
+            return Err(TaxError::Amount);
+        }
+        Ok((Decimal::from(amount.minor()) * Decimal::ONE_HUNDRED / Decimal::from(net))
+            .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+            .normalize())
+    }
+
     /// The tax in minor units (zero when none).
     pub fn minor(&self) -> i64 {
         self.amount.map_or(0, |a| a.minor())

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiQuery, Auth, JsonBody, path_id};
-use crate::views::ReceiptView;
+use crate::views::{ExpenseView, ReceiptView};
 
 /// A two-step upload request.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -105,15 +105,7 @@ async fn attach(
     let headers = req.headers().clone();
     let path = req.uri().path().to_owned();
     let bytes = raw_body(req, &state).await?;
-    // The fingerprint covers the file's type and bytes: the same key with another file is a
-    // different request (422), not a replay.
-    let idem = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        Some(k) => {
-            let body = [content_type(&headers).as_bytes(), b"\n", &bytes].concat();
-            Some(outlay_app::Idempotency::parse(k, "POST", &path, &body)?)
-        }
-        None => None,
-    };
+    let idem = upload_idempotency(&headers, &path, &bytes)?;
     let receipt = state
         .app
         .attach_receipt(
@@ -277,11 +269,241 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The idempotency of a raw-body upload: its fingerprint covers the file's type and bytes, so
+/// the same key with another file is a different request (422), not a replay.
+fn upload_idempotency(
+    headers: &HeaderMap,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Option<outlay_app::Idempotency>> {
+    match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        Some(k) => {
+            let body = [content_type(headers).as_bytes(), b"\n", bytes].concat();
+            Ok(Some(outlay_app::Idempotency::parse(k, "POST", path, &body)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A new draft expense holding this receipt, sent as the raw body (`Content-Type` of the
+/// file). The receipt is read in the background: poll `GET /api/v1/receipts/{id}/reading`,
+/// then accept what was read. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/receipts", tag = "receipts", security(("bearer" = [])),
+    params(("Content-Disposition" = Option<String>, Header, description = "attachment; filename=\"taxi.jpg\"")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The file: JPEG, PNG or PDF, at most 10 MB"),
+    responses((status = 201, body = ExpenseView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn receipt_expense(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    req: Request,
+) -> Result<(StatusCode, Json<ExpenseView>)> {
+    let headers = req.headers().clone();
+    let path = req.uri().path().to_owned();
+    let bytes = raw_body(req, &state).await?;
+    let idem = upload_idempotency(&headers, &path, &bytes)?;
+    let info = state
+        .app
+        .expense_from_receipt(
+            &caller,
+            &content_type(&headers),
+            filename(&headers).as_deref(),
+            bytes.to_vec(),
+            idem.as_ref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(info.into())))
+}
+
+/// A value read off a receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadFieldView {
+    /// The value: text, an ISO date, an exact decimal or a currency code.
+    pub value: String,
+    /// How sure the reader is, 0 to 1.
+    pub confidence: f64,
+    /// The text it came from.
+    pub source: String,
+}
+
+/// What was read, by field; a field not found is absent.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ReadFieldsView {
+    /// Who was paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<ReadFieldView>,
+    /// The receipt's day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<ReadFieldView>,
+    /// What was paid in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<ReadFieldView>,
+    /// The total's currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<ReadFieldView>,
+    /// The tax in the total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax: Option<ReadFieldView>,
+}
+
+/// Something to look at, with what shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagView {
+    /// `duplicate_file`, `total_differs` or `date_far`.
+    pub kind: String,
+    /// The evidence, for people.
+    pub evidence: String,
+}
+
+/// A receipt's reading.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingView {
+    /// The receipt.
+    pub receipt_id: String,
+    /// Its expense.
+    pub expense_id: String,
+    /// `pending`, `done` or `failed`.
+    pub state: String,
+    /// `einvoice`, `tesseract` or `textract`, once read.
+    pub reader: Option<String>,
+    /// What was read.
+    pub fields: ReadFieldsView,
+    /// The fields accepted into the expense as read.
+    pub accepted: Vec<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Where the receipt and the expense disagree.
+    pub flags: Vec<FlagView>,
+    /// When it was read.
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn field<T>(f: &Option<outlay_domain::reading::Field<T>>, show: impl Fn(&T) -> String) -> Option<ReadFieldView> {
+    f.as_ref().map(|f| ReadFieldView {
+        value: show(&f.value),
+        confidence: (f.confidence * 1000.0).round() / 1000.0,
+        source: f.source.clone(),
+    })
+}
+
+impl From<outlay_app::ReadingInfo> for ReadingView {
+    fn from(info: outlay_app::ReadingInfo) -> Self {
+        let r = info.reading;
+        let f = &r.fields;
+        Self {
+            receipt_id: r.receipt_id.to_string(),
+            expense_id: r.expense_id.to_string(),
+            state: crate::views::serde_plain(&r.state),
+            reader: r.reader.map(|x| crate::views::serde_plain(&x)),
+            fields: ReadFieldsView {
+                merchant: field(&f.merchant, Clone::clone),
+                date: field(&f.date, ToString::to_string),
+                total: field(&f.total, |d| d.normalize().to_string()),
+                currency: field(&f.currency, |c| c.code().to_owned()),
+                tax: field(&f.tax, |d| d.normalize().to_string()),
+            },
+            accepted: r.accepted.iter().map(|a| a.as_str().to_owned()).collect(),
+            error: r.error,
+            flags: info
+                .flags
+                .into_iter()
+                .map(|fl| FlagView {
+                    kind: crate::views::serde_plain(&fl.kind),
+                    evidence: fl.evidence,
+                })
+                .collect(),
+            read_at: r.read_at,
+        }
+    }
+}
+
+/// A receipt's reading: what was read, with confidences and sources, and the flags against
+/// its expense. For whoever may see the receipt.
+#[utoipa::path(get, path = "/receipts/{id}/reading", tag = "receipts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Receipt id")),
+    responses((status = 200, body = ReadingView), (status = 404, body = ErrorBody)))]
+async fn reading(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ReadingView>> {
+    let id = path_id(&id, "receipt", ReceiptId::parse)?;
+    Ok(Json(state.app.reading(&caller, id).await?.into()))
+}
+
+/// A field of a reading.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadField {
+    /// The merchant.
+    Merchant,
+    /// The date.
+    Date,
+    /// The total, as the amount.
+    Total,
+    /// The currency.
+    Currency,
+    /// The tax amount (its rate follows).
+    Tax,
+}
+
+/// Which read fields to copy into the expense.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptReadingRequest {
+    /// The fields; none (or an empty list) accepts every field that was read.
+    #[serde(default)]
+    pub fields: Vec<ReadField>,
+    /// The receipt whose reading to take; by default the newest one that was read.
+    pub receipt_id: Option<String>,
+}
+
+/// Copies read fields into the caller's expense, confirming a draft; audited as
+/// `expense.accept_reading`, and the reading keeps which fields were accepted as read.
+#[utoipa::path(post, path = "/expenses/{id}/accept-reading", tag = "receipts", security(("bearer" = [])),
+    operation_id = "accept_reading",
+    params(("id" = String, Path, description = "Expense id")), request_body = AcceptReadingRequest,
+    responses((status = 200, body = ExpenseView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn accept_reading(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    body: JsonBody<AcceptReadingRequest>,
+) -> Result<Json<ExpenseView>> {
+    use outlay_domain::reading::FieldName;
+    let expense = path_id(&id, "expense", ExpenseId::parse)?;
+    let body = body.value;
+    let receipt = match body.receipt_id.as_deref() {
+        Some(r) => Some(ReceiptId::parse(r).map_err(|_| {
+            outlay_app::AppError::Unprocessable("receipt_id is not a receipt id".into())
+        })?),
+        None => None,
+    };
+    let fields: Vec<FieldName> = body
+        .fields
+        .iter()
+        .map(|f| match f {
+            ReadField::Merchant => FieldName::Merchant,
+            ReadField::Date => FieldName::Date,
+            ReadField::Total => FieldName::Total,
+            ReadField::Currency => FieldName::Currency,
+            ReadField::Tax => FieldName::Tax,
+        })
+        .collect();
+    let info = state
+        .app
+        .accept_reading(&caller, expense, &fields, receipt)
+        .await?;
+    Ok(Json(info.into()))
+}
+
 /// The receipt routes. The file routes accept bodies up to 10 MB; everything else keeps the
 /// API's small JSON limit.
 pub fn router() -> OpenApiRouter<AppState> {
     let limit = usize::try_from(MAX_RECEIPT_BYTES).unwrap_or(usize::MAX);
     let files = OpenApiRouter::new()
+        .routes(routes!(receipt_expense))
         .routes(routes!(attach))
         .routes(routes!(receive_upload))
         .layer(DefaultBodyLimit::max(limit));
@@ -290,4 +512,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_upload))
         .routes(routes!(complete))
         .routes(routes!(download, remove))
+        .routes(routes!(reading))
+        .routes(routes!(accept_reading))
 }

@@ -131,6 +131,9 @@ pub struct ExpenseView {
     pub breakdown: Option<Vec<crate::allowances::AllowanceDayView>>,
     /// Receipts attached.
     pub receipts: Vec<ReceiptView>,
+    /// Made from a receipt (`POST /api/v1/receipts`) and not yet confirmed: its details are
+    /// placeholders until what was read is accepted or the expense is edited.
+    pub draft: bool,
     /// Policy violations.
     pub violations: Vec<ViolationView>,
     /// The version of the policy the violations were computed under.
@@ -220,6 +223,7 @@ impl From<ExpenseInfo> for ExpenseView {
         let (mileage, per_diem, breakdown) = crate::allowances::claim_views(e.claim.as_ref());
         let tax_minor = e.tax.as_ref().map_or(0, outlay_domain::Tax::minor);
         Self {
+            draft: e.draft,
             kind: e.kind().to_owned(),
             tax_rate: e.tax.as_ref().map(|t| t.rate.to_string()),
             tax_amount: e
@@ -500,7 +504,7 @@ impl From<ReportDetails> for ReportView {
 }
 
 /// The snake_case name of a unit enum, as serde writes it.
-fn serde_plain<T: Serialize>(v: &T) -> String {
+pub(crate) fn serde_plain<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

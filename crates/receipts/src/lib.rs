@@ -2,6 +2,7 @@
 //! read exactly, and Tesseract OCR with the extraction rules of [`text`].
 
 pub mod einvoice;
+#[cfg(feature = "tesseract")]
 pub mod tesseract;
 pub mod text;
 
@@ -10,6 +11,7 @@ use outlay_app::ports::{Read, ReceiptReader};
 use outlay_domain::ReceiptType;
 use outlay_domain::reading::Reader;
 
+#[cfg(feature = "tesseract")]
 pub use tesseract::Tesseract;
 
 /// Reads the invoice data a PDF embeds (ZUGFeRD, Factur-X, XRechnung); passes on anything else.
@@ -37,9 +39,11 @@ impl ReceiptReader for EinvoiceReader {
 }
 
 /// Reads any receipt by OCR.
+#[cfg(feature = "tesseract")]
 #[derive(Debug, Default, Clone)]
 pub struct TesseractReader(pub Tesseract);
 
+#[cfg(feature = "tesseract")]
 #[async_trait]
 impl ReceiptReader for TesseractReader {
     async fn read(&self, kind: ReceiptType, bytes: &[u8]) -> anyhow::Result<Option<Read>> {
