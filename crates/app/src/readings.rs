@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::docs::{self, Document};
 use crate::expenses::ExpensePatch;
 use crate::ports::{Read, ReceiptReader};
-use crate::{App, AppError, Caller, Change, DocKind, ExpenseInfo, Guard, Idempotency, Result, Write};
+use crate::{
+    App, AppError, Caller, Change, DocKind, ExpenseInfo, Guard, Idempotency, Result, Write,
+};
 
 /// What a draft expense says until its receipt is read and accepted.
 pub const DRAFT_MERCHANT: &str = "Receipt being read";
@@ -185,7 +187,17 @@ impl App {
                     None::<&Receipt>,
                     Some(&receipt),
                 )?);
-                let info = self.describe(&policy, expense).await?;
+                // Described as it will be once committed: holding its receipt.
+                let mut info = self.describe(&policy, expense).await?;
+                info.violations = policy.evaluate(
+                    &info.expense,
+                    &outlay_domain::Facts {
+                        today: outlay_domain::latest_today(now),
+                        receipts: 1,
+                        duplicate: false,
+                    },
+                );
+                info.receipts = vec![receipt];
                 Ok((info, change.guarded([Guard::user(&caller.user)])))
             })
             .await?;
@@ -242,7 +254,9 @@ impl App {
         };
         if reading.state != ReadingState::Done {
             return Err(AppError::Conflict(match reading.state {
-                ReadingState::Pending => "the receipt is still being read; try again shortly".into(),
+                ReadingState::Pending => {
+                    "the receipt is still being read; try again shortly".into()
+                }
                 _ => "the receipt could not be read; enter the details yourself".into(),
             }));
         }
@@ -341,7 +355,10 @@ impl App {
             let file = match self.store.receipt(job.receipt_id).await? {
                 Some(r) => match self
                     .blobs
-                    .get(&crate::receipts::stored_key(r.id, r.sha256.as_deref().unwrap_or("")))
+                    .get(&crate::receipts::stored_key(
+                        r.id,
+                        r.sha256.as_deref().unwrap_or(""),
+                    ))
                     .await?
                 {
                     Some(bytes) => Some((r.content_type, bytes)),

@@ -77,9 +77,11 @@ impl Tax {
         if amount.currency() != gross.currency() || net <= 0 {
             return Err(TaxError::Amount);
         }
-        Ok((Decimal::from(amount.minor()) * Decimal::ONE_HUNDRED / Decimal::from(net))
-            .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
-            .normalize())
+        Ok(
+            (Decimal::from(amount.minor()) * Decimal::ONE_HUNDRED / Decimal::from(net))
+                .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+                .normalize(),
+        )
     }
 
     /// The tax in minor units (zero when none).

@@ -279,7 +279,9 @@ fn upload_idempotency(
     match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         Some(k) => {
             let body = [content_type(headers).as_bytes(), b"\n", bytes].concat();
-            Ok(Some(outlay_app::Idempotency::parse(k, "POST", path, &body)?))
+            Ok(Some(outlay_app::Idempotency::parse(
+                k, "POST", path, &body,
+            )?))
         }
         None => Ok(None),
     }
@@ -378,7 +380,10 @@ pub struct ReadingView {
     pub read_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn field<T>(f: &Option<outlay_domain::reading::Field<T>>, show: impl Fn(&T) -> String) -> Option<ReadFieldView> {
+fn field<T>(
+    f: &Option<outlay_domain::reading::Field<T>>,
+    show: impl Fn(&T) -> String,
+) -> Option<ReadFieldView> {
     f.as_ref().map(|f| ReadFieldView {
         value: show(&f.value),
         confidence: (f.confidence * 1000.0).round() / 1000.0,

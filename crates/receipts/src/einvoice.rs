@@ -13,7 +13,8 @@ use rust_decimal::Decimal;
 const MAX_XML_BYTES: usize = 8 * 1024 * 1024;
 
 const CII: &str = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100";
-const RAM: &str = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100";
+const RAM: &str =
+    "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100";
 const UDT: &str = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100";
 const UBL_INVOICE: &str = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
 const UBL_CREDIT: &str = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2";
@@ -40,14 +41,17 @@ pub fn read_pdf(pdf: &[u8]) -> anyhow::Result<Option<ReadFields>> {
         if !embedded {
             continue;
         }
-        let Ok(bytes) = stream.decompressed_content_with_limit(MAX_XML_BYTES).or_else(|_| {
-            // An unfiltered stream has nothing to decompress.
-            if stream.dict.get(b"Filter").is_err() {
-                Ok(stream.content.clone())
-            } else {
-                Err(())
-            }
-        }) else {
+        let Ok(bytes) = stream
+            .decompressed_content_with_limit(MAX_XML_BYTES)
+            .or_else(|_| {
+                // An unfiltered stream has nothing to decompress.
+                if stream.dict.get(b"Filter").is_err() {
+                    Ok(stream.content.clone())
+                } else {
+                    Err(())
+                }
+            })
+        else {
             continue;
         };
         if let Some(fields) = read_xml(&bytes) {
@@ -77,15 +81,13 @@ fn child<'a>(
     ns: &str,
     name: &str,
 ) -> Option<roxmltree::Node<'a, 'a>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(ns))
+    node.children().find(|c| {
+        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(ns)
+    })
 }
 
 /// The element at `path` (each step a child of the namespace given with it).
-fn at<'a>(
-    node: roxmltree::Node<'a, 'a>,
-    path: &[(&str, &str)],
-) -> Option<roxmltree::Node<'a, 'a>> {
+fn at<'a>(node: roxmltree::Node<'a, 'a>, path: &[(&str, &str)]) -> Option<roxmltree::Node<'a, 'a>> {
     path.iter()
         .try_fold(node, |n, (ns, name)| child(n, ns, name))
 }
@@ -96,7 +98,11 @@ fn text<'a>(node: Option<roxmltree::Node<'a, 'a>>) -> Option<(&'a str, String)> 
     (!value.is_empty()).then(|| {
         (
             value,
-            format!("<{}>{value}</{}>", node.tag_name().name(), node.tag_name().name()),
+            format!(
+                "<{}>{value}</{}>",
+                node.tag_name().name(),
+                node.tag_name().name()
+            ),
         )
     })
 }
@@ -132,16 +138,23 @@ fn cii(root: roxmltree::Node<'_, '_>) -> ReadFields {
             .filter(|c| c.is_element() && c.tag_name().name() == "TaxTotalAmount")
             .find(|c| c.attribute("currencyID").is_none() || c.attribute("currencyID") == code)
     });
-    let date = at(root, &[(rsm, "ExchangedDocument"), (RAM, "IssueDateTime"), (UDT, "DateTimeString")])
-        .and_then(|n| {
-            let (value, source) = text(Some(n))?;
-            let format = n.attribute("format").unwrap_or("102");
-            let date = match format {
-                "102" => NaiveDate::parse_from_str(value, "%Y%m%d").ok()?,
-                _ => return None,
-            };
-            Some(exact(date, &source))
-        });
+    let date = at(
+        root,
+        &[
+            (rsm, "ExchangedDocument"),
+            (RAM, "IssueDateTime"),
+            (UDT, "DateTimeString"),
+        ],
+    )
+    .and_then(|n| {
+        let (value, source) = text(Some(n))?;
+        let format = n.attribute("format").unwrap_or("102");
+        let date = match format {
+            "102" => NaiveDate::parse_from_str(value, "%Y%m%d").ok()?,
+            _ => return None,
+        };
+        Some(exact(date, &source))
+    });
     let merchant = agreement
         .and_then(|a| at(a, &[(RAM, "SellerTradeParty"), (RAM, "Name")]))
         .and_then(|n| text(Some(n)))
@@ -164,9 +177,8 @@ fn ubl(root: roxmltree::Node<'_, '_>) -> ReadFields {
         })
         .and_then(|n| text(Some(n)))
         .map(|(v, s)| exact(v.to_owned(), &s));
-    let date = text(child(root, CBC, "IssueDate")).and_then(|(v, s)| {
-        Some(exact(NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?, &s))
-    });
+    let date = text(child(root, CBC, "IssueDate"))
+        .and_then(|(v, s)| Some(exact(NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?, &s)));
     let totals = child(root, CAC, "LegalMonetaryTotal");
     let currency = currency(child(root, CBC, "DocumentCurrencyCode"));
     ReadFields {
@@ -208,12 +220,24 @@ mod tests {
     #[test]
     fn a_cii_invoice_is_read_exactly() {
         let read = read_xml(CII_XML.as_bytes()).expect("a CII invoice");
-        assert_eq!(read.merchant.as_ref().map(|f| f.value.as_str()), Some("Hotel Adler GmbH"));
-        assert_eq!(read.date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 12, 5));
-        assert_eq!(read.total.as_ref().map(|f| f.value.to_string()).as_deref(), Some("107.00"));
+        assert_eq!(
+            read.merchant.as_ref().map(|f| f.value.as_str()),
+            Some("Hotel Adler GmbH")
+        );
+        assert_eq!(
+            read.date.map(|f| f.value),
+            NaiveDate::from_ymd_opt(2026, 12, 5)
+        );
+        assert_eq!(
+            read.total.as_ref().map(|f| f.value.to_string()).as_deref(),
+            Some("107.00")
+        );
         assert_eq!(read.total.map(|f| f.confidence), Some(1.0));
         assert_eq!(read.currency.map(|f| f.value.code()), Some("EUR"));
-        assert_eq!(read.tax.map(|f| f.value.to_string()).as_deref(), Some("7.00"));
+        assert_eq!(
+            read.tax.map(|f| f.value.to_string()).as_deref(),
+            Some("7.00")
+        );
     }
 
     #[test]
@@ -233,10 +257,22 @@ mod tests {
     <cbc:PayableAmount currencyID="EUR">70.00</cbc:PayableAmount></cac:LegalMonetaryTotal>
 </Invoice>"#;
         let read = read_xml(xml.as_bytes()).expect("a UBL invoice");
-        assert_eq!(read.merchant.map(|f| f.value).as_deref(), Some("DB Fernverkehr AG"));
-        assert_eq!(read.date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 11, 30));
-        assert_eq!(read.total.map(|f| f.value.to_string()).as_deref(), Some("70.00"));
-        assert_eq!(read.tax.map(|f| f.value.to_string()).as_deref(), Some("11.18"));
+        assert_eq!(
+            read.merchant.map(|f| f.value).as_deref(),
+            Some("DB Fernverkehr AG")
+        );
+        assert_eq!(
+            read.date.map(|f| f.value),
+            NaiveDate::from_ymd_opt(2026, 11, 30)
+        );
+        assert_eq!(
+            read.total.map(|f| f.value.to_string()).as_deref(),
+            Some("70.00")
+        );
+        assert_eq!(
+            read.tax.map(|f| f.value.to_string()).as_deref(),
+            Some("11.18")
+        );
     }
 
     #[test]

@@ -73,7 +73,17 @@ impl Tesseract {
         let prefix = dir.join("page");
         self.run(
             tokio::process::Command::new("pdftoppm")
-                .args(["-r", "300", "-f", "1", "-l", "1", "-gray", "-png", "-singlefile"])
+                .args([
+                    "-r",
+                    "300",
+                    "-f",
+                    "1",
+                    "-l",
+                    "1",
+                    "-gray",
+                    "-png",
+                    "-singlefile",
+                ])
                 .arg(pdf)
                 .arg(&prefix),
         )

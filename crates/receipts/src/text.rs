@@ -147,7 +147,9 @@ pub fn amounts(text: &str) -> Vec<Decimal> {
                 return None;
             }
             // `05.12` of `05.12.2026`, `12,50` of `1,12,50`: part of something longer.
-            if after.first().is_some_and(|b| matches!(b, b'.' | b',' | b'/' | b':'))
+            if after
+                .first()
+                .is_some_and(|b| matches!(b, b'.' | b',' | b'/' | b':'))
                 && after.get(1).is_some_and(u8::is_ascii_digit)
             {
                 return None;
@@ -184,7 +186,10 @@ fn total(lines: &[&Line]) -> Option<(Field<Decimal>, usize)> {
         let (amount, weight) = match amounts(&line.text).last() {
             Some(a) => (*a, 0.95),
             // The amount may stand on the next line, under its label.
-            None => match lines.get(i + 1).and_then(|l| amounts(&l.text).last().copied()) {
+            None => match lines
+                .get(i + 1)
+                .and_then(|l| amounts(&l.text).last().copied())
+            {
                 Some(a) => (a, 0.8),
                 None => continue,
             },
@@ -383,12 +388,16 @@ fn tax(lines: &[&Line], total: Option<Decimal>) -> Option<Field<Decimal>> {
 /// The merchant: the first line near the top that reads as a name.
 fn merchant(lines: &[&Line]) -> Option<Field<String>> {
     lines.iter().take(6).find_map(|line| {
-        let text = line.text.trim_matches(|c: char| !c.is_alphanumeric() && c != '&');
+        let text = line
+            .text
+            .trim_matches(|c: char| !c.is_alphanumeric() && c != '&');
         let letters = text.chars().filter(|c| c.is_alphabetic()).count();
         let up = upper(text);
         let usable = letters >= 3
             && letters * 2 >= text.chars().filter(|c| !c.is_whitespace()).count()
-            && !NOT_MERCHANTS.iter().any(|k| up == *k || up.starts_with(&format!("{k} ")))
+            && !NOT_MERCHANTS
+                .iter()
+                .any(|k| up == *k || up.starts_with(&format!("{k} ")))
             && amounts(text).is_empty()
             && dates(text, false).is_empty();
         usable.then(|| Field::new(text.to_owned(), line.confidence * 0.85, &line.text))
@@ -411,7 +420,10 @@ mod tests {
     fn amounts_read_both_decimal_marks_and_skip_percentages_and_dates() {
         assert_eq!(amounts("TOTAL 1,234.56"), vec![dec("1234.56")]);
         assert_eq!(amounts("Summe EUR 1.234,56"), vec![dec("1234.56")]);
-        assert_eq!(amounts("2 x Kaffee 3,20 6,40"), vec![dec("3.20"), dec("6.40")]);
+        assert_eq!(
+            amounts("2 x Kaffee 3,20 6,40"),
+            vec![dec("3.20"), dec("6.40")]
+        );
         assert_eq!(amounts("MwSt 19% 3,19"), vec![dec("3.19")]);
         assert_eq!(amounts("Datum 05.12.2026 12:30"), Vec::<Decimal>::new());
         assert_eq!(amounts("19.00 %"), Vec::<Decimal>::new());
@@ -437,9 +449,15 @@ mod tests {
              2 x Brötchen 0,45 0,90\nKaffee 3,20\nSUMME EUR 4,10\nMwSt 7% 0,27\n\
              Gegeben BAR 10,00\nRückgeld 5,90\nDatum: 05.12.2026 08:14",
         ));
-        assert_eq!(read.merchant.map(|f| f.value).as_deref(), Some("Bäckerei Müller GmbH"));
+        assert_eq!(
+            read.merchant.map(|f| f.value).as_deref(),
+            Some("Bäckerei Müller GmbH")
+        );
         assert_eq!(read.total.as_ref().map(|f| f.value), Some(dec("4.10")));
-        assert_eq!(read.total.map(|f| f.source).as_deref(), Some("SUMME EUR 4,10"));
+        assert_eq!(
+            read.total.map(|f| f.source).as_deref(),
+            Some("SUMME EUR 4,10")
+        );
         assert_eq!(read.currency.map(|f| f.value.code()), Some("EUR"));
         assert_eq!(read.tax.map(|f| f.value), Some(dec("0.27")));
         assert_eq!(
@@ -454,7 +472,10 @@ mod tests {
             "RECEIPT\nJoe's Diner\n12/05/2026 7:45 PM\nBurger 14.50\nFries 4.25\n\
              SUBTOTAL 18.75\nSales Tax 1.55\nTIP 3.00\nTOTAL $23.30\nVISA **** 4242",
         ));
-        assert_eq!(read.merchant.map(|f| f.value).as_deref(), Some("Joe's Diner"));
+        assert_eq!(
+            read.merchant.map(|f| f.value).as_deref(),
+            Some("Joe's Diner")
+        );
         assert_eq!(read.total.map(|f| f.value), Some(dec("23.30")));
         assert_eq!(read.currency.map(|f| f.value.code()), Some("USD"));
         assert_eq!(read.tax.map(|f| f.value), Some(dec("1.55")));

@@ -151,7 +151,10 @@ pub async fn documents_are_versioned_guarded_and_listed_by_kind(store: Fresh) {
         Err(StoreError::Conflict(_))
     ));
     commit(s, delete(1)).await;
-    assert_eq!(s.doc(DocKind::PaymentBatch, "b4").await.expect("read"), None);
+    assert_eq!(
+        s.doc(DocKind::PaymentBatch, "b4").await.expect("read"),
+        None
+    );
     assert!(matches!(
         s.commit(delete(1)).await,
         Err(StoreError::Conflict(_))

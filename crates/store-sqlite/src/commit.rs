@@ -284,12 +284,13 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &Write) -> StoreResult<(
             id,
             expected_version,
         } => {
-            let done = sqlx::query("DELETE FROM documents WHERE kind = ? AND id = ? AND version = ?")
-                .bind(kind.as_str())
-                .bind(id)
-                .bind(expected_version)
-                .execute(&mut **tx)
-                .await;
+            let done =
+                sqlx::query("DELETE FROM documents WHERE kind = ? AND id = ? AND version = ?")
+                    .bind(kind.as_str())
+                    .bind(id)
+                    .bind(expected_version)
+                    .execute(&mut **tx)
+                    .await;
             one_row(done.map_err(|e| db_error(e, STALE))?)
         }
         Write::PutDoc {

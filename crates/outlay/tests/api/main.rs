@@ -26,6 +26,7 @@ mod payments;
 mod policy;
 mod preview;
 mod races;
+mod readings;
 mod receipts;
 mod routing;
 mod settings;

@@ -75,7 +75,14 @@ fn score(read: &ReadFields, truth: &serde_json::Value) -> Vec<&'static str> {
     right
 }
 
-const COLUMNS: [&str; 6] = ["total", "date", "total & date", "currency", "tax", "merchant"];
+const COLUMNS: [&str; 6] = [
+    "total",
+    "date",
+    "total & date",
+    "currency",
+    "tax",
+    "merchant",
+];
 
 fn table(tallies: &BTreeMap<String, Tally>) -> String {
     let mut out = String::from("| set | receipts | read by |");
@@ -138,7 +145,10 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         let read = match einvoice.read(kind, &bytes).await? {
             Some(read) => read,
-            None => ocr.read(kind, &bytes).await?.context("OCR reads everything")?,
+            None => ocr
+                .read(kind, &bytes)
+                .await?
+                .context("OCR reads everything")?,
         };
         let millis = started.elapsed().as_millis();
         let right = score(&read.fields, &entry["truth"]);
