@@ -31,6 +31,11 @@ if [ -n "$leaked" ]; then
   echo "the Lambda build must carry no SQLite or SMTP code, but depends on: $leaked" >&2
   exit 1
 fi
+# OCR runs the tesseract program, which a Lambda function does not have: its reader stays out.
+if cargo tree --locked -p outlay -e features "${features[@]}" -i outlay-receipts | grep -q 'feature "tesseract"'; then
+  echo "the Lambda build must not carry the tesseract reader" >&2
+  exit 1
+fi
 case "${LINK:-zig}" in
   zig)
     venv=${VENV:-.venv}
