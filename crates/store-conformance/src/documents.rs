@@ -146,10 +146,8 @@ pub async fn documents_are_versioned_guarded_and_listed_by_kind(store: Fresh) {
             audit("doc.delete", 4),
         )
     };
-    assert!(matches!(
-        s.commit(delete(2)).await,
-        Err(StoreError::Conflict(_))
-    ));
+    let stale = s.commit(delete(2)).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     commit(s, delete(1)).await;
     assert_eq!(
         s.doc(DocKind::PaymentBatch, "b4").await.expect("read"),

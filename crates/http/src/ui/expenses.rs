@@ -23,6 +23,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/expenses/{id}", get(show).post(update))
         .route("/expenses/{id}/delete", post(delete))
         .route("/expenses/{id}/receipts", post(upload))
+        .route("/expenses/from-receipts", post(from_receipts))
+        .route("/expenses/{id}/accept-reading", post(accept_reading))
         .route(
             "/expenses/{id}/receipts/{receipt}/delete",
             post(delete_receipt),
@@ -256,6 +258,20 @@ async fn list_page(
     ];
     let body = html! {
         section {
+            h2 { "From receipts" }
+            form.card.upload.receipts-in method="post" enctype="multipart/form-data" action=(url(state, "/expenses/from-receipts")) {
+                (csrf(session))
+                label.dropzone {
+                    span { "Drop receipts here, or choose them: JPEG, PNG or PDF, up to 10 MB each. Each becomes a draft expense, filled in from what the receipt says." }
+                    input type="file" name="file" multiple accept="image/jpeg,image/png,application/pdf";
+                }
+                label.camera { "Or take a photo " input type="file" name="file" accept="image/jpeg,image/png" capture="environment"; }
+                div.preview aria-live="polite" {}
+                p.progress hidden { progress max="100" value="0" {} " " span.progress-text role="status" {} }
+                button type="submit" { "Add receipts" }
+            }
+        }
+        section {
             h2 { "New expense" }
             (form(state, session, &Choices { policy: &policy, currencies: &currencies, justify: false, claim: false }, "/expenses", &f, "Add expense"))
             (super::claims::forms(state, session, &policy))
@@ -275,7 +291,7 @@ async fn list_page(
                             @let e = &info.expense;
                             tr {
                                 td data-label="Date" { (e.details.date()) }
-                                td data-label="Merchant" { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } }
+                                td data-label="Merchant" { a href=(url(state, &format!("/expenses/{}", e.id))) { (e.details.merchant()) } @if e.draft { " " span.state.state-draft { "draft" } } }
                                 td data-label="Category" { (e.details.category()) }
                                 td.num data-label="Amount" { (money(Some(e.details.amount()))) }
                                 td.num data-label=(format!("In {}", policy.base_currency)) { (money(e.base_amount)) }
@@ -377,6 +393,23 @@ async fn show_page(
         }
         .charged_as(e)
     });
+    // The reading of the newest receipt that has one.
+    let mut reading = None;
+    for r in info
+        .receipts
+        .iter()
+        .rev()
+        .filter(|r| r.state == ReceiptState::Stored)
+    {
+        match state.app.reading(&session.caller, r.id).await {
+            Ok(found) => {
+                reading = Some(found);
+                break;
+            }
+            Err(outlay_app::AppError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let base = format!("/expenses/{}", e.id);
     let body = html! {
         p { "Amount in " (policy.base_currency) ": " strong { (money(e.base_amount)) }
@@ -386,6 +419,7 @@ async fn show_page(
             p.error role="status" { strong { "Rejected from " a href=(url(state, &format!("/reports/{}", rj.report_id))) { "a report" } ": " } (rj.reason) " " small { (session.when(rj.at)) } }
         }
         @if let Some(c) = &e.claim { (super::claims::summary(c)) }
+        @if let Some(r) = &reading { (reading_section(state, session, &base, e.draft, r)) }
         section { h2 { "Policy" } @if info.violations.is_empty() { p.ok { "No policy issues." } } @else { (violations(&info)) } }
         section {
             h2 { "Details" }
@@ -411,8 +445,8 @@ async fn show_page(
             form.card.upload method="post" enctype="multipart/form-data" action=(url(state, &format!("{base}/receipts"))) {
                 (csrf(session))
                 label.dropzone {
-                    span { "Drop a JPEG, PNG or PDF here (up to 10 MB), or choose one" }
-                    input type="file" name="file" accept="image/jpeg,image/png,application/pdf" required;
+                    span { "Drop a JPEG, PNG or PDF here (up to 10 MB), or choose one; on a phone, take a photo" }
+                    input type="file" name="file" accept="image/jpeg,image/png,application/pdf" capture="environment" required;
                 }
                 div.preview aria-live="polite" {}
                 button type="submit" { "Upload receipt" }
@@ -567,6 +601,227 @@ async fn delete_receipt(
     };
     let result = state.app.delete_receipt(&session.caller, receipt).await;
     Ok(after(&state, &session, id, result, None))
+}
+
+/// What was read off the expense's receipt: the values with their confidence and source, to
+/// accept all at once or some of them; or that it is still being read, or could not be.
+fn reading_section(
+    state: &AppState,
+    session: &Session,
+    base: &str,
+    draft: bool,
+    info: &outlay_app::ReadingInfo,
+) -> Markup {
+    use outlay_domain::reading::{FieldName, ReadingState};
+    let r = &info.reading;
+    let f = &r.fields;
+    let pct = |c: f64| format!("{:.0} %", c * 100.0);
+    let rows: Vec<(FieldName, &str, String, f64, &str)> = FieldName::ALL
+        .into_iter()
+        .filter_map(|name| {
+            let (label, value, confidence, source) = match name {
+                FieldName::Merchant => f
+                    .merchant
+                    .as_ref()
+                    .map(|x| ("Merchant", x.value.clone(), x.confidence, x.source.as_str()))?,
+                FieldName::Date => f
+                    .date
+                    .as_ref()
+                    .map(|x| ("Date", x.value.to_string(), x.confidence, x.source.as_str()))?,
+                FieldName::Total => f.total.as_ref().map(|x| {
+                    (
+                        "Amount",
+                        x.value.normalize().to_string(),
+                        x.confidence,
+                        x.source.as_str(),
+                    )
+                })?,
+                FieldName::Currency => f.currency.as_ref().map(|x| {
+                    (
+                        "Currency",
+                        x.value.code().to_owned(),
+                        x.confidence,
+                        x.source.as_str(),
+                    )
+                })?,
+                FieldName::Tax => f.tax.as_ref().map(|x| {
+                    (
+                        "Tax amount",
+                        x.value.normalize().to_string(),
+                        x.confidence,
+                        x.source.as_str(),
+                    )
+                })?,
+            };
+            Some((name, label, value, confidence, source))
+        })
+        .collect();
+    html! {
+        section.reading {
+            h2 { "Read from the receipt" }
+            @if draft { p.warn { "This expense was made from a receipt. Accept what was read, or enter the details yourself; until then it cannot be submitted." } }
+            @match r.state {
+                ReadingState::Pending => p data-reading-pending { "Reading the receipt…" },
+                ReadingState::Failed => p.warn { "The receipt could not be read (" (r.error.as_deref().unwrap_or("unknown")) "). Enter its details below." },
+                ReadingState::Done => {
+                    form method="post" action=(url(state, &format!("{base}/accept-reading"))) {
+                        (csrf(session))
+                        div.table-wrap { table.cards {
+                            caption.visually-hidden { "Values read from the receipt" }
+                            thead { tr { th scope="col" { "Use" } th scope="col" { "Field" } th scope="col" { "Read" } th.num scope="col" { "Confidence" } th scope="col" { "From" } } }
+                            tbody {
+                                @for (name, label, value, confidence, source) in &rows {
+                                    tr {
+                                        td data-label="Use" { input type="checkbox" name="field" value=(name.as_str()) checked aria-label=(format!("Use the read {}", label.to_lowercase())); }
+                                        td data-label="Field" { (label) @if r.accepted.contains(name) { " " span.ok { "accepted" } } }
+                                        td data-label="Read" { strong { (value) } }
+                                        td.num data-label="Confidence" { meter min="0" max="1" value=(confidence) { (pct(*confidence)) } " " (pct(*confidence)) }
+                                        td data-label="From" { code { (source) } }
+                                    }
+                                }
+                            }
+                        } }
+                        p.reader { "Read by " (r.reader.map(|x| match x { outlay_domain::reading::Reader::Einvoice => "the e-invoice the PDF carries", outlay_domain::reading::Reader::Tesseract => "OCR (Tesseract)", outlay_domain::reading::Reader::Textract => "Amazon Textract" }).unwrap_or("a reader")) "." }
+                        button type="submit" name="all" value="1" { "Accept all" }
+                        " "
+                        button.secondary type="submit" { "Accept the ticked ones" }
+                    }
+                }
+            }
+            @if !info.flags.is_empty() {
+                h3 { "The receipt and the claim disagree" }
+                ul.flags { @for fl in &info.flags { li.warn { (fl.evidence) } } }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AcceptForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    field: Vec<String>,
+    #[serde(default)]
+    all: String,
+}
+
+super::csrf_token!(AcceptForm);
+
+async fn accept_reading(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, f): CsrfForm<AcceptForm>,
+) -> Result<Response, ErrorPage> {
+    use outlay_domain::reading::FieldName;
+    let id = expense_id(&id)?;
+    let fields: Vec<FieldName> = if f.all.is_empty() {
+        FieldName::ALL
+            .into_iter()
+            .filter(|n| f.field.iter().any(|x| x == n.as_str()))
+            .collect()
+    } else {
+        vec![]
+    };
+    if f.all.is_empty() && fields.is_empty() {
+        return Ok(after(
+            &state,
+            &session,
+            id,
+            Err(outlay_app::AppError::BadInput(
+                "Tick the values to use, or accept all.".into(),
+            )),
+            None,
+        ));
+    }
+    let result = state
+        .app
+        .accept_reading(&session.caller, id, &fields, None)
+        .await
+        .map(|_| ());
+    Ok(after(&state, &session, id, result, None))
+}
+
+/// Receipts dropped on the list page: each file becomes a draft expense. One file goes on to
+/// its expense; several back to the list, saying how many were added.
+async fn from_receipts(
+    State(state): State<AppState>,
+    session: Session,
+    mut multipart: Multipart,
+) -> Result<Response, ErrorPage> {
+    let (mut token, mut files) = (String::new(), Vec::new());
+    let mut broken = false;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => token = field.text().await.unwrap_or_default(),
+                Some("file") => {
+                    let name = field.file_name().map(str::to_owned);
+                    let kind = field.content_type().unwrap_or("").to_owned();
+                    match field.bytes().await {
+                        Ok(bytes) if !bytes.is_empty() => files.push((name, kind, bytes.to_vec())),
+                        Ok(_) => {}
+                        Err(_) => broken = true,
+                    }
+                }
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(_) => {
+                broken = true;
+                break;
+            }
+        }
+    }
+    session.check(&token)?;
+    if broken {
+        return Ok(session.back(&state, "/expenses", "The upload did not arrive whole (each receipt may be at most 10 MB); please try again.", None::<&()>));
+    }
+    if files.is_empty() {
+        return Ok(session.back(
+            &state,
+            "/expenses",
+            "Choose or drop at least one receipt.",
+            None::<&()>,
+        ));
+    }
+    let mut made = Vec::new();
+    let mut refused = Vec::new();
+    for (name, kind, bytes) in files {
+        match state
+            .app
+            .expense_from_receipt(&session.caller, &kind, name.as_deref(), bytes, None)
+            .await
+        {
+            Ok(info) => made.push(info.expense.id),
+            Err(e) => refused.push(format!(
+                "{}: {}",
+                name.unwrap_or_else(|| "a file".into()),
+                message(&e)
+            )),
+        }
+    }
+    Ok(match (made.as_slice(), refused.is_empty()) {
+        ([one], true) => Redirect::to(&url(&state, &format!("/expenses/{one}"))).into_response(),
+        (_, true) => session.done(
+            &state,
+            "/expenses",
+            &format!(
+                "{} draft expenses were added; their receipts are being read.",
+                made.len()
+            ),
+        ),
+        _ => session.back(
+            &state,
+            "/expenses",
+            &format!(
+                "{} draft expense(s) added. Refused: {}",
+                made.len(),
+                refused.join("; ")
+            ),
+            None::<&()>,
+        ),
+    })
 }
 
 /// A receipt's file for the signed-in user: images inline (for previews), PDFs as downloads.
