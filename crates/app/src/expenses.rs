@@ -377,7 +377,8 @@ impl App {
                         .iter()
                         .filter(|r| r.state == ReceiptState::Stored)
                         .count(),
-                    duplicate,
+                    // Drafts share their placeholders, which are nobody's claim.
+                    duplicate: duplicate && !expense.draft,
                 };
                 let violations = policy.evaluate(&expense, &facts);
                 let reclaimable = expense.reclaimable_tax(policy);

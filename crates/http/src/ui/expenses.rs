@@ -431,7 +431,7 @@ async fn show_page(
                 @for r in info.receipts.iter().filter(|r| r.state == ReceiptState::Stored) {
                     figure.receipt {
                         @if r.content_type == outlay_domain::ReceiptType::Pdf {
-                            a href=(url(state, &format!("/receipts/{}", r.id))) { span.pdf-icon aria-hidden="true" { "PDF" } }
+                            a href=(url(state, &format!("/receipts/{}", r.id))) aria-label=(format!("Receipt {} (PDF)", r.filename)) { span.pdf-icon aria-hidden="true" { "PDF" } }
                         } @else {
                             img src=(url(state, &format!("/receipts/{}", r.id))) alt=(format!("Receipt {}", r.filename)) loading="lazy";
                         }

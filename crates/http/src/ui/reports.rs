@@ -477,7 +477,7 @@ async fn show_page(
                     @for rc in info.receipts.iter().filter(|x| x.state == outlay_domain::ReceiptState::Stored) {
                         figure.receipt {
                             @if rc.content_type == outlay_domain::ReceiptType::Pdf {
-                                a href=(url(state, &format!("/receipts/{}", rc.id))) { span.pdf-icon aria-hidden="true" { "PDF" } }
+                                a href=(url(state, &format!("/receipts/{}", rc.id))) aria-label=(format!("Receipt {} (PDF)", rc.filename)) { span.pdf-icon aria-hidden="true" { "PDF" } }
                             } @else {
                                 img src=(url(state, &format!("/receipts/{}", rc.id))) alt=(format!("Receipt for {}", info.expense.details.merchant())) loading="lazy";
                             }

@@ -13,23 +13,23 @@ for (const zone of document.querySelectorAll('.dropzone')) {
   const preview = zone.closest('form').querySelector('.preview');
   const show = () => {
     preview.replaceChildren();
-    const file = input.files && input.files[0];
-    if (!file) return;
-    if (file.type.startsWith('image/')) {
-      const img = document.createElement('img');
-      img.alt = 'Preview of ' + file.name;
-      img.src = URL.createObjectURL(file);
-      preview.append(img);
-    } else {
-      const icon = document.createElement('span');
-      icon.className = 'pdf-icon';
-      icon.textContent = 'PDF';
-      preview.append(icon);
+    for (const file of input.files || []) {
+      if (file.type.startsWith('image/')) {
+        const img = document.createElement('img');
+        img.alt = 'Preview of ' + file.name;
+        img.src = URL.createObjectURL(file);
+        preview.append(img);
+      } else {
+        const icon = document.createElement('span');
+        icon.className = 'pdf-icon';
+        icon.textContent = 'PDF';
+        preview.append(icon);
+      }
+      const name = document.createElement('p');
+      name.textContent = file.name + ' (' + Math.ceil(file.size / 1024) + ' KB)';
+      if (file.size > 10 * 1024 * 1024) name.textContent += ': too large, the limit is 10 MB';
+      preview.append(name);
     }
-    const name = document.createElement('p');
-    name.textContent = file.name + ' (' + Math.ceil(file.size / 1024) + ' KB)';
-    if (file.size > 10 * 1024 * 1024) name.textContent += ': too large, the limit is 10 MB';
-    preview.append(name);
   };
   input.addEventListener('change', show);
   zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
@@ -144,4 +144,56 @@ for (const form of document.querySelectorAll('form[data-quote]')) {
     timer = setTimeout(ask, 250);
   });
   form.addEventListener('change', () => { clearTimeout(timer); timer = setTimeout(ask, 250); });
+}
+
+// Receipts to expenses: each file dropped, chosen or photographed is sent on its own, with a
+// progress bar over all of them; one receipt goes on to its new expense, several to the list.
+for (const form of document.querySelectorAll('form.receipts-in')) {
+  const bar = form.querySelector('.progress progress');
+  const text = form.querySelector('.progress-text');
+  form.addEventListener('submit', (event) => {
+    const files = [...form.querySelectorAll('input[type=file]')].flatMap((i) => [...(i.files || [])]);
+    if (!files.length) return; // the server says what is missing
+    event.preventDefault();
+    const csrf = form.querySelector('input[name=csrf]').value;
+    const total = files.reduce((sum, f) => sum + f.size, 0) || 1;
+    let sent = 0;
+    let landed = '';
+    bar.parentElement.hidden = false;
+    form.querySelector('button[type=submit]').disabled = true;
+    const next = (i) => {
+      if (i === files.length) {
+        bar.value = 100;
+        text.textContent = files.length + ' of ' + files.length + ' sent.';
+        window.location.assign(files.length === 1 && landed ? landed : form.action.replace(/\/from-receipts$/, ''));
+        return;
+      }
+      const data = new FormData();
+      data.append('csrf', csrf);
+      data.append('file', files[i]);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', form.action);
+      xhr.upload.addEventListener('progress', (e) => {
+        bar.value = Math.round((100 * (sent + e.loaded)) / total);
+        text.textContent = 'Sending ' + (i + 1) + ' of ' + files.length + ': ' + bar.value + ' %';
+      });
+      const done = () => { sent += files[i].size; landed = xhr.responseURL; next(i + 1); };
+      xhr.addEventListener('load', done);
+      xhr.addEventListener('error', done);
+      xhr.send(data);
+    };
+    next(0);
+  });
+}
+
+// A receipt still being read: look again every two seconds, for a minute at most.
+if (document.querySelector('[data-reading-pending]')) {
+  const key = 'outlay-reading:' + location.pathname;
+  const tries = Number(sessionStorage.getItem(key) || '0');
+  if (tries < 30) {
+    sessionStorage.setItem(key, String(tries + 1));
+    setTimeout(() => location.reload(), 2000);
+  }
+} else {
+  sessionStorage.removeItem('outlay-reading:' + location.pathname);
 }
