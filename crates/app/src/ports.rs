@@ -87,6 +87,8 @@ pub trait Store: Send + Sync {
     async fn receipt(&self, id: ReceiptId) -> StoreResult<Option<Receipt>>;
     /// The receipts of an expense, oldest first.
     async fn receipts_of_expense(&self, expense: ExpenseId) -> StoreResult<Vec<Receipt>>;
+    /// The stored receipts whose file has this SHA-256 (hex), any owner's, oldest first.
+    async fn receipts_of_file(&self, sha256: &str) -> StoreResult<Vec<Receipt>>;
     /// Whether another expense of the same owner has the same date, amount, currency and
     /// merchant (case and surrounding spaces ignored).
     async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool>;

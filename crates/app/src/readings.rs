@@ -86,6 +86,61 @@ pub struct ReadPass {
 }
 
 impl App {
+    /// The writes that come with a stored receipt: its pending reading and its place in the
+    /// reading queue.
+    pub(crate) fn stored_receipt_writes(&self, receipt: &Receipt) -> Result<Vec<Write>> {
+        let reading = Reading::pending(
+            receipt.id,
+            receipt.expense_id,
+            receipt.owner_id,
+            self.clock.now(),
+        );
+        let job = ReadingJob {
+            receipt_id: receipt.id,
+            version: 1,
+        };
+        Ok(vec![docs::put(&reading, None)?, docs::put(&job, None)?])
+    }
+
+    /// The other expenses that hold the same file as `receipt`, which `caller` may hear of:
+    /// the owner's own, and, for finance, anyone's.
+    async fn same_file(&self, caller: &Caller, receipt: &Receipt) -> Result<Vec<Flag>> {
+        let Some(sha) = &receipt.sha256 else {
+            return Ok(vec![]);
+        };
+        let finance = caller.user.has(outlay_domain::Role::Finance);
+        let mut out = Vec::new();
+        let others = self.store.receipts_of_file(sha).await?;
+        for other in others.iter().filter(|r| r.expense_id != receipt.expense_id) {
+            if other.owner_id != receipt.owner_id && !finance {
+                continue;
+            }
+            let Some(expense) = self.store.expense(other.expense_id).await? else {
+                continue;
+            };
+            let whose = if other.owner_id == receipt.owner_id {
+                "the same employee's".to_owned()
+            } else {
+                match self.store.user(other.owner_id).await? {
+                    Some(u) => format!("{}'s", u.name),
+                    None => "another employee's".to_owned(),
+                }
+            };
+            out.push(Flag {
+                kind: outlay_domain::reading::FlagKind::DuplicateFile,
+                evidence: format!(
+                    "the same file (SHA-256 {}…) is attached to {whose} expense {} of {}, {} ({})",
+                    &sha[..sha.len().min(12)],
+                    expense.details.merchant(),
+                    expense.details.date(),
+                    expense.details.amount().grouped(),
+                    expense.id
+                ),
+            });
+        }
+        Ok(out)
+    }
+
     /// A new draft expense holding `bytes` as its receipt, whose reading is queued.
     pub async fn expense_from_receipt(
         &self,
@@ -154,11 +209,6 @@ impl App {
                     .put(&crate::receipts::stored_key(receipt.id, &sha256), bytes)
                     .await?;
                 metrics::counter!("outlay_receipts_stored_total").increment(1);
-                let reading = Reading::pending(receipt.id, expense.id, caller.user.id, now);
-                let job = ReadingJob {
-                    receipt_id: receipt.id,
-                    version: 1,
-                };
                 let mut change = Change::one(
                     Write::PutExpense {
                         expense: expense.clone(),
@@ -177,8 +227,7 @@ impl App {
                     receipt: receipt.clone(),
                     expected: None,
                 });
-                change.writes.push(docs::put(&reading, None)?);
-                change.writes.push(docs::put(&job, None)?);
+                change.writes.extend(self.stored_receipt_writes(&receipt)?);
                 change.audit.push(self.audit_record(
                     Some(caller),
                     "receipt.attach",
@@ -214,10 +263,10 @@ impl App {
             .load::<Reading>(&id.to_string())
             .await?
             .ok_or(AppError::NotFound("reading"))?;
-        let flags = match self.store.expense(receipt.expense_id).await? {
-            Some(expense) => reading.flags(&expense),
-            None => vec![],
-        };
+        let mut flags = self.same_file(caller, &receipt).await?;
+        if let Some(expense) = self.store.expense(receipt.expense_id).await? {
+            flags.extend(reading.flags(&expense));
+        }
         Ok(ReadingInfo { reading, flags })
     }
 

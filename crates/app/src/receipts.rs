@@ -178,13 +178,14 @@ impl App {
                     None::<&Receipt>,
                     Some(&receipt),
                 )?;
-                let change = Change::one(
+                let mut change = Change::one(
                     Write::PutReceipt {
                         receipt: receipt.clone(),
                         expected: None,
                     },
                     audit,
                 );
+                change.writes.extend(self.stored_receipt_writes(&receipt)?);
                 Ok((receipt, self.touching(&expense, change, guards)))
             })
             .await?;
@@ -355,13 +356,14 @@ impl App {
             Some(&receipt),
         )?;
         // Only one `complete` of the same upload commits: the record must still be pending.
-        let change = Change::one(
+        let mut change = Change::one(
             Write::PutReceipt {
                 receipt: receipt.clone(),
                 expected: Some(ReceiptState::Pending),
             },
             audit,
         );
+        change.writes.extend(self.stored_receipt_writes(&receipt)?);
         self.store
             .commit(self.touching(&expense, change, guards))
             .await?;

@@ -101,6 +101,40 @@ pub async fn receipts_rates_and_duplicates(store: Fresh) {
         vec![vec![], vec![receipt.clone()], vec![receipt.clone()]]
     );
     assert!(s.receipts_of_expenses(&[]).await.expect("read").is_empty());
+    // The receipts of one file: stored ones only, any expense's, oldest first.
+    let mut same = receipt.clone();
+    same.id = outlay_domain::ReceiptId::from_uuid(uuid::Uuid::from_u128(41));
+    let mut waiting = receipt.clone();
+    waiting.id = outlay_domain::ReceiptId::from_uuid(uuid::Uuid::from_u128(42));
+    waiting.state = outlay_domain::ReceiptState::Pending;
+    let mut other = receipt.clone();
+    other.id = outlay_domain::ReceiptId::from_uuid(uuid::Uuid::from_u128(43));
+    other.sha256 = Some("cd".into());
+    for r in [&same, &waiting, &other] {
+        commit(
+            s,
+            Change::one(
+                Write::PutReceipt {
+                    receipt: r.clone(),
+                    expected: None,
+                },
+                audit("receipt.attach", 40),
+            ),
+        )
+        .await;
+    }
+    assert_eq!(
+        s.receipts_of_file("ab").await.expect("read"),
+        vec![receipt.clone(), same.clone()]
+    );
+    assert!(s.receipts_of_file("ef").await.expect("read").is_empty());
+    for r in [&same, &waiting, &other] {
+        commit(
+            s,
+            Change::one(Write::DeleteReceipt(r.id), audit("receipt.delete", 40)),
+        )
+        .await;
+    }
     commit(
         s,
         Change::one(

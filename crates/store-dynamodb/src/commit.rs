@@ -321,7 +321,7 @@ impl DynamoStore {
                     )?);
                 }
                 Write::PutReceipt { receipt, expected } => {
-                    let more = vec![
+                    let mut more = vec![
                         (
                             "gsi2pk",
                             s(format!("EXPENSE#{}#RECEIPTS", receipt.expense_id)),
@@ -329,6 +329,12 @@ impl DynamoStore {
                         ("gsi2sk", s(receipt.id.to_string())),
                         ("receipt_state", s(state_name(&receipt.state))),
                     ];
+                    // The receipts of one file, on the index the expenses' duplicates use too
+                    // (their keys never start with FILE#).
+                    if let Some(sha) = &receipt.sha256 {
+                        more.push(("gsi3pk", s(format!("FILE#{sha}"))));
+                        more.push(("gsi3sk", s(receipt.id.to_string())));
+                    }
                     let item =
                         items::item(format!("RECEIPT#{}", receipt.id), "RECEIPT", receipt, more)?;
                     let (cond, vals) = match expected {

@@ -524,6 +524,17 @@ impl Store for DynamoStore {
         Ok(items.iter().map(body).collect::<anyhow::Result<_>>()?)
     }
 
+    async fn receipts_of_file(&self, sha256: &str) -> StoreResult<Vec<Receipt>> {
+        let items = self
+            .all(Query::on(Some("gsi3"), format!("FILE#{sha256}"), true))
+            .await?;
+        let receipts: Vec<Receipt> = items.iter().map(body).collect::<anyhow::Result<_>>()?;
+        Ok(receipts
+            .into_iter()
+            .filter(|r| r.state == outlay_domain::ReceiptState::Stored)
+            .collect())
+    }
+
     async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool> {
         let (items, _) = self
             .query(&Query::on(Some("gsi3"), items::dup_key(expense), true), 2)

@@ -418,6 +418,18 @@ impl Store for PgStore {
         Ok(found.first().copied().unwrap_or(false))
     }
 
+    async fn receipts_of_file(&self, sha256: &str) -> StoreResult<Vec<Receipt>> {
+        let rows = sqlx::query(
+            "SELECT body::text AS body FROM receipts
+             WHERE body->>'sha256' = $1 AND state = 'stored' ORDER BY id",
+        )
+        .bind(sha256)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(read_error)?;
+        Ok(rows.iter().map(rows::body).collect::<anyhow::Result<_>>()?)
+    }
+
     async fn receipts_of_expenses(&self, expenses: &[ExpenseId]) -> StoreResult<Vec<Vec<Receipt>>> {
         let ids: Vec<uuid::Uuid> = expenses.iter().map(|e| e.as_uuid()).collect();
         let rows = sqlx::query(

@@ -388,6 +388,18 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(rows::body).collect::<anyhow::Result<_>>()?)
     }
 
+    async fn receipts_of_file(&self, sha256: &str) -> StoreResult<Vec<Receipt>> {
+        let rows = sqlx::query(
+            "SELECT body FROM receipts WHERE json_extract(body, '$.sha256') = ? AND state = 'stored'
+             ORDER BY id",
+        )
+        .bind(sha256)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(read_error)?;
+        Ok(rows.iter().map(rows::body).collect::<anyhow::Result<_>>()?)
+    }
+
     async fn has_duplicate(&self, expense: &Expense) -> StoreResult<bool> {
         // What makes a duplicate is stated once, in HAVE_DUPLICATES.
         let found = self.have_duplicates(std::slice::from_ref(expense)).await?;

@@ -289,3 +289,65 @@ async fn a_photo_is_read_by_ocr() {
             .is_some_and(|s| s.contains("TOTAL"))
     );
 }
+
+#[tokio::test]
+async fn the_same_file_on_two_expenses_is_flagged_to_its_owner_and_to_finance() {
+    let app = spawn_app_with(|s| s.ocr = "off".into()).await;
+    // GIVEN one invoice sent as a new receipt, attached again to another of Eve's expenses,
+    // and attached by Mia to one of hers
+    let draft = send_receipt(&app, "employee", "application/pdf", FACTUR_X).await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let again = crate::receipts::bare_expense(&app, "employee", "129.03").await;
+    let attached = app
+        .upload("employee", &again, "application/pdf", FACTUR_X.to_vec())
+        .await;
+    assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.body);
+    let receipt = attached.body["id"].as_str().expect("a receipt").to_owned();
+    let hers = crate::receipts::bare_expense(&app, "manager", "129.03").await;
+    let third = app
+        .upload("manager", &hers, "application/pdf", FACTUR_X.to_vec())
+        .await;
+    assert_eq!(third.status, StatusCode::CREATED, "{}", third.body);
+    let path = format!("/api/v1/receipts/{receipt}/reading");
+    let duplicates = |body: &Value| -> Vec<String> {
+        body["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .filter(|f| f["kind"] == "duplicate_file")
+            .map(|f| f["evidence"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // THEN Eve hears of her own other expense with it, not of Mia's
+    let eve = app.get("employee", &path).await;
+    assert_eq!(eve.status, StatusCode::OK, "{}", eve.body);
+    let seen = duplicates(&eve.body);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].contains("the same employee's") && seen[0].contains("Receipt being read"),
+        "{seen:?}"
+    );
+    // AND once the expense is in a submitted report, finance hears of both, Mia's by name
+    let report = app
+        .post(
+            "employee",
+            "/api/v1/reports",
+            json!({"title": "Taxi", "purpose": "Client", "expense_ids": [again]}),
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::CREATED, "{}", report.body);
+    let report = report.body["id"].as_str().expect("an id").to_owned();
+    app.must("employee", &report, "submit", json!({})).await;
+    let fin = app.get("finance", &path).await;
+    assert_eq!(fin.status, StatusCode::OK, "{}", fin.body);
+    let seen = duplicates(&fin.body);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let manager = app.get("manager", "/api/v1/me").await.body["name"]
+        .as_str()
+        .unwrap_or("manager")
+        .to_owned();
+    assert!(
+        seen.iter().any(|e| e.contains(&format!("{manager}'s"))),
+        "{seen:?} {manager}"
+    );
+}
