@@ -136,9 +136,7 @@ pub async fn build_with_config(
             .map(|arn| Events::Sns(Sns::new(aws_sdk_sns::Client::new(&config), arn))),
     };
     let ports = Ports {
-        reader: Arc::new(outlay_app::ReaderChain(vec![Arc::new(
-            outlay_receipts::EinvoiceReader,
-        )])),
+        reader: aws_readers(settings, &config),
         files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
         blobs: Arc::new(S3Blobs::new(s3.clone(), bucket)),
@@ -193,4 +191,24 @@ pub async fn build_with_config(
         router,
         settings,
     ))
+}
+
+/// The receipt readers on AWS: e-invoices, then Amazon Textract's AnalyzeExpense unless OCR is
+/// off (the Lambda package carries no Tesseract).
+fn aws_readers(
+    settings: &Settings,
+    config: &aws_config::SdkConfig,
+) -> Arc<dyn outlay_app::ports::ReceiptReader> {
+    let mut readers: Vec<Arc<dyn outlay_app::ports::ReceiptReader>> =
+        vec![Arc::new(outlay_receipts::EinvoiceReader)];
+    match settings.ocr.as_str() {
+        "off" => tracing::info!("OCR is off: only e-invoices are read"),
+        "tesseract" => {
+            tracing::warn!("Tesseract runs on one machine only: only e-invoices are read")
+        }
+        _ => readers.push(Arc::new(outlay_receipts::textract::TextractReader::new(
+            aws_sdk_textract::Client::new(config),
+        ))),
+    }
+    Arc::new(outlay_app::ReaderChain(readers))
 }

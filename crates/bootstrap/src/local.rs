@@ -218,6 +218,9 @@ fn local_readers(settings: &Settings) -> Arc<dyn outlay_app::ports::ReceiptReade
         vec![Arc::new(outlay_receipts::EinvoiceReader)];
     match settings.ocr.as_str() {
         "off" => tracing::info!("OCR is off: only e-invoices are read"),
+        "textract" => {
+            tracing::warn!("Textract reads receipts on AWS only: only e-invoices are read")
+        }
         _ => match outlay_receipts::Tesseract::version() {
             Some(version) => {
                 tracing::info!(%version, "receipts are read by OCR");

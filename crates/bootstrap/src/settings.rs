@@ -84,8 +84,9 @@ pub struct Settings {
     pub ses_from: Option<String>,
     /// How often the outbox is checked, in milliseconds (`OUTLAY_DISPATCH_INTERVAL_MS`).
     pub dispatch_interval_ms: u64,
-    /// OCR for receipts on one machine: `tesseract` (used when it is installed) or `off`
-    /// (`OUTLAY_OCR`). E-invoices are read either way.
+    /// Who reads receipts that are not e-invoices (`OUTLAY_OCR`): `auto` (the default: Tesseract
+    /// on one machine when it is installed, Amazon Textract on AWS), `tesseract`, `textract`,
+    /// or `off`. E-invoices are read either way.
     pub ocr: String,
     /// The first retry of a failed delivery waits this long; each later one twice as long
     /// (`OUTLAY_RETRY_BASE_MS`).
@@ -152,7 +153,7 @@ impl Default for Settings {
             sns_topic_arn: None,
             ses_from: None,
             dispatch_interval_ms: 1000,
-            ocr: "tesseract".into(),
+            ocr: "auto".into(),
             retry_base_ms: 5000,
             audit_key_file: None,
             audit_checkpoints_file: None,

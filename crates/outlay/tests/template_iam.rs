@@ -90,7 +90,16 @@ fn allowed_actions() -> BTreeSet<String> {
         {
             let service_action = word.trim_start_matches('-');
             if let Some((service, action)) = service_action.split_once(':')
-                && ["dynamodb", "s3", "sns", "ses", "cognito-idp", "kms"].contains(&service)
+                && [
+                    "dynamodb",
+                    "s3",
+                    "sns",
+                    "ses",
+                    "cognito-idp",
+                    "kms",
+                    "textract",
+                ]
+                .contains(&service)
                 && action.chars().all(|c| c.is_ascii_alphanumeric())
                 && !action.is_empty()
             {
@@ -112,6 +121,7 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
         ("auth/src", "aws-sdk-cognitoidentityprovider", "cognito-idp"),
         ("anchor/src", "aws-sdk-kms", "kms"),
         ("anchor/src", "aws-sdk-s3", "s3"),
+        ("receipts/src", "aws-sdk-textract", "textract"),
     ];
     // Operations whose IAM actions are named otherwise, and the one the function never runs.
     let actions_of: BTreeMap<&str, Vec<&str>> = BTreeMap::from([
@@ -156,6 +166,7 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
     // The scan found what the adapters are known to call, so an empty result cannot pass.
     for known in [
         "dynamodb:transact_write_items",
+        "textract:analyze_expense",
         "kms:sign",
         "s3:put_object",
         "cognito-idp:admin_create_user",

@@ -5,6 +5,8 @@ pub mod einvoice;
 #[cfg(feature = "tesseract")]
 pub mod tesseract;
 pub mod text;
+#[cfg(feature = "textract")]
+pub mod textract;
 
 use async_trait::async_trait;
 use outlay_app::ports::{Read, ReceiptReader};
