@@ -22,6 +22,7 @@ mod insights;
 mod journal;
 mod lines;
 pub mod lists;
+pub mod mail;
 pub mod notify;
 mod org;
 mod payments;
@@ -121,6 +122,8 @@ pub struct Ports {
     pub files: Arc<dyn PaymentFiles>,
     /// Receipt readers, in the order they are tried.
     pub reader: Arc<dyn ports::ReceiptReader>,
+    /// The reader of received email.
+    pub mail: Arc<dyn ports::MailParser>,
 }
 
 /// Where the audit chain is anchored: the checkpoint signer and the checkpoint log.
@@ -146,6 +149,7 @@ pub struct App {
     anchor: Anchor,
     files: Arc<dyn PaymentFiles>,
     reader: Arc<dyn ports::ReceiptReader>,
+    mail: Arc<dyn ports::MailParser>,
     login_attempts: Arc<auth::LoginAttempts>,
     hashing: Arc<auth::HashingSlots>,
     notify: NotifySettings,
@@ -167,6 +171,7 @@ impl App {
             anchor: ports.anchor,
             files: ports.files,
             reader: ports.reader,
+            mail: ports.mail,
             login_attempts: Arc::default(),
             hashing: Arc::new(auth::HashingSlots::for_this_machine()),
             notify,

@@ -385,6 +385,13 @@ pub trait ReceiptReader: Send + Sync {
     ) -> anyhow::Result<Option<Read>>;
 }
 
+/// Reads received email messages (RFC 5322, MIME).
+pub trait MailParser: Send + Sync {
+    /// The sender, the receiving checks and the attachments of a raw message; refused, with a
+    /// reason for the log, when it is not one.
+    fn parse(&self, raw: &[u8]) -> Result<crate::mail::InboundEmail, String>;
+}
+
 /// Delivers one notification (an email, or a webhook call).
 #[async_trait]
 pub trait Notifier: Send + Sync {

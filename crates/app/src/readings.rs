@@ -288,11 +288,11 @@ impl App {
             if receipt.is_some_and(|want| want != r.id) {
                 continue;
             }
-            if let Some(reading) = self.load::<Reading>(&r.id.to_string()).await? {
-                if reading.state == ReadingState::Done || receipt.is_some() {
-                    chosen = Some(reading);
-                    break;
-                }
+            if let Some(reading) = self.load::<Reading>(&r.id.to_string()).await?
+                && (reading.state == ReadingState::Done || receipt.is_some())
+            {
+                chosen = Some(reading);
+                break;
             }
         }
         let Some(mut reading) = chosen else {

@@ -137,6 +137,7 @@ pub async fn build_with_config(
     };
     let ports = Ports {
         reader: aws_readers(settings, &config),
+        mail: Arc::new(outlay_receipts::mail::Mail),
         files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
         blobs: Arc::new(S3Blobs::new(s3.clone(), bucket)),

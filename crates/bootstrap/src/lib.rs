@@ -58,6 +58,8 @@ pub struct Built {
     last_checkpoint: std::sync::Mutex<Option<std::time::Instant>>,
     /// When this process last swept the approvals (delegations starting and ending).
     last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The maildir receipts arrive in by email, if one is set (`OUTLAY_MAIL_DIR`).
+    mail_dir: Option<std::path::PathBuf>,
 }
 
 /// How often a process sweeps the approvals: the calendar moves in days, so a minute is soon
@@ -172,7 +174,54 @@ impl Built {
             checkpoint_every: Duration::from_secs(settings.audit_checkpoint_secs.max(1)),
             last_checkpoint: std::sync::Mutex::new(None),
             last_sweep: std::sync::Mutex::new(None),
+            mail_dir: settings.mail_dir.clone(),
         }
+    }
+
+    /// One pass over the mail folder, if one is set: each message in its `new/` is taken
+    /// (receipts become draft expenses) and moved to `cur/` marked seen, or seen and trashed
+    /// when it was dropped, as maildir readers do. A message the store could not take stays
+    /// in `new/` for the next pass.
+    pub async fn read_mail_dir_once(&self) -> anyhow::Result<usize> {
+        let Some(dir) = &self.mail_dir else {
+            return Ok(0);
+        };
+        let (new, cur) = (dir.join("new"), dir.join("cur"));
+        for d in [&new, &cur, &dir.join("tmp")] {
+            tokio::fs::create_dir_all(d).await?;
+        }
+        let mut entries = tokio::fs::read_dir(&new).await?;
+        let mut taken = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let meta = entry.metadata().await?;
+            if !meta.is_file() || name.starts_with('.') {
+                continue;
+            }
+            // Claimed by moving it: of several instances on one folder, one takes it.
+            let claimed = cur.join(&name);
+            if tokio::fs::rename(entry.path(), &claimed).await.is_err() {
+                continue;
+            }
+            // Too large to read is dropped unread.
+            let dropped = if meta.len() > outlay_app::mail::MAX_MAIL_BYTES as u64 {
+                tracing::warn!(bytes = meta.len(), "an email was dropped: too large");
+                true
+            } else {
+                let raw = tokio::fs::read(&claimed).await?;
+                match self.app.receive_email(&raw).await {
+                    Ok(outcome) => outcome.dropped.is_some(),
+                    Err(e) => {
+                        tokio::fs::rename(&claimed, entry.path()).await.ok();
+                        return Err(e.into());
+                    }
+                }
+            };
+            let flags = if dropped { "ST" } else { "S" };
+            tokio::fs::rename(&claimed, cur.join(format!("{name}:2,{flags}"))).await?;
+            taken += 1;
+        }
+        Ok(taken)
     }
 
     /// Checkpoints the audit head if this process has not in the configured interval. A chain
@@ -218,6 +267,9 @@ impl Built {
         metrics::gauge!("outlay_outbox_oldest_age_seconds").set(age.max(0.0));
         if let Err(e) = self.checkpoint_if_due().await {
             tracing::error!(error = ?e, "the audit checkpoint failed");
+        }
+        if let Err(e) = self.read_mail_dir_once().await {
+            tracing::error!(error = ?e, "reading the mail folder failed");
         }
         match self.app.read_receipts(READS_PER_PASS).await {
             Ok(pass) if pass != outlay_app::ReadPass::default() => {

@@ -88,6 +88,10 @@ pub struct Settings {
     /// on one machine when it is installed, Amazon Textract on AWS), `tesseract`, `textract`,
     /// or `off`. E-invoices are read either way.
     pub ocr: String,
+    /// A maildir that receipts arrive in by email (`OUTLAY_MAIL_DIR`; off when unset): a mail
+    /// server delivers to its `new/`, and each message from a known user's address becomes
+    /// draft expenses, one per receipt attached.
+    pub mail_dir: Option<PathBuf>,
     /// The first retry of a failed delivery waits this long; each later one twice as long
     /// (`OUTLAY_RETRY_BASE_MS`).
     pub retry_base_ms: u64,
@@ -154,6 +158,7 @@ impl Default for Settings {
             ses_from: None,
             dispatch_interval_ms: 1000,
             ocr: "auto".into(),
+            mail_dir: None,
             retry_base_ms: 5000,
             audit_key_file: None,
             audit_checkpoints_file: None,
@@ -177,7 +182,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 36] = [
+    const KEYS: [&'static str; 37] = [
         "addr",
         "data_dir",
         "database_url",
@@ -208,6 +213,7 @@ impl Settings {
         "ses_from",
         "dispatch_interval_ms",
         "ocr",
+        "mail_dir",
         "retry_base_ms",
         "audit_key_file",
         "audit_checkpoints_file",

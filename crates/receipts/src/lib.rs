@@ -2,6 +2,7 @@
 //! read exactly, and Tesseract OCR with the extraction rules of [`text`].
 
 pub mod einvoice;
+pub mod mail;
 #[cfg(feature = "tesseract")]
 pub mod tesseract;
 pub mod text;

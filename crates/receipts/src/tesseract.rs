@@ -113,7 +113,9 @@ impl Tesseract {
 /// Tesseract's TSV as lines: its words joined in reading order, each line's confidence the
 /// mean of its words' (0–1).
 pub fn lines_of_tsv(tsv: &str) -> Vec<Line> {
-    let mut lines: BTreeMap<(u32, u32, u32, u32), (Vec<String>, Vec<f64>)> = BTreeMap::new();
+    // By (page, block, paragraph, line): the words, and their confidences.
+    type Words = (Vec<String>, Vec<f64>);
+    let mut lines: BTreeMap<(u32, u32, u32, u32), Words> = BTreeMap::new();
     for row in tsv.lines().skip(1) {
         let cols: Vec<&str> = row.split('\t').collect();
         if cols.len() < 12 || cols[0] != "5" {

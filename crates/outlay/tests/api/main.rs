@@ -18,6 +18,7 @@ mod input;
 mod journal;
 mod lines;
 mod lists;
+mod mail;
 mod model;
 mod notifications;
 mod openapi;

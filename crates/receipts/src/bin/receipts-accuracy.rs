@@ -205,14 +205,14 @@ async fn main() -> anyhow::Result<()> {
         let (_, tail) = rest.split_once(END).context("no end marker")?;
         std::fs::write(&doc, format!("{head}{marked}{tail}"))?;
     }
-    if let Some(doc) = flag("--check") {
-        if !std::fs::read_to_string(&doc)?.contains(&marked) {
-            eprintln!(
-                "{} does not hold this table: run scripts/receipts-accuracy.sh --write",
-                doc.display()
-            );
-            failed = true;
-        }
+    if let Some(doc) = flag("--check")
+        && !std::fs::read_to_string(&doc)?.contains(&marked)
+    {
+        eprintln!(
+            "{} does not hold this table: run scripts/receipts-accuracy.sh --write",
+            doc.display()
+        );
+        failed = true;
     }
     if failed {
         std::process::exit(1);
