@@ -183,6 +183,25 @@ async fn main() -> anyhow::Result<()> {
             t.millis.iter().max().unwrap_or(&0)
         );
     }
+    // The benchmark: reading an image, against bare Tesseract (English, its default layout
+    // analysis, no rules) on the same clean images in the same run.
+    let mut bare = Vec::new();
+    for entry in manifest.iter().filter(|e| e["group"] == "clean") {
+        let file = dir.join(entry["file"].as_str().unwrap_or_default());
+        let started = Instant::now();
+        let out = std::process::Command::new("tesseract")
+            .arg(&file)
+            .arg("stdout")
+            .env("OMP_THREAD_LIMIT", "1")
+            .output()?;
+        anyhow::ensure!(out.status.success(), "bare tesseract failed");
+        bare.push(started.elapsed().as_millis());
+    }
+    let (ours, base) = (p50(tallies["clean"].millis.clone()), p50(bare));
+    println!(
+        "benchmark: reading a clean image p50 {ours} ms; bare tesseract p50 {base} ms; ratio {:.2}",
+        ours as f64 / base.max(1) as f64
+    );
     let mut failed = false;
     for (name, goal) in GOALS {
         let t = tallies.get(name).context("a set of the goals is missing")?;
