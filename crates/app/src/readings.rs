@@ -103,7 +103,8 @@ impl App {
     }
 
     /// The other expenses that hold the same file as `receipt`, which `caller` may hear of:
-    /// the owner's own, and, for finance, anyone's.
+    /// their own, and, for finance, anyone's (an approver learns nothing of the owner's other
+    /// expenses this way).
     async fn same_file(&self, caller: &Caller, receipt: &Receipt) -> Result<Vec<Flag>> {
         let Some(sha) = &receipt.sha256 else {
             return Ok(vec![]);
@@ -112,7 +113,7 @@ impl App {
         let mut out = Vec::new();
         let others = self.store.receipts_of_file(sha).await?;
         for other in others.iter().filter(|r| r.expense_id != receipt.expense_id) {
-            if other.owner_id != receipt.owner_id && !finance {
+            if other.owner_id != caller.user.id && !finance {
                 continue;
             }
             let Some(expense) = self.store.expense(other.expense_id).await? else {

@@ -137,7 +137,10 @@ pub async fn build_with_config(
     };
     let ports = Ports {
         reader: aws_readers(settings, &config),
-        mail: Arc::new(outlay_receipts::mail::Mail),
+        // SES writes the topmost Authentication-Results of what it receives as amazonses.com.
+        mail: Arc::new(outlay_receipts::mail::Mail {
+            authserv_id: Some("amazonses.com".into()),
+        }),
         files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
         blobs: Arc::new(S3Blobs::new(s3.clone(), bucket)),

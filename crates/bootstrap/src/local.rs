@@ -121,7 +121,9 @@ pub(crate) async fn build(settings: &Settings) -> anyhow::Result<Built> {
         .unwrap_or_else(|| dir.join("audit-key.pem"));
     let ports = Ports {
         reader: local_readers(settings),
-        mail: Arc::new(outlay_receipts::mail::Mail),
+        mail: Arc::new(outlay_receipts::mail::Mail {
+            authserv_id: settings.mail_authserv_id.clone(),
+        }),
         files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
         blobs: Arc::new(LocalBlobs::open(&dir.join("receipts"))?),

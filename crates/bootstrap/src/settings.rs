@@ -92,6 +92,10 @@ pub struct Settings {
     /// server delivers to its `new/`, and each message from a known user's address becomes
     /// draft expenses, one per receipt attached.
     pub mail_dir: Option<PathBuf>,
+    /// The mail server whose `Authentication-Results` are trusted (`OUTLAY_MAIL_AUTHSERV_ID`,
+    /// its authserv-id, such as `mx.example.com`); unset: the topmost such field, whoever wrote
+    /// it, so the server must add its own.
+    pub mail_authserv_id: Option<String>,
     /// The first retry of a failed delivery waits this long; each later one twice as long
     /// (`OUTLAY_RETRY_BASE_MS`).
     pub retry_base_ms: u64,
@@ -159,6 +163,7 @@ impl Default for Settings {
             dispatch_interval_ms: 1000,
             ocr: "auto".into(),
             mail_dir: None,
+            mail_authserv_id: None,
             retry_base_ms: 5000,
             audit_key_file: None,
             audit_checkpoints_file: None,
@@ -182,7 +187,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 37] = [
+    const KEYS: [&'static str; 38] = [
         "addr",
         "data_dir",
         "database_url",
@@ -214,6 +219,7 @@ impl Settings {
         "dispatch_interval_ms",
         "ocr",
         "mail_dir",
+        "mail_authserv_id",
         "retry_base_ms",
         "audit_key_file",
         "audit_checkpoints_file",
@@ -228,11 +234,17 @@ impl Settings {
         if let Ok(path) = std::env::var("OUTLAY_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment
+        let settings: Self = figment
             .merge(Env::prefixed("OUTLAY_").only(&Self::KEYS))
             .merge(Serialized::defaults(overrides))
             .extract()
-            .context("Failed to read the settings")
+            .context("Failed to read the settings")?;
+        anyhow::ensure!(
+            ["auto", "tesseract", "textract", "off"].contains(&settings.ocr.as_str()),
+            "OUTLAY_OCR must be auto, tesseract, textract or off, not `{}`",
+            settings.ocr.chars().take(20).collect::<String>()
+        );
+        Ok(settings)
     }
 }
 

@@ -9,8 +9,12 @@ use mail_parser::{MessageParser, MimeHeaders};
 use outlay_app::mail::{InboundEmail, MailAttachment};
 
 /// The mail parser.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Mail;
+#[derive(Debug, Default, Clone)]
+pub struct Mail {
+    /// The receiving server whose `Authentication-Results` are trusted (its authserv-id);
+    /// `None`: the topmost field, whoever wrote it.
+    pub authserv_id: Option<String>,
+}
 
 impl outlay_app::ports::MailParser for Mail {
     fn parse(&self, raw: &[u8]) -> Result<InboundEmail, String> {
@@ -33,10 +37,14 @@ impl outlay_app::ports::MailParser for Mail {
                 .and_then(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
                 .and_then(|v| std::str::from_utf8(v).ok())
         };
-        let mut checks = Vec::new();
-        if let Some(results) = topmost("Authentication-Results") {
-            checks.extend(authentication_results(results));
-        }
+        let from_domain = from
+            .rsplit_once('@')
+            .map_or("", |(_, d)| d)
+            .to_ascii_lowercase();
+        // Without a trusted result, the sender is not authenticated: fail closed.
+        let authenticated = topmost("Authentication-Results")
+            .is_some_and(|r| authenticated(r, &from_domain, self.authserv_id.as_deref()));
+        let mut checks = vec![("authentication".to_owned(), authenticated)];
         for (header, name) in [
             ("X-SES-Spam-Verdict", "spam"),
             ("X-SES-Virus-Verdict", "virus"),
@@ -68,29 +76,79 @@ impl outlay_app::ports::MailParser for Mail {
     }
 }
 
-/// The SPF and DKIM results of an `Authentication-Results` header (RFC 8601): `spf=pass`,
-/// `dkim=fail`; a method it does not report is not listed.
-pub fn authentication_results(value: &str) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    for method in ["spf", "dkim"] {
-        let result = value
-            .split(';')
-            .map(str::trim)
-            .filter_map(|clause| clause.strip_prefix(method)?.trim_start().strip_prefix('='))
-            .map(|rest| {
-                rest.trim_start()
-                    .split(|c: char| c.is_whitespace() || c == '(')
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_lowercase()
-            })
-            .collect::<Vec<_>>();
-        // Several signatures: any that passes is the sender's (a forwarder adds its own).
-        if !result.is_empty() {
-            out.push((method.to_owned(), result.iter().any(|r| r == "pass")));
+/// `value` without its comments (`(...)`) and quoted strings (`"..."`), which may hold any
+/// character, `;` and `=` included.
+fn plain(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let (mut depth, mut quoted, mut escaped) = (0_u32, false, false);
+    for c in value.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted || depth > 0 => escaped = true,
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                if !quoted {
+                    out.push_str("\"\"");
+                }
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            _ if quoted || depth > 0 => {}
+            _ => out.push(c),
         }
     }
     out
+}
+
+/// Whether `domain` is aligned with the `From` domain (relaxed: one is the other or a
+/// subdomain of it).
+fn aligned(domain: &str, from: &str) -> bool {
+    let d = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+    !d.is_empty()
+        && !from.is_empty()
+        && (d == from || from.ends_with(&format!(".{d}")) || d.ends_with(&format!(".{from}")))
+}
+
+/// Whether an `Authentication-Results` field (RFC 8601) authenticates the `From` domain: from
+/// the trusted server (when one is named), with DMARC passing for it, or DKIM or SPF passing
+/// for a domain aligned with it. A pass for some other domain proves nothing about `From`.
+pub fn authenticated(value: &str, from_domain: &str, authserv_id: Option<&str>) -> bool {
+    let plain = plain(value);
+    let mut clauses = plain.split(';').map(str::trim);
+    let server = clauses
+        .next()
+        .and_then(|c| c.split_whitespace().next())
+        .unwrap_or("");
+    if authserv_id.is_some_and(|id| !server.eq_ignore_ascii_case(id)) {
+        return false;
+    }
+    clauses.any(|clause| {
+        let mut tokens = clause.split_whitespace();
+        let Some((method, result)) = tokens.next().and_then(|t| t.split_once('=')) else {
+            return false;
+        };
+        if !result.eq_ignore_ascii_case("pass") {
+            return false;
+        }
+        let props: Vec<(String, &str)> = tokens
+            .filter_map(|t| t.split_once('='))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        let prop = |name: &str| props.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+        match method.to_ascii_lowercase().as_str() {
+            "dmarc" => prop("header.from").is_some_and(|d| aligned(d, from_domain)),
+            "dkim" => prop("header.d")
+                .or_else(|| prop("header.i").and_then(|i| i.rsplit_once('@').map(|(_, d)| d)))
+                .is_some_and(|d| aligned(d, from_domain)),
+            "spf" => prop("smtp.mailfrom")
+                .map(|m| m.rsplit_once('@').map_or(m, |(_, d)| d))
+                .is_some_and(|d| aligned(d, from_domain)),
+            _ => false,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -99,26 +157,45 @@ mod tests {
     use outlay_app::ports::MailParser;
 
     #[test]
-    fn results_are_read_per_method() {
-        assert_eq!(
-            authentication_results(
-                "mx.example.com; spf=pass smtp.mailfrom=a.com; dkim=pass header.d=a.com"
-            ),
-            vec![("spf".into(), true), ("dkim".into(), true)]
-        );
-        assert_eq!(
-            authentication_results(
-                "amazonses.com; spf=softfail (spfCheck: x); dkim=fail header.i=@a.com"
-            ),
-            vec![("spf".into(), false), ("dkim".into(), false)]
-        );
-        assert_eq!(authentication_results("mx; none"), vec![]);
+    fn only_a_pass_aligned_with_the_sender_authenticates() {
+        let ok = |v: &str| authenticated(v, "example.com", None);
+        assert!(ok("mx.test; spf=pass smtp.mailfrom=bills@example.com"));
+        assert!(ok("mx.test; dkim=pass header.d=mail.example.com"));
+        assert!(ok(
+            "amazonses.com; spf=fail; dkim=pass header.i=@example.com; dmarc=pass header.from=example.com"
+        ));
+        // A pass for the attacker's own domain says nothing of From.
+        assert!(!ok(
+            "mx.test; spf=pass smtp.mailfrom=evil.test; dkim=pass header.d=evil.test"
+        ));
+        assert!(!ok("mx.test; dkim=pass"));
+        assert!(!ok(
+            "mx.test; spf=softfail smtp.mailfrom=example.com; dkim=fail header.d=example.com"
+        ));
+        // Quoted strings and comments cannot smuggle a clause in.
+        assert!(!ok(
+            r#"mx.test; spf=fail smtp.mailfrom="x;spf=pass smtp.mailfrom=example.com"@evil.test"#
+        ));
+        assert!(!ok(
+            "mx.test; spf=fail (;dkim=pass header.d=example.com) smtp.mailfrom=evil.test"
+        ));
+        // From a server other than the trusted one, nothing counts.
+        assert!(!authenticated(
+            "evil.test; dkim=pass header.d=example.com",
+            "example.com",
+            Some("mx.outlay.test")
+        ));
+        assert!(authenticated(
+            "mx.outlay.test; dkim=pass header.d=example.com",
+            "example.com",
+            Some("mx.outlay.test")
+        ));
     }
 
     #[test]
     fn a_forwarded_receipt_is_read_with_its_attachment_and_the_topmost_verdicts() {
         let raw = "Authentication-Results: mx.outlay.test; spf=fail smtp.mailfrom=example.com; dkim=pass header.d=example.com\r\n\
-Authentication-Results: forged; spf=pass; dkim=pass\r\n\
+Authentication-Results: forged; spf=pass smtp.mailfrom=example.com\r\n\
 X-SES-Virus-Verdict: PASS\r\n\
 From: Eve <Employee@Example.com>\r\n\
 To: receipts@outlay.test\r\n\
@@ -137,20 +214,16 @@ Content-Transfer-Encoding: base64\r\n\
 \r\n\
 JVBERi0xLjQK\r\n\
 --b--\r\n";
-        let mail = Mail.parse(raw.as_bytes()).expect("a message");
+        let mail = Mail::default().parse(raw.as_bytes()).expect("a message");
         assert_eq!(mail.from, "Employee@Example.com");
         assert_eq!(
             mail.checks,
-            vec![
-                ("spf".into(), false),
-                ("dkim".into(), true),
-                ("virus".into(), true)
-            ]
+            vec![("authentication".into(), true), ("virus".into(), true)]
         );
         assert_eq!(mail.attachments.len(), 1);
         assert_eq!(mail.attachments[0].filename.as_deref(), Some("taxi.pdf"));
         assert_eq!(mail.attachments[0].content_type, "application/pdf");
         assert_eq!(mail.attachments[0].bytes, b"%PDF-1.4\n");
-        assert!(Mail.parse(b"").is_err());
+        assert!(Mail::default().parse(b"").is_err());
     }
 }

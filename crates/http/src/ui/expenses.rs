@@ -666,6 +666,7 @@ fn reading_section(
                 ReadingState::Done => {
                     form method="post" action=(url(state, &format!("{base}/accept-reading"))) {
                         (csrf(session))
+                        input type="hidden" name="receipt_id" value=(r.receipt_id);
                         div.table-wrap { table.cards {
                             caption.visually-hidden { "Values read from the receipt" }
                             thead { tr { th scope="col" { "Use" } th scope="col" { "Field" } th scope="col" { "Read" } th.num scope="col" { "Confidence" } th scope="col" { "From" } } }
@@ -704,6 +705,8 @@ struct AcceptForm {
     field: Vec<String>,
     #[serde(default)]
     all: String,
+    #[serde(default)]
+    receipt_id: String,
 }
 
 super::csrf_token!(AcceptForm);
@@ -734,9 +737,10 @@ async fn accept_reading(
             None,
         ));
     }
+    let receipt = ReceiptId::parse(&f.receipt_id).ok();
     let result = state
         .app
-        .accept_reading(&session.caller, id, &fields, None)
+        .accept_reading(&session.caller, id, &fields, receipt)
         .await
         .map(|_| ());
     Ok(after(&state, &session, id, result, None))

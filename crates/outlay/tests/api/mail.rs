@@ -108,35 +108,66 @@ async fn a_known_senders_receipts_become_drafts_and_strangers_are_dropped() {
     // AND strangers, failed checks and forged headers are dropped, making nothing
     let before = drafts(&app, "employee").await;
     for (raw, why) in [
-        (message("mallory@evil.test", PASSED), "not a user"),
+        (
+            // Authenticated, but nobody here.
+            message("mallory@evil.test", "spf=pass smtp.mailfrom=evil.test"),
+            "not a user",
+        ),
         (
             message(
                 "employee@example.com",
-                "spf=pass; dkim=fail header.d=example.com",
+                "spf=pass smtp.mailfrom=example.com; dkim=fail header.d=example.com",
             ),
-            "dkim",
+            "ok",
         ),
         (
-            message("employee@example.com", "spf=softfail; dkim=pass"),
-            "spf",
+            message(
+                "employee@example.com",
+                "spf=softfail smtp.mailfrom=example.com; dkim=fail header.d=example.com",
+            ),
+            "authentication",
+        ),
+        (
+            // A pass for the sender's own domain says nothing of the From it wrote.
+            message(
+                "employee@example.com",
+                "spf=pass smtp.mailfrom=evil.test; dkim=pass header.d=evil.test",
+            ),
+            "authentication",
         ),
         (
             // A sender's own "pass" below the receiving server's "fail" does not count.
             [
-                b"Authentication-Results: mx.outlay.test; dkim=fail\r\n".as_slice(),
+                b"Authentication-Results: mx.outlay.test; dkim=fail header.d=example.com\r\n"
+                    .as_slice(),
                 &message("employee@example.com", PASSED),
             ]
             .concat(),
-            "dkim",
+            "authentication",
+        ),
+        (
+            // No result at all: not authenticated.
+            message("employee@example.com", PASSED)
+                .splitn(2, |b| *b == b'\n')
+                .nth(1)
+                .expect("the rest")
+                .to_vec(),
+            "authentication",
         ),
         (b"not a message at all".to_vec(), "not an email"),
     ] {
         let outcome = mail.receive_email(&raw).await.expect("an outcome");
+        if why == "ok" {
+            // SPF for the sender's domain passed, though DKIM failed: that is enough.
+            assert_eq!(outcome.dropped, None);
+            assert_eq!(outcome.expenses.len(), 1);
+            continue;
+        }
         let dropped = outcome.dropped.unwrap_or_default();
         assert!(dropped.contains(why), "{why}: {dropped}");
         assert!(outcome.expenses.is_empty());
     }
-    assert_eq!(drafts(&app, "employee").await, before);
+    assert_eq!(drafts(&app, "employee").await, before + 1);
     let huge = vec![b'a'; outlay_app::mail::MAX_MAIL_BYTES + 1];
     let outcome = mail.receive_email(&huge).await.expect("an outcome");
     assert!(outcome.dropped.is_some_and(|d| d.contains("larger")));
