@@ -47,17 +47,19 @@ test('receipts dropped at once become drafts that are filled in from what they s
     const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     dt.items.add(new File([bytes(pdf)], 'taxi-invoice.pdf', { type: 'application/pdf' }));
     dt.items.add(new File([bytes(png)], 'hardware.png', { type: 'image/png' }));
+    dt.items.add(new File(['not a receipt'], 'notes.txt', { type: 'text/plain' }));
     return dt;
   }, [FACTUR_X.toString('base64'), TILL_US.toString('base64')]);
   await form.locator('.dropzone').dispatchEvent('drop', { dataTransfer: drop });
-  assert.equal(await form.locator('.preview p').count(), 2, 'both files are previewed');
-  // The page stays on the list: wait for the navigation the script starts when both are sent.
-  await Promise.all([
-    page.waitForEvent('framenavigated'),
-    form.locator('button[type=submit]').click(),
-  ]);
-  await page.waitForLoadState();
-  assert.equal(sent.length, 2, 'one request per receipt');
+  assert.equal(await form.locator('.preview p').count(), 3, 'every file is previewed');
+  // Each is sent on its own; the refused one is named, and the page stays to say so.
+  await form.locator('button[type=submit]').click();
+  await page.waitForFunction(() => /Refused/.test(document.querySelector('.progress-text').textContent));
+  const said = await form.locator('.progress-text').textContent();
+  assert.match(said, /2 of 3 added\. Refused: notes\.txt: /);
+  assert.equal(sent.length, 3, 'one request per file');
+  assert.equal(await form.locator('progress').getAttribute('value'), '100');
+  await page.goto(`${server.base}/expenses`);
   assert.ok(await page.locator('.state-draft').count() >= 2, 'two drafts are listed');
 
   // The e-invoice's draft: its data read exactly; accept all of it.

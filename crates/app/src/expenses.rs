@@ -619,6 +619,9 @@ impl App {
             .writes
             .splice(0..0, receipts.iter().map(|r| Write::DeleteReceipt(r.id)));
         change.writes.extend(writes);
+        for r in &receipts {
+            change.writes.extend(self.reading_deletes(r.id).await?);
+        }
         change.guards.push(Guard::user(&caller.user));
         self.store.commit(change).await?;
         for r in &receipts {

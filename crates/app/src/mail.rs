@@ -11,6 +11,9 @@ use crate::{App, Caller, Result};
 /// The largest message taken, in bytes (25 MB; SES takes up to 40 MB, so it is checked here).
 pub const MAX_MAIL_BYTES: usize = 25 * 1024 * 1024;
 
+/// The most receipts one message makes; the rest of its attachments are skipped.
+pub const MAX_MAIL_RECEIPTS: usize = 20;
+
 /// A message as the mail parser read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundEmail {
@@ -114,7 +117,9 @@ impl App {
             sender: Some(caller.user.id),
             ..MailOutcome::default()
         };
-        for attachment in mail.attachments {
+        let total = mail.attachments.len();
+        outcome.skipped += total.saturating_sub(MAX_MAIL_RECEIPTS);
+        for attachment in mail.attachments.into_iter().take(MAX_MAIL_RECEIPTS) {
             let kind = ReceiptType::from_mime(&attachment.content_type)
                 .or_else(|| ReceiptType::sniff(&attachment.bytes));
             let Some(kind) = kind else {

@@ -18,6 +18,13 @@ use crate::{
     App, AppError, Caller, Change, DocKind, ExpenseInfo, Guard, Idempotency, Result, Write,
 };
 
+/// How long a claimed reading is the claimer's before another worker may try it.
+const READ_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// Queue entries looked at per page, and pages per pass at most.
+const QUEUE_PAGE: u32 = 50;
+const QUEUE_PAGES: usize = 20;
+
 /// What a draft expense says until its receipt is read and accepted.
 pub const DRAFT_MERCHANT: &str = "Receipt being read";
 
@@ -376,99 +383,155 @@ impl App {
         self.describe(&policy, expense).await
     }
 
-    /// One pass over the reading queue: up to `limit` readings whose time has come are read
-    /// and stored. A reading that fails waits and is tried again, up to
-    /// [`outlay_domain::reading::MAX_READ_ATTEMPTS`] times.
+    /// One pass over the reading queue: up to `limit` readings whose time has come are
+    /// claimed, read and stored. A reading that fails waits and is tried again, up to
+    /// [`outlay_domain::reading::MAX_READ_ATTEMPTS`] attempts in all.
     pub async fn read_receipts(&self, limit: u32) -> Result<ReadPass> {
         let mut pass = ReadPass::default();
-        let jobs = self
-            .load_page::<ReadingJob>(&crate::PageRequest {
-                limit,
-                cursor: None,
-            })
-            .await?;
-        for job in jobs.items {
-            let id = job.receipt_id.to_string();
-            let now = self.clock.now();
-            let Some(mut reading) = self.load::<Reading>(&id).await? else {
-                self.drop_job(&job).await;
-                continue;
-            };
-            if reading.state != ReadingState::Pending {
-                self.drop_job(&job).await;
-                continue;
+        let mut taken = 0;
+        let mut cursor = None;
+        // Jobs that wait for a retry are passed over, page by page, for a bounded number.
+        for _ in 0..QUEUE_PAGES {
+            let jobs = self
+                .load_page::<ReadingJob>(&crate::PageRequest {
+                    limit: QUEUE_PAGE,
+                    cursor: cursor.take(),
+                })
+                .await?;
+            for job in jobs.items {
+                if taken >= limit {
+                    return Ok(pass);
+                }
+                if self.read_one(&job, &mut pass).await? {
+                    taken += 1;
+                }
             }
-            if reading.not_before > now {
-                continue;
+            match jobs.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
             }
-            let before = reading.clone();
+        }
+        Ok(pass)
+    }
+
+    /// Reads one queued receipt if its time has come; answers whether it was taken.
+    async fn read_one(&self, job: &ReadingJob, pass: &mut ReadPass) -> Result<bool> {
+        let id = job.receipt_id.to_string();
+        let now = self.clock.now();
+        let Some(reading) = self.load::<Reading>(&id).await? else {
+            self.drop_job(job).await;
+            return Ok(false);
+        };
+        if reading.state != ReadingState::Pending {
+            self.drop_job(job).await;
+            return Ok(false);
+        }
+        if reading.not_before > now {
+            return Ok(false);
+        }
+        let mut claimed = reading.clone();
+        if reading.exhausted() {
+            // Every attempt was claimed and none answered (a reader that hung or crashed).
+            claimed.give_up("the reader never answered", now);
+        } else {
+            claimed.claim(now, READ_LEASE);
+        }
+        // Claimed at the version read: of several workers, one reads it.
+        match self
+            .store
+            .commit(Change::one(
+                docs::put(&claimed, Some(reading.version))?,
+                self.audit_record(
+                    None,
+                    "receipt.read_claimed",
+                    "expense",
+                    reading.expense_id,
+                    Some(&reading),
+                    Some(&claimed),
+                )?,
+            ))
+            .await
+        {
+            Ok(()) => {}
+            Err(crate::StoreError::Conflict(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        let before = claimed.clone();
+        let mut reading = claimed;
+        if reading.state == ReadingState::Pending {
             let file = match self.store.receipt(job.receipt_id).await? {
-                Some(r) => match self
+                Some(r) => self
                     .blobs
                     .get(&crate::receipts::stored_key(
                         r.id,
                         r.sha256.as_deref().unwrap_or(""),
                     ))
                     .await?
-                {
-                    Some(bytes) => Some((r.content_type, bytes)),
-                    None => None,
-                },
+                    .map(|bytes| (r.content_type, bytes)),
                 None => None,
             };
             match file {
-                None => {
-                    reading.attempts = outlay_domain::reading::MAX_READ_ATTEMPTS - 1;
-                    reading.attempt_failed("the receipt is gone", now);
-                }
+                None => reading.give_up("the receipt is gone", now),
                 Some((kind, bytes)) => {
                     let started = std::time::Instant::now();
                     match self.reader.read(kind, &bytes).await {
                         Ok(Some(read)) => reading.read(read.reader, read.fields, self.clock.now()),
-                        Ok(None) => {
-                            reading.attempts = outlay_domain::reading::MAX_READ_ATTEMPTS - 1;
-                            reading.attempt_failed("no reader here reads this kind of file", now);
-                        }
+                        Ok(None) => reading.give_up("no reader here reads this kind of file", now),
                         Err(e) => {
                             tracing::warn!(error = %e, receipt = %id, "a receipt reader failed");
-                            reading.attempt_failed("the reader failed", now);
+                            reading.attempt_failed("the reader failed", self.clock.now());
                         }
                     }
                     metrics::histogram!("outlay_receipt_read_seconds")
                         .record(started.elapsed().as_secs_f64());
                 }
             }
-            match reading.state {
-                ReadingState::Done => pass.done += 1,
-                ReadingState::Failed => pass.failed += 1,
-                ReadingState::Pending => pass.retried += 1,
-            }
-            let mut change = Change::one(
-                docs::put(&reading, Some(before.version))?,
-                self.audit_record(
-                    None,
-                    "receipt.read",
-                    "expense",
-                    reading.expense_id,
-                    Some(&before),
-                    Some(&reading),
-                )?,
-            );
-            if reading.state != ReadingState::Pending {
-                change.writes.push(Write::DeleteDoc {
-                    kind: DocKind::ReadingJob,
+        }
+        match reading.state {
+            ReadingState::Done => pass.done += 1,
+            ReadingState::Failed => pass.failed += 1,
+            ReadingState::Pending => pass.retried += 1,
+        }
+        let mut change = Change::one(
+            docs::put(&reading, Some(before.version))?,
+            self.audit_record(
+                None,
+                "receipt.read",
+                "expense",
+                reading.expense_id,
+                Some(&before),
+                Some(&reading),
+            )?,
+        );
+        if reading.state != ReadingState::Pending {
+            change.writes.push(Write::DeleteDoc {
+                kind: DocKind::ReadingJob,
+                id: id.clone(),
+                expected_version: job.version,
+            });
+        }
+        // The receipt may have been deleted meanwhile, and its reading with it.
+        match self.store.commit(change).await {
+            Ok(()) | Err(crate::StoreError::Conflict(_)) => Ok(true),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The writes that remove a receipt's reading and its place in the queue, with the
+    /// receipt: what was read of a deleted receipt does not outlive it.
+    pub(crate) async fn reading_deletes(&self, receipt: ReceiptId) -> Result<Vec<Write>> {
+        let id = receipt.to_string();
+        let mut writes = Vec::new();
+        for kind in [DocKind::Reading, DocKind::ReadingJob] {
+            if let Some(doc) = self.store.doc(kind, &id).await? {
+                writes.push(Write::DeleteDoc {
+                    kind,
                     id: id.clone(),
-                    expected_version: job.version,
+                    expected_version: doc.version,
                 });
             }
-            // Two workers may read the same receipt; the second to commit finds it moved on.
-            match self.store.commit(change).await {
-                Ok(()) => {}
-                Err(crate::StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
         }
-        Ok(pass)
+        Ok(writes)
     }
 
     async fn drop_job(&self, job: &ReadingJob) {

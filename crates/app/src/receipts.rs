@@ -419,7 +419,8 @@ impl App {
             Some(&receipt),
             None::<&Receipt>,
         )?;
-        let change = Change::one(Write::DeleteReceipt(id), audit);
+        let mut change = Change::one(Write::DeleteReceipt(id), audit);
+        change.writes.extend(self.reading_deletes(id).await?);
         self.store
             .commit(self.touching(&expense, change, guards))
             .await?;

@@ -66,6 +66,15 @@ pub struct Built {
 /// enough, and the sweep reads every user.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Receipts read per dispatcher pass, at most (OCR takes about half a second each).
 const READS_PER_PASS: u32 = 10;
 
@@ -250,8 +259,31 @@ impl Built {
         }
     }
 
-    /// One pass of the outbox dispatcher, with its metrics.
+    /// One pass of everything done in the background: the outbox, then the mail folder and the
+    /// reading queue (the scheduled function on AWS runs this).
     pub async fn dispatch_once(&self) -> anyhow::Result<Dispatched> {
+        let done = self.deliver_once().await?;
+        self.read_once().await;
+        Ok(done)
+    }
+
+    /// One pass over the mail folder and the reading queue.
+    pub async fn read_once(&self) {
+        if let Err(e) = self.read_mail_dir_once().await {
+            tracing::error!(error = ?e, "reading the mail folder failed");
+        }
+        match self.app.read_receipts(READS_PER_PASS).await {
+            Ok(pass) if pass != outlay_app::ReadPass::default() => {
+                tracing::info!(?pass, "receipts read");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = ?e, "reading receipts failed"),
+        }
+    }
+
+    /// One pass of the outbox dispatcher, with its metrics, the audit checkpoint and the
+    /// approvals sweep when due.
+    pub async fn deliver_once(&self) -> anyhow::Result<Dispatched> {
         let done = self
             .app
             .dispatch_outbox(self.store.as_ref(), &self.notifiers)
@@ -268,16 +300,6 @@ impl Built {
         if let Err(e) = self.checkpoint_if_due().await {
             tracing::error!(error = ?e, "the audit checkpoint failed");
         }
-        if let Err(e) = self.read_mail_dir_once().await {
-            tracing::error!(error = ?e, "reading the mail folder failed");
-        }
-        match self.app.read_receipts(READS_PER_PASS).await {
-            Ok(pass) if pass != outlay_app::ReadPass::default() => {
-                tracing::info!(?pass, "receipts read");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = ?e, "reading receipts failed"),
-        }
         if due(&self.last_sweep, SWEEP_EVERY) {
             match self.app.sweep_approvals().await {
                 Ok(sweep) if sweep != outlay_app::Sweep::default() => {
@@ -290,15 +312,26 @@ impl Built {
         Ok(done)
     }
 
-    /// Runs the dispatcher every `interval` until the process ends.
+    /// Runs the dispatcher every `interval` until the process ends, with receipts read in a
+    /// task of their own, so that slow OCR never holds up a notification.
     pub fn spawn_dispatcher(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let built = self.clone();
-        tokio::spawn(async move {
+        let (built, reader) = (self.clone(), self.clone());
+        let reading = tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = built.dispatch_once().await {
+                reader.read_once().await;
+            }
+        });
+        tokio::spawn(async move {
+            // Ending the dispatcher ends the reading too.
+            let _reading = AbortOnDrop(reading);
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = built.deliver_once().await {
                     tracing::error!(error = ?e, "the outbox dispatcher failed");
                 }
             }

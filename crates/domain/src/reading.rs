@@ -238,17 +238,36 @@ impl Reading {
         self.version += 1;
     }
 
-    /// A reader failed: try again later, with a growing pause, or give up after
-    /// [`MAX_READ_ATTEMPTS`].
-    pub fn attempt_failed(&mut self, error: &str, now: DateTime<Utc>) {
+    /// A reader takes it: one more attempt, and nobody else's until `lease` has passed (so a
+    /// reader that never answers, or takes its process down, costs an attempt too).
+    pub fn claim(&mut self, now: DateTime<Utc>, lease: chrono::TimeDelta) {
         self.attempts += 1;
-        self.error = Some(error.chars().take(300).collect());
-        if self.attempts >= MAX_READ_ATTEMPTS {
-            self.state = ReadingState::Failed;
-            self.read_at = Some(now);
-        } else {
-            self.not_before = now + chrono::TimeDelta::seconds(30 * i64::from(self.attempts));
+        self.not_before = now + lease;
+        self.version += 1;
+    }
+
+    /// Whether every attempt has been used.
+    pub fn exhausted(&self) -> bool {
+        self.attempts >= MAX_READ_ATTEMPTS
+    }
+
+    /// The attempt failed: try again later, with a growing pause, or give up once every
+    /// attempt of [`MAX_READ_ATTEMPTS`] was used.
+    pub fn attempt_failed(&mut self, error: &str, now: DateTime<Utc>) {
+        if self.exhausted() {
+            self.give_up(error, now);
+            return;
         }
+        self.error = Some(error.chars().take(300).collect());
+        self.not_before = now + chrono::TimeDelta::seconds(30 * i64::from(self.attempts.max(1)));
+        self.version += 1;
+    }
+
+    /// It cannot be read (no reader takes it, the file is gone): failed, for good.
+    pub fn give_up(&mut self, error: &str, now: DateTime<Utc>) {
+        self.state = ReadingState::Failed;
+        self.error = Some(error.chars().take(300).collect());
+        self.read_at = Some(now);
         self.version += 1;
     }
 
@@ -335,4 +354,34 @@ pub enum FlagKind {
     TotalDiffers,
     /// The receipt's date is more than [`FAR_DAYS`] from the claimed date.
     DateFar,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_claim_is_an_attempt_and_the_last_failure_gives_up() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let id = |n| uuid::Uuid::from_u128(n);
+        let mut r = Reading::pending(
+            ReceiptId::from_uuid(id(1)),
+            ExpenseId::from_uuid(id(2)),
+            UserId::from_uuid(id(3)),
+            now,
+        );
+        for attempt in 1..MAX_READ_ATTEMPTS {
+            r.claim(now, chrono::TimeDelta::minutes(5));
+            assert_eq!(r.attempts, attempt);
+            r.attempt_failed("down", now);
+            assert_eq!(r.state, ReadingState::Pending);
+            assert!(r.not_before > now);
+        }
+        // A claim that never answers still counts.
+        r.claim(now, chrono::TimeDelta::minutes(5));
+        assert!(r.exhausted());
+        r.attempt_failed("down", now);
+        assert_eq!(r.state, ReadingState::Failed);
+        assert_eq!(r.error.as_deref(), Some("down"));
+    }
 }

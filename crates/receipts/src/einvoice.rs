@@ -9,8 +9,12 @@ use outlay_domain::Currency;
 use outlay_domain::reading::{Field, ReadFields};
 use rust_decimal::Decimal;
 
-/// The most an embedded file (or any stream read while loading) may inflate to.
+/// The most an embedded file may inflate to.
 const MAX_XML_BYTES: usize = 8 * 1024 * 1024;
+
+/// The most any object or cross-reference stream may inflate to while the PDF is loaded
+/// (a receipt's are a few kilobytes).
+const MAX_LOAD_BYTES: usize = 2 * 1024 * 1024;
 
 const CII: &str = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100";
 const RAM: &str =
@@ -25,7 +29,7 @@ const CAC: &str = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateC
 /// error for bytes that are not a PDF lopdf can read.
 pub fn read_pdf(pdf: &[u8]) -> anyhow::Result<Option<ReadFields>> {
     let options = lopdf::LoadOptions {
-        max_decompressed_size: Some(MAX_XML_BYTES),
+        max_decompressed_size: Some(MAX_LOAD_BYTES),
         ..Default::default()
     };
     let doc = lopdf::Document::load_mem_with_options(pdf, options)?;

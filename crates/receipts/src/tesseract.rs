@@ -68,14 +68,16 @@ impl Tesseract {
         Ok(lines_of_tsv(&String::from_utf8_lossy(&tsv)))
     }
 
-    /// Draws a PDF's first page at 300 dpi in grey, and answers the image's path.
+    /// Draws a PDF's first page in grey, its long side 3,508 pixels (A4 at 300 dpi), and
+    /// answers the image's path.
     async fn first_page(&self, pdf: &Path, dir: &Path) -> anyhow::Result<std::path::PathBuf> {
         let prefix = dir.join("page");
         self.run(
             tokio::process::Command::new("pdftoppm")
+                // A4's long side at 300 dpi, whatever size the page claims to be.
                 .args([
-                    "-r",
-                    "300",
+                    "-scale-to",
+                    "3508",
                     "-f",
                     "1",
                     "-l",

@@ -751,8 +751,11 @@ async fn accept_reading(
 async fn from_receipts(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, ErrorPage> {
+    // The page's script sends one file a request and wants the answer as data, not a page.
+    let scripted = headers.get("x-outlay-upload").is_some();
     let (mut token, mut files) = (String::new(), Vec::new());
     let mut broken = false;
     loop {
@@ -804,6 +807,21 @@ async fn from_receipts(
                 message(&e)
             )),
         }
+    }
+    if scripted {
+        let body = match (made.first(), refused.first()) {
+            (Some(id), None) => {
+                serde_json::json!({ "expense": url(&state, &format!("/expenses/{id}")) })
+            }
+            (_, Some(why)) => serde_json::json!({ "error": why }),
+            (None, None) => serde_json::json!({ "error": "nothing was sent" }),
+        };
+        let status = if refused.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return Ok((status, axum::Json(body)).into_response());
     }
     Ok(match (made.as_slice(), refused.is_empty()) {
         ([one], true) => Redirect::to(&url(&state, &format!("/expenses/{one}"))).into_response(),

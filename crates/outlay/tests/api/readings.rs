@@ -259,6 +259,24 @@ async fn files_that_are_not_receipts_are_refused_and_unreadable_ones_fail() {
     let edited = app.send(patch).await;
     assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
     assert_eq!(edited.body["draft"], false);
+    // AND what was read of a receipt goes with it
+    let gone = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/receipts/{receipt}"),
+            Some("employee"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    let store = app.built.app.store();
+    for kind in [
+        outlay_app::DocKind::Reading,
+        outlay_app::DocKind::ReadingJob,
+    ] {
+        assert_eq!(store.doc(kind, &receipt).await.expect("read"), None);
+    }
 }
 
 #[tokio::test]

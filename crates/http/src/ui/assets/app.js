@@ -159,13 +159,25 @@ for (const form of document.querySelectorAll('form.receipts-in')) {
     const total = files.reduce((sum, f) => sum + f.size, 0) || 1;
     let sent = 0;
     let landed = '';
+    const refused = [];
     bar.parentElement.hidden = false;
     form.querySelector('button[type=submit]').disabled = true;
     const next = (i) => {
       if (i === files.length) {
         bar.value = 100;
+        const list = form.action.replace(/\/from-receipts$/, '');
+        if (refused.length) {
+          // Say what was refused, and stay: the rest are on the list.
+          text.textContent = (files.length - refused.length) + ' of ' + files.length + ' added. Refused: ' + refused.join('; ');
+          const link = document.createElement('a');
+          link.href = list;
+          link.textContent = ' See your expenses.';
+          text.append(link);
+          form.querySelector('button[type=submit]').disabled = false;
+          return;
+        }
         text.textContent = files.length + ' of ' + files.length + ' sent.';
-        window.location.assign(files.length === 1 && landed ? landed : form.action.replace(/\/from-receipts$/, ''));
+        window.location.assign(files.length === 1 && landed ? landed : list);
         return;
       }
       const data = new FormData();
@@ -173,13 +185,24 @@ for (const form of document.querySelectorAll('form.receipts-in')) {
       data.append('file', files[i]);
       const xhr = new XMLHttpRequest();
       xhr.open('POST', form.action);
+      xhr.setRequestHeader('X-Outlay-Upload', '1');
+      xhr.responseType = 'json';
       xhr.upload.addEventListener('progress', (e) => {
         bar.value = Math.round((100 * (sent + e.loaded)) / total);
         text.textContent = 'Sending ' + (i + 1) + ' of ' + files.length + ': ' + bar.value + ' %';
       });
-      const done = () => { sent += files[i].size; landed = xhr.responseURL; next(i + 1); };
-      xhr.addEventListener('load', done);
-      xhr.addEventListener('error', done);
+      xhr.addEventListener('load', () => {
+        const answer = xhr.response || {};
+        if (xhr.status === 200 && answer.expense) landed = answer.expense;
+        else refused.push(files[i].name + ': ' + (answer.error || 'the server answered ' + xhr.status));
+        sent += files[i].size;
+        next(i + 1);
+      });
+      xhr.addEventListener('error', () => {
+        refused.push(files[i].name + ': the upload did not arrive');
+        sent += files[i].size;
+        next(i + 1);
+      });
       xhr.send(data);
     };
     next(0);
