@@ -139,7 +139,12 @@ pub async fn build_with_config(
         reader: aws_readers(settings, &config),
         // SES writes the topmost Authentication-Results of what it receives as amazonses.com.
         mail: Arc::new(outlay_receipts::mail::Mail {
-            authserv_id: Some("amazonses.com".into()),
+            authserv_id: Some(
+                settings
+                    .mail_authserv_id
+                    .clone()
+                    .unwrap_or_else(|| "amazonses.com".into()),
+            ),
         }),
         files: Arc::new(outlay_payments::BankFiles),
         store: store.clone(),
@@ -186,7 +191,7 @@ pub async fn build_with_config(
         upload_key,
     );
     let router = crate::router(settings, &app, session_key).await?;
-    Ok(Built::new(
+    let mut built = Built::new(
         app,
         store,
         #[cfg(feature = "local")]
@@ -194,7 +199,12 @@ pub async fn build_with_config(
         notifiers,
         router,
         settings,
-    ))
+    );
+    built.inbound = settings
+        .mail_bucket
+        .clone()
+        .map(|bucket| (s3.clone(), bucket));
+    Ok(built)
 }
 
 /// The receipt readers on AWS: e-invoices, then Amazon Textract's AnalyzeExpense unless OCR is

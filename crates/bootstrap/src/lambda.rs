@@ -1,5 +1,6 @@
 //! The Lambda entry: API Gateway HTTP API (v2) events go to the same router as everywhere
-//! else; the outbox schedule's event (`{"outlay":"dispatch-outbox"}`) runs the dispatcher.
+//! else; the outbox schedule's event (`{"outlay":"dispatch-outbox"}`) runs the dispatcher; an S3
+//! event of the inbound mail bucket takes the received email it names.
 //!
 //! Metrics: the same names as `/metrics` serves on one machine, written after each invocation
 //! to standard output as CloudWatch Embedded Metric Format documents (namespace `Outlay`, the
@@ -24,6 +25,20 @@ pub async fn handle(
     adapter: &mut RouterAdapter,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, lambda_http::Error> {
+    if let Some(objects) = s3_objects(&event.payload) {
+        let mut taken = 0;
+        for (bucket, key) in objects {
+            if built
+                .receive_s3_mail(&bucket, &key)
+                .await
+                .map_err(|e| format!("{e:#}"))?
+                .is_some()
+            {
+                taken += 1;
+            }
+        }
+        return Ok(serde_json::json!({ "taken": taken }));
+    }
     if event.payload.get("outlay").and_then(|v| v.as_str()) == Some("dispatch-outbox") {
         let done = built.dispatch_once().await.map_err(|e| format!("{e:#}"))?;
         return Ok(serde_json::json!({ "delivered": done.delivered, "failed": done.failed }));
@@ -37,6 +52,27 @@ pub async fn handle(
         .call(LambdaEvent::new(request, event.context))
         .await?;
     Ok(serde_json::to_value(response)?)
+}
+
+/// The objects of an S3 event notification (`Records` of `aws:s3`), by bucket and key; the
+/// key decoded as S3 writes it (URL-encoded, `+` for a space). `None` for any other event.
+pub fn s3_objects(payload: &serde_json::Value) -> Option<Vec<(String, String)>> {
+    let records = payload.get("Records")?.as_array()?;
+    records
+        .iter()
+        .map(|r| {
+            if r.get("eventSource")?.as_str()? != "aws:s3" {
+                return None;
+            }
+            let bucket = r.pointer("/s3/bucket/name")?.as_str()?.to_owned();
+            let key = r.pointer("/s3/object/key")?.as_str()?.replace('+', " ");
+            let key = percent_encoding::percent_decode_str(&key)
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            Some((bucket, key))
+        })
+        .collect()
 }
 
 /// An adapter for the built router.
@@ -137,5 +173,28 @@ fn strip_stage(payload: &mut serde_json::Value) {
                 rest.to_owned()
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_events_name_their_objects_with_keys_decoded() {
+        let event = serde_json::json!({"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "inbound"}, "object": {"key": "mail/a+b%2Bc", "size": 10}}
+        }]});
+        assert_eq!(
+            s3_objects(&event),
+            Some(vec![("inbound".into(), "mail/a b+c".into())])
+        );
+        assert_eq!(
+            s3_objects(&serde_json::json!({"outlay": "dispatch-outbox"})),
+            None
+        );
+        let sns = serde_json::json!({"Records": [{"EventSource": "aws:sns"}]});
+        assert_eq!(s3_objects(&sns), None);
     }
 }

@@ -60,6 +60,9 @@ pub struct Built {
     last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
     /// The maildir receipts arrive in by email, if one is set (`OUTLAY_MAIL_DIR`).
     mail_dir: Option<std::path::PathBuf>,
+    /// The bucket SES writes received email to, and a client for it (`OUTLAY_MAIL_BUCKET`).
+    #[cfg(feature = "aws")]
+    pub(crate) inbound: Option<(aws_sdk_s3::Client, String)>,
 }
 
 /// How often a process sweeps the approvals: the calendar moves in days, so a minute is soon
@@ -184,7 +187,44 @@ impl Built {
             last_checkpoint: std::sync::Mutex::new(None),
             last_sweep: std::sync::Mutex::new(None),
             mail_dir: settings.mail_dir.clone(),
+            #[cfg(feature = "aws")]
+            inbound: None,
         }
+    }
+
+    /// Takes a message SES wrote to the inbound bucket (receipts by email), then deletes it.
+    /// A message already taken (a repeated S3 event) is gone, and is nothing; a store failure
+    /// is an error, so that Lambda tries the event again.
+    #[cfg(feature = "aws")]
+    pub async fn receive_s3_mail(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> anyhow::Result<Option<outlay_app::mail::MailOutcome>> {
+        let (s3, expected) = self
+            .inbound
+            .as_ref()
+            .context("no inbound mail bucket is set (OUTLAY_MAIL_BUCKET)")?;
+        anyhow::ensure!(bucket == expected, "an event of another bucket: {bucket}");
+        anyhow::ensure!(key.starts_with("mail/"), "an object outside mail/: {key}");
+        let object = match s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(anyhow::Error::new(e).context("Failed to read a received email")),
+        };
+        let outcome =
+            if object.content_length().unwrap_or(0) > outlay_app::mail::MAX_MAIL_BYTES as i64 {
+                tracing::warn!("an email was dropped: too large");
+                outlay_app::mail::MailOutcome {
+                    dropped: Some("the message is larger than 25 MB".into()),
+                    ..Default::default()
+                }
+            } else {
+                let raw = object.body.collect().await?.into_bytes();
+                self.app.receive_email(&raw).await?
+            };
+        s3.delete_object().bucket(bucket).key(key).send().await?;
+        Ok(Some(outcome))
     }
 
     /// One pass over the mail folder, if one is set: each message in its `new/` is taken

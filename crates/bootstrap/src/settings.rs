@@ -96,6 +96,8 @@ pub struct Settings {
     /// its authserv-id, such as `mx.example.com`); unset: the topmost such field, whoever wrote
     /// it, so the server must add its own.
     pub mail_authserv_id: Option<String>,
+    /// The S3 bucket SES writes received email to, under `mail/` (`OUTLAY_MAIL_BUCKET`; AWS).
+    pub mail_bucket: Option<String>,
     /// The first retry of a failed delivery waits this long; each later one twice as long
     /// (`OUTLAY_RETRY_BASE_MS`).
     pub retry_base_ms: u64,
@@ -164,6 +166,7 @@ impl Default for Settings {
             ocr: "auto".into(),
             mail_dir: None,
             mail_authserv_id: None,
+            mail_bucket: None,
             retry_base_ms: 5000,
             audit_key_file: None,
             audit_checkpoints_file: None,
@@ -187,7 +190,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The keys read from `OUTLAY_*` variables; other `OUTLAY_` variables are not settings.
-    const KEYS: [&'static str; 38] = [
+    const KEYS: [&'static str; 39] = [
         "addr",
         "data_dir",
         "database_url",
@@ -220,6 +223,7 @@ impl Settings {
         "ocr",
         "mail_dir",
         "mail_authserv_id",
+        "mail_bucket",
         "retry_base_ms",
         "audit_key_file",
         "audit_checkpoints_file",

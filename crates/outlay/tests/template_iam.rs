@@ -122,6 +122,7 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
         ("anchor/src", "aws-sdk-kms", "kms"),
         ("anchor/src", "aws-sdk-s3", "s3"),
         ("receipts/src", "aws-sdk-textract", "textract"),
+        ("bootstrap/src", "aws-sdk-s3", "s3"),
     ];
     // Operations whose IAM actions are named otherwise, and the one the function never runs.
     let actions_of: BTreeMap<&str, Vec<&str>> = BTreeMap::from([

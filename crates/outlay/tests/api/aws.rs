@@ -27,6 +27,9 @@ pub struct AwsStack {
     pub kms_key: String,
 }
 
+/// The bucket SES writes received email to.
+pub const INBOUND_BUCKET: &str = "outlay-inbound";
+
 /// The bucket that keeps audit checkpoints.
 pub const AUDIT_BUCKET: &str = "outlay-audit";
 
@@ -57,6 +60,13 @@ impl AwsStack {
             .send()
             .await
             .expect("the bucket");
+        // Received email, as SES writes it.
+        s3.create_bucket()
+            .bucket(INBOUND_BUCKET)
+            .send()
+            .await
+            .expect("the inbound mail bucket");
+        settings.mail_bucket = Some(INBOUND_BUCKET.into());
         // The checkpoint log: its own bucket, Object Lock in compliance mode by default.
         s3.create_bucket()
             .bucket(AUDIT_BUCKET)

@@ -34,6 +34,12 @@ Content-Disposition: attachment; filename=\"trip.ics\"\r\n\r\nBEGIN:VCALENDAR\r\
     .into_bytes()
 }
 
+/// No OCR (the invoice is an e-invoice), and the test server's results trusted.
+fn receiving(s: &mut outlay_bootstrap::Settings) {
+    s.ocr = "off".into();
+    s.mail_authserv_id = Some("mx.outlay.test".into());
+}
+
 const PASSED: &str = "spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com";
 
 async fn drafts(app: &TestApp, who: &str) -> usize {
@@ -48,7 +54,7 @@ async fn drafts(app: &TestApp, who: &str) -> usize {
 
 #[tokio::test]
 async fn a_known_senders_receipts_become_drafts_and_strangers_are_dropped() {
-    let app = spawn_app_with(|s| s.ocr = "off".into()).await;
+    let app = spawn_app_with(receiving).await;
     let mail = &app.built.app;
     // WHEN Eve forwards an invoice (address case aside, as mail clients write it)
     let taken = mail
@@ -178,7 +184,7 @@ async fn messages_dropped_into_the_mail_folder_are_taken_once() {
     let folder = tempfile::tempdir().expect("a folder");
     let dir = folder.path().to_owned();
     let app = spawn_app_with(|s| {
-        s.ocr = "off".into();
+        receiving(s);
         s.mail_dir = Some(dir.clone());
     })
     .await;
@@ -205,4 +211,70 @@ async fn messages_dropped_into_the_mail_folder_are_taken_once() {
     assert_eq!(cur, ["1.eml:2,S", "2.eml:2,ST"]);
     assert_eq!(app.built.read_mail_dir_once().await.expect("a pass"), 0);
     assert_eq!(drafts(&app, "manager").await, 1);
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn a_message_ses_wrote_to_the_bucket_is_taken_once_and_deleted() {
+    let app = spawn_app_with(receiving).await;
+    let Some(stack) = app.aws.as_ref() else {
+        // Without the AWS backend there is no bucket, and an S3 event is refused, not ignored.
+        let refused = app.built.receive_s3_mail("outlay-inbound", "mail/1").await;
+        assert!(refused.is_err_and(|e| e.to_string().contains("OUTLAY_MAIL_BUCKET")));
+        return;
+    };
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = crate::aws::INBOUND_BUCKET;
+    s3.put_object()
+        .bucket(bucket)
+        .key("mail/m1 x")
+        .body(message("employee@example.com", PASSED).into())
+        .send()
+        .await
+        .expect("SES wrote it");
+    // The event as S3 sends it: the key URL-encoded.
+    let event = serde_json::json!({"Records": [{"eventSource": "aws:s3",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": "mail/m1+x"}}}]});
+    let objects = outlay_bootstrap::lambda::s3_objects(&event).expect("an S3 event");
+    assert_eq!(objects, [(bucket.to_owned(), "mail/m1 x".to_owned())]);
+    let taken = app
+        .built
+        .receive_s3_mail(bucket, "mail/m1 x")
+        .await
+        .expect("taken")
+        .expect("it was there");
+    assert_eq!(taken.expenses.len(), 1);
+    assert_eq!(drafts(&app, "employee").await, 1);
+    // Deleted once taken: the same event again is nothing.
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("a listing");
+    assert_eq!(listed.key_count(), Some(0));
+    let again = app
+        .built
+        .receive_s3_mail(bucket, "mail/m1 x")
+        .await
+        .expect("no error");
+    assert_eq!(again, None);
+    assert_eq!(drafts(&app, "employee").await, 1);
+    // Only the inbound bucket's mail/ is read.
+    assert!(
+        app.built
+            .receive_s3_mail("outlay-receipts", "mail/m1 x")
+            .await
+            .is_err()
+    );
+    assert!(
+        app.built
+            .receive_s3_mail(bucket, "receipts/x")
+            .await
+            .is_err()
+    );
 }
