@@ -182,3 +182,32 @@ fn the_functions_role_allows_every_aws_operation_the_adapters_call() {
         "the function's role lacks: {missing:#?}"
     );
 }
+
+#[test]
+fn the_function_names_the_mail_bucket_that_calls_it_without_referring_to_it() {
+    // The bucket's S3 event names the function (SAM puts the function in the bucket's
+    // notification), so a `!Ref` or `!GetAtt` of the bucket in the function's settings or role
+    // would be a circular dependency CloudFormation refuses; cfn-lint does not see it.
+    let template =
+        std::fs::read_to_string(workspace().join("infra/template.yaml")).expect("the template");
+    let start = template
+        .find("\n  Function:\n    Type: AWS::Serverless::Function")
+        .expect("the function");
+    let end = start
+        + 1
+        + template[start + 1..]
+            .find("\n  ApiErrorsAlarm:")
+            .expect("the resource after it");
+    let function = &template[start..end];
+    let mentions: Vec<&str> = function
+        .lines()
+        .filter(|l| l.contains("InboundMailBucket"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(mentions, ["Bucket: !Ref InboundMailBucket"], "{mentions:?}");
+    // And what it names instead is the bucket's own name.
+    let name = "outlay-${Stage}-mail-${AWS::AccountId}-${AWS::Region}";
+    assert!(template.contains(&format!("BucketName: !Sub \"{name}\"")));
+    assert!(function.contains(&format!("OUTLAY_MAIL_BUCKET: !Sub \"{name}\"")));
+    assert!(function.contains(&format!("s3:::{name}/mail/*")));
+}
