@@ -5,6 +5,7 @@
 //! entry. The same file twice is flagged as the same file, like any receipt.
 
 use outlay_domain::{Email, ExpenseId, ReceiptType, UserId};
+use sha2::Digest;
 
 use crate::{App, Caller, Result};
 
@@ -119,20 +120,35 @@ impl App {
         };
         let total = mail.attachments.len();
         outcome.skipped += total.saturating_sub(MAX_MAIL_RECEIPTS);
-        for attachment in mail.attachments.into_iter().take(MAX_MAIL_RECEIPTS) {
+        // The same message taken again (an event delivered twice, a pass that failed halfway)
+        // makes each of its drafts once: each attachment's key is the message's hash and its
+        // place in it.
+        let message = hex::encode(sha2::Sha256::digest(raw));
+        for (n, attachment) in mail
+            .attachments
+            .into_iter()
+            .take(MAX_MAIL_RECEIPTS)
+            .enumerate()
+        {
             let kind = ReceiptType::from_mime(&attachment.content_type)
                 .or_else(|| ReceiptType::sniff(&attachment.bytes));
             let Some(kind) = kind else {
                 outcome.skipped += 1;
                 continue;
             };
+            let idem = crate::Idempotency::parse(
+                &format!("email-{message}-{n}"),
+                "EMAIL",
+                "/receipts",
+                &attachment.bytes,
+            )?;
             match self
                 .expense_from_receipt(
                     &caller,
                     kind.mime(),
                     attachment.filename.as_deref(),
                     attachment.bytes,
-                    None,
+                    Some(&idem),
                 )
                 .await
             {

@@ -69,6 +69,23 @@ pub struct Built {
 /// enough, and the sweep reads every user.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// How long a claimed message may wait for its process before another takes it.
+const CLAIM_LEASE: Duration = Duration::from_secs(600);
+
+/// When a file was last moved (its inode's change time).
+#[cfg(unix)]
+fn claimed_at(meta: &std::fs::Metadata) -> Option<std::time::SystemTime> {
+    use std::os::unix::fs::MetadataExt;
+    let secs = u64::try_from(meta.ctime()).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// Elsewhere, its modification time.
+#[cfg(not(unix))]
+fn claimed_at(meta: &std::fs::Metadata) -> Option<std::time::SystemTime> {
+    meta.modified().ok()
+}
+
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -238,6 +255,19 @@ impl Built {
         let (new, cur) = (dir.join("new"), dir.join("cur"));
         for d in [&new, &cur, &dir.join("tmp")] {
             tokio::fs::create_dir_all(d).await?;
+        }
+        // A message claimed by a process that stopped before marking it goes back to `new/`
+        // (taking it again makes nothing twice: each receipt of a message is made once).
+        let mut claimed = tokio::fs::read_dir(&cur).await?;
+        while let Some(entry) = claimed.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Claimed when it was moved: a move changes the inode's ctime, not its mtime.
+            let stale = entry.metadata().await.ok().is_some_and(|m| {
+                claimed_at(&m).is_some_and(|t| t.elapsed().is_ok_and(|age| age > CLAIM_LEASE))
+            });
+            if !name.contains(":2,") && stale {
+                tokio::fs::rename(entry.path(), new.join(&name)).await.ok();
+            }
         }
         let mut entries = tokio::fs::read_dir(&new).await?;
         let mut taken = 0;

@@ -93,8 +93,8 @@ pub struct Settings {
     /// draft expenses, one per receipt attached.
     pub mail_dir: Option<PathBuf>,
     /// The mail server whose `Authentication-Results` are trusted (`OUTLAY_MAIL_AUTHSERV_ID`,
-    /// its authserv-id, such as `mx.example.com`); unset: the topmost such field, whoever wrote
-    /// it, so the server must add its own.
+    /// its authserv-id, such as `mx.example.com`): required with `mail_dir`; on AWS,
+    /// `amazonses.com` when unset.
     pub mail_authserv_id: Option<String>,
     /// The S3 bucket SES writes received email to, under `mail/` (`OUTLAY_MAIL_BUCKET`; AWS).
     pub mail_bucket: Option<String>,
@@ -243,18 +243,48 @@ impl Settings {
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("Failed to read the settings")?;
-        anyhow::ensure!(
-            ["auto", "tesseract", "textract", "off"].contains(&settings.ocr.as_str()),
-            "OUTLAY_OCR must be auto, tesseract, textract or off, not `{}`",
-            settings.ocr.chars().take(20).collect::<String>()
-        );
+        settings.check()?;
         Ok(settings)
+    }
+
+    /// Refuses settings that cannot work together.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            ["auto", "tesseract", "textract", "off"].contains(&self.ocr.as_str()),
+            "OUTLAY_OCR must be auto, tesseract, textract or off, not `{}`",
+            self.ocr.chars().take(20).collect::<String>()
+        );
+        anyhow::ensure!(
+            self.mail_dir.is_none() || self.mail_authserv_id.is_some(),
+            "OUTLAY_MAIL_DIR needs OUTLAY_MAIL_AUTHSERV_ID: the mail server whose \
+             Authentication-Results are trusted (without it, a sender could write its own)"
+        );
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mail_folder_needs_the_mail_server_it_trusts() {
+        let mut s = Settings {
+            mail_dir: Some("/var/mail/outlay".into()),
+            ..Settings::default()
+        };
+        assert!(
+            s.check()
+                .is_err_and(|e| e.to_string().contains("OUTLAY_MAIL_AUTHSERV_ID"))
+        );
+        s.mail_authserv_id = Some("mx.example.com".into());
+        assert!(s.check().is_ok());
+        s.ocr = "gpt".into();
+        assert!(
+            s.check()
+                .is_err_and(|e| e.to_string().contains("OUTLAY_OCR"))
+        );
+    }
 
     #[test]
     fn secrets_never_show_in_debug_output() {

@@ -125,36 +125,85 @@ pub fn authenticated(value: &str, from_domain: &str, authserv_id: Option<&str>) 
     if authserv_id.is_some_and(|id| !server.eq_ignore_ascii_case(id)) {
         return false;
     }
-    clauses.any(|clause| {
+    // Each result with its properties. SES writes some of SPF's as clauses of their own
+    // (`spf=pass (…) client-ip=…; envelope-from=…; helo=…;`): a clause that names no method
+    // belongs to the result before it.
+    let mut results: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
+    for clause in clauses {
         let mut tokens = clause.split_whitespace();
-        let Some((method, result)) = tokens.next().and_then(|t| t.split_once('=')) else {
-            return false;
+        let Some((key, value)) = tokens.next().and_then(|t| t.split_once('=')) else {
+            continue;
         };
-        if !result.eq_ignore_ascii_case("pass") {
+        let key = key.to_ascii_lowercase();
+        let props = tokens
+            .filter_map(|t| t.split_once('='))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()));
+        if METHODS.contains(&key.as_str()) {
+            results.push((key, value.to_ascii_lowercase(), props.collect()));
+        } else if let Some(last) = results.last_mut() {
+            last.2.push((key, value.to_owned()));
+            last.2.extend(props);
+        }
+    }
+    results.iter().any(|(method, result, props)| {
+        if result != "pass" {
             return false;
         }
-        let props: Vec<(String, &str)> = tokens
-            .filter_map(|t| t.split_once('='))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
-        let prop = |name: &str| props.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-        match method.to_ascii_lowercase().as_str() {
+        let prop = |name: &str| {
+            props
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let domain_of = |v: &str| v.rsplit_once('@').map_or(v, |(_, d)| d).to_owned();
+        match method.as_str() {
             "dmarc" => prop("header.from").is_some_and(|d| aligned(d, from_domain)),
             "dkim" => prop("header.d")
-                .or_else(|| prop("header.i").and_then(|i| i.rsplit_once('@').map(|(_, d)| d)))
-                .is_some_and(|d| aligned(d, from_domain)),
+                .map(str::to_owned)
+                .or_else(|| prop("header.i").map(domain_of))
+                .is_some_and(|d| aligned(&d, from_domain)),
             "spf" => prop("smtp.mailfrom")
-                .map(|m| m.rsplit_once('@').map_or(m, |(_, d)| d))
-                .is_some_and(|d| aligned(d, from_domain)),
+                .or_else(|| prop("envelope-from"))
+                .map(domain_of)
+                .is_some_and(|d| aligned(&d, from_domain)),
             _ => false,
         }
     })
 }
 
+/// The authentication methods of RFC 8601's registry that may head a result.
+const METHODS: [&str; 14] = [
+    "arc",
+    "auth",
+    "bimi",
+    "dkim",
+    "dkim-adsp",
+    "dkim-atps",
+    "dmarc",
+    "domainkeys",
+    "iprev",
+    "rrvs",
+    "sender-id",
+    "smime",
+    "spf",
+    "vbr",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use outlay_app::ports::MailParser;
+
+    #[test]
+    fn ses_results_with_spf_properties_in_clauses_of_their_own_are_read() {
+        let ses = "amazonses.com; spf=pass (spfCheck: domain of example.com designates 192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from=bills@example.com; helo=mail.example.com; dkim=fail header.i=@example.com; dmarc=fail header.from=example.com;";
+        assert!(authenticated(ses, "example.com", Some("amazonses.com")));
+        let other = ses.replace(
+            "envelope-from=bills@example.com",
+            "envelope-from=x@evil.test",
+        );
+        assert!(!authenticated(&other, "example.com", Some("amazonses.com")));
+    }
 
     #[test]
     fn only_a_pass_aligned_with_the_sender_authenticates() {

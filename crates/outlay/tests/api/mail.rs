@@ -84,7 +84,15 @@ async fn a_known_senders_receipts_become_drafts_and_strangers_are_dropped() {
         "{}",
         reading.body
     );
-    // WHEN the same invoice comes again
+    // WHEN the very same message is taken twice (an event delivered again)
+    let twice = mail
+        .receive_email(&message("Eve <EMPLOYEE@example.com>", PASSED))
+        .await
+        .expect("taken");
+    // THEN it made its draft once
+    assert_eq!(twice.expenses, taken.expenses);
+    assert_eq!(drafts(&app, "employee").await, 1);
+    // WHEN the same invoice comes again in another message
     let again = mail
         .receive_email(&message("employee@example.com", PASSED))
         .await

@@ -194,7 +194,7 @@ for (const form of document.querySelectorAll('form.receipts-in')) {
       xhr.addEventListener('load', () => {
         const answer = xhr.response || {};
         if (xhr.status === 200 && answer.expense) landed = answer.expense;
-        else refused.push(files[i].name + ': ' + (answer.error || 'the server answered ' + xhr.status));
+        else refused.push(answer.error || files[i].name + ': the server answered ' + xhr.status);
         sent += files[i].size;
         next(i + 1);
       });
