@@ -128,7 +128,8 @@ pub fn authenticated(value: &str, from_domain: &str, authserv_id: Option<&str>) 
     // Each result with its properties. SES writes some of SPF's as clauses of their own
     // (`spf=pass (…) client-ip=…; envelope-from=…; helo=…;`): a clause that names no method
     // belongs to the result before it.
-    let mut results: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
+    type Props = Vec<(String, String)>;
+    let mut results: Vec<(String, String, Props)> = Vec::new();
     for clause in clauses {
         let mut tokens = clause.split_whitespace();
         let Some((key, value)) = tokens.next().and_then(|t| t.split_once('=')) else {
