@@ -305,7 +305,10 @@ impl App {
         }
         let Some(mut reading) = chosen else {
             return Err(match receipt {
-                Some(_) => AppError::NotFound("reading"),
+                // A receipt named in the body that is not this expense's is a wrong value.
+                Some(_) => AppError::Unprocessable(
+                    "receipt_id names no receipt of this expense that was read".into(),
+                ),
                 None => AppError::Conflict("none of this expense's receipts has been read".into()),
             });
         };

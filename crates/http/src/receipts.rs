@@ -287,19 +287,29 @@ fn upload_idempotency(
     }
 }
 
+/// A draft expense made from a receipt, and the receipt, whose reading to look at.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptDraftView {
+    /// The new draft expense, holding the receipt.
+    pub expense: ExpenseView,
+    /// The receipt: its reading is at `/api/v1/receipts/{id}/reading`.
+    pub receipt: ReceiptView,
+}
+
 /// A new draft expense holding this receipt, sent as the raw body (`Content-Type` of the
 /// file). The receipt is read in the background: poll `GET /api/v1/receipts/{id}/reading`,
-/// then accept what was read. Honours `Idempotency-Key`.
+/// then accept what was read. Answers the expense, and the receipt apart. Honours
+/// `Idempotency-Key`.
 #[utoipa::path(post, path = "/receipts", tag = "receipts", security(("bearer" = [])),
     params(("Content-Disposition" = Option<String>, Header, description = "attachment; filename=\"taxi.jpg\"")),
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The file: JPEG, PNG or PDF, at most 10 MB"),
-    responses((status = 201, body = ExpenseView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+    responses((status = 201, body = ReceiptDraftView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn receipt_expense(
     State(state): State<AppState>,
     Auth(caller): Auth,
     req: Request,
-) -> Result<(StatusCode, Json<ExpenseView>)> {
+) -> Result<(StatusCode, Json<ReceiptDraftView>)> {
     let headers = req.headers().clone();
     let path = req.uri().path().to_owned();
     let bytes = raw_body(req, &state).await?;
@@ -314,7 +324,16 @@ async fn receipt_expense(
             idem.as_ref(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(info.into())))
+    let receipt = info.receipts.first().cloned().ok_or_else(|| {
+        outlay_app::AppError::Internal(anyhow::anyhow!("a draft without its receipt"))
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ReceiptDraftView {
+            expense: info.into(),
+            receipt: receipt.into(),
+        }),
+    ))
 }
 
 /// A value read off a receipt.

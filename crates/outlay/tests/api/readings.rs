@@ -49,14 +49,18 @@ async fn an_einvoice_becomes_a_draft_that_its_data_fills_in() {
     // WHEN an employee sends a Factur-X invoice
     let r = send_receipt(&app, "employee", "application/pdf", FACTUR_X).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let expense = r.body["id"].as_str().expect("an id").to_owned();
-    let receipt = r.body["receipts"][0]["id"]
+    let expense = r.body["expense"]["id"].as_str().expect("an id").to_owned();
+    let receipt = r.body["receipt"]["id"]
         .as_str()
         .expect("its receipt")
         .to_owned();
     // THEN it is a draft, which no report may carry yet, and its reading waits
-    assert_eq!(r.body["draft"], true);
-    assert!(rules(&r.body).contains(&"draft".to_owned()), "{}", r.body);
+    assert_eq!(r.body["expense"]["draft"], true);
+    assert!(
+        rules(&r.body["expense"]).contains(&"draft".to_owned()),
+        "{}",
+        r.body
+    );
     let path = format!("/api/v1/receipts/{receipt}/reading");
     let pending = app.get("employee", &path).await;
     assert_eq!(pending.status, StatusCode::OK, "{}", pending.body);
@@ -113,6 +117,20 @@ async fn an_einvoice_becomes_a_draft_that_its_data_fills_in() {
         .post("employee", &path_accept, json!({"receipt_id": "nope"}))
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    // A receipt named in the body that is not this expense's is a wrong value, not a missing route.
+    let other = app
+        .post(
+            "employee",
+            &path_accept,
+            json!({"receipt_id": "01a24968-2502-7087-b66f-b1041a480ebc"}),
+        )
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
     // WHEN they accept everything read
     let accepted = app
         .post(
@@ -221,11 +239,14 @@ async fn files_that_are_not_receipts_are_refused_and_unreadable_ones_fail() {
     // WHEN a photo arrives where no OCR runs
     let photo = send_receipt(&app, "employee", "image/png", TILL_US).await;
     assert_eq!(photo.status, StatusCode::CREATED, "{}", photo.body);
-    let receipt = photo.body["receipts"][0]["id"]
+    let receipt = photo.body["receipt"]["id"]
         .as_str()
         .expect("a receipt")
         .to_owned();
-    let expense = photo.body["id"].as_str().expect("an id").to_owned();
+    let expense = photo.body["expense"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
     assert_eq!(read_all(&app).await.failed, 1);
     // THEN its reading failed, says why, and there is nothing to accept
     let reading = app
@@ -291,7 +312,7 @@ async fn a_photo_is_read_by_ocr() {
     .await;
     let photo = send_receipt(&app, "employee", "image/png", TILL_US).await;
     assert_eq!(photo.status, StatusCode::CREATED, "{}", photo.body);
-    let receipt = photo.body["receipts"][0]["id"]
+    let receipt = photo.body["receipt"]["id"]
         .as_str()
         .expect("a receipt")
         .to_owned();
