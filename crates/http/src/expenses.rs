@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ErrorBody, Result};
+use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiQuery, Auth, IfMatch, JsonBody, path_id};
 use crate::lists::ExpenseListParams;
 use crate::views::{ExpenseView, PageView};
@@ -153,6 +153,17 @@ pub struct ExpensePatchRequest {
     pub tax_amount: Option<String>,
 }
 
+/// A tax amount as the API document states it: an amount, or `null` (the web UI's empty field
+/// is its own; here an empty string is a request the schema refuses).
+fn tax_amount(given: Option<String>) -> Result<Option<String>> {
+    if given.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        return Err(ApiError::BadRequest(
+            "tax_amount must be an amount such as \"3.19\", or null".into(),
+        ));
+    }
+    Ok(given)
+}
+
 fn expense_id(raw: &str) -> Result<ExpenseId> {
     path_id(raw, "expense", ExpenseId::parse)
 }
@@ -201,7 +212,7 @@ async fn create_expense(
         },
         claim,
         tax_rate: r.tax_rate,
-        tax_amount: r.tax_amount,
+        tax_amount: tax_amount(r.tax_amount)?,
     };
     let expense = state
         .app
@@ -275,7 +286,7 @@ async fn update_expense(
             .map(|c| c.into_iter().map(Into::into).collect()),
         project: r.project,
         tax_rate: r.tax_rate,
-        tax_amount: r.tax_amount,
+        tax_amount: tax_amount(r.tax_amount)?,
     };
     Ok(Json(
         state

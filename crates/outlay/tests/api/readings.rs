@@ -280,6 +280,16 @@ async fn files_that_are_not_receipts_are_refused_and_unreadable_ones_fail() {
     let edited = app.send(patch).await;
     assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
     assert_eq!(edited.body["draft"], false);
+    // AND an empty tax amount is not an amount (the document says so too)
+    let token = app.token("employee").await;
+    let empty = Request::builder()
+        .method(Method::PATCH)
+        .uri(format!("/api/v1/expenses/{expense}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"tax_amount": ""}).to_string()))
+        .expect("a request");
+    assert_eq!(app.send(empty).await.status, StatusCode::BAD_REQUEST);
     // AND what was read of a receipt goes with it
     let gone = app
         .call(
