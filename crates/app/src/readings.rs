@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use outlay_domain::reading::{FieldName, Flag, Reading, ReadingState};
-use outlay_domain::{
-    Expense, ExpenseDetails, ExpenseId, Money, Receipt, ReceiptId, ReceiptState, ReceiptType,
-};
+use outlay_domain::{Expense, ExpenseDetails, ExpenseId, Money, Receipt, ReceiptId, ReceiptType};
 use serde::{Deserialize, Serialize};
 
 use crate::docs::{self, Document};
@@ -160,8 +158,6 @@ impl App {
     ) -> Result<ExpenseInfo> {
         let created = self
             .once(caller.user.id, idem, async || {
-                let kind = crate::receipts::declared_type(content_type)?;
-                let sha256 = crate::receipts::check_content(kind, &bytes)?;
                 let policy = self.policy_or_default().await?;
                 let category = if policy.category("other").is_some() {
                     "other".to_owned()
@@ -202,21 +198,9 @@ impl App {
                     updated_at: now,
                 };
                 self.convert(&policy, &mut expense).await?;
-                let receipt = Receipt {
-                    id: ReceiptId::from_uuid(self.ids.new_id()),
-                    expense_id: expense.id,
-                    owner_id: caller.user.id,
-                    state: ReceiptState::Stored,
-                    content_type: kind,
-                    size: bytes.len() as u64,
-                    sha256: Some(sha256.clone()),
-                    filename: outlay_domain::receipt::safe_filename(filename, kind),
-                    created_at: now,
-                };
-                self.blobs
-                    .put(&crate::receipts::stored_key(receipt.id, &sha256), bytes)
+                let receipt = self
+                    .store_file(expense.id, caller, content_type, filename, bytes)
                     .await?;
-                metrics::counter!("outlay_receipts_stored_total").increment(1);
                 let mut change = Change::one(
                     Write::PutExpense {
                         expense: expense.clone(),

@@ -138,6 +138,37 @@ impl App {
         change.guarded(guards)
     }
 
+    /// Checks a file sent whole (its declared type, size and magic bytes) and stores it under
+    /// its hash: the record of a receipt of `expense`, for the caller's change to commit.
+    pub(crate) async fn store_file(
+        &self,
+        expense: ExpenseId,
+        caller: &Caller,
+        content_type: &str,
+        filename: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Result<Receipt> {
+        let kind = declared_type(content_type)?;
+        let sha256 = check_content(kind, &bytes)?;
+        let receipt = Receipt {
+            id: ReceiptId::from_uuid(self.ids.new_id()),
+            expense_id: expense,
+            owner_id: caller.user.id,
+            state: ReceiptState::Stored,
+            content_type: kind,
+            size: bytes.len() as u64,
+            sha256: Some(sha256.clone()),
+            filename: safe_filename(filename, kind),
+            created_at: self.clock.now(),
+        };
+        self.blobs
+            .put(&stored_key(receipt.id, &sha256), bytes)
+            .await?;
+        metrics::counter!("outlay_receipts_stored_total").increment(1);
+        metrics::counter!("outlay_receipt_bytes_total").increment(receipt.size);
+        Ok(receipt)
+    }
+
     /// Attaches a file sent in the request body to one of the caller's expenses.
     pub async fn attach_receipt(
         &self,
@@ -151,25 +182,9 @@ impl App {
         let attached = self
             .once(caller.user.id, idem, async || {
                 let (expense, guards) = self.receiving_expense(caller, expense_id).await?;
-                let kind = declared_type(content_type)?;
-                let sha256 = check_content(kind, &bytes)?;
-                let receipt = Receipt {
-                    id: ReceiptId::from_uuid(self.ids.new_id()),
-                    expense_id: expense.id,
-                    owner_id: caller.user.id,
-                    state: ReceiptState::Stored,
-                    content_type: kind,
-                    size: bytes.len() as u64,
-                    sha256: Some(sha256.clone()),
-                    filename: safe_filename(filename, kind),
-                    created_at: self.clock.now(),
-                };
-                let size = receipt.size;
-                self.blobs
-                    .put(&stored_key(receipt.id, &sha256), bytes)
+                let receipt = self
+                    .store_file(expense.id, caller, content_type, filename, bytes)
                     .await?;
-                metrics::counter!("outlay_receipts_stored_total").increment(1);
-                metrics::counter!("outlay_receipt_bytes_total").increment(size);
                 let audit = self.audit_record(
                     Some(caller),
                     "receipt.attach",
