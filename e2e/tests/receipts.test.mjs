@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startOutlay, startBrowser, signIn, shot, axeViolations } from './harness.mjs';
+import { startOutlay, startBrowser, signIn, shot, axeViolations, reportState } from './harness.mjs';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'crates', 'outlay', 'tests', 'fixtures');
 const FACTUR_X = readFileSync(join(fixtures, 'factur-x.pdf'));
@@ -86,4 +86,21 @@ test('receipts dropped at once become drafts that are filled in from what they s
   assert.equal(await page.locator('input[name=merchant]').inputValue(), 'Corner Hardware');
   assert.equal(await page.locator('input[name=amount]').inputValue(), '34.44');
   assert.equal(await page.locator('.reading .ok', { hasText: 'accepted' }).count(), 2);
+
+  // Its date was not taken from the receipt: the approver sees on the report that the receipt
+  // and the claim disagree, with the receipt's own words.
+  await page.goto(`${server.base}/reports`);
+  await page.fill('input[name=title]', 'Hardware');
+  await page.check(`input[name=expense_ids][value="${photo.split('/').pop()}"]`);
+  await Promise.all([page.waitForURL(/\/reports\/[0-9a-f-]{36}$/), page.click('text=Create report')]);
+  const report = page.url();
+  await Promise.all([page.waitForURL(report), page.click('text=Submit for approval')]);
+  assert.equal(await reportState(page), 'pending manager');
+  const { page: mgr } = await signIn(browser, server.base, 'manager');
+  await mgr.goto(report);
+  const flags = await mgr.locator('td[data-label=Policy] .flag').allTextContents();
+  assert.equal(flags.length, 1, flags.join(' | '));
+  assert.match(flags[0], /Receipt check: the receipt is dated 2026-07-30 \(".*"\), \d+ days from the claimed/);
+  assert.deepEqual(await axeViolations(mgr), [], 'the report with a receipt check');
+  await shot(mgr, 'report-receipt-check');
 });

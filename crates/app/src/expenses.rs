@@ -371,29 +371,41 @@ impl App {
             .zip(receipts)
             .zip(duplicates)
             .map(|((expense, receipts), duplicate)| {
-                let facts = Facts {
-                    today,
-                    receipts: receipts
-                        .iter()
-                        .filter(|r| r.state == ReceiptState::Stored)
-                        .count(),
-                    // Drafts share their placeholders, which are nobody's claim.
-                    duplicate: duplicate && !expense.draft,
-                };
-                let violations = policy.evaluate(&expense, &facts);
-                let reclaimable = expense.reclaimable_tax(policy);
-                ExpenseInfo {
-                    tax_reclaimable: policy
-                        .category(expense.details.category())
-                        .is_some_and(|c| c.tax_reclaimable),
-                    reclaimable_tax: reclaimable.and_then(|(_, base)| base),
-                    expense,
-                    receipts,
-                    violations,
-                    policy_version: policy.version,
-                }
+                Self::described(policy, today, expense, receipts, duplicate)
             })
             .collect())
+    }
+
+    /// An expense described with its `receipts` and whether it has a `duplicate`, as the
+    /// policy judges it on `today`.
+    pub(crate) fn described(
+        policy: &Policy,
+        today: chrono::NaiveDate,
+        expense: Expense,
+        receipts: Vec<Receipt>,
+        duplicate: bool,
+    ) -> ExpenseInfo {
+        let facts = Facts {
+            today,
+            receipts: receipts
+                .iter()
+                .filter(|r| r.state == ReceiptState::Stored)
+                .count(),
+            // Drafts share their placeholders, which are nobody's claim.
+            duplicate: duplicate && !expense.draft,
+        };
+        let violations = policy.evaluate(&expense, &facts);
+        let reclaimable = expense.reclaimable_tax(policy);
+        ExpenseInfo {
+            tax_reclaimable: policy
+                .category(expense.details.category())
+                .is_some_and(|c| c.tax_reclaimable),
+            reclaimable_tax: reclaimable.and_then(|(_, base)| base),
+            expense,
+            receipts,
+            violations,
+            policy_version: policy.version,
+        }
     }
 
     /// Converts the expense into the base currency at the rate of its own date (the nearest

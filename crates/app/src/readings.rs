@@ -229,16 +229,8 @@ impl App {
                     Some(&receipt),
                 )?);
                 // Described as it will be once committed: holding its receipt.
-                let mut info = self.describe(&policy, expense).await?;
-                info.violations = policy.evaluate(
-                    &info.expense,
-                    &outlay_domain::Facts {
-                        today: outlay_domain::latest_today(now),
-                        receipts: 1,
-                        duplicate: false,
-                    },
-                );
-                info.receipts = vec![receipt];
+                let today = outlay_domain::latest_today(now);
+                let info = Self::described(&policy, today, expense, vec![receipt], false);
                 Ok((info, change.guarded([Guard::user(&caller.user)])))
             })
             .await?;

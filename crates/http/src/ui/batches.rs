@@ -12,7 +12,7 @@ use outlay_app::BankInput;
 use outlay_domain::{BankAccount, BatchId, FileFormat, PayingAccount, PaymentBatch, ReportId};
 use serde::Deserialize;
 
-use super::{CsrfForm, ErrorPage, Session, csrf, message, page, url};
+use super::{CsrfForm, ErrorPage, Session, Upload, csrf, message, page, url};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -387,39 +387,19 @@ async fn act(
 async fn import_statement(
     State(state): State<AppState>,
     session: Session,
-    mut multipart: axum::extract::Multipart,
+    multipart: axum::extract::Multipart,
 ) -> Result<Response, ErrorPage> {
-    let (mut token, mut file) = (String::new(), None);
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csrf") => token = field.text().await.unwrap_or_default(),
-                Some("file") => match field.bytes().await {
-                    Ok(bytes) => file = Some(bytes.to_vec()),
-                    Err(_) => {
-                        return Ok(session.back(
-                            &state,
-                            "/payments",
-                            "The statement is too large: at most 5 MB.",
-                            None::<&()>,
-                        ));
-                    }
-                },
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(_) => {
-                return Ok(session.back(
-                    &state,
-                    "/payments",
-                    "The upload did not arrive whole; please try again.",
-                    None::<&()>,
-                ));
-            }
-        }
+    let upload = Upload::read(multipart).await;
+    if upload.broken {
+        return Ok(session.back(
+            &state,
+            "/payments",
+            "The upload did not arrive whole (a statement may be at most 5 MB); please try again.",
+            None::<&()>,
+        ));
     }
-    session.check(&token)?;
-    let Some(xml) = file.filter(|f| !f.is_empty()) else {
+    session.check(&upload.csrf)?;
+    let Some(xml) = upload.files.into_iter().next().map(|f| f.bytes) else {
         return Ok(session.back(&state, "/payments", "Choose a statement file.", None::<&()>));
     };
     let result = match state.app.import_statement(&session.caller, &xml).await {

@@ -12,8 +12,8 @@ use outlay_domain::{ExpenseId, Policy, ReceiptId, ReceiptState};
 use serde::Deserialize;
 
 use super::{
-    CsrfForm, CsrfOnly, ErrorPage, ListQuery, SearchOptions, Session, alert, csrf, message, money,
-    page, pager, search_bar, searched, url,
+    CsrfForm, CsrfOnly, ErrorPage, ListQuery, SearchOptions, Session, Upload, UploadedFile, alert,
+    csrf, message, money, page, pager, search_bar, searched, url,
 };
 use crate::AppState;
 
@@ -537,7 +537,7 @@ async fn upload(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, ErrorPage> {
     let id = expense_id(&id)?;
     let refused = |why: &str| {
@@ -549,35 +549,14 @@ async fn upload(
             None,
         )
     };
-    let (mut token, mut file) = (String::new(), None);
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csrf") => token = field.text().await.unwrap_or_default(),
-                Some("file") => {
-                    let name = field.file_name().map(str::to_owned);
-                    let kind = field.content_type().unwrap_or("").to_owned();
-                    match field.bytes().await {
-                        Ok(bytes) => file = Some((name, kind, bytes.to_vec())),
-                        Err(_) => {
-                            return Ok(refused(
-                                "The file is too large: receipts may be at most 10 MB.",
-                            ));
-                        }
-                    }
-                }
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(_) => {
-                return Ok(refused(
-                    "The upload did not arrive whole; please try again.",
-                ));
-            }
-        }
+    let upload = Upload::read(multipart).await;
+    if upload.broken {
+        return Ok(refused(
+            "The upload did not arrive whole (a receipt may be at most 10 MB); please try again.",
+        ));
     }
-    session.check(&token)?;
-    let Some((name, kind, bytes)) = file.filter(|f| !f.2.is_empty()) else {
+    session.check(&upload.csrf)?;
+    let Some(UploadedFile { name, kind, bytes }) = upload.files.into_iter().next() else {
         return Ok(refused("Choose a file to upload."));
     };
     let result = state
@@ -752,39 +731,16 @@ async fn from_receipts(
     State(state): State<AppState>,
     session: Session,
     headers: axum::http::HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, ErrorPage> {
     // The page's script sends one file a request and wants the answer as data, not a page.
     let scripted = headers.get("x-outlay-upload").is_some();
-    let (mut token, mut files) = (String::new(), Vec::new());
-    let mut broken = false;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csrf") => token = field.text().await.unwrap_or_default(),
-                Some("file") => {
-                    let name = field.file_name().map(str::to_owned);
-                    let kind = field.content_type().unwrap_or("").to_owned();
-                    match field.bytes().await {
-                        Ok(bytes) if !bytes.is_empty() => files.push((name, kind, bytes.to_vec())),
-                        Ok(_) => {}
-                        Err(_) => broken = true,
-                    }
-                }
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(_) => {
-                broken = true;
-                break;
-            }
-        }
-    }
-    session.check(&token)?;
-    if broken {
+    let upload = Upload::read(multipart).await;
+    if upload.broken {
         return Ok(session.back(&state, "/expenses", "The upload did not arrive whole (each receipt may be at most 10 MB); please try again.", None::<&()>));
     }
-    if files.is_empty() {
+    session.check(&upload.csrf)?;
+    if upload.files.is_empty() {
         return Ok(session.back(
             &state,
             "/expenses",
@@ -794,7 +750,7 @@ async fn from_receipts(
     }
     let mut made = Vec::new();
     let mut refused = Vec::new();
-    for (name, kind, bytes) in files {
+    for UploadedFile { name, kind, bytes } in upload.files {
         match state
             .app
             .expense_from_receipt(&session.caller, &kind, name.as_deref(), bytes, None)

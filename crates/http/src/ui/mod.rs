@@ -44,6 +44,7 @@ mod lists;
 mod login;
 mod notifications;
 mod session;
+mod upload;
 
 pub(crate) use errors::*;
 pub(crate) use layout::*;
@@ -51,6 +52,7 @@ pub(crate) use lists::*;
 pub(crate) use login::*;
 pub(crate) use notifications::*;
 pub(crate) use session::*;
+pub(crate) use upload::*;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "outlay_session";
