@@ -13,9 +13,12 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 profile=${PROFILE:-release}
 dir=target/$profile
 [ "$profile" = dev ] && dir=target/debug
-cargo build --locked --profile "$profile" -p outlay --no-default-features --features aws
+# As scripts/package-lambda.sh builds it.
+cargo build --locked --profile "$profile" -p outlay --bin outlay --no-default-features --features aws
 cp "$dir/outlay" "$dir/outlay-lambda"
-cargo build --locked --profile "$profile" -p outlay -p outlay-bench --bins
+# Without -p, as `cargo run --release -- demo` builds it (the README's binary, which CI has
+# built already): the workspace's features, with the bench's binaries beside it.
+cargo build --locked --profile "$profile" --bin outlay --bin outlay-bench --bin lambda-hello
 stack=$(mktemp)
 pid_line=$(mktemp)
 trap 'rm -f "$stack" "$pid_line"; [ -n "${OUTLAY_MOTO_PID:-}" ] && kill "$OUTLAY_MOTO_PID" 2>/dev/null; true' EXIT

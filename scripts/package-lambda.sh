@@ -7,8 +7,11 @@
 # that no symbol needs a newer glibc. Only the x86_64 Rust target is installed here; for arm64
 # add `aarch64-unknown-linux-gnu` with rustup and pass ARCH=arm64.
 #
-# LINK=host links with this machine's own toolchain instead (CI: it shares the test build's
-# compiled dependencies); the same glibc check then decides whether the result may ship.
+# LINK=host links with this machine's own toolchain instead; the same glibc check then decides
+# whether the result may ship.
+#
+# `-p outlay`: the dependencies' features are outlay's own, exactly what `cargo tree` checks
+# below, never unified with the other workspace members' features.
 # PROFILE=dev skips the release optimisations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,12 +47,12 @@ case "${LINK:-zig}" in
       "$venv/bin/pip" install -q ziglang cargo-zigbuild
     fi
     export PATH="$PWD/$venv/bin:$PATH"
-    cargo zigbuild --profile "$profile" --locked --bin outlay "${features[@]}" --target "$target.2.34"
+    cargo zigbuild --profile "$profile" --locked -p outlay --bin outlay "${features[@]}" --target "$target.2.34"
     bin="target/$target/$dir/outlay"
     ;;
   host)
     [ "$arch" = x86_64 ] || { echo "LINK=host builds for this machine only (x86_64)" >&2; exit 2; }
-    cargo build --profile "$profile" --locked --bin outlay "${features[@]}"
+    cargo build --profile "$profile" --locked -p outlay --bin outlay "${features[@]}"
     bin="target/$dir/outlay"
     ;;
   *) echo "LINK must be zig or host" >&2; exit 2 ;;
