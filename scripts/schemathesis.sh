@@ -22,7 +22,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 out=$(mktemp -d)
 lanes=()
-trap 'kill "${lanes[@]}" 2>/dev/null || true; rm -rf "$out"' EXIT
+# On the way out, also whatever a lane left running: every server and schemathesis names $out.
+trap 'kill "${lanes[@]}" 2>/dev/null || true; pkill -f -- "$out/" 2>/dev/null || true; rm -rf "$out"' EXIT
 password=demo-password-for-schemathesis
 
 # Both runs of one role, one after the other; fails when either does.
@@ -38,11 +39,24 @@ role_runs() {
       "$bin" demo --addr "127.0.0.1:$port" --data-dir "$out/$run-data" >"$out/$run-server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+    # (Called as `role_runs … || failed=1`, this function runs without set -e: each step that
+    # may fail says so itself.)
     token=$(curl -sf "http://127.0.0.1:$port/api/v1/auth/token" -H 'content-type: application/json' \
       -d "{\"email\":\"$role@example.com\",\"password\":\"$password\"}" \
-      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-    if [ "$phases" = stateful ]; then
-      python3 scripts/schemathesis-seed.py "http://127.0.0.1:$port" "$password" "$role"
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') || token=
+    local ready=yes
+    if [ -z "$token" ]; then
+      echo "schemathesis as $role: no token from the demo server" >&2
+      ready=
+    elif [ "$phases" = stateful ] &&
+      ! python3 scripts/schemathesis-seed.py "http://127.0.0.1:$port" "$password" "$role"; then
+      echo "schemathesis as $role: seeding the reports for the stateful phase failed" >&2
+      ready=
+    fi
+    if [ -z "$ready" ]; then
+      status=1
+      kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=
+      continue
     fi
     echo "== schemathesis as $role: $phases"
     if ! "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \

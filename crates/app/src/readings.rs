@@ -254,6 +254,42 @@ impl App {
         Ok(ReadingInfo { reading, flags })
     }
 
+    /// What the read receipts of a report's expenses say against their claims (as
+    /// [`App::reading`]'s flags), by expense, for whoever may see the report: the approver's
+    /// receipt checks. A reading that cannot be decoded is logged and passed over, so that it
+    /// never keeps the report from its approvers.
+    pub async fn report_checks(
+        &self,
+        caller: &Caller,
+        id: outlay_domain::ReportId,
+    ) -> Result<Vec<(ExpenseId, Vec<Flag>)>> {
+        self.visible_report(caller, id).await?;
+        let expenses = self.store.expenses_of_report(id).await?;
+        let ids: Vec<ExpenseId> = expenses.iter().map(|e| e.id).collect();
+        let receipts = self.store.receipts_of_expenses(&ids).await?;
+        let mut checks = Vec::with_capacity(expenses.len());
+        for (expense, receipts) in expenses.iter().zip(receipts) {
+            let mut flags = Vec::new();
+            let stored = receipts
+                .iter()
+                .filter(|r| r.state == outlay_domain::ReceiptState::Stored);
+            for receipt in stored {
+                let reading = match self.load::<Reading>(&receipt.id.to_string()).await {
+                    Ok(Some(reading)) => reading,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(receipt = %receipt.id, error = %e, "a reading could not be read");
+                        continue;
+                    }
+                };
+                flags.extend(self.same_file(caller, receipt).await?);
+                flags.extend(reading.flags(expense));
+            }
+            checks.push((expense.id, flags));
+        }
+        Ok(checks)
+    }
+
     /// Copies `fields` of a receipt's reading into the caller's expense (all it found, when
     /// none are named), confirming the draft. `receipt` picks the receipt; by default the
     /// newest one that was read.

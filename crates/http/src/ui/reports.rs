@@ -407,22 +407,17 @@ async fn show_page(
         None
     };
     // What each expense's read receipts say against its claim, for the approver to weigh.
-    let mut flags = Vec::with_capacity(d.expenses.len());
-    for info in &d.expenses {
-        let mut found = Vec::new();
-        for rc in info
-            .receipts
-            .iter()
-            .filter(|x| x.state == outlay_domain::ReceiptState::Stored)
-        {
-            match app.reading(&session.caller, rc.id).await {
-                Ok(reading) => found.extend(reading.flags),
-                Err(outlay_app::AppError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        flags.push(found);
-    }
+    let checks: std::collections::HashMap<_, _> = app
+        .report_checks(&session.caller, id)
+        .await?
+        .into_iter()
+        .collect();
+    let none = Vec::new();
+    let flags: Vec<&Vec<outlay_domain::reading::Flag>> = d
+        .expenses
+        .iter()
+        .map(|info| checks.get(&info.expense.id).unwrap_or(&none))
+        .collect();
     let r = &d.report;
     let total = outlay_app::report_total(&d.expenses).or(r.total);
     // The tax the company reclaims, and what is net of it, in the base currency.
@@ -462,7 +457,7 @@ async fn show_page(
                 thead { tr { th scope="col" { "Date" } th scope="col" { "Merchant" } th scope="col" { "Category" } th.num scope="col" { "Amount" } th.num scope="col" { "Base amount" } th scope="col" { "Policy" }
                     @if lines_out { th scope="col" { "Line" } } } }
                 tbody {
-                    @for (info, flags) in d.expenses.iter().zip(&flags) {
+                    @for (info, flags) in d.expenses.iter().zip(flags) {
                         @let e = &info.expense;
                         tr {
                             td data-label="Date" { (e.details.date()) }
@@ -472,7 +467,7 @@ async fn show_page(
                             td.num data-label="Base amount" { (money(e.base_amount)) }
                             td data-label="Policy" { @if info.violations.is_empty() { span.ok { "ok" } } @else { (super::expenses::violations(info)) }
                                  @if let Some(j) = &e.justification { p.just { "Justification: " (j) } }
-                                 @for fl in flags { p.warn.flag { "Receipt check: " (fl.evidence) } } }
+                                 @for fl in flags.iter() { p.warn.flag { "Receipt check: " (fl.evidence) } } }
                             @if lines_out {
                                 td data-label="Line" {
                                     details.reject-line {
