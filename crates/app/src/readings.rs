@@ -247,11 +247,27 @@ impl App {
             .load::<Reading>(&id.to_string())
             .await?
             .ok_or(AppError::NotFound("reading"))?;
-        let mut flags = self.same_file(caller, &receipt).await?;
-        if let Some(expense) = self.store.expense(receipt.expense_id).await? {
-            flags.extend(reading.flags(&expense));
-        }
+        let expense = self.store.expense(receipt.expense_id).await?;
+        let flags = self
+            .flags(caller, &receipt, &reading, expense.as_ref())
+            .await?;
         Ok(ReadingInfo { reading, flags })
+    }
+
+    /// What a receipt's reading says against its expense's claim, and the same file elsewhere
+    /// that `caller` may hear of: the one composition of a receipt's flags.
+    async fn flags(
+        &self,
+        caller: &Caller,
+        receipt: &Receipt,
+        reading: &Reading,
+        expense: Option<&Expense>,
+    ) -> Result<Vec<Flag>> {
+        let mut flags = self.same_file(caller, receipt).await?;
+        if let Some(expense) = expense {
+            flags.extend(reading.flags(expense));
+        }
+        Ok(flags)
     }
 
     /// What the read receipts of a report's expenses say against their claims (as
@@ -282,8 +298,7 @@ impl App {
                         continue;
                     }
                 };
-                flags.extend(self.same_file(caller, receipt).await?);
-                flags.extend(reading.flags(expense));
+                flags.extend(self.flags(caller, receipt, &reading, Some(expense)).await?);
             }
             checks.push((expense.id, flags));
         }

@@ -176,19 +176,16 @@ async fn an_einvoice_becomes_a_draft_that_its_data_fills_in() {
         assert!(actions.contains(&action), "{actions:?}");
     }
     // WHEN the claim is changed away from the receipt
-    let version = e["version"].as_i64().expect("a version");
-    let token = app.token("employee").await;
-    let patch = Request::builder()
-        .method(Method::PATCH)
-        .uri(format!("/api/v1/expenses/{expense}"))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .header("if-match", format!("\"{version}\""))
-        .body(Body::from(
-            json!({"amount": "219.03", "date": "2026-03-10"}).to_string(),
-        ))
-        .expect("a request");
-    let patched = app.send(patch).await;
+    let version = format!("\"{}\"", e["version"].as_i64().expect("a version"));
+    let patched = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/expenses/{expense}"),
+            Some("employee"),
+            Some(json!({"amount": "219.03", "date": "2026-03-10"})),
+            &[("if-match", &version)],
+        )
+        .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
     // THEN the reading flags both, with the evidence
     let flagged = app.get("employee", &path).await;
@@ -267,29 +264,29 @@ async fn files_that_are_not_receipts_are_refused_and_unreadable_ones_fail() {
         .await;
     assert_eq!(accept.status, StatusCode::CONFLICT, "{}", accept.body);
     // AND editing the draft confirms it
-    let token = app.token("employee").await;
-    let patch = Request::builder()
-        .method(Method::PATCH)
-        .uri(format!("/api/v1/expenses/{expense}"))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(
-            json!({"merchant": "Corner Hardware", "amount": "34.44"}).to_string(),
-        ))
-        .expect("a request");
-    let edited = app.send(patch).await;
+    let at = format!("/api/v1/expenses/{expense}");
+    let edited = app
+        .call(
+            Method::PATCH,
+            &at,
+            Some("employee"),
+            Some(json!({"merchant": "Corner Hardware", "amount": "34.44"})),
+            &[],
+        )
+        .await;
     assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
     assert_eq!(edited.body["draft"], false);
     // AND an empty tax amount is not an amount (the document says so too)
-    let token = app.token("employee").await;
-    let empty = Request::builder()
-        .method(Method::PATCH)
-        .uri(format!("/api/v1/expenses/{expense}"))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(json!({"tax_amount": ""}).to_string()))
-        .expect("a request");
-    assert_eq!(app.send(empty).await.status, StatusCode::BAD_REQUEST);
+    let empty = app
+        .call(
+            Method::PATCH,
+            &at,
+            Some("employee"),
+            Some(json!({"tax_amount": ""})),
+            &[],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
     // AND what was read of a receipt goes with it
     let gone = app
         .call(
